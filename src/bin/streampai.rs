@@ -1,0 +1,180 @@
+//! `streampai`: the headless engine and a CLI for a running instance.
+//!
+//! - `streampai headless [--config FILE]` runs the engine and the local control API.
+//! - `streampai status|start|stop|debug [--config FILE]` talk to a running instance and print
+//!   JSON; the exit code is 0 only on a 2xx answer (2 for a bad config, 1 otherwise).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use streampai::config::{Config, ConfigError, DEFAULT_CONTROL_LISTEN};
+use streampai::secrets::{KeyringSecrets, LayeredSecrets, Secret, SecretName, SecretStore, SharedSecrets};
+use streampai::{Engine, EngineOptions};
+
+#[derive(Parser)]
+#[command(name = "streampai", version, about = "Streampai: simulcast companion for OBS")]
+struct Cli {
+    /// Config file (TOML); default: env STREAMPAI_CONFIG.
+    #[arg(long, global = true, env = "STREAMPAI_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the engine with no GUI and serve the local control API.
+    Headless,
+    /// Print the running instance's status.
+    Status,
+    /// Start the stream on every enabled platform.
+    Start,
+    /// Stop the stream.
+    Stop,
+    /// Print the live task tree.
+    Debug,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("streampai: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let res = match cli.command {
+        Command::Headless => rt.block_on(headless(cli.config)),
+        Command::Status => rt.block_on(client(cli.config, reqwest::Method::GET, "/api/v1/status")),
+        Command::Start => rt.block_on(client(cli.config, reqwest::Method::POST, "/api/v1/stream/start")),
+        Command::Stop => rt.block_on(client(cli.config, reqwest::Method::POST, "/api/v1/stream/stop")),
+        Command::Debug => rt.block_on(client(cli.config, reqwest::Method::GET, "/api/v1/debug")),
+    };
+    match res {
+        Ok(code) => code,
+        Err(e) => {
+            if let Some(ce) = e.downcast_ref::<ConfigError>() {
+                eprintln!("streampai: {ce}");
+                return ExitCode::from(2);
+            }
+            eprintln!("streampai: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn secrets() -> SharedSecrets {
+    Arc::new(LayeredSecrets::new(KeyringSecrets::new()))
+}
+
+async fn headless(config_path: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    streampai::telemetry::init("info");
+    let (config, warnings) = Config::load(config_path.as_deref())?;
+    for w in warnings {
+        tracing::warn!("{w}");
+    }
+    let secrets = secrets();
+    let token = control_token(&secrets);
+    let listener = tokio::net::TcpListener::bind(&config.control.listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (control.listen)", config.control.listen))?;
+    let addr = listener.local_addr()?;
+    let engine = Engine::start(EngineOptions { config, secrets, state_file: None });
+    println!("streampai: control API on http://{addr}");
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let server = tokio::spawn(streampai::control::serve(
+        listener,
+        engine.clone(),
+        token,
+        shutdown.clone().cancelled_owned(),
+    ));
+    wait_for_signal().await;
+    tracing::info!("shutting down: stopping the stream and the tree");
+    engine.shutdown().await;
+    shutdown.cancel();
+    let _ = server.await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The control token from env or keyring; generated, stored and shown once if absent.
+fn control_token(secrets: &SharedSecrets) -> Secret {
+    if let Ok(Some(t)) = secrets.get(&SecretName::ControlToken) {
+        return t;
+    }
+    let token = Secret::generate();
+    match secrets.set(&SecretName::ControlToken, &token) {
+        Ok(()) => eprintln!(
+            "streampai: generated a control token and saved it in the OS keyring. It is shown once:\n  {}\n(set STREAMPAI_CONTROL_TOKEN to choose your own)",
+            token.expose()
+        ),
+        Err(e) => eprintln!(
+            "streampai: generated a control token for this run only (keyring unavailable: {e}):\n  {}\nSet STREAMPAI_CONTROL_TOKEN to keep one across runs.",
+            token.expose()
+        ),
+    }
+    token
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// The control address: from the config if one is given, else env/default.
+fn control_listen(config_path: Option<PathBuf>) -> Result<String, ConfigError> {
+    match config_path {
+        Some(p) => Ok(Config::load(Some(&p))?.0.control.listen),
+        None => Ok(std::env::var("STREAMPAI_CONTROL_LISTEN")
+            .ok()
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| DEFAULT_CONTROL_LISTEN.into())),
+    }
+}
+
+async fn client(
+    config_path: Option<PathBuf>,
+    method: reqwest::Method,
+    path: &str,
+) -> anyhow::Result<ExitCode> {
+    let listen = control_listen(config_path)?;
+    let base = format!("http://{listen}");
+    let token = secrets()
+        .get(&SecretName::ControlToken)
+        .ok()
+        .flatten()
+        .context("no control token: set STREAMPAI_CONTROL_TOKEN (or run `streampai headless` once to create one in the keyring)")?;
+    let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(60)).build()?;
+    let res = http
+        .request(method, format!("{base}{path}"))
+        .bearer_auth(token.expose())
+        .send()
+        .await
+        .with_context(|| format!("no streampai instance answering at {base}"))?;
+    let status = res.status();
+    let body = res.text().await.unwrap_or_default();
+    let pretty = serde_json::from_str::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| serde_json::to_string_pretty(&v).ok())
+        .unwrap_or(body);
+    if status.is_success() {
+        println!("{pretty}");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("{pretty}");
+        Ok(ExitCode::from(1))
+    }
+}

@@ -1,0 +1,346 @@
+//! Typed settings: a TOML file plus `STREAMPAI_*` env overrides, every knob defaulted.
+//!
+//! Precedence: env beats the file; the file beats the keyring (secrets never live in the file).
+//! Unknown keys are warned about and ignored. Invalid values give a [`ConfigError`] that names
+//! the key.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::alerts::AlertKind;
+use crate::platforms::PlatformKind;
+
+pub const DEFAULT_CONTROL_LISTEN: &str = "127.0.0.1:4850";
+pub const DEFAULT_CLOUDFLARE_API: &str = "https://api.cloudflare.com/client/v4";
+
+/// A config problem, naming the key at fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
+#[error("invalid config: {key}: {message}")]
+pub struct ConfigError {
+    pub key: String,
+    pub message: String,
+}
+
+impl ConfigError {
+    pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigError { key: key.into(), message: message.into() }
+    }
+}
+
+/// Which ingest backend OBS streams to.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum IngestBackend {
+    #[default]
+    Cloudflare,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Config {
+    pub user_id: String,
+    #[serde(default)]
+    pub ingest: IngestBackend,
+    #[serde(default)]
+    pub presence: PresenceConfig,
+    #[serde(default)]
+    pub control: ControlConfig,
+    #[serde(default)]
+    pub cloudflare: CloudflareConfig,
+    #[serde(default)]
+    pub stream: StreamConfig,
+    #[serde(default)]
+    pub alerts: AlertsConfig,
+    #[serde(default)]
+    pub storage: StorageConfig,
+    #[serde(default)]
+    pub platforms: Vec<PlatformConfig>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct PresenceConfig {
+    /// Grace period after the last session leaves before the tree stops.
+    pub cleanup_timeout_ms: u64,
+    /// `true`: closing the last session stops the tree even while live (the original design).
+    pub stop_with_last_session: bool,
+}
+
+impl Default for PresenceConfig {
+    fn default() -> Self {
+        PresenceConfig { cleanup_timeout_ms: 5000, stop_with_last_session: false }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct ControlConfig {
+    /// Address of the local control API.
+    pub listen: String,
+}
+
+impl Default for ControlConfig {
+    fn default() -> Self {
+        ControlConfig { listen: DEFAULT_CONTROL_LISTEN.into() }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct CloudflareConfig {
+    pub account_id: Option<String>,
+    pub api_base: String,
+    /// How often the live input is polled for OBS traffic.
+    pub poll_interval_ms: u64,
+    /// Per-request timeout.
+    pub request_timeout_ms: u64,
+    /// Request budget (Cloudflare allows 1,200 per 5 minutes).
+    pub requests_per_5min: u32,
+}
+
+impl Default for CloudflareConfig {
+    fn default() -> Self {
+        CloudflareConfig {
+            account_id: None,
+            api_base: DEFAULT_CLOUDFLARE_API.into(),
+            poll_interval_ms: 10_000,
+            request_timeout_ms: 10_000,
+            requests_per_5min: 1000,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct StreamConfig {
+    /// First retry delay of a platform worker; doubles per attempt (with jitter).
+    pub retry_initial_ms: u64,
+    pub retry_max_ms: u64,
+    /// Attempts before a platform is marked failed (0 = retry forever).
+    pub max_attempts: u32,
+    /// How long a platform worker may take to clean up when the stream stops.
+    pub stop_timeout_ms: u64,
+}
+
+impl Default for StreamConfig {
+    fn default() -> Self {
+        StreamConfig {
+            retry_initial_ms: 1000,
+            retry_max_ms: 30_000,
+            max_attempts: 6,
+            stop_timeout_ms: 15_000,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct AlertsConfig {
+    pub default_duration_ms: u64,
+    /// Per-kind display time, e.g. `donation = 15000`.
+    pub durations_ms: BTreeMap<AlertKind, u64>,
+}
+
+impl Default for AlertsConfig {
+    fn default() -> Self {
+        AlertsConfig { default_duration_ms: 10_000, durations_ms: BTreeMap::new() }
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct StorageConfig {
+    /// Data folder; default: the platform's app data folder (`$XDG_DATA_HOME/streampai`).
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct PlatformConfig {
+    /// Unique, `[a-z0-9-]`.
+    pub name: String,
+    pub kind: PlatformKind,
+    /// Ingest URL; optional for known kinds (the preset is used).
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl PlatformConfig {
+    /// The ingest URL: the configured one, or the kind's preset.
+    pub fn ingest_url(&self) -> Option<String> {
+        self.url.clone().or_else(|| self.kind.preset_url().map(str::to_string))
+    }
+}
+
+impl Config {
+    /// A minimal valid config for one user (everything else defaulted).
+    pub fn for_user(user_id: &str) -> Self {
+        Config {
+            user_id: user_id.into(),
+            ingest: IngestBackend::default(),
+            presence: PresenceConfig::default(),
+            control: ControlConfig::default(),
+            cloudflare: CloudflareConfig::default(),
+            stream: StreamConfig::default(),
+            alerts: AlertsConfig::default(),
+            storage: StorageConfig::default(),
+            platforms: vec![],
+        }
+    }
+
+    /// Load from a file (if given), apply env overrides from the process, validate.
+    /// Returns the config and warnings (unknown keys).
+    pub fn load(path: Option<&Path>) -> Result<(Config, Vec<String>), ConfigError> {
+        let text = match path {
+            Some(p) => std::fs::read_to_string(p)
+                .map_err(|e| ConfigError::new("--config", format!("cannot read {}: {e}", p.display())))?,
+            None => String::new(),
+        };
+        Self::parse(&text, &|k| std::env::var(k).ok())
+    }
+
+    /// Parse TOML text, apply env overrides read through `env`, validate.
+    pub fn parse(
+        text: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<(Config, Vec<String>), ConfigError> {
+        let mut value: toml::Value = text
+            .parse::<toml::Table>()
+            .map(toml::Value::Table)
+            .map_err(|e| ConfigError::new("(file)", format!("not valid TOML: {}", e.message().trim())))?;
+        apply_env(&mut value, env)?;
+        let mut warnings = Vec::new();
+        let mut on_unknown = |path: serde_ignored::Path<'_>| {
+            warnings.push(format!("unknown config key `{path}` ignored"));
+        };
+        let de = serde_ignored::Deserializer::new(value, &mut on_unknown);
+        let cfg: Config = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            let msg = inner.message().trim().to_string();
+            let key = if path == "." || path.is_empty() { key_of(&msg) } else { path };
+            ConfigError::new(key, msg)
+        })?;
+        cfg.validate()?;
+        Ok((cfg, warnings))
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.user_id.trim().is_empty() {
+            return Err(ConfigError::new("user_id", "must not be empty"));
+        }
+        if self.control.listen.parse::<std::net::SocketAddr>().is_err() {
+            return Err(ConfigError::new(
+                "control.listen",
+                format!("`{}` is not an address like 127.0.0.1:4850", self.control.listen),
+            ));
+        }
+        let base = url::Url::parse(&self.cloudflare.api_base)
+            .map_err(|e| ConfigError::new("cloudflare.api_base", format!("not a URL: {e}")))?;
+        if !matches!(base.scheme(), "http" | "https") {
+            return Err(ConfigError::new("cloudflare.api_base", "must be an http(s) URL"));
+        }
+        for (key, v) in [
+            ("presence.cleanup_timeout_ms", self.presence.cleanup_timeout_ms),
+            ("cloudflare.poll_interval_ms", self.cloudflare.poll_interval_ms),
+            ("cloudflare.request_timeout_ms", self.cloudflare.request_timeout_ms),
+            ("stream.retry_initial_ms", self.stream.retry_initial_ms),
+        ] {
+            if v == 0 {
+                return Err(ConfigError::new(key, "must be greater than 0"));
+            }
+        }
+        if self.cloudflare.requests_per_5min == 0 || self.cloudflare.requests_per_5min > 1200 {
+            return Err(ConfigError::new("cloudflare.requests_per_5min", "must be between 1 and 1200"));
+        }
+        let mut names = HashSet::new();
+        for (i, p) in self.platforms.iter().enumerate() {
+            let key = |f: &str| format!("platforms[{i}].{f}");
+            crate::platforms::validate_name(&p.name).map_err(|m| ConfigError::new(key("name"), m))?;
+            if !names.insert(p.name.as_str()) {
+                return Err(ConfigError::new(key("name"), format!("duplicate platform name `{}`", p.name)));
+            }
+            match p.ingest_url() {
+                None => return Err(ConfigError::new(key("url"), "required for custom platforms")),
+                Some(u) => crate::platforms::validate_url(&u).map_err(|m| ConfigError::new(key("url"), m))?,
+            }
+        }
+        Ok(())
+    }
+
+    pub fn cleanup_timeout(&self) -> Duration {
+        Duration::from_millis(self.presence.cleanup_timeout_ms)
+    }
+
+    /// The data folder: `[storage] dir`, else the platform's app data folder.
+    pub fn data_dir(&self) -> PathBuf {
+        self.storage.dir.clone().unwrap_or_else(default_data_dir)
+    }
+}
+
+/// `$XDG_DATA_HOME/streampai` on Linux, `~/Library/Application Support/streampai` on macOS,
+/// `%APPDATA%\streampai` on Windows.
+pub fn default_data_dir() -> PathBuf {
+    directories::BaseDirs::new()
+        .map(|d| d.data_dir().join("streampai"))
+        .unwrap_or_else(|| std::env::temp_dir().join("streampai"))
+}
+
+/// Env overrides, documented in the README.
+pub const ENV_OVERRIDES: &[(&str, &str)] = &[
+    ("STREAMPAI_USER_ID", "user_id"),
+    ("STREAMPAI_CONTROL_LISTEN", "control.listen"),
+    ("STREAMPAI_CLOUDFLARE_ACCOUNT_ID", "cloudflare.account_id"),
+    ("STREAMPAI_CLOUDFLARE_API_BASE", "cloudflare.api_base"),
+    ("STREAMPAI_POLL_INTERVAL_MS", "cloudflare.poll_interval_ms"),
+    ("STREAMPAI_CLEANUP_TIMEOUT_MS", "presence.cleanup_timeout_ms"),
+    ("STREAMPAI_DATA_DIR", "storage.dir"),
+];
+
+fn apply_env(root: &mut toml::Value, env: &dyn Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+    for (var, path) in ENV_OVERRIDES {
+        let Some(raw) = env(var).filter(|v| !v.is_empty()) else { continue };
+        let value = if path.ends_with("_ms") {
+            toml::Value::Integer(
+                raw.trim()
+                    .parse::<i64>()
+                    .map_err(|_| ConfigError::new(*var, format!("`{raw}` is not a number")))?,
+            )
+        } else {
+            toml::Value::String(raw)
+        };
+        let mut node = &mut *root;
+        let mut parts = path.split('.').peekable();
+        while let Some(part) = parts.next() {
+            let table = node.as_table_mut().ok_or_else(|| ConfigError::new(*path, "expected a table"))?;
+            if parts.peek().is_none() {
+                table.insert(part.to_string(), value);
+                break;
+            }
+            node = table.entry(part.to_string()).or_insert_with(|| toml::Value::Table(Default::default()));
+        }
+    }
+    Ok(())
+}
+
+/// Best effort: find the offending key in a serde message (e.g. "unknown variant `x`, expected
+/// ... for key `platforms.kind`").
+fn key_of(message: &str) -> String {
+    if let Some(i) = message.find("missing field `") {
+        let rest = &message[i + 15..];
+        if let Some(end) = rest.find('`') {
+            return rest[..end].to_string();
+        }
+    }
+    "(file)".to_string()
+}
+
+#[cfg(test)]
+mod tests;

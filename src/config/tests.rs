@@ -1,0 +1,103 @@
+use super::*;
+
+fn no_env(_: &str) -> Option<String> {
+    None
+}
+
+const FULL: &str = r#"
+user_id = "user-123"
+ingest = "cloudflare"
+[presence]
+cleanup_timeout_ms = 2500
+stop_with_last_session = true
+[control]
+listen = "127.0.0.1:4999"
+[cloudflare]
+account_id = "acc"
+api_base = "http://127.0.0.1:9/client/v4"
+poll_interval_ms = 500
+[alerts.durations_ms]
+donation = 15000
+[[platforms]]
+name = "twitch-main"
+kind = "twitch"
+[[platforms]]
+name = "my-rtmp"
+kind = "custom"
+url = "rtmps://ingest.example.com:443/live"
+enabled = false
+"#;
+
+#[test]
+fn a_full_file_parses_with_presets_and_defaults() {
+    let (cfg, warnings) = Config::parse(FULL, &no_env).unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(cfg.user_id, "user-123");
+    assert_eq!(cfg.cleanup_timeout(), Duration::from_millis(2500));
+    assert!(cfg.presence.stop_with_last_session);
+    assert_eq!(cfg.cloudflare.account_id.as_deref(), Some("acc"));
+    assert_eq!(cfg.cloudflare.request_timeout_ms, 10_000, "defaulted");
+    assert_eq!(cfg.platforms[0].ingest_url().as_deref(), Some("rtmp://live.twitch.tv/app"));
+    assert!(cfg.platforms[0].enabled, "enabled defaults to true");
+    assert!(!cfg.platforms[1].enabled);
+    assert_eq!(cfg.alerts.durations_ms.get(&AlertKind::Donation), Some(&15000));
+}
+
+#[test]
+fn only_user_id_is_required_and_defaults_match_the_contract() {
+    let (cfg, _) = Config::parse("user_id = \"u\"", &no_env).unwrap();
+    assert_eq!(cfg.presence.cleanup_timeout_ms, 5000);
+    assert!(!cfg.presence.stop_with_last_session);
+    assert_eq!(cfg.control.listen, "127.0.0.1:4850");
+    assert_eq!(cfg.cloudflare.api_base, "https://api.cloudflare.com/client/v4");
+    assert_eq!(cfg.cloudflare.poll_interval_ms, 10_000);
+    let err = Config::parse("", &no_env).unwrap_err();
+    assert_eq!(err.key, "user_id");
+}
+
+#[test]
+fn unknown_keys_are_warned_about_and_ignored() {
+    let (_, warnings) =
+        Config::parse("user_id = \"u\"\nfuture_knob = 1\n[presence]\nshiny = true\n", &no_env).unwrap();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(warnings.iter().any(|w| w.contains("future_knob")));
+    assert!(warnings.iter().any(|w| w.contains("presence.shiny")));
+}
+
+#[test]
+fn env_beats_the_file() {
+    let env = |k: &str| match k {
+        "STREAMPAI_CLOUDFLARE_API_BASE" => Some("http://127.0.0.1:1/client/v4".to_string()),
+        "STREAMPAI_CLEANUP_TIMEOUT_MS" => Some("42".to_string()),
+        "STREAMPAI_USER_ID" => Some("env-user".to_string()),
+        _ => None,
+    };
+    let (cfg, _) = Config::parse(FULL, &env).unwrap();
+    assert_eq!(cfg.cloudflare.api_base, "http://127.0.0.1:1/client/v4");
+    assert_eq!(cfg.presence.cleanup_timeout_ms, 42);
+    assert_eq!(cfg.user_id, "env-user");
+    let bad = |k: &str| (k == "STREAMPAI_POLL_INTERVAL_MS").then(|| "soon".to_string());
+    assert_eq!(Config::parse(FULL, &bad).unwrap_err().key, "STREAMPAI_POLL_INTERVAL_MS");
+}
+
+#[test]
+fn invalid_configs_name_the_key() {
+    let cases: &[(&str, &str)] = &[
+        ("user_id = ", "(file)"),
+        ("user_id = \"u\"\n[[platforms]]\nname = \"a\"\nkind = \"myspace\"\n", "platforms[0].kind"),
+        ("user_id = \"u\"\n[[platforms]]\nname = \"a\"\nkind = \"custom\"\n", "platforms[0].url"),
+        ("user_id = \"u\"\n[[platforms]]\nname = \"a\"\nkind = \"custom\"\nurl = \"http://x/y\"\n", "platforms[0].url"),
+        ("user_id = \"u\"\n[[platforms]]\nname = \"a\"\nkind = \"twitch\"\nurl = \"not a url\"\n", "platforms[0].url"),
+        ("user_id = \"u\"\n[[platforms]]\nname = \"Bad Name\"\nkind = \"twitch\"\n", "platforms[0].name"),
+        ("user_id = \"u\"\n[[platforms]]\nname = \"a\"\nkind = \"twitch\"\n[[platforms]]\nname = \"a\"\nkind = \"kick\"\n", "platforms[1].name"),
+        ("user_id = \"u\"\n[[platforms]]\nkind = \"twitch\"\n", "platforms[0]"),
+        ("user_id = \"u\"\n[control]\nlisten = \"localhost\"\n", "control.listen"),
+        ("user_id = \"u\"\n[presence]\ncleanup_timeout_ms = \"soon\"\n", "presence.cleanup_timeout_ms"),
+        ("user_id = \"u\"\n[cloudflare]\npoll_interval_ms = 0\n", "cloudflare.poll_interval_ms"),
+    ];
+    for (text, key) in cases {
+        let err = Config::parse(text, &no_env).expect_err(text);
+        assert!(err.key.starts_with(key), "for {text:?}: got key {:?} ({})", err.key, err.message);
+        assert!(err.to_string().contains(&err.key));
+    }
+}

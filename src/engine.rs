@@ -1,0 +1,291 @@
+//! The engine: presence, the PresenceManager, and the users' DynamicSupervisor under one root
+//! supervisor, plus the typed views (status, debug tree) every front-end shows.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use tokio::sync::{broadcast, Mutex};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::actor::ChildResult;
+use crate::config::Config;
+use crate::events::{Event, EventBus};
+use crate::presence::{Presence, PresenceManager, PresenceManagerHandle, SessionInfo, SessionKind};
+use crate::secrets::SharedSecrets;
+use crate::state_file::StateFile;
+use crate::stream_state::{InputStatus, PlatformStatus, StreamPhase};
+use crate::supervisor::{ChildInfo, ChildSpec, Restart, Supervisor, SupervisorConfig, SupervisorHandle};
+use crate::user_stream_manager::{EngineError, UserStream};
+
+/// What the engine needs to start.
+pub struct EngineOptions {
+    pub config: Config,
+    pub secrets: SharedSecrets,
+    /// Bookkeeping file; default `<data dir>/state.json`.
+    pub state_file: Option<StateFile>,
+}
+
+/// A running engine. Cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: Arc<Config>,
+    presence: Presence,
+    bus: EventBus,
+    trees: SupervisorHandle,
+    manager: PresenceManagerHandle,
+    user: UserStream,
+    cancel: CancellationToken,
+    root: Mutex<Option<JoinHandle<ChildResult>>>,
+    started: Instant,
+}
+
+/// `GET /api/v1/status`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    pub user_id: String,
+    /// `running` or `stopped`.
+    pub manager: &'static str,
+    pub input: InputStatus,
+    pub stream: StreamStatus,
+    pub presence: Vec<SessionInfo>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StreamStatus {
+    pub state: StreamPhase,
+    pub uuid: Option<Uuid>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub platforms: BTreeMap<String, PlatformStatus>,
+}
+
+/// `GET /api/v1/debug`: the live task tree, like the old `PresenceHelper.debug()`.
+#[derive(Debug, Clone, Serialize)]
+pub struct DebugTree {
+    pub uptime_ms: u64,
+    pub users: Vec<DebugUser>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DebugUser {
+    pub user_id: String,
+    pub manager: &'static str,
+    pub manager_restarts: u32,
+    pub sessions: Vec<SessionInfo>,
+    pub children: Vec<DebugChild>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DebugChild {
+    #[serde(flatten)]
+    pub info: ChildInfo,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<ChildInfo>,
+}
+
+impl Engine {
+    /// Build and start the engine's root supervisor. Must run inside a tokio runtime.
+    pub fn start(opts: EngineOptions) -> Engine {
+        let config = Arc::new(opts.config);
+        let bus = EventBus::new();
+        let presence = Presence::new(bus.clone());
+        let state_file =
+            opts.state_file.unwrap_or_else(|| StateFile::open(&config.data_dir().join("state.json")));
+        let user = UserStream::new(
+            &config.user_id,
+            config.clone(),
+            opts.secrets,
+            presence.clone(),
+            bus.clone(),
+            state_file,
+        );
+
+        let (trees, trees_mb) = Supervisor::channel();
+        let users_spec = ChildSpec::new("users", Restart::Permanent, move |ctx| {
+            Supervisor::new(SupervisorConfig::new("users").intensity(10, Duration::from_secs(60)), vec![])
+                .with_mailbox(trees_mb.clone())
+                .run(ctx.cancel)
+        })
+        .shutdown_timeout(Duration::from_secs(30));
+
+        let factory_user = user.clone();
+        let pm = PresenceManager {
+            presence: presence.clone(),
+            trees: trees.clone(),
+            factory: Arc::new(move |uid| (uid == factory_user.user_id()).then(|| factory_user.child_spec())),
+            cleanup_timeout: config.cleanup_timeout(),
+            bus: bus.clone(),
+        };
+        let (manager, pm_mb) = PresenceManager::channel();
+        let pm_spec = ChildSpec::new("PresenceManager", Restart::Permanent, move |ctx| {
+            pm.clone().run(pm_mb.clone(), ctx.cancel)
+        });
+
+        let cancel = CancellationToken::new();
+        let root = Supervisor::new(
+            SupervisorConfig::new("engine").intensity(10, Duration::from_secs(60)),
+            vec![users_spec, pm_spec],
+        );
+        let task = tokio::spawn(root.run(cancel.clone()));
+        tracing::info!(user_id = %config.user_id, "engine started");
+        Engine {
+            inner: Arc::new(Inner {
+                config,
+                presence,
+                bus,
+                trees,
+                manager,
+                user,
+                cancel,
+                root: Mutex::new(Some(task)),
+                started: Instant::now(),
+            }),
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+    pub fn user_id(&self) -> &str {
+        &self.inner.config.user_id
+    }
+    pub fn presence(&self) -> &Presence {
+        &self.inner.presence
+    }
+    pub fn bus(&self) -> &EventBus {
+        &self.inner.bus
+    }
+    /// The user's stream (handles to the tree's components).
+    pub fn user(&self) -> &UserStream {
+        &self.inner.user
+    }
+    /// Events of this engine's user.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.inner.bus.subscribe(self.user_id())
+    }
+
+    /// Is the user's UserStreamManager tree running?
+    pub fn is_running(&self) -> bool {
+        self.inner.trees.info().contains(self.user_id())
+    }
+
+    /// Start the stream, starting the tree first if no session holds it. The live stream's
+    /// lease then keeps the tree up.
+    pub async fn start_stream(&self) -> Result<Uuid, EngineError> {
+        let user = self.user();
+        user.resolve_targets()?;
+        // Hold the tree for the length of this request, whether or not a session is open.
+        let _request =
+            self.inner.presence.guard(self.user_id(), SessionKind::Lease, Some("start-request".into()));
+        self.inner
+            .manager
+            .ensure_tree(self.user_id())
+            .await
+            .map_err(|e| EngineError::Unavailable { message: e.to_string() })?;
+        user.start_stream().await
+    }
+
+    /// Stop the stream and clean everything up.
+    pub async fn stop_stream(&self) -> Result<Uuid, EngineError> {
+        if !self.is_running() {
+            return Err(EngineError::InvalidTransition {
+                message: "cannot stop while the stream is Offline".into(),
+            });
+        }
+        self.user().stop_stream().await
+    }
+
+    pub async fn status(&self) -> Status {
+        let running = self.is_running();
+        let user = self.user();
+        let data = if running { user.snapshot().await.ok() } else { None };
+        let (input, stream) = match data {
+            Some(d) => (
+                d.input,
+                StreamStatus {
+                    state: d.state,
+                    uuid: d.uuid,
+                    started_at: d.started_at,
+                    platforms: d.platforms,
+                },
+            ),
+            None => (
+                InputStatus::Unknown,
+                StreamStatus {
+                    state: StreamPhase::Offline,
+                    uuid: None,
+                    started_at: None,
+                    platforms: user
+                        .config()
+                        .platforms
+                        .iter()
+                        .map(|p| {
+                            (
+                                p.name.clone(),
+                                if p.enabled { PlatformStatus::Stopped } else { PlatformStatus::Disabled },
+                            )
+                        })
+                        .collect(),
+                },
+            ),
+        };
+        Status {
+            user_id: self.user_id().to_string(),
+            manager: if running { "running" } else { "stopped" },
+            input,
+            stream,
+            presence: self.inner.presence.list(self.user_id()),
+        }
+    }
+
+    pub fn debug_tree(&self) -> DebugTree {
+        let users = self
+            .inner
+            .trees
+            .info()
+            .children()
+            .into_iter()
+            .map(|tree| {
+                let user = self.user();
+                let children = if tree.id == user.user_id() {
+                    user.tree_children()
+                        .into_iter()
+                        .map(|c| {
+                            let sub =
+                                if c.id == "PlatformSupervisor" { user.workers.children() } else { vec![] };
+                            DebugChild { info: c, children: sub }
+                        })
+                        .collect()
+                } else {
+                    vec![]
+                };
+                DebugUser {
+                    sessions: self.inner.presence.list(&tree.id),
+                    user_id: tree.id,
+                    manager: if tree.state == "running" { "running" } else { "restarting" },
+                    manager_restarts: tree.restarts,
+                    children,
+                }
+            })
+            .collect();
+        DebugTree { uptime_ms: self.inner.started.elapsed().as_millis() as u64, users }
+    }
+
+    /// Stop everything in order (streams are stopped and outputs deleted) and wait.
+    pub async fn shutdown(&self) {
+        self.inner.cancel.cancel();
+        if let Some(task) = self.inner.root.lock().await.take() {
+            if let Err(e) = task.await {
+                tracing::error!(cause = %e, "engine root task failed");
+            }
+        }
+    }
+}

@@ -1,0 +1,25 @@
+//! Streampai engine: presence → UserStreamManager → platforms, headless and GUI-free.
+//!
+//! The public surface: [`Engine`] (start, stop, status, debug tree, presence, events),
+//! [`Config`], the handles of a user's tree, and [`events::Event`].
+
+pub mod actor;
+pub mod alerts;
+pub mod cloudflare;
+pub mod config;
+pub mod control;
+pub mod engine;
+pub mod events;
+pub mod platforms;
+pub mod presence;
+pub mod secrets;
+pub mod state_file;
+pub mod stream_state;
+pub mod supervisor;
+pub mod telemetry;
+pub mod user_stream_manager;
+
+pub use config::{Config, ConfigError};
+pub use engine::{DebugTree, Engine, EngineOptions, Status};
+pub use events::{Event, EventBus};
+pub use user_stream_manager::{EngineError, UserStream};

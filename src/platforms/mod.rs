@@ -1,0 +1,8 @@
+//! Platforms: presets and validation, the PlatformSupervisor and one PlatformWorker per platform.
+
+pub mod platform;
+pub mod supervisor;
+pub mod worker;
+
+pub use platform::{validate_name, validate_url, PlatformKind, PlatformTarget};
+pub use supervisor::{PlatformSupervisorArgs, PlatformSupervisorHandle};

@@ -1,0 +1,241 @@
+//! PlatformSupervisor: while live, one PlatformWorker per enabled platform under a one_for_one
+//! [`Supervisor`], so one platform failing never touches another. Start launches every worker at
+//! once (their API calls run in parallel); stop cancels them together and waits for each to
+//! delete its output. Outputs left behind by a crash are removed at the next start (reconcile).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+use tracing::{info, instrument, warn};
+use uuid::Uuid;
+
+use super::platform::PlatformTarget;
+use super::worker::{self, OutputMap, RetryPolicy, WorkerArgs};
+use crate::actor::{self, ActorError, ChildError, ChildResult, Mailbox, CALL_TIMEOUT};
+use crate::cloudflare::api::CloudflareClient;
+use crate::cloudflare::{CloudflareManagerHandle, IngestError};
+use crate::events::{Event, UserEvents};
+use crate::stream_state::StreamStateHandle;
+use crate::supervisor::{ChildSpec, Restart, Supervisor, SupervisorConfig, SupervisorHandle, SupervisorInfo};
+
+/// The running stream's platforms, kept outside the actor so a restarted PlatformSupervisor
+/// brings its workers back (they adopt their outputs).
+#[derive(Clone, Default)]
+pub struct PlatformStash {
+    active: Arc<Mutex<Option<ActiveRun>>>,
+    pub outputs: OutputMap,
+}
+
+#[derive(Clone)]
+struct ActiveRun {
+    uuid: Uuid,
+    input_uid: String,
+    targets: Vec<PlatformTarget>,
+}
+
+#[derive(Clone)]
+pub struct PlatformSupervisorArgs {
+    pub user_id: String,
+    pub client: Option<CloudflareClient>,
+    pub manager: CloudflareManagerHandle,
+    pub state: StreamStateHandle,
+    pub events: UserEvents,
+    pub retry: RetryPolicy,
+    pub stop_timeout: Duration,
+    pub stash: PlatformStash,
+    /// Filled with the worker supervisor's view, for the debug tree.
+    pub workers: SupervisorInfo,
+}
+
+#[derive(Debug, Clone, thiserror::Error, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PlatformError {
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
+    #[error("a stream is already running on the platforms")]
+    AlreadyRunning,
+    #[error(transparent)]
+    Actor(#[from] ActorError),
+}
+
+pub enum Msg {
+    Start(Uuid, Vec<PlatformTarget>, oneshot::Sender<Result<(), PlatformError>>),
+    Stop(oneshot::Sender<()>),
+}
+
+#[derive(Clone)]
+pub struct PlatformSupervisorHandle {
+    tx: mpsc::Sender<Msg>,
+}
+
+impl PlatformSupervisorHandle {
+    pub fn channel() -> (Self, Mailbox<Msg>) {
+        let (tx, mb) = actor::mailbox(32);
+        (PlatformSupervisorHandle { tx }, mb)
+    }
+
+    /// Launch one worker per target, all at once. Returns when they are launched, not live.
+    pub async fn start_stream(&self, uuid: Uuid, targets: Vec<PlatformTarget>) -> Result<(), PlatformError> {
+        actor::call(&self.tx, |r| Msg::Start(uuid, targets, r), Duration::from_secs(60)).await?
+    }
+
+    /// Stop every worker; returns once each has cleaned up (or timed out).
+    pub async fn stop_stream(&self, timeout: Duration) -> Result<(), PlatformError> {
+        Ok(actor::call(&self.tx, Msg::Stop, timeout + CALL_TIMEOUT).await?)
+    }
+}
+
+#[instrument(name = "PlatformSupervisor", skip_all, fields(user_id = %args.user_id))]
+pub async fn run(
+    args: PlatformSupervisorArgs,
+    mailbox: Mailbox<Msg>,
+    cancel: CancellationToken,
+) -> ChildResult {
+    let mut rx = mailbox.lock().await;
+    let (workers, wmb) = Supervisor::channel_with_info(args.workers.clone());
+    let events = args.events.clone();
+    let user = args.user_id.clone();
+    let sup = Supervisor::new(
+        SupervisorConfig::new(format!("PlatformSupervisor:{user}")).intensity(10, Duration::from_secs(60)),
+        vec![],
+    )
+    .with_mailbox(wmb)
+    .on_restart(Arc::new(move |child, restarts| {
+        events.emit(Event::ChildRestarted {
+            user_id: user.clone(),
+            supervisor: "PlatformSupervisor".into(),
+            child: child.to_string(),
+            restarts,
+        })
+    }));
+    let sup_cancel = cancel.child_token();
+    let mut sup_task = tokio::spawn(sup.run(sup_cancel.clone()));
+    let mut st = State { args, workers, delete_on_exit: Arc::new(AtomicBool::new(false)) };
+
+    // Recover a stream that was running when the previous instance died.
+    let recovered = st.args.stash.active.lock().ok().and_then(|a| a.clone());
+    if let Some(run) = recovered {
+        info!(
+            "[PlatformSupervisor:{}] recovering {} workers of stream {}",
+            st.args.user_id,
+            run.targets.len(),
+            run.uuid
+        );
+        st.launch(&run).await;
+    }
+
+    let result = loop {
+        tokio::select! {
+            _ = cancel.cancelled() => break Ok(()),
+            joined = &mut sup_task => {
+                break Err(match joined {
+                    Ok(Err(e)) => e,
+                    _ => ChildError::new("worker supervisor ended"),
+                });
+            }
+            msg = rx.recv() => match msg {
+                None => break Ok(()),
+                Some(Msg::Start(uuid, targets, reply)) => {
+                    let _ = reply.send(st.start(uuid, targets).await);
+                }
+                Some(Msg::Stop(reply)) => {
+                    st.stop().await;
+                    let _ = reply.send(());
+                }
+            },
+        }
+    };
+    if result.is_ok() {
+        // A real shutdown (the tree is stopping): take the platforms off air.
+        st.stop().await;
+    }
+    sup_cancel.cancel();
+    let _ = sup_task.await;
+    result
+}
+
+struct State {
+    args: PlatformSupervisorArgs,
+    workers: SupervisorHandle,
+    delete_on_exit: Arc<AtomicBool>,
+}
+
+impl State {
+    async fn start(&mut self, uuid: Uuid, targets: Vec<PlatformTarget>) -> Result<(), PlatformError> {
+        if self.args.stash.active.lock().map(|a| a.is_some()).unwrap_or(false) {
+            return Err(PlatformError::AlreadyRunning);
+        }
+        let ingest = self.args.manager.ensure_input().await?;
+        let client = self.args.client.clone().ok_or(IngestError::NotConfigured)?;
+        self.reconcile(&client, &ingest.input_uid, &targets).await;
+        let run = ActiveRun { uuid, input_uid: ingest.input_uid, targets };
+        if let Ok(mut a) = self.args.stash.active.lock() {
+            *a = Some(run.clone());
+        }
+        self.launch(&run).await;
+        Ok(())
+    }
+
+    /// Delete outputs on the input that no current platform owns (left over from a crash).
+    async fn reconcile(&self, client: &CloudflareClient, input_uid: &str, targets: &[PlatformTarget]) {
+        let outputs = match client.list_outputs(input_uid).await {
+            Ok(o) => o,
+            Err(e) => {
+                warn!(cause = %e, "cannot list outputs to reconcile; continuing");
+                return;
+            }
+        };
+        let keep: Vec<String> = {
+            let mut map = self.args.stash.outputs.lock().unwrap_or_else(|p| p.into_inner());
+            map.retain(|name, _| targets.iter().any(|t| &t.name == name));
+            map.values().cloned().collect()
+        };
+        let stale: Vec<_> = outputs.into_iter().filter(|o| !keep.contains(&o.uid)).collect();
+        let deletes = stale.iter().map(|o| client.delete_output(input_uid, &o.uid));
+        for (o, res) in stale.iter().zip(futures::future::join_all(deletes).await) {
+            match res {
+                Ok(()) => info!("[PlatformSupervisor:{}] removed stale output {}", self.args.user_id, o.uid),
+                Err(e) => warn!(cause = %e, output = %o.uid, "cannot remove stale output"),
+            }
+        }
+    }
+
+    async fn launch(&mut self, run: &ActiveRun) {
+        let Some(client) = self.args.client.clone() else { return };
+        self.delete_on_exit = Arc::new(AtomicBool::new(false));
+        for target in &run.targets {
+            let wargs = WorkerArgs {
+                user_id: self.args.user_id.clone(),
+                target: target.clone(),
+                input_uid: run.input_uid.clone(),
+                client: client.clone(),
+                state: self.args.state.clone(),
+                retry: self.args.retry.clone(),
+                outputs: self.args.stash.outputs.clone(),
+                delete_on_exit: self.delete_on_exit.clone(),
+            };
+            let spec = ChildSpec::new(target.name.clone(), Restart::Transient, move |ctx| {
+                worker::run(wargs.clone(), ctx.cancel)
+            })
+            .shutdown_timeout(self.args.stop_timeout);
+            if let Err(e) = self.workers.start_child(spec).await {
+                warn!(cause = %e, platform = %target.name, "cannot start worker");
+            }
+        }
+    }
+
+    async fn stop(&mut self) {
+        let active = self.args.stash.active.lock().ok().and_then(|mut a| a.take());
+        if active.is_none() && self.workers.info().children().is_empty() {
+            return;
+        }
+        self.delete_on_exit.store(true, Ordering::SeqCst);
+        if let Err(e) = self.workers.terminate_all().await {
+            warn!(cause = %e, "stopping workers failed");
+        }
+    }
+}

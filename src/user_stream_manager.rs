@@ -1,0 +1,350 @@
+//! UserStreamManager: one user's supervised tree —
+//! StreamStateServer, CloudflareManager, CloudflareLiveInputMonitor, PlatformSupervisor,
+//! AlertQueue — and the [`UserStream`] front door used by the control API, CLI and shell.
+//!
+//! Handles and stashes are made once per user and outlive every restart of the tree and of its
+//! children, so callers keep working handles and a crash never forgets a stream on air.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use tracing::{info, info_span, Instrument};
+use uuid::Uuid;
+
+use crate::actor::{ActorError, Mailbox};
+use crate::alerts::queue::{self as alert_queue, AlertMsg};
+use crate::alerts::AlertStash;
+use crate::alerts::{AlertQueueArgs, AlertQueueHandle};
+use crate::cloudflare::api::{ClientConfig, CloudflareClient};
+use crate::cloudflare::manager::{self as cf_manager, CloudflareManagerArgs, CloudflareManagerHandle};
+use crate::cloudflare::monitor::{self, MonitorArgs};
+use crate::config::{Config, IngestBackend};
+use crate::events::{Event, EventBus};
+use crate::platforms::supervisor::{self as platform_sup, PlatformStash, PlatformSupervisorArgs};
+use crate::platforms::worker::RetryPolicy;
+use crate::platforms::{PlatformSupervisorHandle, PlatformTarget};
+use crate::presence::Presence;
+use crate::secrets::{SecretName, SharedSecrets};
+use crate::state_file::StateFile;
+use crate::stream_state::{self, StreamData, StreamError, StreamStash, StreamStateArgs, StreamStateHandle};
+use crate::supervisor::{ChildInfo, ChildSpec, Restart, Supervisor, SupervisorConfig, SupervisorInfo};
+
+/// Errors that reach the control API and the UI (serialized with a `kind` tag).
+#[derive(Debug, Clone, thiserror::Error, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EngineError {
+    /// Bad platform settings (empty key, bad URL, ...): nothing was started.
+    #[error("{message}")]
+    InvalidPlatform { message: String },
+    /// Something required is missing (e.g. Cloudflare credentials).
+    #[error("{message}")]
+    NotConfigured { message: String },
+    /// Start while live, stop while offline, ...
+    #[error("{message}")]
+    InvalidTransition { message: String },
+    /// The user's tree is not running or did not answer.
+    #[error("{message}")]
+    Unavailable { message: String },
+    #[error("{message}")]
+    UnknownUser { message: String },
+}
+
+impl From<StreamError> for EngineError {
+    fn from(e: StreamError) -> Self {
+        match e {
+            StreamError::InvalidTransition { .. } => {
+                EngineError::InvalidTransition { message: e.to_string() }
+            }
+            StreamError::Actor(a) => a.into(),
+        }
+    }
+}
+
+impl From<ActorError> for EngineError {
+    fn from(e: ActorError) -> Self {
+        EngineError::Unavailable { message: format!("the stream manager is unavailable: {e}") }
+    }
+}
+
+/// Everything that outlives the tree's restarts for one user.
+#[derive(Clone)]
+pub struct UserStream {
+    user_id: String,
+    config: Arc<Config>,
+    secrets: SharedSecrets,
+    presence: Presence,
+    bus: EventBus,
+    state_file: StateFile,
+    client: Option<CloudflareClient>,
+    pub state: StreamStateHandle,
+    pub cloudflare: CloudflareManagerHandle,
+    pub platforms: PlatformSupervisorHandle,
+    pub alerts: AlertQueueHandle,
+    boxes: Mailboxes,
+    stash: Stash,
+    /// The tree's children (for the debug view).
+    pub children: SupervisorInfo,
+    /// The PlatformSupervisor's workers (for the debug view).
+    pub workers: SupervisorInfo,
+}
+
+#[derive(Clone)]
+struct Mailboxes {
+    state: Mailbox<stream_state::Msg>,
+    cloudflare: Mailbox<cf_manager::Msg>,
+    platforms: Mailbox<platform_sup::Msg>,
+    alerts: Mailbox<AlertMsg>,
+}
+
+#[derive(Clone, Default)]
+struct Stash {
+    stream: StreamStash,
+    platforms: PlatformStash,
+    alerts: AlertStash,
+}
+
+impl UserStream {
+    pub fn new(
+        user_id: &str,
+        config: Arc<Config>,
+        secrets: SharedSecrets,
+        presence: Presence,
+        bus: EventBus,
+        state_file: StateFile,
+    ) -> Self {
+        let (state, state_mb) = StreamStateHandle::channel();
+        let (cloudflare, cf_mb) = CloudflareManagerHandle::channel();
+        let (platforms, plat_mb) = PlatformSupervisorHandle::channel();
+        let (alerts, alerts_mb) = AlertQueueHandle::channel();
+        let client = cloudflare_client(&config, &secrets);
+        UserStream {
+            user_id: user_id.to_string(),
+            config,
+            secrets,
+            presence,
+            bus,
+            state_file,
+            client,
+            state,
+            cloudflare,
+            platforms,
+            alerts,
+            boxes: Mailboxes { state: state_mb, cloudflare: cf_mb, platforms: plat_mb, alerts: alerts_mb },
+            stash: Stash::default(),
+            children: SupervisorInfo::default(),
+            workers: SupervisorInfo::default(),
+        }
+    }
+
+    pub fn user_id(&self) -> &str {
+        &self.user_id
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The tree as a child of the users' DynamicSupervisor (transient: restarted only if it
+    /// gives up).
+    pub fn child_spec(&self) -> ChildSpec {
+        let me = self.clone();
+        ChildSpec::new(self.user_id.clone(), Restart::Transient, move |ctx| {
+            let me = me.clone();
+            let span = info_span!("UserStreamManager", user_id = %me.user_id);
+            async move { me.run_tree(ctx.cancel).await }.instrument(span)
+        })
+        .shutdown_timeout(Duration::from_millis(self.config.stream.stop_timeout_ms) + Duration::from_secs(5))
+    }
+
+    async fn run_tree(self, cancel: tokio_util::sync::CancellationToken) -> crate::actor::ChildResult {
+        let user = self.user_id.clone();
+        let events = self.bus.user(&user);
+        info!("[UserStreamManager:{user}] starting");
+        events.emit(Event::ManagerStarted { user_id: user.clone() });
+        let hook_events = events.clone();
+        let hook_user = user.clone();
+        let sup = Supervisor::new(
+            SupervisorConfig::new(format!("UserStreamManager:{user}")),
+            self.children_specs(),
+        )
+        .with_info(self.children.clone())
+        .on_restart(Arc::new(move |child, restarts| {
+            hook_events.emit(Event::ChildRestarted {
+                user_id: hook_user.clone(),
+                supervisor: "UserStreamManager".into(),
+                child: child.to_string(),
+                restarts,
+            })
+        }));
+        let res = sup.run(cancel).await;
+        let reason = match &res {
+            Ok(()) => "shutdown".to_string(),
+            Err(e) => format!("gave_up: {e}"),
+        };
+        info!("[UserStreamManager:{user}] stopped ({reason})");
+        events.emit(Event::ManagerStopped { user_id: user, reason });
+        res
+    }
+
+    fn children_specs(&self) -> Vec<ChildSpec> {
+        let cfg = &self.config;
+        let user = self.user_id.clone();
+        let events = self.bus.user(&user);
+
+        let state_args = StreamStateArgs {
+            user_id: user.clone(),
+            events: events.clone(),
+            stash: self.stash.stream.clone(),
+            presence: self.presence.clone(),
+            hold_lease: !cfg.presence.stop_with_last_session,
+            platforms: cfg.platforms.iter().map(|p| (p.name.clone(), p.enabled)).collect(),
+        };
+        let mb = self.boxes.state.clone();
+        let state = ChildSpec::new("StreamStateServer", Restart::Permanent, move |ctx| {
+            stream_state::run(state_args.clone(), mb.clone(), ctx.cancel)
+        });
+
+        let cf_args = CloudflareManagerArgs {
+            user_id: user.clone(),
+            client: self.client.clone(),
+            state: self.state_file.clone(),
+        };
+        let mb = self.boxes.cloudflare.clone();
+        let cloudflare = ChildSpec::new("CloudflareManager", Restart::Permanent, move |ctx| {
+            cf_manager::run(cf_args.clone(), mb.clone(), ctx.cancel)
+        });
+
+        let mon_args = MonitorArgs {
+            user_id: user.clone(),
+            client: self.client.clone(),
+            manager: self.cloudflare.clone(),
+            state: self.state.clone(),
+            poll_interval: Duration::from_millis(cfg.cloudflare.poll_interval_ms),
+        };
+        let monitor = ChildSpec::new("CloudflareLiveInputMonitor", Restart::Permanent, move |ctx| {
+            monitor::run(mon_args.clone(), ctx.cancel)
+        });
+
+        let stop_timeout = Duration::from_millis(cfg.stream.stop_timeout_ms);
+        let plat_args = PlatformSupervisorArgs {
+            user_id: user.clone(),
+            client: self.client.clone(),
+            manager: self.cloudflare.clone(),
+            state: self.state.clone(),
+            events: events.clone(),
+            retry: RetryPolicy {
+                initial: Duration::from_millis(cfg.stream.retry_initial_ms),
+                max: Duration::from_millis(cfg.stream.retry_max_ms),
+                max_attempts: cfg.stream.max_attempts,
+            },
+            stop_timeout,
+            stash: self.stash.platforms.clone(),
+            workers: self.workers.clone(),
+        };
+        let mb = self.boxes.platforms.clone();
+        let platforms = ChildSpec::new("PlatformSupervisor", Restart::Permanent, move |ctx| {
+            platform_sup::run(plat_args.clone(), mb.clone(), ctx.cancel)
+        })
+        .shutdown_timeout(stop_timeout + Duration::from_secs(2));
+
+        let alert_args = AlertQueueArgs {
+            events,
+            default_duration: Duration::from_millis(cfg.alerts.default_duration_ms),
+            durations: cfg.alerts.durations_ms.iter().map(|(k, v)| (*k, Duration::from_millis(*v))).collect(),
+            stash: self.stash.alerts.clone(),
+        };
+        let mb = self.boxes.alerts.clone();
+        let alerts = ChildSpec::new("AlertQueue", Restart::Permanent, move |ctx| {
+            alert_queue::run(alert_args.clone(), mb.clone(), ctx.cancel)
+        });
+
+        vec![state, cloudflare, monitor, platforms, alerts]
+    }
+
+    /// Check every enabled platform and its key. Nothing is started on error.
+    pub fn resolve_targets(&self) -> Result<Vec<PlatformTarget>, EngineError> {
+        let mut targets = Vec::new();
+        let mut problems = Vec::new();
+        for p in self.config.platforms.iter().filter(|p| p.enabled) {
+            let key = self.secrets.get(&SecretName::StreamKey(p.name.clone())).ok().flatten();
+            match PlatformTarget::resolve(p, key) {
+                Ok(t) => targets.push(t),
+                Err(m) => problems.push(m),
+            }
+        }
+        if !problems.is_empty() {
+            return Err(EngineError::InvalidPlatform { message: problems.join("; ") });
+        }
+        Ok(targets)
+    }
+
+    /// Validate, move to `starting` with a new UUID, launch every enabled platform at once.
+    /// The stream goes `live` asynchronously.
+    pub async fn start_stream(&self) -> Result<Uuid, EngineError> {
+        let targets = self.resolve_targets()?;
+        match self.config.ingest {
+            IngestBackend::Cloudflare if self.client.is_none() => {
+                return Err(EngineError::NotConfigured {
+                    message: "Cloudflare is not configured: set cloudflare.account_id and the API token (STREAMPAI_CLOUDFLARE_API_TOKEN or the keyring)".into(),
+                })
+            }
+            IngestBackend::Cloudflare => {}
+        }
+        let names = targets.iter().map(|t| t.name.clone()).collect();
+        let uuid = self.state.begin_start(names).await?;
+        if let Err(e) = self.platforms.start_stream(uuid, targets).await {
+            // Roll back: the stream never got going.
+            let _ = self.state.begin_stop().await;
+            let _ =
+                self.platforms.stop_stream(Duration::from_millis(self.config.stream.stop_timeout_ms)).await;
+            let _ = self.state.finish_stop().await;
+            return Err(EngineError::Unavailable { message: format!("cannot start the platforms: {e}") });
+        }
+        Ok(uuid)
+    }
+
+    /// Stop: every worker deletes its output, then the stream is offline. Runs to completion
+    /// even if the caller goes away.
+    pub async fn stop_stream(&self) -> Result<Uuid, EngineError> {
+        let me = self.clone();
+        let job = tokio::spawn(async move {
+            let uuid = me.state.begin_stop().await?;
+            let timeout = Duration::from_millis(me.config.stream.stop_timeout_ms);
+            if let Err(e) = me.platforms.stop_stream(timeout).await {
+                tracing::warn!(cause = %e, "stopping platforms failed");
+            }
+            me.state.finish_stop().await?;
+            Ok::<_, EngineError>(uuid)
+        });
+        job.await.map_err(|e| EngineError::Unavailable { message: format!("stop failed: {e}") })?
+    }
+
+    pub async fn snapshot(&self) -> Result<StreamData, EngineError> {
+        Ok(self.state.snapshot().await?)
+    }
+
+    pub fn tree_children(&self) -> Vec<ChildInfo> {
+        self.children.children()
+    }
+}
+
+/// A client if Cloudflare is configured (account id + token), else `None`.
+fn cloudflare_client(config: &Config, secrets: &SharedSecrets) -> Option<CloudflareClient> {
+    let account_id = config.cloudflare.account_id.clone().filter(|a| !a.trim().is_empty())?;
+    let token = secrets.get(&SecretName::CloudflareApiToken).ok().flatten().filter(|t| !t.is_blank())?;
+    let cfg = ClientConfig {
+        api_base: config.cloudflare.api_base.clone(),
+        account_id,
+        token,
+        timeout: Duration::from_millis(config.cloudflare.request_timeout_ms),
+        requests_per_5min: config.cloudflare.requests_per_5min,
+    };
+    match CloudflareClient::new(cfg) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            tracing::error!(cause = %e, "cannot build the Cloudflare client");
+            None
+        }
+    }
+}
