@@ -259,8 +259,11 @@ impl Engine {
                     user.tree_children()
                         .into_iter()
                         .map(|c| {
-                            let sub =
-                                if c.id == "PlatformSupervisor" { user.workers.children() } else { vec![] };
+                            let sub = if c.id == "PlatformSupervisor" {
+                                user.workers.info().children()
+                            } else {
+                                vec![]
+                            };
                             DebugChild { info: c, children: sub }
                         })
                         .collect()

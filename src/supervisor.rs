@@ -165,6 +165,7 @@ pub enum SupMsg {
     Start(ChildSpec, oneshot::Sender<Result<(), SupervisorError>>),
     Terminate(String, oneshot::Sender<Result<(), SupervisorError>>),
     TerminateAll(oneshot::Sender<()>),
+    Kill(String, oneshot::Sender<Result<(), SupervisorError>>),
 }
 
 /// Adds and removes children of a running supervisor. Survives restarts of the supervisor.
@@ -188,6 +189,12 @@ impl SupervisorHandle {
     pub async fn terminate_all(&self) -> Result<(), SupervisorError> {
         actor::call(&self.tx, SupMsg::TerminateAll, Duration::from_secs(120)).await?;
         Ok(())
+    }
+    /// Kill a child abruptly (abort its task), like `Process.exit(pid, :kill)`: an abnormal exit
+    /// that its restart type then handles. For the debug view and for tests.
+    pub async fn kill_child(&self, id: &str) -> Result<(), SupervisorError> {
+        let id = id.to_string();
+        actor::call(&self.tx, |r| SupMsg::Kill(id, r), CALL_TIMEOUT).await?
     }
     pub fn info(&self) -> &SupervisorInfo {
         &self.info
@@ -417,7 +424,11 @@ impl Run {
                 error!(supervisor = %name, child = %id, "child panicked");
                 true
             }
-            Err(_) => false,
+            // Only a kill aborts a child outside of a shutdown (which forgets it first).
+            Err(_) => {
+                warn!(supervisor = %name, child = %id, "child was killed");
+                true
+            }
         };
         let restart = match self.slots[idx].spec.restart {
             Restart::Permanent => true,
@@ -486,6 +497,17 @@ impl Run {
                         let slot = self.slots.remove(i);
                         self.stop_slots(vec![slot]).await;
                         self.publish();
+                        Ok(())
+                    }
+                    None => Err(SupervisorError::NotFound { id }),
+                };
+                let _ = reply.send(res);
+            }
+            SupMsg::Kill(id, reply) => {
+                let res = match self.slots.iter().find(|s| s.spec.id == id) {
+                    Some(slot) => {
+                        warn!(supervisor = %self.cfg.name, child = %id, "killing child");
+                        slot.abort.abort();
                         Ok(())
                     }
                     None => Err(SupervisorError::NotFound { id }),

@@ -28,7 +28,9 @@ use crate::presence::Presence;
 use crate::secrets::{SecretName, SharedSecrets};
 use crate::state_file::StateFile;
 use crate::stream_state::{self, StreamData, StreamError, StreamStash, StreamStateArgs, StreamStateHandle};
-use crate::supervisor::{ChildInfo, ChildSpec, Restart, Supervisor, SupervisorConfig, SupervisorInfo};
+use crate::supervisor::{
+    ChildInfo, ChildSpec, Restart, Supervisor, SupervisorConfig, SupervisorHandle, SupervisorMailbox,
+};
 
 /// Errors that reach the control API and the UI (serialized with a `kind` tag).
 #[derive(Debug, Clone, thiserror::Error, Serialize)]
@@ -83,10 +85,12 @@ pub struct UserStream {
     pub alerts: AlertQueueHandle,
     boxes: Mailboxes,
     stash: Stash,
-    /// The tree's children (for the debug view).
-    pub children: SupervisorInfo,
-    /// The PlatformSupervisor's workers (for the debug view).
-    pub workers: SupervisorInfo,
+    /// The tree's supervisor: its children for the debug view, and kill for tests and debugging.
+    pub tree: SupervisorHandle,
+    tree_mailbox: SupervisorMailbox,
+    /// The PlatformSupervisor's workers.
+    pub workers: SupervisorHandle,
+    workers_mailbox: SupervisorMailbox,
 }
 
 #[derive(Clone)]
@@ -118,6 +122,8 @@ impl UserStream {
         let (platforms, plat_mb) = PlatformSupervisorHandle::channel();
         let (alerts, alerts_mb) = AlertQueueHandle::channel();
         let client = cloudflare_client(&config, &secrets);
+        let (tree, tree_mailbox) = Supervisor::channel();
+        let (workers, workers_mailbox) = Supervisor::channel();
         UserStream {
             user_id: user_id.to_string(),
             config,
@@ -132,8 +138,10 @@ impl UserStream {
             alerts,
             boxes: Mailboxes { state: state_mb, cloudflare: cf_mb, platforms: plat_mb, alerts: alerts_mb },
             stash: Stash::default(),
-            children: SupervisorInfo::default(),
-            workers: SupervisorInfo::default(),
+            tree,
+            tree_mailbox,
+            workers,
+            workers_mailbox,
         }
     }
 
@@ -168,7 +176,7 @@ impl UserStream {
             SupervisorConfig::new(format!("UserStreamManager:{user}")),
             self.children_specs(),
         )
-        .with_info(self.children.clone())
+        .with_mailbox(self.tree_mailbox.clone())
         .on_restart(Arc::new(move |child, restarts| {
             hook_events.emit(Event::ChildRestarted {
                 user_id: hook_user.clone(),
@@ -241,6 +249,7 @@ impl UserStream {
             stop_timeout,
             stash: self.stash.platforms.clone(),
             workers: self.workers.clone(),
+            workers_mailbox: self.workers_mailbox.clone(),
         };
         let mb = self.boxes.platforms.clone();
         let platforms = ChildSpec::new("PlatformSupervisor", Restart::Permanent, move |ctx| {
@@ -325,7 +334,7 @@ impl UserStream {
     }
 
     pub fn tree_children(&self) -> Vec<ChildInfo> {
-        self.children.children()
+        self.tree.info().children()
     }
 }
 

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use streampai::config::{Config, ConfigError, DEFAULT_CONTROL_LISTEN};
-use streampai::secrets::{KeyringSecrets, LayeredSecrets, Secret, SecretName, SecretStore, SharedSecrets};
+use streampai::secrets::{KeyringSecrets, LayeredSecrets, Secret, SecretName, SharedSecrets};
 use streampai::{Engine, EngineOptions};
 
 #[derive(Parser)]

@@ -20,7 +20,9 @@ use crate::cloudflare::api::CloudflareClient;
 use crate::cloudflare::{CloudflareManagerHandle, IngestError};
 use crate::events::{Event, UserEvents};
 use crate::stream_state::StreamStateHandle;
-use crate::supervisor::{ChildSpec, Restart, Supervisor, SupervisorConfig, SupervisorHandle, SupervisorInfo};
+use crate::supervisor::{
+    ChildSpec, Restart, Supervisor, SupervisorConfig, SupervisorHandle, SupervisorMailbox,
+};
 
 /// The running stream's platforms, kept outside the actor so a restarted PlatformSupervisor
 /// brings its workers back (they adopt their outputs).
@@ -47,8 +49,9 @@ pub struct PlatformSupervisorArgs {
     pub retry: RetryPolicy,
     pub stop_timeout: Duration,
     pub stash: PlatformStash,
-    /// Filled with the worker supervisor's view, for the debug tree.
-    pub workers: SupervisorInfo,
+    /// The worker supervisor's handle and mailbox, made once per user so they outlive restarts.
+    pub workers: SupervisorHandle,
+    pub workers_mailbox: SupervisorMailbox,
 }
 
 #[derive(Debug, Clone, thiserror::Error, Serialize)]
@@ -96,7 +99,8 @@ pub async fn run(
     cancel: CancellationToken,
 ) -> ChildResult {
     let mut rx = mailbox.lock().await;
-    let (workers, wmb) = Supervisor::channel_with_info(args.workers.clone());
+    let workers = args.workers.clone();
+    let wmb = args.workers_mailbox.clone();
     let events = args.events.clone();
     let user = args.user_id.clone();
     let sup = Supervisor::new(

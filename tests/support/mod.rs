@@ -1,0 +1,126 @@
+//! Shared helpers for the engine's integration tests: engines, the fake Cloudflare, waiting on
+//! conditions (never fixed sleeps), and the control API on 127.0.0.1:0.
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use fake_cloudflare::{FakeCloudflare, FakeOptions};
+use streampai::config::{Config, PlatformConfig};
+use streampai::platforms::PlatformKind;
+use streampai::secrets::{MemorySecrets, Secret, SecretName, SecretStore};
+use streampai::state_file::StateFile;
+use streampai::{Engine, EngineOptions, Event};
+use tokio::sync::broadcast;
+
+/// Tracing output only when `TEST_LOG` is set.
+pub fn init_tracing() {
+    if std::env::var_os("TEST_LOG").is_some() {
+        let filter = tracing_subscriber::EnvFilter::try_from_env("TEST_LOG")
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("debug"));
+        let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+    }
+}
+
+/// A config for `user` with no Cloudflare account and no platforms.
+pub fn config(user: &str) -> Config {
+    let mut c = Config::for_user(user);
+    c.control.listen = "127.0.0.1:0".into();
+    c
+}
+
+/// A config pointed at the fake, with short intervals for real-time tests.
+pub fn cloud_config(user: &str, fake: &FakeCloudflare, platforms: &[(&str, PlatformKind)]) -> Config {
+    let mut c = config(user);
+    c.cloudflare.account_id = Some(fake.account_id().to_string());
+    c.cloudflare.api_base = fake.base_url();
+    c.cloudflare.poll_interval_ms = 50;
+    c.cloudflare.request_timeout_ms = 2000;
+    c.presence.cleanup_timeout_ms = 300;
+    c.stream.retry_initial_ms = 20;
+    c.stream.retry_max_ms = 200;
+    c.stream.stop_timeout_ms = 5000;
+    c.platforms = platforms
+        .iter()
+        .map(|(name, kind)| PlatformConfig {
+            name: name.to_string(),
+            kind: *kind,
+            url: (*kind == PlatformKind::Custom).then(|| format!("rtmps://{name}.example.com:443/live")),
+            enabled: true,
+        })
+        .collect();
+    c
+}
+
+/// Secrets with the fake's token and a key for every platform of `cfg`.
+pub fn secrets_for(cfg: &Config, fake: Option<&FakeCloudflare>) -> Arc<MemorySecrets> {
+    let s = MemorySecrets::new();
+    if let Some(f) = fake {
+        s.set(&SecretName::CloudflareApiToken, &Secret::new(f.token())).unwrap();
+    }
+    for p in &cfg.platforms {
+        s.set(&SecretName::StreamKey(p.name.clone()), &Secret::new(format!("live_{}_key", p.name))).unwrap();
+    }
+    Arc::new(s)
+}
+
+pub async fn fake() -> FakeCloudflare {
+    FakeCloudflare::start(FakeOptions::default()).await
+}
+
+pub fn engine(cfg: Config, secrets: Arc<MemorySecrets>) -> Engine {
+    init_tracing();
+    Engine::start(EngineOptions { config: cfg, secrets, state_file: Some(StateFile::in_memory()) })
+}
+
+/// Poll `cond` until it holds, failing the test after `timeout`.
+pub async fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + timeout;
+    while !cond() {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Like [`wait_until`] with an async condition.
+pub async fn wait_until_async<F, Fut>(what: &str, timeout: Duration, mut cond: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    while !cond().await {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Wait for the next event matching `pred`.
+pub async fn next_event(
+    rx: &mut broadcast::Receiver<Event>,
+    timeout: Duration,
+    mut pred: impl FnMut(&Event) -> bool,
+) -> Event {
+    let res = tokio::time::timeout(timeout, async {
+        loop {
+            match rx.recv().await {
+                Ok(ev) if pred(&ev) => return ev,
+                Ok(_) => {}
+                Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => panic!("event bus closed"),
+            }
+        }
+    })
+    .await;
+    res.expect("expected event did not arrive")
+}
+
+/// Drain what is buffered now.
+pub fn drain(rx: &mut broadcast::Receiver<Event>) -> Vec<Event> {
+    let mut out = vec![];
+    while let Ok(ev) = rx.try_recv() {
+        out.push(ev);
+    }
+    out
+}
