@@ -124,3 +124,49 @@ pub fn drain(rx: &mut broadcast::Receiver<Event>) -> Vec<Event> {
     }
     out
 }
+
+/// A control API served on 127.0.0.1:0 for `engine`.
+pub struct Control {
+    pub base: String,
+    pub addr: std::net::SocketAddr,
+    pub token: String,
+    stop: tokio_util::sync::CancellationToken,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Control {
+    pub async fn start(engine: &Engine) -> Control {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let token = "test-control-token".to_string();
+        let stop = tokio_util::sync::CancellationToken::new();
+        let task = tokio::spawn(streampai::control::serve(
+            listener,
+            engine.clone(),
+            Secret::new(token.clone()),
+            stop.clone().cancelled_owned(),
+        ));
+        Control { base: format!("http://{addr}"), addr, token, stop, task }
+    }
+
+    pub fn http(&self) -> reqwest::Client {
+        reqwest::Client::new()
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        let res =
+            self.http().get(format!("{}{path}", self.base)).bearer_auth(&self.token).send().await.unwrap();
+        (res.status().as_u16(), res.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    pub async fn post(&self, path: &str) -> (u16, serde_json::Value) {
+        let res =
+            self.http().post(format!("{}{path}", self.base)).bearer_auth(&self.token).send().await.unwrap();
+        (res.status().as_u16(), res.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    pub async fn stop(self) {
+        self.stop.cancel();
+        let _ = self.task.await;
+    }
+}
