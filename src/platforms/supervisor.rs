@@ -19,7 +19,7 @@ use crate::actor::{self, ActorError, ChildError, ChildResult, Mailbox, CALL_TIME
 use crate::cloudflare::api::CloudflareClient;
 use crate::cloudflare::{CloudflareManagerHandle, IngestError};
 use crate::events::{Event, UserEvents};
-use crate::stream_state::StreamStateHandle;
+use crate::stream_state::{PlatformStatus, StreamStateHandle};
 use crate::supervisor::{
     ChildSpec, Restart, Supervisor, SupervisorConfig, SupervisorHandle, SupervisorMailbox,
 };
@@ -35,7 +35,8 @@ pub struct PlatformStash {
 #[derive(Clone)]
 struct ActiveRun {
     uuid: Uuid,
-    input_uid: String,
+    /// Known once the launcher has made sure the live input exists.
+    input_uid: Option<String>,
     targets: Vec<PlatformTarget>,
 }
 
@@ -118,7 +119,13 @@ pub async fn run(
     }));
     let sup_cancel = cancel.child_token();
     let mut sup_task = tokio::spawn(sup.run(sup_cancel.clone()));
-    let mut st = State { args, workers, delete_on_exit: Arc::new(AtomicBool::new(false)) };
+    let mut st = State {
+        args,
+        workers,
+        delete_on_exit: Arc::new(AtomicBool::new(false)),
+        cancel: cancel.clone(),
+        launcher: None,
+    };
 
     // Recover a stream that was running when the previous instance died.
     let recovered = st.args.stash.active.lock().ok().and_then(|a| a.clone());
@@ -129,7 +136,7 @@ pub async fn run(
             run.targets.len(),
             run.uuid
         );
-        st.launch(&run).await;
+        st.spawn_launcher(run);
     }
 
     let result = loop {
@@ -166,6 +173,8 @@ struct State {
     args: PlatformSupervisorArgs,
     workers: SupervisorHandle,
     delete_on_exit: Arc<AtomicBool>,
+    cancel: CancellationToken,
+    launcher: Option<(CancellationToken, tokio::task::JoinHandle<()>)>,
 }
 
 impl State {
@@ -173,15 +182,114 @@ impl State {
         if self.args.stash.active.lock().map(|a| a.is_some()).unwrap_or(false) {
             return Err(PlatformError::AlreadyRunning);
         }
-        let ingest = self.args.manager.ensure_input().await?;
-        let client = self.args.client.clone().ok_or(IngestError::NotConfigured)?;
-        self.reconcile(&client, &ingest.input_uid, &targets).await;
-        let run = ActiveRun { uuid, input_uid: ingest.input_uid, targets };
+        if self.args.client.is_none() {
+            return Err(IngestError::NotConfigured.into());
+        }
+        let run = ActiveRun { uuid, input_uid: None, targets };
         if let Ok(mut a) = self.args.stash.active.lock() {
             *a = Some(run.clone());
         }
-        self.launch(&run).await;
+        self.spawn_launcher(run);
         Ok(())
+    }
+
+    /// Launch in the background (the caller gets its answer at once): make sure the live input
+    /// exists (retrying like a worker would), reconcile, then start the workers.
+    fn spawn_launcher(&mut self, run: ActiveRun) {
+        // A new run's workers keep their outputs unless this run is really stopped.
+        self.delete_on_exit = Arc::new(AtomicBool::new(false));
+        let token = self.cancel.child_token();
+        let launcher = Launcher {
+            args: self.args.clone(),
+            workers: self.workers.clone(),
+            delete_on_exit: self.delete_on_exit.clone(),
+        };
+        let t = token.clone();
+        let task = tokio::spawn(async move {
+            tokio::select! {
+                _ = t.cancelled() => {}
+                _ = launcher.launch(run) => {}
+            }
+        });
+        self.launcher = Some((token, task));
+    }
+}
+
+/// Brings a run's workers up; runs as its own task so the actor stays responsive.
+struct Launcher {
+    args: PlatformSupervisorArgs,
+    workers: SupervisorHandle,
+    delete_on_exit: Arc<AtomicBool>,
+}
+
+impl Launcher {
+    async fn launch(self, mut run: ActiveRun) {
+        let Some(client) = self.args.client.clone() else { return };
+        let input_uid = match run.input_uid.clone() {
+            Some(uid) => uid,
+            None => match self.ensure_input(&run).await {
+                Some(uid) => uid,
+                None => return,
+            },
+        };
+        run.input_uid = Some(input_uid.clone());
+        if let Ok(mut a) = self.args.stash.active.lock() {
+            if let Some(active) = a.as_mut().filter(|a| a.uuid == run.uuid) {
+                active.input_uid = Some(input_uid.clone());
+            }
+        }
+        self.reconcile(&client, &input_uid, &run.targets).await;
+        for target in &run.targets {
+            let wargs = WorkerArgs {
+                user_id: self.args.user_id.clone(),
+                target: target.clone(),
+                input_uid: input_uid.clone(),
+                client: client.clone(),
+                state: self.args.state.clone(),
+                retry: self.args.retry.clone(),
+                outputs: self.args.stash.outputs.clone(),
+                delete_on_exit: self.delete_on_exit.clone(),
+            };
+            let spec = ChildSpec::new(target.name.clone(), Restart::Transient, move |ctx| {
+                worker::run(wargs.clone(), ctx.cancel)
+            })
+            .shutdown_timeout(self.args.stop_timeout);
+            if let Err(e) = self.workers.start_child(spec).await {
+                warn!(cause = %e, platform = %target.name, "cannot start worker");
+            }
+        }
+    }
+
+    /// The live input's uid, retrying transient errors with the workers' policy. On a final
+    /// error every platform of the run is marked failed with the reason.
+    async fn ensure_input(&self, run: &ActiveRun) -> Option<String> {
+        let mut attempt = 0u32;
+        loop {
+            let err = match self.args.manager.ensure_input().await {
+                Ok(info) => return Some(info.input_uid),
+                Err(e) => e,
+            };
+            attempt += 1;
+            let reason = err.to_string();
+            let retry = &self.args.retry;
+            let exhausted = retry.max_attempts > 0 && attempt >= retry.max_attempts;
+            if !err.is_retryable() || exhausted {
+                warn!(cause = %reason, "[PlatformSupervisor:{}] no live input; platforms failed", self.args.user_id);
+                for t in &run.targets {
+                    let _ = self
+                        .args
+                        .state
+                        .set_platform(&t.name, PlatformStatus::Failed { reason: reason.clone() })
+                        .await;
+                }
+                return None;
+            }
+            for t in &run.targets {
+                let status = PlatformStatus::Retrying { reason: reason.clone(), attempt };
+                let _ = self.args.state.set_platform(&t.name, status).await;
+            }
+            tokio::time::sleep(err.retry_after().unwrap_or_else(|| retry.delay(attempt))).await;
+        }
     }
 
     /// Delete outputs on the input that no current platform owns (left over from a crash).
@@ -207,32 +315,14 @@ impl State {
             }
         }
     }
+}
 
-    async fn launch(&mut self, run: &ActiveRun) {
-        let Some(client) = self.args.client.clone() else { return };
-        self.delete_on_exit = Arc::new(AtomicBool::new(false));
-        for target in &run.targets {
-            let wargs = WorkerArgs {
-                user_id: self.args.user_id.clone(),
-                target: target.clone(),
-                input_uid: run.input_uid.clone(),
-                client: client.clone(),
-                state: self.args.state.clone(),
-                retry: self.args.retry.clone(),
-                outputs: self.args.stash.outputs.clone(),
-                delete_on_exit: self.delete_on_exit.clone(),
-            };
-            let spec = ChildSpec::new(target.name.clone(), Restart::Transient, move |ctx| {
-                worker::run(wargs.clone(), ctx.cancel)
-            })
-            .shutdown_timeout(self.args.stop_timeout);
-            if let Err(e) = self.workers.start_child(spec).await {
-                warn!(cause = %e, platform = %target.name, "cannot start worker");
-            }
-        }
-    }
-
+impl State {
     async fn stop(&mut self) {
+        if let Some((token, task)) = self.launcher.take() {
+            token.cancel();
+            let _ = task.await;
+        }
         let active = self.args.stash.active.lock().ok().and_then(|mut a| a.take());
         if active.is_none() && self.workers.info().children().is_empty() {
             return;

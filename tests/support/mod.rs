@@ -170,3 +170,73 @@ impl Control {
         let _ = self.task.await;
     }
 }
+
+/// The five platform kinds, one each.
+pub const FIVE: &[(&str, PlatformKind)] = &[
+    ("twitch-main", PlatformKind::Twitch),
+    ("youtube-main", PlatformKind::Youtube),
+    ("kick-main", PlatformKind::Kick),
+    ("facebook-main", PlatformKind::Facebook),
+    ("custom-rtmp", PlatformKind::Custom),
+];
+
+/// A running engine against a fresh fake, with one window open.
+pub struct Rig {
+    pub fake: FakeCloudflare,
+    pub engine: Engine,
+    pub secrets: Arc<MemorySecrets>,
+    pub events: broadcast::Receiver<Event>,
+}
+
+impl Rig {
+    pub async fn new(platforms: &[(&str, PlatformKind)]) -> Rig {
+        Self::with(platforms, |_| {}).await
+    }
+
+    pub async fn with(platforms: &[(&str, PlatformKind)], tweak: impl FnOnce(&mut Config)) -> Rig {
+        let fake = fake().await;
+        let mut cfg = cloud_config("user-1", &fake, platforms);
+        tweak(&mut cfg);
+        let secrets = secrets_for(&cfg, Some(&fake));
+        let engine = engine(cfg, secrets.clone());
+        let events = engine.subscribe();
+        Rig { fake, engine, secrets, events }
+    }
+
+    pub fn open_window(&self, id: &str) {
+        self.engine.presence().track(
+            self.engine.user_id(),
+            id,
+            streampai::presence::SessionKind::Window,
+            None,
+        );
+    }
+
+    pub fn close_window(&self, id: &str) {
+        self.engine.presence().untrack(self.engine.user_id(), id);
+    }
+
+    /// The one live input the engine created.
+    pub async fn input_uid(&self) -> String {
+        wait_until("the live input exists", Duration::from_secs(10), || self.fake.live_inputs().len() == 1)
+            .await;
+        self.fake.live_inputs()[0].uid.clone()
+    }
+
+    pub async fn status(&self) -> streampai::Status {
+        self.engine.status().await
+    }
+
+    pub async fn wait_state(&self, state: streampai::stream_state::StreamPhase) {
+        let what = format!("stream {state:?}");
+        wait_until_async(&what, Duration::from_secs(15), || async {
+            self.status().await.stream.state == state
+        })
+        .await;
+    }
+
+    pub async fn shutdown(self) {
+        self.engine.shutdown().await;
+        self.fake.shutdown().await;
+    }
+}
