@@ -181,7 +181,7 @@ impl Engine {
     /// lease then keeps the tree up.
     pub async fn start_stream(&self) -> Result<Uuid, EngineError> {
         let user = self.user();
-        user.resolve_targets()?;
+        let targets = user.validate_start()?;
         // Hold the tree for the length of this request, whether or not a session is open.
         let _request =
             self.inner.presence.guard(self.user_id(), SessionKind::Lease, Some("start-request".into()));
@@ -190,7 +190,7 @@ impl Engine {
             .ensure_tree(self.user_id())
             .await
             .map_err(|e| EngineError::Unavailable { message: e.to_string() })?;
-        user.start_stream().await
+        user.start_stream(targets).await
     }
 
     /// Stop the stream and clean everything up.

@@ -288,25 +288,30 @@ impl UserStream {
         Ok(targets)
     }
 
-    /// Validate, move to `starting` with a new UUID, launch every enabled platform at once.
-    /// The stream goes `live` asynchronously.
-    pub async fn start_stream(&self) -> Result<Uuid, EngineError> {
-        let targets = self.resolve_targets()?;
+    /// Everything a start needs, checked before anything starts: the ingest backend is
+    /// configured, and every enabled platform has a valid URL and a key.
+    pub fn validate_start(&self) -> Result<Vec<PlatformTarget>, EngineError> {
         match self.config.ingest {
             IngestBackend::Cloudflare if self.client.is_none() => {
                 return Err(EngineError::NotConfigured {
-                    message: "Cloudflare is not configured: set cloudflare.account_id and the API token (STREAMPAI_CLOUDFLARE_API_TOKEN or the keyring)".into(),
+                    message: "Cloudflare is not configured: set cloudflare.account_id and the API token \
+                          (STREAMPAI_CLOUDFLARE_API_TOKEN or the keyring)"
+                        .into(),
                 })
             }
             IngestBackend::Cloudflare => {}
         }
+        self.resolve_targets()
+    }
+
+    /// Move to `starting` with a new UUID and launch every target at once (the tree must be
+    /// running). The stream goes `live` asynchronously.
+    pub async fn start_stream(&self, targets: Vec<PlatformTarget>) -> Result<Uuid, EngineError> {
         let names = targets.iter().map(|t| t.name.clone()).collect();
         let uuid = self.state.begin_start(names).await?;
         if let Err(e) = self.platforms.start_stream(uuid, targets).await {
             // Roll back: the stream never got going.
             let _ = self.state.begin_stop().await;
-            let _ =
-                self.platforms.stop_stream(Duration::from_millis(self.config.stream.stop_timeout_ms)).await;
             let _ = self.state.finish_stop().await;
             return Err(EngineError::Unavailable { message: format!("cannot start the platforms: {e}") });
         }
