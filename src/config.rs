@@ -56,6 +56,8 @@ pub struct Config {
     #[serde(default)]
     pub storage: StorageConfig,
     #[serde(default)]
+    pub supervision: SupervisionConfig,
+    #[serde(default)]
     pub platforms: Vec<PlatformConfig>,
 }
 
@@ -149,6 +151,21 @@ impl Default for AlertsConfig {
     }
 }
 
+/// Restart intensity of a user's tree: more than `max_restarts` in `period_ms` → the tree gives
+/// up and is restarted whole by its parent.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct SupervisionConfig {
+    pub max_restarts: u32,
+    pub period_ms: u64,
+}
+
+impl Default for SupervisionConfig {
+    fn default() -> Self {
+        SupervisionConfig { max_restarts: 3, period_ms: 5000 }
+    }
+}
+
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct StorageConfig {
@@ -191,6 +208,7 @@ impl Config {
             stream: StreamConfig::default(),
             alerts: AlertsConfig::default(),
             storage: StorageConfig::default(),
+            supervision: SupervisionConfig::default(),
             platforms: vec![],
         }
     }
@@ -252,6 +270,7 @@ impl Config {
             ("cloudflare.poll_interval_ms", self.cloudflare.poll_interval_ms),
             ("cloudflare.request_timeout_ms", self.cloudflare.request_timeout_ms),
             ("stream.retry_initial_ms", self.stream.retry_initial_ms),
+            ("supervision.period_ms", self.supervision.period_ms),
         ] {
             if v == 0 {
                 return Err(ConfigError::new(key, "must be greater than 0"));

@@ -148,13 +148,18 @@ pub async fn run(args: StreamStateArgs, mailbox: Mailbox<Msg>, cancel: Cancellat
     s.recover();
     loop {
         tokio::select! {
-            _ = cancel.cancelled() => return Ok(()),
+            _ = cancel.cancelled() => break,
             msg = rx.recv() => match msg {
                 Some(m) => s.handle(m),
-                None => return Ok(()),
+                None => break,
             },
         }
     }
+    // A graceful stop means the tree is going away (its platforms were stopped before this
+    // child, in reverse start order): the stream ends. A crash never gets here, so a restarted
+    // server recovers the stream instead.
+    s.end_if_on_air();
+    Ok(())
 }
 
 struct Server {
@@ -182,6 +187,14 @@ impl Server {
         if data.state != StreamPhase::Offline {
             info!(uuid = ?data.uuid, state = ?data.state, "recovered a stream that is still on air");
             self.lease(true);
+        }
+    }
+
+    fn end_if_on_air(&mut self) {
+        if self.with(|d| d.state) != StreamPhase::Offline {
+            info!("tree stopping: the stream ends");
+            let (tx, _rx) = oneshot::channel();
+            self.handle(Msg::FinishStop(tx));
         }
     }
 

@@ -113,8 +113,9 @@ async fn a_restarted_server_recovers_the_stream_on_air() {
     let (c, t) = spawn(&r);
     let uuid = r.handle.begin_start(vec!["a".into()]).await.unwrap();
     r.handle.set_platform("a", PlatformStatus::Live).await.unwrap();
-    c.cancel(); // the actor dies (a crash looks the same from here: the task ends)
-    t.await.unwrap().unwrap();
+    t.abort(); // a crash: the task dies without running its graceful end
+    assert!(t.await.unwrap_err().is_cancelled());
+    drop(c);
     r.presence.untrack("u", LEASE_ID);
     let (_c2, _t2) = spawn(&r);
     let snap = r.handle.snapshot().await.unwrap();
@@ -132,4 +133,16 @@ async fn late_platform_reports_after_stop_are_ignored() {
     r.handle.finish_stop().await.unwrap();
     r.handle.set_platform("a", PlatformStatus::Live).await.unwrap();
     assert_eq!(r.handle.snapshot().await.unwrap().platforms.get("a"), Some(&PlatformStatus::Stopped));
+}
+
+#[tokio::test]
+async fn a_graceful_stop_of_the_server_ends_the_stream() {
+    let r = rig(true);
+    let (c, t) = spawn(&r);
+    r.handle.begin_start(vec!["a".into()]).await.unwrap();
+    c.cancel(); // the tree is going away
+    t.await.unwrap().unwrap();
+    let d = r.args.stash.lock().unwrap().clone();
+    assert_eq!((d.state, d.uuid), (StreamPhase::Offline, None));
+    assert!(r.presence.list("u").is_empty(), "lease released");
 }

@@ -148,12 +148,33 @@ pub struct ChildInfo {
 pub type RestartHook = Arc<dyn Fn(&str, u32) + Send + Sync>;
 
 /// Read-only view of a running supervisor, cheap to clone, never blocks on the supervisor.
+/// State and uptime are computed when read, so they are always current.
 #[derive(Clone, Default)]
-pub struct SupervisorInfo(Arc<Mutex<Vec<ChildInfo>>>);
+pub struct SupervisorInfo(Arc<Mutex<Vec<ChildRecord>>>);
+
+#[derive(Clone, Debug)]
+struct ChildRecord {
+    id: String,
+    restart: Restart,
+    restarts: u32,
+    /// When the current incarnation started (or will, after its backoff).
+    started: Instant,
+}
 
 impl SupervisorInfo {
     pub fn children(&self) -> Vec<ChildInfo> {
-        self.0.lock().map(|c| c.clone()).unwrap_or_default()
+        let now = Instant::now();
+        let records = self.0.lock().map(|c| c.clone()).unwrap_or_default();
+        records
+            .into_iter()
+            .map(|r| ChildInfo {
+                state: if now < r.started { "restarting" } else { "running" },
+                uptime_ms: now.saturating_duration_since(r.started).as_millis() as u64,
+                id: r.id,
+                restart: r.restart,
+                restarts: r.restarts,
+            })
+            .collect()
     }
     pub fn contains(&self, id: &str) -> bool {
         self.children().iter().any(|c| c.id == id)
@@ -217,7 +238,6 @@ struct Slot {
     restarts: u32,
     consecutive: u32,
     started: Instant,
-    restarting: bool,
 }
 
 /// A one_for_one supervisor. Build it, optionally take a handle, then `run` it (as a task, or as
@@ -378,7 +398,6 @@ impl Run {
             restarts,
             consecutive,
             started: Instant::now() + delay,
-            restarting: !delay.is_zero(),
         };
         match self.slots.iter().position(|s| s.spec.id == slot.spec.id) {
             Some(i) => self.slots[i] = slot,
@@ -387,16 +406,14 @@ impl Run {
     }
 
     fn publish(&self) {
-        let now = Instant::now();
         let children = self
             .slots
             .iter()
-            .map(|s| ChildInfo {
+            .map(|s| ChildRecord {
                 id: s.spec.id.clone(),
                 restart: s.spec.restart,
-                state: if s.restarting && now < s.started { "restarting" } else { "running" },
                 restarts: s.restarts,
-                uptime_ms: now.saturating_duration_since(s.started).as_millis() as u64,
+                started: s.started,
             })
             .collect();
         if let Ok(mut c) = self.info.0.lock() {

@@ -173,7 +173,10 @@ impl UserStream {
         let hook_events = events.clone();
         let hook_user = user.clone();
         let sup = Supervisor::new(
-            SupervisorConfig::new(format!("UserStreamManager:{user}")),
+            SupervisorConfig::new(format!("UserStreamManager:{user}")).intensity(
+                self.config.supervision.max_restarts,
+                Duration::from_millis(self.config.supervision.period_ms),
+            ),
             self.children_specs(),
         )
         .with_mailbox(self.tree_mailbox.clone())

@@ -6,7 +6,6 @@ mod support;
 use std::time::Duration;
 
 use fake_cloudflare::{Fault, RouteKind};
-use streampai::platforms::PlatformKind;
 use streampai::stream_state::{InputStatus, PlatformStatus, StreamPhase};
 use streampai::{EngineError, Event};
 use support::*;

@@ -19,7 +19,7 @@ use crate::actor::{self, ActorError, ChildError, ChildResult, Mailbox, CALL_TIME
 use crate::cloudflare::api::CloudflareClient;
 use crate::cloudflare::{CloudflareManagerHandle, IngestError};
 use crate::events::{Event, UserEvents};
-use crate::stream_state::{PlatformStatus, StreamStateHandle};
+use crate::stream_state::{PlatformStatus, StreamPhase, StreamStateHandle};
 use crate::supervisor::{
     ChildSpec, Restart, Supervisor, SupervisorConfig, SupervisorHandle, SupervisorMailbox,
 };
@@ -130,13 +130,7 @@ pub async fn run(
     // Recover a stream that was running when the previous instance died.
     let recovered = st.args.stash.active.lock().ok().and_then(|a| a.clone());
     if let Some(run) = recovered {
-        info!(
-            "[PlatformSupervisor:{}] recovering {} workers of stream {}",
-            st.args.user_id,
-            run.targets.len(),
-            run.uuid
-        );
-        st.spawn_launcher(run);
+        st.recover(run).await;
     }
 
     let result = loop {
@@ -191,6 +185,37 @@ impl State {
         }
         self.spawn_launcher(run);
         Ok(())
+    }
+
+    /// Bring back the workers of a stream that was running when the previous instance died, if
+    /// the stream is still on air; otherwise take its outputs down.
+    async fn recover(&mut self, run: ActiveRun) {
+        let user = self.args.user_id.clone();
+        let on_air = match self.args.state.snapshot().await {
+            Ok(d) => d.uuid == Some(run.uuid) && d.state != StreamPhase::Offline,
+            Err(_) => true, // cannot tell: keep the platforms on air
+        };
+        if on_air {
+            info!(
+                "[PlatformSupervisor:{user}] recovering {} workers of stream {}",
+                run.targets.len(),
+                run.uuid
+            );
+            self.spawn_launcher(run);
+            return;
+        }
+        info!("[PlatformSupervisor:{user}] stream {} ended while I was down; removing its outputs", run.uuid);
+        if let Ok(mut a) = self.args.stash.active.lock() {
+            *a = None;
+        }
+        if let (Some(client), Some(input)) = (self.args.client.clone(), run.input_uid) {
+            let launcher = Launcher {
+                args: self.args.clone(),
+                workers: self.workers.clone(),
+                delete_on_exit: self.delete_on_exit.clone(),
+            };
+            launcher.reconcile(&client, &input, &[]).await;
+        }
     }
 
     /// Launch in the background (the caller gets its answer at once): make sure the live input

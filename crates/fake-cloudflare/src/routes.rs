@@ -144,7 +144,9 @@ fn apply(input: &mut InputRecord, c: InputChanges) {
         input.meta = meta;
     }
     let rec = &mut input.recording;
-    rec.mode = c.mode.unwrap_or(std::mem::take(&mut rec.mode));
+    if let Some(mode) = c.mode {
+        rec.mode = mode;
+    }
     rec.timeout_seconds = c.timeout_seconds.unwrap_or(rec.timeout_seconds);
     rec.require_signed_urls = c.require_signed_urls.unwrap_or(rec.require_signed_urls);
     if let Some(origins) = c.allowed_origins {
