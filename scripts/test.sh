@@ -8,4 +8,4 @@ cargo fmt --all -- --check
 cargo build --workspace --all-targets
 cargo test --workspace
 # The benchmark must keep compiling and running; a short run proves it (figures: docs/PERFORMANCE.md).
-STREAMPAI_BENCH_ROUNDS=3 cargo bench --bench start_stream
+STREAMPAI_BENCH_ROUNDS=3 cargo bench --profile dev --bench start_stream
