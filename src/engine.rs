@@ -37,12 +37,14 @@ pub struct Engine {
 }
 
 struct Inner {
-    config: Arc<Config>,
+    user_id: String,
     presence: Presence,
     bus: EventBus,
     trees: SupervisorHandle,
     manager: PresenceManagerHandle,
-    user: UserStream,
+    /// Replaced as a whole when the config changes (see [`Engine::reconfigure`]).
+    user: Arc<std::sync::RwLock<Arc<UserStream>>>,
+    secrets: SharedSecrets,
     cancel: CancellationToken,
     root: Mutex<Option<JoinHandle<ChildResult>>>,
     started: Instant,
@@ -99,14 +101,16 @@ impl Engine {
         let presence = Presence::new(bus.clone());
         let state_file =
             opts.state_file.unwrap_or_else(|| StateFile::open(&config.data_dir().join("state.json")));
+        let secrets = opts.secrets;
         let user = UserStream::new(
             &config.user_id,
             config.clone(),
-            opts.secrets,
+            secrets.clone(),
             presence.clone(),
             bus.clone(),
             state_file,
         );
+        let user = Arc::new(std::sync::RwLock::new(Arc::new(user)));
 
         let (trees, trees_mb) = Supervisor::channel();
         let users_spec = ChildSpec::new("users", Restart::Permanent, move |ctx| {
@@ -120,7 +124,10 @@ impl Engine {
         let pm = PresenceManager {
             presence: presence.clone(),
             trees: trees.clone(),
-            factory: Arc::new(move |uid| (uid == factory_user.user_id()).then(|| factory_user.child_spec())),
+            factory: Arc::new(move |uid| {
+                let current = factory_user.read().map(|u| u.clone()).ok()?;
+                (uid == current.user_id()).then(|| current.child_spec())
+            }),
             cleanup_timeout: config.cleanup_timeout(),
             bus: bus.clone(),
         };
@@ -138,12 +145,13 @@ impl Engine {
         tracing::info!(user_id = %config.user_id, "engine started");
         Engine {
             inner: Arc::new(Inner {
-                config,
+                user_id: config.user_id.clone(),
                 presence,
                 bus,
                 trees,
                 manager,
                 user,
+                secrets,
                 cancel,
                 root: Mutex::new(Some(task)),
                 started: Instant::now(),
@@ -151,11 +159,15 @@ impl Engine {
         }
     }
 
-    pub fn config(&self) -> &Config {
-        &self.inner.config
+    /// The config in force.
+    pub fn config(&self) -> Arc<Config> {
+        self.user().config()
     }
     pub fn user_id(&self) -> &str {
-        &self.inner.config.user_id
+        &self.inner.user_id
+    }
+    pub fn secrets(&self) -> &SharedSecrets {
+        &self.inner.secrets
     }
     pub fn presence(&self) -> &Presence {
         &self.inner.presence
@@ -163,9 +175,10 @@ impl Engine {
     pub fn bus(&self) -> &EventBus {
         &self.inner.bus
     }
-    /// The user's stream (handles to the tree's components).
-    pub fn user(&self) -> &UserStream {
-        &self.inner.user
+    /// The user's stream (handles to the tree's components). After [`Engine::reconfigure`]
+    /// this is a new value: ask again rather than keeping it.
+    pub fn user(&self) -> Arc<UserStream> {
+        self.inner.user.read().map(|u| u.clone()).unwrap_or_else(|p| p.into_inner().clone())
     }
     /// Events of this engine's user.
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
@@ -280,6 +293,71 @@ impl Engine {
             })
             .collect();
         DebugTree { uptime_ms: self.inner.started.elapsed().as_millis() as u64, users }
+    }
+
+    /// Enable or disable a platform, also while live (see [`UserStream::set_platform_enabled`]).
+    pub async fn set_platform_enabled(&self, name: &str, enabled: bool) -> Result<(), EngineError> {
+        self.user().set_platform_enabled(name, enabled).await
+    }
+
+    /// Apply a new config. While the stream is on air only platforms' `enabled` flags may
+    /// change (applied live); anything else needs the stream stopped. Otherwise the user's tree
+    /// is rebuilt from the new config (queued alerts and known outputs are kept) and started
+    /// again if someone is present.
+    pub async fn reconfigure(&self, new: Config) -> Result<(), EngineError> {
+        new.validate().map_err(|e| EngineError::InvalidConfig { key: e.key, message: e.message })?;
+        if new.user_id != self.user_id() {
+            return Err(EngineError::InvalidConfig {
+                key: "user_id".into(),
+                message: "cannot change while running; restart the app".into(),
+            });
+        }
+        let current = self.user();
+        let old = current.config();
+        let on_air = self.is_running()
+            && matches!(
+                current.snapshot().await.map(|d| d.state),
+                Ok(StreamPhase::Starting | StreamPhase::Live)
+            );
+        let mut same_but_enabled = new.clone();
+        for p in same_but_enabled.platforms.iter_mut() {
+            if let Some(o) = old.platforms.iter().find(|o| o.name == p.name) {
+                p.enabled = o.enabled;
+            }
+        }
+        if same_but_enabled == *old {
+            for p in &new.platforms {
+                current.set_platform_enabled(&p.name, p.enabled).await?;
+            }
+            return Ok(());
+        }
+        let stopping = self.is_running()
+            && matches!(current.snapshot().await.map(|d| d.state), Ok(StreamPhase::Stopping));
+        if on_air || stopping {
+            return Err(EngineError::InvalidTransition {
+                message: "stop the stream before changing these settings (platform on/off works while live)"
+                    .into(),
+            });
+        }
+        let next = Arc::new(current.reconfigured(Arc::new(new)));
+        if let Ok(mut u) = self.inner.user.write() {
+            *u = next;
+        }
+        if self.is_running() {
+            match self.inner.trees.terminate_child(self.user_id()).await {
+                Ok(()) | Err(crate::supervisor::SupervisorError::NotFound { .. }) => {}
+                Err(e) => return Err(EngineError::Unavailable { message: e.to_string() }),
+            }
+        }
+        if self.inner.presence.is_present(self.user_id()) {
+            self.inner
+                .manager
+                .ensure_tree(self.user_id())
+                .await
+                .map_err(|e| EngineError::Unavailable { message: e.to_string() })?;
+        }
+        tracing::info!(user_id = %self.user_id(), "settings applied");
+        Ok(())
     }
 
     /// Stop everything in order (streams are stopped and outputs deleted) and wait.

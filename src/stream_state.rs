@@ -99,6 +99,8 @@ pub enum Msg {
     Platform(String, PlatformStatus),
     Input(InputStatus),
     SetPlatforms(Vec<(String, bool)>),
+    AddStreaming(String, oneshot::Sender<()>),
+    RemoveStreaming(String, oneshot::Sender<()>),
     Snapshot(oneshot::Sender<StreamData>),
 }
 
@@ -134,6 +136,16 @@ impl StreamStateHandle {
     }
     pub async fn set_platforms(&self, platforms: Vec<(String, bool)>) -> Result<(), ActorError> {
         actor::cast(&self.tx, Msg::SetPlatforms(platforms), CALL_TIMEOUT).await
+    }
+    /// A platform enabled mid-stream joins it (`starting`).
+    pub async fn add_streaming(&self, name: &str) -> Result<(), ActorError> {
+        let name = name.to_string();
+        actor::call(&self.tx, |r| Msg::AddStreaming(name, r), CALL_TIMEOUT).await
+    }
+    /// A platform disabled mid-stream leaves it (`disabled`).
+    pub async fn remove_streaming(&self, name: &str) -> Result<(), ActorError> {
+        let name = name.to_string();
+        actor::call(&self.tx, |r| Msg::RemoveStreaming(name, r), CALL_TIMEOUT).await
     }
     pub async fn snapshot(&self) -> Result<StreamData, ActorError> {
         actor::call(&self.tx, Msg::Snapshot, CALL_TIMEOUT).await
@@ -338,6 +350,36 @@ impl Server {
                 for (n, s) in emitted {
                     self.emit_platform(&n, &s);
                 }
+            }
+            Msg::AddStreaming(name, reply) => {
+                let added = self.with(|d| {
+                    if d.state == StreamPhase::Offline || d.streaming.contains(&name) {
+                        return false;
+                    }
+                    d.streaming.push(name.clone());
+                    d.platforms.insert(name.clone(), PlatformStatus::Starting);
+                    true
+                });
+                if added {
+                    self.emit_platform(&name, &PlatformStatus::Starting);
+                }
+                let _ = reply.send(());
+            }
+            Msg::RemoveStreaming(name, reply) => {
+                let removed = self.with(|d| {
+                    let before = d.streaming.len();
+                    d.streaming.retain(|n| n != &name);
+                    if d.streaming.len() == before {
+                        return false;
+                    }
+                    d.platforms.insert(name.clone(), PlatformStatus::Disabled);
+                    true
+                });
+                if removed {
+                    self.emit_platform(&name, &PlatformStatus::Disabled);
+                    self.maybe_live();
+                }
+                let _ = reply.send(());
             }
             Msg::Snapshot(reply) => {
                 let _ = reply.send(self.with(|d| d.clone()));

@@ -27,7 +27,9 @@ use crate::platforms::{PlatformSupervisorHandle, PlatformTarget};
 use crate::presence::Presence;
 use crate::secrets::{SecretName, SharedSecrets};
 use crate::state_file::StateFile;
-use crate::stream_state::{self, StreamData, StreamError, StreamStash, StreamStateArgs, StreamStateHandle};
+use crate::stream_state::{
+    self, StreamData, StreamError, StreamPhase, StreamStash, StreamStateArgs, StreamStateHandle,
+};
 use crate::supervisor::{
     ChildInfo, ChildSpec, Restart, Supervisor, SupervisorConfig, SupervisorHandle, SupervisorMailbox,
 };
@@ -50,6 +52,9 @@ pub enum EngineError {
     Unavailable { message: String },
     #[error("{message}")]
     UnknownUser { message: String },
+    /// A settings change that does not validate; names the key.
+    #[error("{key}: {message}")]
+    InvalidConfig { key: String, message: String },
 }
 
 impl From<StreamError> for EngineError {
@@ -73,7 +78,9 @@ impl From<ActorError> for EngineError {
 #[derive(Clone)]
 pub struct UserStream {
     user_id: String,
-    config: Arc<Config>,
+    /// Only `enabled` flags change in place (platform toggles while live); any other change
+    /// builds a new `UserStream` (see `Engine::reconfigure`).
+    config: Arc<std::sync::RwLock<Arc<Config>>>,
     secrets: SharedSecrets,
     presence: Presence,
     bus: EventBus,
@@ -117,6 +124,32 @@ impl UserStream {
         bus: EventBus,
         state_file: StateFile,
     ) -> Self {
+        Self::with_stash(user_id, config, secrets, presence, bus, state_file, Stash::default())
+    }
+
+    /// A new stream for a changed config that keeps the previous one's queued alerts, stream
+    /// state and known outputs.
+    pub fn reconfigured(&self, config: Arc<Config>) -> Self {
+        Self::with_stash(
+            &self.user_id,
+            config,
+            self.secrets.clone(),
+            self.presence.clone(),
+            self.bus.clone(),
+            self.state_file.clone(),
+            self.stash.clone(),
+        )
+    }
+
+    fn with_stash(
+        user_id: &str,
+        config: Arc<Config>,
+        secrets: SharedSecrets,
+        presence: Presence,
+        bus: EventBus,
+        state_file: StateFile,
+        stash: Stash,
+    ) -> Self {
         let (state, state_mb) = StreamStateHandle::channel();
         let (cloudflare, cf_mb) = CloudflareManagerHandle::channel();
         let (platforms, plat_mb) = PlatformSupervisorHandle::channel();
@@ -126,7 +159,7 @@ impl UserStream {
         let (workers, workers_mailbox) = Supervisor::channel();
         UserStream {
             user_id: user_id.to_string(),
-            config,
+            config: Arc::new(std::sync::RwLock::new(config)),
             secrets,
             presence,
             bus,
@@ -137,7 +170,7 @@ impl UserStream {
             platforms,
             alerts,
             boxes: Mailboxes { state: state_mb, cloudflare: cf_mb, platforms: plat_mb, alerts: alerts_mb },
-            stash: Stash::default(),
+            stash,
             tree,
             tree_mailbox,
             workers,
@@ -149,8 +182,13 @@ impl UserStream {
         &self.user_id
     }
 
-    pub fn config(&self) -> &Config {
-        &self.config
+    /// The config in force.
+    pub fn config(&self) -> Arc<Config> {
+        self.config.read().map(|c| c.clone()).unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    pub fn secrets(&self) -> &SharedSecrets {
+        &self.secrets
     }
 
     /// The tree as a child of the users' DynamicSupervisor (transient: restarted only if it
@@ -162,7 +200,9 @@ impl UserStream {
             let span = info_span!("UserStreamManager", user_id = %me.user_id);
             async move { me.run_tree(ctx.cancel).await }.instrument(span)
         })
-        .shutdown_timeout(Duration::from_millis(self.config.stream.stop_timeout_ms) + Duration::from_secs(5))
+        .shutdown_timeout(
+            Duration::from_millis(self.config().stream.stop_timeout_ms) + Duration::from_secs(5),
+        )
     }
 
     async fn run_tree(self, cancel: tokio_util::sync::CancellationToken) -> crate::actor::ChildResult {
@@ -174,8 +214,8 @@ impl UserStream {
         let hook_user = user.clone();
         let sup = Supervisor::new(
             SupervisorConfig::new(format!("UserStreamManager:{user}")).intensity(
-                self.config.supervision.max_restarts,
-                Duration::from_millis(self.config.supervision.period_ms),
+                self.config().supervision.max_restarts,
+                Duration::from_millis(self.config().supervision.period_ms),
             ),
             self.children_specs(),
         )
@@ -199,7 +239,7 @@ impl UserStream {
     }
 
     fn children_specs(&self) -> Vec<ChildSpec> {
-        let cfg = &self.config;
+        let cfg = self.config();
         let user = self.user_id.clone();
         let events = self.bus.user(&user);
 
@@ -278,7 +318,7 @@ impl UserStream {
     pub fn resolve_targets(&self) -> Result<Vec<PlatformTarget>, EngineError> {
         let mut targets = Vec::new();
         let mut problems = Vec::new();
-        for p in self.config.platforms.iter().filter(|p| p.enabled) {
+        for p in self.config().platforms.iter().filter(|p| p.enabled) {
             let key = self.secrets.get(&SecretName::StreamKey(p.name.clone())).ok().flatten();
             match PlatformTarget::resolve(p, key) {
                 Ok(t) => targets.push(t),
@@ -294,7 +334,7 @@ impl UserStream {
     /// Everything a start needs, checked before anything starts: the ingest backend is
     /// configured, and every enabled platform has a valid URL and a key.
     pub fn validate_start(&self) -> Result<Vec<PlatformTarget>, EngineError> {
-        match self.config.ingest {
+        match self.config().ingest {
             IngestBackend::Cloudflare if self.client.is_none() => {
                 return Err(EngineError::NotConfigured {
                     message: "Cloudflare is not configured: set cloudflare.account_id and the API token \
@@ -327,7 +367,7 @@ impl UserStream {
         let me = self.clone();
         let job = tokio::spawn(async move {
             let uuid = me.state.begin_stop().await?;
-            let timeout = Duration::from_millis(me.config.stream.stop_timeout_ms);
+            let timeout = Duration::from_millis(me.config().stream.stop_timeout_ms);
             if let Err(e) = me.platforms.stop_stream(timeout).await {
                 tracing::warn!(cause = %e, "stopping platforms failed");
             }
@@ -339,6 +379,54 @@ impl UserStream {
 
     pub async fn snapshot(&self) -> Result<StreamData, EngineError> {
         Ok(self.state.snapshot().await?)
+    }
+
+    /// Enable or disable one platform, also while live: a platform enabled mid-stream starts at
+    /// once, one disabled mid-stream has its output deleted. The others are untouched.
+    pub async fn set_platform_enabled(&self, name: &str, enabled: bool) -> Result<(), EngineError> {
+        let mut cfg = (*self.config()).clone();
+        let Some(p) = cfg.platforms.iter_mut().find(|p| p.name == name) else {
+            return Err(EngineError::InvalidPlatform { message: format!("no platform named `{name}`") });
+        };
+        if p.enabled == enabled {
+            return Ok(());
+        }
+        p.enabled = enabled;
+        let on_air = self.running() && {
+            let d = self.state.snapshot().await?;
+            matches!(d.state, StreamPhase::Starting | StreamPhase::Live)
+        };
+        if on_air {
+            if enabled {
+                let key = self.secrets.get(&SecretName::StreamKey(name.to_string())).ok().flatten();
+                let target = PlatformTarget::resolve(p, key)
+                    .map_err(|message| EngineError::InvalidPlatform { message })?;
+                self.state.add_streaming(name).await?;
+                self.platforms
+                    .add_platform(target)
+                    .await
+                    .map_err(|e| EngineError::Unavailable { message: e.to_string() })?;
+            } else {
+                self.platforms
+                    .remove_platform(name)
+                    .await
+                    .map_err(|e| EngineError::Unavailable { message: e.to_string() })?;
+                self.state.remove_streaming(name).await?;
+            }
+        }
+        let list = cfg.platforms.iter().map(|p| (p.name.clone(), p.enabled)).collect();
+        if let Ok(mut c) = self.config.write() {
+            *c = Arc::new(cfg);
+        }
+        if self.running() {
+            self.state.set_platforms(list).await?;
+        }
+        Ok(())
+    }
+
+    /// Is this user's tree running?
+    pub fn running(&self) -> bool {
+        !self.tree.info().children().is_empty()
     }
 
     pub fn tree_children(&self) -> Vec<ChildInfo> {

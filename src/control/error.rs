@@ -28,6 +28,7 @@ impl ApiError {
                 EngineError::InvalidTransition { .. } => (StatusCode::CONFLICT, "invalid_transition"),
                 EngineError::Unavailable { .. } => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
                 EngineError::UnknownUser { .. } => (StatusCode::NOT_FOUND, "unknown_user"),
+                EngineError::InvalidConfig { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_config"),
             },
         }
     }

@@ -3,6 +3,7 @@
 //! once (their API calls run in parallel); stop cancels them together and waits for each to
 //! delete its output. Outputs left behind by a crash are removed at the next start (reconcile).
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -62,6 +63,8 @@ pub enum PlatformError {
     Ingest(#[from] IngestError),
     #[error("a stream is already running on the platforms")]
     AlreadyRunning,
+    #[error("no stream is running on the platforms")]
+    NotRunning,
     #[error(transparent)]
     Actor(#[from] ActorError),
 }
@@ -69,6 +72,8 @@ pub enum PlatformError {
 pub enum Msg {
     Start(Uuid, Vec<PlatformTarget>, oneshot::Sender<Result<(), PlatformError>>),
     Stop(oneshot::Sender<()>),
+    Add(PlatformTarget, oneshot::Sender<Result<(), PlatformError>>),
+    Remove(String, oneshot::Sender<()>),
 }
 
 #[derive(Clone)]
@@ -85,6 +90,17 @@ impl PlatformSupervisorHandle {
     /// Launch one worker per target, all at once. Returns when they are launched, not live.
     pub async fn start_stream(&self, uuid: Uuid, targets: Vec<PlatformTarget>) -> Result<(), PlatformError> {
         actor::call(&self.tx, |r| Msg::Start(uuid, targets, r), Duration::from_secs(60)).await?
+    }
+
+    /// Add a platform to the running stream (enabled while live).
+    pub async fn add_platform(&self, target: PlatformTarget) -> Result<(), PlatformError> {
+        actor::call(&self.tx, |r| Msg::Add(target, r), CALL_TIMEOUT).await?
+    }
+
+    /// Take one platform off the running stream (its output is deleted).
+    pub async fn remove_platform(&self, name: &str) -> Result<(), PlatformError> {
+        let name = name.to_string();
+        Ok(actor::call(&self.tx, |r| Msg::Remove(name, r), Duration::from_secs(60)).await?)
     }
 
     /// Stop every worker; returns once each has cleaned up (or timed out).
@@ -122,7 +138,7 @@ pub async fn run(
     let mut st = State {
         args,
         workers,
-        delete_on_exit: Arc::new(AtomicBool::new(false)),
+        delete_on_exit: DeleteFlags::default(),
         cancel: cancel.clone(),
         launcher: None,
     };
@@ -151,6 +167,13 @@ pub async fn run(
                     st.stop().await;
                     let _ = reply.send(());
                 }
+                Some(Msg::Add(target, reply)) => {
+                    let _ = reply.send(st.add(target).await);
+                }
+                Some(Msg::Remove(name, reply)) => {
+                    st.remove(&name).await;
+                    let _ = reply.send(());
+                }
             },
         }
     };
@@ -166,7 +189,8 @@ pub async fn run(
 struct State {
     args: PlatformSupervisorArgs,
     workers: SupervisorHandle,
-    delete_on_exit: Arc<AtomicBool>,
+    /// Per platform: delete the output when the worker exits (set on a real stop).
+    delete_on_exit: DeleteFlags,
     cancel: CancellationToken,
     launcher: Option<(CancellationToken, tokio::task::JoinHandle<()>)>,
 }
@@ -209,12 +233,7 @@ impl State {
             *a = None;
         }
         if let (Some(client), Some(input)) = (self.args.client.clone(), run.input_uid) {
-            let launcher = Launcher {
-                args: self.args.clone(),
-                workers: self.workers.clone(),
-                delete_on_exit: self.delete_on_exit.clone(),
-            };
-            launcher.reconcile(&client, &input, &[]).await;
+            self.launcher_for().reconcile(&client, &input, &[]).await;
         }
     }
 
@@ -222,13 +241,9 @@ impl State {
     /// exists (retrying like a worker would), reconcile, then start the workers.
     fn spawn_launcher(&mut self, run: ActiveRun) {
         // A new run's workers keep their outputs unless this run is really stopped.
-        self.delete_on_exit = Arc::new(AtomicBool::new(false));
+        self.delete_on_exit = DeleteFlags::default();
         let token = self.cancel.child_token();
-        let launcher = Launcher {
-            args: self.args.clone(),
-            workers: self.workers.clone(),
-            delete_on_exit: self.delete_on_exit.clone(),
-        };
+        let launcher = self.launcher_for();
         let t = token.clone();
         let task = tokio::spawn(async move {
             tokio::select! {
@@ -240,11 +255,14 @@ impl State {
     }
 }
 
+/// Platform name → its worker's "delete the output on exit" flag.
+type DeleteFlags = Arc<Mutex<HashMap<String, Arc<AtomicBool>>>>;
+
 /// Brings a run's workers up; runs as its own task so the actor stays responsive.
 struct Launcher {
     args: PlatformSupervisorArgs,
     workers: SupervisorHandle,
-    delete_on_exit: Arc<AtomicBool>,
+    delete_on_exit: DeleteFlags,
 }
 
 impl Launcher {
@@ -264,24 +282,41 @@ impl Launcher {
             }
         }
         self.reconcile(&client, &input_uid, &run.targets).await;
-        for target in &run.targets {
-            let wargs = WorkerArgs {
-                user_id: self.args.user_id.clone(),
-                target: target.clone(),
-                input_uid: input_uid.clone(),
-                client: client.clone(),
-                state: self.args.state.clone(),
-                retry: self.args.retry.clone(),
-                outputs: self.args.stash.outputs.clone(),
-                delete_on_exit: self.delete_on_exit.clone(),
-            };
-            let spec = ChildSpec::new(target.name.clone(), Restart::Transient, move |ctx| {
-                worker::run(wargs.clone(), ctx.cancel)
-            })
-            .shutdown_timeout(self.args.stop_timeout);
-            if let Err(e) = self.workers.start_child(spec).await {
-                warn!(cause = %e, platform = %target.name, "cannot start worker");
-            }
+        // Platforms added while this was launching are in the stash's run by now.
+        let targets = self
+            .args
+            .stash
+            .active
+            .lock()
+            .ok()
+            .and_then(|a| a.as_ref().filter(|a| a.uuid == run.uuid).map(|a| a.targets.clone()))
+            .unwrap_or(run.targets);
+        for target in &targets {
+            self.start_worker(&client, &input_uid, target).await;
+        }
+    }
+
+    async fn start_worker(&self, client: &CloudflareClient, input_uid: &str, target: &PlatformTarget) {
+        let flag = Arc::new(AtomicBool::new(false));
+        if let Ok(mut flags) = self.delete_on_exit.lock() {
+            flags.insert(target.name.clone(), flag.clone());
+        }
+        let wargs = WorkerArgs {
+            user_id: self.args.user_id.clone(),
+            target: target.clone(),
+            input_uid: input_uid.to_string(),
+            client: client.clone(),
+            state: self.args.state.clone(),
+            retry: self.args.retry.clone(),
+            outputs: self.args.stash.outputs.clone(),
+            delete_on_exit: flag,
+        };
+        let spec = ChildSpec::new(target.name.clone(), Restart::Transient, move |ctx| {
+            worker::run(wargs.clone(), ctx.cancel)
+        })
+        .shutdown_timeout(self.args.stop_timeout);
+        if let Err(e) = self.workers.start_child(spec).await {
+            warn!(cause = %e, platform = %target.name, "cannot start worker");
         }
     }
 
@@ -343,6 +378,47 @@ impl Launcher {
 }
 
 impl State {
+    async fn add(&mut self, target: PlatformTarget) -> Result<(), PlatformError> {
+        let input_uid = {
+            let mut active = self.args.stash.active.lock().unwrap_or_else(|p| p.into_inner());
+            let Some(run) = active.as_mut() else { return Err(PlatformError::NotRunning) };
+            if run.targets.iter().any(|t| t.name == target.name) {
+                return Ok(());
+            }
+            run.targets.push(target.clone());
+            run.input_uid.clone()
+        };
+        // If the launcher is still at work it starts the new target with the others.
+        if let (Some(input_uid), Some(client)) = (input_uid, self.args.client.clone()) {
+            let launcher = self.launcher_for();
+            launcher.start_worker(&client, &input_uid, &target).await;
+        }
+        Ok(())
+    }
+
+    async fn remove(&mut self, name: &str) {
+        if let Ok(mut active) = self.args.stash.active.lock() {
+            if let Some(run) = active.as_mut() {
+                run.targets.retain(|t| t.name != name);
+            }
+        }
+        if let Some(flag) = self.delete_on_exit.lock().ok().and_then(|f| f.get(name).cloned()) {
+            flag.store(true, Ordering::SeqCst);
+        }
+        match self.workers.terminate_child(name).await {
+            Ok(()) | Err(crate::supervisor::SupervisorError::NotFound { .. }) => {}
+            Err(e) => warn!(cause = %e, platform = name, "cannot stop worker"),
+        }
+    }
+
+    fn launcher_for(&self) -> Launcher {
+        Launcher {
+            args: self.args.clone(),
+            workers: self.workers.clone(),
+            delete_on_exit: self.delete_on_exit.clone(),
+        }
+    }
+
     async fn stop(&mut self) {
         if let Some((token, task)) = self.launcher.take() {
             token.cancel();
@@ -352,7 +428,11 @@ impl State {
         if active.is_none() && self.workers.info().children().is_empty() {
             return;
         }
-        self.delete_on_exit.store(true, Ordering::SeqCst);
+        if let Ok(flags) = self.delete_on_exit.lock() {
+            for flag in flags.values() {
+                flag.store(true, Ordering::SeqCst);
+            }
+        }
         if let Err(e) = self.workers.terminate_all().await {
             warn!(cause = %e, "stopping workers failed");
         }

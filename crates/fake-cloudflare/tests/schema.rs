@@ -201,3 +201,11 @@ async fn error_envelopes_match_the_failure_schema() {
     }
     assert!(ACCOUNT.len() == 32);
 }
+
+#[test]
+fn the_vendored_schema_is_the_shared_one() {
+    match common::schema::vendored_matches_shared() {
+        Some(same) => assert!(same, "crates/fake-cloudflare/schema/ differs from ../shared/cloudflare/"),
+        None => eprintln!("no ../shared beside this checkout; using the vendored schema"),
+    }
+}

@@ -89,8 +89,18 @@ pub async fn create_output(fake: &FakeCloudflare, input_uid: &str) -> Value {
 pub mod schema {
     use serde_json::{json, Map, Value};
 
-    const OPENAPI: &str =
+    /// The official schema, vendored byte for byte from `shared/cloudflare/` (see
+    /// `schema/SOURCE.md`) so the tests run on any machine.
+    const OPENAPI: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/schema/stream-live-inputs.openapi.json");
+    /// The team's shared copy, when this checkout sits beside it.
+    const SHARED: &str =
         concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/cloudflare/stream-live-inputs.openapi.json");
+
+    /// The vendored schema must stay identical to the shared one wherever both exist.
+    pub fn vendored_matches_shared() -> Option<bool> {
+        let shared = std::fs::read(SHARED).ok()?;
+        Some(std::fs::read(OPENAPI).ok()? == shared)
+    }
 
     /// Object schemas that get `additionalProperties: false` in strict mode, so a field the
     /// fake invents (or misspells) fails validation.
