@@ -31,18 +31,21 @@ impl ConfigError {
 }
 
 /// Which ingest backend OBS streams to.
-#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum IngestBackend {
-    #[default]
+    /// The embedded RTMP server on this machine relays to every platform.
+    Local,
+    /// Cloudflare Stream Live: OBS streams to Cloudflare, which relays through live outputs.
     Cloudflare,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Config {
     pub user_id: String,
+    /// Default: `cloudflare` when `[cloudflare] account_id` is set, else `local`.
     #[serde(default)]
-    pub ingest: IngestBackend,
+    pub ingest: Option<IngestBackend>,
     #[serde(default)]
     pub presence: PresenceConfig,
     #[serde(default)]
@@ -51,6 +54,8 @@ pub struct Config {
     pub cloudflare: CloudflareConfig,
     #[serde(default)]
     pub stream: StreamConfig,
+    #[serde(default)]
+    pub local: LocalConfig,
     #[serde(default)]
     pub alerts: AlertsConfig,
     #[serde(default)]
@@ -124,6 +129,9 @@ pub struct StreamConfig {
     pub max_attempts: u32,
     /// How long a platform worker may take to clean up when the stream stops.
     pub stop_timeout_ms: u64,
+    /// Start the stream when OBS traffic is detected; end it after `[local] source_timeout_ms`
+    /// without traffic.
+    pub auto_start: bool,
 }
 
 impl Default for StreamConfig {
@@ -133,6 +141,7 @@ impl Default for StreamConfig {
             retry_max_ms: 30_000,
             max_attempts: 6,
             stop_timeout_ms: 15_000,
+            auto_start: false,
         }
     }
 }
@@ -148,6 +157,38 @@ pub struct AlertsConfig {
 impl Default for AlertsConfig {
     fn default() -> Self {
         AlertsConfig { default_duration_ms: 10_000, durations_ms: BTreeMap::new() }
+    }
+}
+
+/// The local ingest: OBS publishes to `rtmp://<listen>/live/<ingest key>` and the app relays.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct LocalConfig {
+    /// Loopback by default; a LAN address is allowed but warned about.
+    pub listen: String,
+    /// OBS may drop this long while live before platforms are told the source is lost.
+    pub source_grace_ms: u64,
+    /// Reconnects per platform before it is marked failed (0 = unlimited).
+    pub max_reconnects: u32,
+    /// With no source for this long while live, the stream stops (ended by source loss).
+    pub source_timeout_ms: u64,
+    /// Warn when the total outgoing bitrate passes this (the relay multiplies upload by the
+    /// number of platforms).
+    pub upload_budget_kbps: Option<u32>,
+    /// PEM roots added for RTMPS (e.g. a self-signed test endpoint).
+    pub extra_ca_file: Option<PathBuf>,
+}
+
+impl Default for LocalConfig {
+    fn default() -> Self {
+        LocalConfig {
+            listen: "127.0.0.1:1935".into(),
+            source_grace_ms: 10_000,
+            max_reconnects: 0,
+            source_timeout_ms: 300_000,
+            upload_budget_kbps: None,
+            extra_ca_file: None,
+        }
     }
 }
 
@@ -201,11 +242,12 @@ impl Config {
     pub fn for_user(user_id: &str) -> Self {
         Config {
             user_id: user_id.into(),
-            ingest: IngestBackend::default(),
+            ingest: None,
             presence: PresenceConfig::default(),
             control: ControlConfig::default(),
             cloudflare: CloudflareConfig::default(),
             stream: StreamConfig::default(),
+            local: LocalConfig::default(),
             alerts: AlertsConfig::default(),
             storage: StorageConfig::default(),
             supervision: SupervisionConfig::default(),
@@ -247,6 +289,12 @@ impl Config {
             ConfigError::new(key, msg)
         })?;
         cfg.validate()?;
+        if cfg.local.listen.parse::<std::net::SocketAddr>().is_ok_and(|a| !a.ip().is_loopback()) {
+            warnings.push(format!(
+                "local.listen = {} accepts OBS connections from other machines; keep the ingest key secret",
+                cfg.local.listen
+            ));
+        }
         Ok((cfg, warnings))
     }
 
@@ -260,6 +308,17 @@ impl Config {
                 format!("`{}` is not an address like 127.0.0.1:4850", self.control.listen),
             ));
         }
+        if self.local.listen.parse::<std::net::SocketAddr>().is_err() {
+            return Err(ConfigError::new(
+                "local.listen",
+                format!("`{}` is not an address like 127.0.0.1:1935", self.local.listen),
+            ));
+        }
+        if self.ingest == Some(IngestBackend::Cloudflare)
+            && self.cloudflare.account_id.as_deref().is_none_or(|a| a.trim().is_empty())
+        {
+            return Err(ConfigError::new("ingest", "`cloudflare` needs [cloudflare] account_id"));
+        }
         let base = url::Url::parse(&self.cloudflare.api_base)
             .map_err(|e| ConfigError::new("cloudflare.api_base", format!("not a URL: {e}")))?;
         if !matches!(base.scheme(), "http" | "https") {
@@ -271,6 +330,8 @@ impl Config {
             ("cloudflare.request_timeout_ms", self.cloudflare.request_timeout_ms),
             ("stream.retry_initial_ms", self.stream.retry_initial_ms),
             ("supervision.period_ms", self.supervision.period_ms),
+            ("local.source_grace_ms", self.local.source_grace_ms),
+            ("local.source_timeout_ms", self.local.source_timeout_ms),
         ] {
             if v == 0 {
                 return Err(ConfigError::new(key, "must be greater than 0"));
@@ -292,6 +353,18 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// The ingest backend in force: as set, else `cloudflare` if an account is configured,
+    /// else `local`.
+    pub fn ingest_backend(&self) -> IngestBackend {
+        match self.ingest {
+            Some(b) => b,
+            None if self.cloudflare.account_id.as_deref().is_some_and(|a| !a.trim().is_empty()) => {
+                IngestBackend::Cloudflare
+            }
+            None => IngestBackend::Local,
+        }
     }
 
     pub fn cleanup_timeout(&self) -> Duration {
@@ -321,6 +394,8 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("STREAMPAI_POLL_INTERVAL_MS", "cloudflare.poll_interval_ms"),
     ("STREAMPAI_CLEANUP_TIMEOUT_MS", "presence.cleanup_timeout_ms"),
     ("STREAMPAI_DATA_DIR", "storage.dir"),
+    ("STREAMPAI_INGEST", "ingest"),
+    ("STREAMPAI_LOCAL_LISTEN", "local.listen"),
 ];
 
 fn apply_env(root: &mut toml::Value, env: &dyn Fn(&str) -> Option<String>) -> Result<(), ConfigError> {

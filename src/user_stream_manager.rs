@@ -334,7 +334,14 @@ impl UserStream {
     /// Everything a start needs, checked before anything starts: the ingest backend is
     /// configured, and every enabled platform has a valid URL and a key.
     pub fn validate_start(&self) -> Result<Vec<PlatformTarget>, EngineError> {
-        match self.config().ingest {
+        match self.config().ingest_backend() {
+            IngestBackend::Local => {
+                return Err(EngineError::NotConfigured {
+                    message: "the local relay is not available yet: configure Cloudflare \
+                              (cloudflare.account_id and the API token)"
+                        .into(),
+                })
+            }
             IngestBackend::Cloudflare if self.client.is_none() => {
                 return Err(EngineError::NotConfigured {
                     message: "Cloudflare is not configured: set cloudflare.account_id and the API token \

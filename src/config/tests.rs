@@ -101,3 +101,33 @@ fn invalid_configs_name_the_key() {
         assert!(err.to_string().contains(&err.key));
     }
 }
+
+#[test]
+fn the_ingest_backend_defaults_to_local_without_a_cloudflare_account() {
+    let (cfg, warnings) = Config::parse("user_id = \"u\"", &no_env).unwrap();
+    assert_eq!(cfg.ingest_backend(), IngestBackend::Local);
+    assert!(warnings.is_empty());
+    assert_eq!(cfg.local.listen, "127.0.0.1:1935");
+    assert_eq!((cfg.local.source_grace_ms, cfg.local.source_timeout_ms), (10_000, 300_000));
+    assert!(!cfg.stream.auto_start);
+    let (cfg, _) = Config::parse(FULL, &no_env).unwrap();
+    assert_eq!(cfg.ingest_backend(), IngestBackend::Cloudflare, "explicit");
+    let (cfg, _) = Config::parse("user_id = \"u\"\n[cloudflare]\naccount_id = \"a\"\n", &no_env).unwrap();
+    assert_eq!(cfg.ingest_backend(), IngestBackend::Cloudflare, "implied by the account");
+    let (cfg, _) =
+        Config::parse("user_id = \"u\"\ningest = \"local\"\n[cloudflare]\naccount_id = \"a\"\n", &no_env)
+            .unwrap();
+    assert_eq!(cfg.ingest_backend(), IngestBackend::Local, "explicit beats implied");
+    let err = Config::parse("user_id = \"u\"\ningest = \"cloudflare\"\n", &no_env).unwrap_err();
+    assert_eq!(err.key, "ingest");
+}
+
+#[test]
+fn a_lan_bind_is_allowed_with_a_warning() {
+    let (_, warnings) =
+        Config::parse("user_id = \"u\"\n[local]\nlisten = \"0.0.0.0:1935\"\n", &no_env).unwrap();
+    assert_eq!(warnings.len(), 1);
+    assert!(warnings[0].contains("other machines"));
+    let err = Config::parse("user_id = \"u\"\n[local]\nlisten = \"lan\"\n", &no_env).unwrap_err();
+    assert_eq!(err.key, "local.listen");
+}
