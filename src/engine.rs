@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::actor::ChildResult;
-use crate::config::Config;
+use crate::config::{Config, IngestBackend};
 use crate::events::{Event, EventBus};
 use crate::presence::{Presence, PresenceManager, PresenceManagerHandle, SessionInfo, SessionKind};
 use crate::secrets::SharedSecrets;
@@ -57,8 +57,19 @@ pub struct Status {
     /// `running` or `stopped`.
     pub manager: &'static str,
     pub input: InputStatus,
+    /// Where OBS streams to. The stream key appears only here (token-protected) and in the UI
+    /// on reveal.
+    pub ingest: IngestView,
     pub stream: StreamStatus,
     pub presence: Vec<SessionInfo>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IngestView {
+    pub backend: IngestBackend,
+    /// `None` until known (e.g. before the Cloudflare live input exists).
+    pub url: Option<String>,
+    pub stream_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -66,7 +77,25 @@ pub struct StreamStatus {
     pub state: StreamPhase,
     pub uuid: Option<Uuid>,
     pub started_at: Option<DateTime<Utc>>,
-    pub platforms: BTreeMap<String, PlatformStatus>,
+    pub platforms: BTreeMap<String, PlatformView>,
+}
+
+/// One platform in the status: its status plus output statistics (`null` where the backend
+/// cannot measure them, e.g. Cloudflare outputs).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PlatformView {
+    #[serde(flatten)]
+    pub status: PlatformStatus,
+    pub bytes_sent: Option<u64>,
+    pub bitrate_kbps: Option<u32>,
+    pub reconnects: Option<u32>,
+    pub dropped_frames: Option<u64>,
+}
+
+impl PlatformView {
+    fn unmeasured(status: PlatformStatus) -> Self {
+        PlatformView { status, bytes_sent: None, bitrate_kbps: None, reconnects: None, dropped_frames: None }
+    }
 }
 
 /// `GET /api/v1/debug`: the live task tree, like the old `PresenceHelper.debug()`.
@@ -227,7 +256,11 @@ impl Engine {
                     state: d.state,
                     uuid: d.uuid,
                     started_at: d.started_at,
-                    platforms: d.platforms,
+                    platforms: d
+                        .platforms
+                        .into_iter()
+                        .map(|(n, s)| (n, PlatformView::unmeasured(s)))
+                        .collect(),
                 },
             ),
             None => (
@@ -241,19 +274,29 @@ impl Engine {
                         .platforms
                         .iter()
                         .map(|p| {
-                            (
-                                p.name.clone(),
-                                if p.enabled { PlatformStatus::Stopped } else { PlatformStatus::Disabled },
-                            )
+                            let idle =
+                                if p.enabled { PlatformStatus::Stopped } else { PlatformStatus::Disabled };
+                            (p.name.clone(), PlatformView::unmeasured(idle))
                         })
                         .collect(),
                 },
             ),
         };
+        let backend = user.config().ingest_backend();
+        let known = match backend {
+            IngestBackend::Cloudflare if running => user.cloudflare.cached().await.ok().flatten(),
+            _ => None,
+        };
+        let ingest = IngestView {
+            backend,
+            url: known.as_ref().and_then(|i| i.rtmps_url.clone()),
+            stream_key: known.and_then(|i| i.rtmps_stream_key).map(|k| k.expose().to_string()),
+        };
         Status {
             user_id: self.user_id().to_string(),
             manager: if running { "running" } else { "stopped" },
             input,
+            ingest,
             stream,
             presence: self.inner.presence.list(self.user_id()),
         }

@@ -69,6 +69,9 @@ async fn status_lists_every_platform_and_errors_have_kinds() {
     assert!(s["stream"]["uuid"].is_null());
     assert_eq!(s["stream"]["platforms"]["tw"]["status"], "stopped");
     assert_eq!(s["stream"]["platforms"]["yt"]["status"], "disabled");
+    assert!(s["stream"]["platforms"]["tw"]["bytes_sent"].is_null());
+    assert!(s["stream"]["platforms"]["tw"].as_object().unwrap().contains_key("dropped_frames"));
+    assert_eq!(s["ingest"]["backend"], "local", "no Cloudflare account: the local relay");
 
     let (code, body) = c.post("/api/v1/stream/stop").await;
     assert_eq!((code, body["error"]["kind"].as_str()), (409, Some("invalid_transition")));

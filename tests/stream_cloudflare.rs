@@ -28,13 +28,17 @@ async fn start_and_stop_with_five_platforms() {
     assert!(outputs.iter().any(|o| o.stream_key == "live_kick-main_key"));
     let status = rig.status().await;
     assert_eq!(status.stream.uuid, Some(uuid));
-    assert!(status.stream.platforms.values().all(|p| *p == PlatformStatus::Live), "{status:?}");
+    assert_eq!(status.ingest.backend, streampai::config::IngestBackend::Cloudflare);
+    assert_eq!(status.ingest.url.as_deref(), Some("rtmps://live.cloudflare.com:443/live/"));
+    let key = status.ingest.stream_key.clone().expect("the OBS stream key is in the status");
+    assert_eq!(rig.fake.live_inputs()[0].rtmps_stream_key, key);
+    assert!(status.stream.platforms.values().all(|p| p.status == PlatformStatus::Live), "{status:?}");
 
     assert_eq!(rig.engine.stop_stream().await.unwrap(), uuid);
     assert!(rig.fake.outputs(&input).is_empty(), "every output deleted on stop");
     let status = rig.status().await;
     assert_eq!((status.stream.state, status.stream.uuid), (StreamPhase::Offline, None));
-    assert!(status.stream.platforms.values().all(|p| *p == PlatformStatus::Stopped));
+    assert!(status.stream.platforms.values().all(|p| p.status == PlatformStatus::Stopped));
 
     // The next stream gets a new UUID.
     let second = rig.engine.start_stream().await.unwrap();
@@ -202,11 +206,15 @@ async fn one_platform_failing_never_touches_another() {
     rig.engine.start_stream().await.unwrap();
     rig.wait_state(StreamPhase::Live).await;
     let status = rig.status().await;
-    let failed: Vec<_> =
-        status.stream.platforms.iter().filter(|(_, s)| matches!(s, PlatformStatus::Failed { .. })).collect();
-    let live = status.stream.platforms.values().filter(|s| **s == PlatformStatus::Live).count();
+    let failed: Vec<_> = status
+        .stream
+        .platforms
+        .iter()
+        .filter(|(_, s)| matches!(s.status, PlatformStatus::Failed { .. }))
+        .collect();
+    let live = status.stream.platforms.values().filter(|s| s.status == PlatformStatus::Live).count();
     assert_eq!((failed.len(), live), (1, 2), "{status:?}");
-    if let PlatformStatus::Failed { reason } = failed[0].1 {
+    if let PlatformStatus::Failed { reason } = &failed[0].1.status {
         assert!(!reason.is_empty());
         assert!(!reason.contains(rig.fake.token()), "no secret in the reason");
     }
@@ -347,11 +355,17 @@ async fn a_bad_cloudflare_token_fails_platforms_with_a_clear_reason() {
     let e = engine(cfg, secrets);
     e.start_stream().await.unwrap();
     wait_until_async("failed", Duration::from_secs(10), || async {
-        matches!(e.status().await.stream.platforms.get("twitch-main"), Some(PlatformStatus::Failed { .. }))
+        matches!(
+            e.status().await.stream.platforms.get("twitch-main").map(|p| &p.status),
+            Some(PlatformStatus::Failed { .. })
+        )
     })
     .await;
     let st = e.status().await;
-    let Some(PlatformStatus::Failed { reason }) = st.stream.platforms.get("twitch-main") else { panic!() };
+    let Some(PlatformStatus::Failed { reason }) = st.stream.platforms.get("twitch-main").map(|p| &p.status)
+    else {
+        panic!()
+    };
     assert!(!reason.contains("wrong-token"), "{reason}");
     e.stop_stream().await.unwrap();
     e.shutdown().await;

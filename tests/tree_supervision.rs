@@ -71,7 +71,10 @@ async fn killing_any_child_restarts_only_it_and_loses_nothing() {
         // Nothing was lost.
         let status = rig.engine.status().await;
         assert_eq!(status.stream.uuid, Some(uuid), "after killing {child}");
-        assert!(status.stream.platforms.values().all(|p| *p == PlatformStatus::Live), "{child}: {status:?}");
+        assert!(
+            status.stream.platforms.values().all(|p| p.status == PlatformStatus::Live),
+            "{child}: {status:?}"
+        );
         let mut outputs: Vec<String> = rig.fake.outputs(&input).into_iter().map(|o| o.uid).collect();
         outputs.sort();
         assert_eq!(outputs, outputs_before, "after killing {child}: the platforms stayed on air");
