@@ -371,3 +371,19 @@ async fn a_bad_cloudflare_token_fails_platforms_with_a_clear_reason() {
     e.shutdown().await;
     fake.shutdown().await;
 }
+
+#[tokio::test]
+async fn quitting_while_live_takes_every_output_down_cleanly() {
+    // A long stop timeout: if shutdown waited on anything but the deletes, it would take a minute.
+    let rig = Rig::with(FIVE, |c| c.stream.stop_timeout_ms = 60_000).await;
+    rig.open_window("window:main");
+    rig.engine.start_stream().await.unwrap();
+    rig.wait_state(StreamPhase::Live).await;
+    let input = rig.input_uid().await;
+    assert_eq!(rig.fake.outputs(&input).len(), 5);
+    let t0 = std::time::Instant::now();
+    rig.engine.shutdown().await;
+    assert!(t0.elapsed() < Duration::from_secs(30), "shutdown hung for {:?}", t0.elapsed());
+    assert!(rig.fake.outputs(&input).is_empty(), "every output deleted on quit");
+    rig.shutdown().await;
+}

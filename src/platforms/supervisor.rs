@@ -133,7 +133,11 @@ pub async fn run(
             restarts,
         })
     }));
-    let sup_cancel = cancel.child_token();
+    // Not a child of `cancel`: on shutdown the workers must still be running when `stop()` asks
+    // them to delete their outputs. The guard cancels it if this actor dies (panic, abort), so
+    // the workers go too, keeping their outputs for the next incarnation.
+    let sup_cancel = CancellationToken::new();
+    let _sup_guard = sup_cancel.clone().drop_guard();
     let mut sup_task = tokio::spawn(sup.run(sup_cancel.clone()));
     let mut st = State {
         args,

@@ -236,7 +236,11 @@ impl Rig {
     }
 
     pub async fn shutdown(self) {
-        self.engine.shutdown().await;
-        self.fake.shutdown().await;
+        let Rig { fake, engine, events, secrets } = self;
+        engine.shutdown().await;
+        // Drop every engine handle first: its HTTP client's idle keep-alive connections would
+        // otherwise hold the fake's graceful shutdown open.
+        drop((engine, events, secrets));
+        fake.shutdown().await;
     }
 }
