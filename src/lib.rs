@@ -14,6 +14,7 @@ pub mod platforms;
 pub mod presence;
 pub mod secrets;
 pub mod state_file;
+pub mod storage;
 pub mod stream_state;
 pub mod supervisor;
 pub mod telemetry;

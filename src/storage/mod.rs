@@ -1,0 +1,10 @@
+//! The local database: one SQLite file in the data folder (WAL mode), with versioned
+//! migrations from `migrations/`. Holds alerts and stream history; never secrets.
+
+mod alerts;
+mod db;
+mod history;
+
+pub use alerts::{AlertRow, AlertState, AlertStore, Inserted};
+pub use db::{Db, DbError};
+pub use history::{HistoryStore, StreamRecord};
