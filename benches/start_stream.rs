@@ -38,6 +38,7 @@ async fn engine_with(fake: &FakeCloudflare, platforms: usize) -> Engine {
         config: cfg,
         secrets: Arc::new(secrets),
         state_file: Some(StateFile::in_memory()),
+        db: Some(streampai::storage::Db::open_in_memory().unwrap()),
     })
 }
 

@@ -18,9 +18,10 @@ use crate::events::{Event, EventBus};
 use crate::presence::{Presence, PresenceManager, PresenceManagerHandle, SessionInfo, SessionKind};
 use crate::secrets::SharedSecrets;
 use crate::state_file::StateFile;
+use crate::storage::Db;
 use crate::stream_state::{InputStatus, PlatformStatus, StreamPhase};
 use crate::supervisor::{ChildInfo, ChildSpec, Restart, Supervisor, SupervisorConfig, SupervisorHandle};
-use crate::user_stream_manager::{EngineError, UserStream};
+use crate::user_stream_manager::{EngineError, Stores, UserStream};
 
 /// What the engine needs to start.
 pub struct EngineOptions {
@@ -28,6 +29,9 @@ pub struct EngineOptions {
     pub secrets: SharedSecrets,
     /// Bookkeeping file; default `<data dir>/state.json`.
     pub state_file: Option<StateFile>,
+    /// The database; default `<data dir>/streampai.db` (in memory, with an error logged, if
+    /// that cannot be opened — binaries open it themselves to fail clearly instead).
+    pub db: Option<Db>,
 }
 
 /// A running engine. Cheap to clone.
@@ -131,6 +135,17 @@ impl Engine {
         let state_file =
             opts.state_file.unwrap_or_else(|| StateFile::open(&config.data_dir().join("state.json")));
         let secrets = opts.secrets;
+        let db = opts.db.unwrap_or_else(|| {
+            let path = config.data_dir().join("streampai.db");
+            Db::open(&path).unwrap_or_else(|e| {
+                tracing::error!(cause = %e, "alerts and history will not survive a restart");
+                Db::open_in_memory().expect("an in-memory SQLite database")
+            })
+        });
+        let stores = Stores::new(db);
+        if let Err(e) = stores.history.settle_after_crash() {
+            tracing::error!(cause = %e, "cannot settle the stream history");
+        }
         let user = UserStream::new(
             &config.user_id,
             config.clone(),
@@ -138,6 +153,7 @@ impl Engine {
             presence.clone(),
             bus.clone(),
             state_file,
+            stores,
         );
         let user = Arc::new(std::sync::RwLock::new(Arc::new(user)));
 

@@ -27,6 +27,7 @@ use crate::platforms::{PlatformSupervisorHandle, PlatformTarget};
 use crate::presence::Presence;
 use crate::secrets::{SecretName, SharedSecrets};
 use crate::state_file::StateFile;
+use crate::storage::{AlertStore, Db, HistoryStore};
 use crate::stream_state::{
     self, StreamData, StreamError, StreamPhase, StreamStash, StreamStateArgs, StreamStateHandle,
 };
@@ -85,6 +86,8 @@ pub struct UserStream {
     presence: Presence,
     bus: EventBus,
     state_file: StateFile,
+    /// Durable alerts and stream history.
+    pub stores: Stores,
     client: Option<CloudflareClient>,
     pub state: StreamStateHandle,
     pub cloudflare: CloudflareManagerHandle,
@@ -98,6 +101,19 @@ pub struct UserStream {
     /// The PlatformSupervisor's workers.
     pub workers: SupervisorHandle,
     workers_mailbox: SupervisorMailbox,
+}
+
+/// The database-backed stores of one engine.
+#[derive(Clone)]
+pub struct Stores {
+    pub alerts: AlertStore,
+    pub history: HistoryStore,
+}
+
+impl Stores {
+    pub fn new(db: Db) -> Self {
+        Stores { alerts: AlertStore::new(db.clone()), history: HistoryStore::new(db) }
+    }
 }
 
 #[derive(Clone)]
@@ -123,8 +139,9 @@ impl UserStream {
         presence: Presence,
         bus: EventBus,
         state_file: StateFile,
+        stores: Stores,
     ) -> Self {
-        Self::with_stash(user_id, config, secrets, presence, bus, state_file, Stash::default())
+        Self::with_stash(user_id, config, secrets, presence, bus, state_file, stores, Stash::default())
     }
 
     /// A new stream for a changed config that keeps the previous one's queued alerts, stream
@@ -137,10 +154,12 @@ impl UserStream {
             self.presence.clone(),
             self.bus.clone(),
             self.state_file.clone(),
+            self.stores.clone(),
             self.stash.clone(),
         )
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn with_stash(
         user_id: &str,
         config: Arc<Config>,
@@ -148,6 +167,7 @@ impl UserStream {
         presence: Presence,
         bus: EventBus,
         state_file: StateFile,
+        stores: Stores,
         stash: Stash,
     ) -> Self {
         let (state, state_mb) = StreamStateHandle::channel();
@@ -164,6 +184,7 @@ impl UserStream {
             presence,
             bus,
             state_file,
+            stores,
             client,
             state,
             cloudflare,
@@ -305,6 +326,7 @@ impl UserStream {
             default_duration: Duration::from_millis(cfg.alerts.default_duration_ms),
             durations: cfg.alerts.durations_ms.iter().map(|(k, v)| (*k, Duration::from_millis(*v))).collect(),
             stash: self.stash.alerts.clone(),
+            store: Some(self.stores.alerts.clone()),
         };
         let mb = self.boxes.alerts.clone();
         let alerts = ChildSpec::new("AlertQueue", Restart::Permanent, move |ctx| {

@@ -25,8 +25,16 @@ pub enum AlertQueueError {
     Invalid { message: String },
     #[error("the alert queue is full ({limit} alerts)")]
     Full { limit: usize },
+    #[error("alert storage failed: {message}")]
+    Storage { message: String },
     #[error(transparent)]
     Actor(#[from] ActorError),
+}
+
+impl From<crate::storage::DbError> for AlertQueueError {
+    fn from(e: crate::storage::DbError) -> Self {
+        AlertQueueError::Storage { message: e.to_string() }
+    }
 }
 
 /// The JSON shape of [`AlertQueueError`] (a plain tagged newtype would repeat the `kind` key).
@@ -36,6 +44,7 @@ enum ErrorWire {
     NotFound { id: String },
     Invalid { message: String },
     Full { limit: usize },
+    Storage { message: String },
     Actor { error: ActorError },
 }
 
@@ -45,6 +54,7 @@ impl From<AlertQueueError> for ErrorWire {
             AlertQueueError::NotFound { id } => ErrorWire::NotFound { id },
             AlertQueueError::Invalid { message } => ErrorWire::Invalid { message },
             AlertQueueError::Full { limit } => ErrorWire::Full { limit },
+            AlertQueueError::Storage { message } => ErrorWire::Storage { message },
             AlertQueueError::Actor(error) => ErrorWire::Actor { error },
         }
     }

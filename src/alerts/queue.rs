@@ -18,7 +18,7 @@ use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info, instrument};
+use tracing::{debug, error, info, instrument};
 
 use super::input::validate;
 pub use super::input::{AlertQueueError, MAX_CURRENCY_CHARS, MAX_MESSAGE_CHARS, MAX_NAME_CHARS};
@@ -26,6 +26,7 @@ use super::state::{AlertStash, QueueState};
 use super::{Alert, AlertInput, AlertKind};
 use crate::actor::{self, ChildResult, Mailbox, CALL_TIMEOUT};
 use crate::events::{AlertOutcome, Event, UserEvents};
+use crate::storage::{AlertState, AlertStore};
 
 /// How long an alert stays on screen unless its kind has its own duration.
 pub const DEFAULT_ALERT_DURATION: Duration = Duration::from_secs(10);
@@ -41,6 +42,8 @@ pub struct AlertQueueArgs {
     pub default_duration: Duration,
     pub durations: HashMap<AlertKind, Duration>,
     pub stash: AlertStash,
+    /// Durable mirror of the queue (`None`: memory only, e.g. unit tests).
+    pub store: Option<AlertStore>,
 }
 
 impl AlertQueueArgs {
@@ -51,6 +54,7 @@ impl AlertQueueArgs {
             default_duration: DEFAULT_ALERT_DURATION,
             durations: HashMap::new(),
             stash: AlertStash::default(),
+            store: None,
         }
     }
 
@@ -79,6 +83,10 @@ pub enum AlertMsg {
     Clear(oneshot::Sender<()>),
     Finished(String, oneshot::Sender<()>),
     Snapshot(oneshot::Sender<AlertQueueSnapshot>),
+    /// An alert already validated and stored (by the intake) joins the queue.
+    Ingest(Alert),
+    /// A held alert was approved: it joins the queue.
+    Approve(String, oneshot::Sender<Result<(), AlertQueueError>>),
 }
 
 /// The cloneable front of one user's AlertQueue.
@@ -137,6 +145,18 @@ impl AlertQueueHandle {
     pub async fn snapshot(&self) -> Result<AlertQueueSnapshot, AlertQueueError> {
         self.call(AlertMsg::Snapshot).await
     }
+
+    /// Hand in an alert the intake has stored. Never waits: if the queue is not running (or
+    /// its mailbox is full) the alert waits in storage and is loaded when the queue starts.
+    pub fn ingest(&self, alert: Alert) {
+        let _ = self.tx.try_send(AlertMsg::Ingest(alert));
+    }
+
+    /// A held alert (stored as approved by the caller) joins the queue.
+    pub async fn approve(&self, id: &str) -> Result<(), AlertQueueError> {
+        let id = id.to_string();
+        self.call(|r| AlertMsg::Approve(id, r)).await?
+    }
 }
 
 /// One instance of the actor: the args, and the deadline of the alert on screen.
@@ -151,6 +171,9 @@ impl AlertQueue {
         let mut queue = AlertQueue { args, deadline: None };
         let stash = queue.args.stash.clone();
         let mut st = stash.lock();
+        if !st.loaded {
+            queue.load(&mut st);
+        }
         let before = (st.paused(), st.queued_len());
         if let Some(alert) = st.current().cloned() {
             info!(alert_id = %alert.id, "re-showing the alert that was on screen at restart");
@@ -160,6 +183,44 @@ impl AlertQueue {
         }
         queue.publish_queue(&st, before);
         queue
+    }
+
+    /// First start in this process: the queue as storage left it.
+    fn load(&mut self, st: &mut QueueState) {
+        st.loaded = true;
+        let Some(store) = self.args.store.clone() else { return };
+        let res = (|| -> Result<(), crate::storage::DbError> {
+            let settled = store.settle_after_crash()?;
+            if settled > 0 {
+                info!(settled, "alert on screen at the last exit counted as shown");
+            }
+            st.set_paused(store.paused()?);
+            for alert in store.recent_shown(super::state::HISTORY_LIMIT)? {
+                st.remember_shown(&alert);
+            }
+            let queued = store.in_state(AlertState::Queued)?;
+            info!(queued = queued.len(), "alert queue loaded");
+            for row in queued {
+                if row.replay {
+                    st.enqueue_loaded_replay(row.alert);
+                } else {
+                    st.enqueue(row.alert);
+                }
+            }
+            Ok(())
+        })();
+        if let Err(e) = res {
+            error!(cause = %e, "cannot load the alert queue from storage");
+        }
+    }
+
+    /// Mirror one change to storage; a failure is logged, the queue goes on in memory.
+    fn persist(&self, what: &str, f: impl FnOnce(&AlertStore) -> Result<(), crate::storage::DbError>) {
+        if let Some(store) = &self.args.store {
+            if let Err(e) = f(store) {
+                error!(cause = %e, what, "alert storage failed");
+            }
+        }
     }
 
     fn handle(&mut self, msg: AlertMsg) {
@@ -174,10 +235,12 @@ impl AlertQueue {
             }
             AlertMsg::Pause(reply) => {
                 st.set_paused(true);
+                self.persist("pause", |s| s.set_paused(true));
                 let _ = reply.send(());
             }
             AlertMsg::Resume(reply) => {
                 st.set_paused(false);
+                self.persist("resume", |s| s.set_paused(false));
                 self.advance(&mut st);
                 let _ = reply.send(());
             }
@@ -188,7 +251,10 @@ impl AlertQueue {
             }
             AlertMsg::Replay(id, reply) => {
                 let res = match st.enqueue_replay(&id) {
-                    Some(_) => Ok(()),
+                    Some(_) => {
+                        self.persist("replay", |s| s.set_state(&id, AlertState::Queued, true).map(drop));
+                        Ok(())
+                    }
                     None => Err(AlertQueueError::NotFound { id }),
                 };
                 self.advance(&mut st);
@@ -196,6 +262,7 @@ impl AlertQueue {
             }
             AlertMsg::Clear(reply) => {
                 let dropped = st.clear_queued();
+                self.persist("clear", |s| s.clear_queued().map(drop));
                 debug!(dropped, "alert queue cleared");
                 self.end(&mut st, AlertOutcome::Cleared);
                 let _ = reply.send(());
@@ -208,6 +275,24 @@ impl AlertQueue {
                     debug!(alert_id = %id, "ignoring finished for an alert not on screen");
                 }
                 let _ = reply.send(());
+            }
+            AlertMsg::Ingest(alert) => {
+                if st.queued_len() < MAX_QUEUED && st.enqueue(alert) {
+                    self.advance(&mut st);
+                }
+            }
+            AlertMsg::Approve(id, reply) => {
+                let res = match self.args.store.as_ref().map(|s| s.get(&id)) {
+                    Some(Ok(Some(row))) => {
+                        self.persist("approve", |s| s.set_state(&id, AlertState::Queued, false).map(drop));
+                        st.enqueue(row.alert);
+                        self.advance(&mut st);
+                        Ok(())
+                    }
+                    Some(Err(e)) => Err(e.into()),
+                    _ => Err(AlertQueueError::NotFound { id }),
+                };
+                let _ = reply.send(res);
             }
             AlertMsg::Snapshot(reply) => {
                 let _ = reply.send(AlertQueueSnapshot {
@@ -235,6 +320,9 @@ impl AlertQueue {
         if st.queued_len() >= MAX_QUEUED {
             return Err(AlertQueueError::Full { limit: MAX_QUEUED });
         }
+        if let Some(store) = &self.args.store {
+            store.insert(&alert, None, AlertState::Queued)?;
+        }
         st.enqueue(alert.clone());
         Ok(alert)
     }
@@ -246,6 +334,7 @@ impl AlertQueue {
         }
         if let Some(alert) = st.show_next().cloned() {
             info!(alert_id = %alert.id, kind = ?alert.kind, from = %alert.from, "alert shown");
+            self.persist("show", |s| s.set_state(&alert.id, AlertState::Showing, false).map(drop));
             self.on_screen(alert);
         }
     }
@@ -263,6 +352,12 @@ impl AlertQueue {
     fn end(&mut self, st: &mut QueueState, outcome: AlertOutcome) {
         self.deadline = None;
         if let Some(alert) = st.take_current() {
+            let state = match outcome {
+                AlertOutcome::Shown => AlertState::Shown,
+                AlertOutcome::Skipped => AlertState::Skipped,
+                AlertOutcome::Cleared => AlertState::Cleared,
+            };
+            self.persist("end", |s| s.set_state(&alert.id, state, false).map(drop));
             let user_id = self.args.events.user_id().to_string();
             self.args.events.emit(Event::AlertFinished { user_id, id: alert.id, outcome });
         }

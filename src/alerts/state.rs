@@ -5,7 +5,7 @@
 //! small raids, cheers). Each class is a FIFO `VecDeque`, so a push is O(1) and picking the next
 //! alert looks at four queues at most.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::{Alert, AlertKind};
@@ -47,6 +47,10 @@ pub struct QueueState {
     paused: bool,
     history: HashMap<String, Alert>,
     history_order: VecDeque<String>,
+    /// Ids waiting or on screen, to ignore an alert handed in twice.
+    known: HashSet<String>,
+    /// Filled from the database once per process (the first actor start).
+    pub(crate) loaded: bool,
 }
 
 impl QueueState {
@@ -73,14 +77,32 @@ impl QueueState {
         self.paused = paused;
     }
 
-    pub(crate) fn enqueue(&mut self, alert: Alert) {
+    /// Queue an alert; `false` if it is already waiting or on screen.
+    pub(crate) fn enqueue(&mut self, alert: Alert) -> bool {
+        if !self.known.insert(alert.id.clone()) {
+            return false;
+        }
         let class = Class::of(&alert);
         self.classes[class as usize].push_back(alert);
+        true
+    }
+
+    /// Queue an alert loaded from storage as a replay (first class).
+    pub(crate) fn enqueue_loaded_replay(&mut self, alert: Alert) {
+        if self.known.insert(alert.id.clone()) {
+            self.classes[Class::Replay as usize].push_back(alert);
+        }
+    }
+
+    /// Remember a shown alert for replay (loaded from storage).
+    pub(crate) fn remember_shown(&mut self, alert: &Alert) {
+        self.remember(alert);
     }
 
     /// Queue a previously shown alert again, in the replay class. `None` if it is not known.
     pub(crate) fn enqueue_replay(&mut self, id: &str) -> Option<&Alert> {
         let alert = self.history.get(id)?.clone();
+        self.known.insert(alert.id.clone());
         let replays = &mut self.classes[Class::Replay as usize];
         replays.push_back(alert);
         replays.back()
@@ -96,13 +118,21 @@ impl QueueState {
 
     /// Take the alert off the screen.
     pub(crate) fn take_current(&mut self) -> Option<Alert> {
-        self.current.take()
+        let alert = self.current.take()?;
+        if !self.classes.iter().flatten().any(|a| a.id == alert.id) {
+            self.known.remove(&alert.id);
+        }
+        Some(alert)
     }
 
     /// Drop every waiting alert; returns how many.
     pub(crate) fn clear_queued(&mut self) -> usize {
         let n = self.queued_len();
         self.classes.iter_mut().for_each(VecDeque::clear);
+        self.known.clear();
+        if let Some(current) = &self.current {
+            self.known.insert(current.id.clone());
+        }
         n
     }
 

@@ -85,7 +85,9 @@ fn row(r: &Row<'_>) -> rusqlite::Result<AlertRow> {
             currency: r.get(4)?,
             message: r.get(5)?,
             platform: r.get(6)?,
-            received_at: DateTime::parse_from_rfc3339(&received).map(|d| d.with_timezone(&Utc)).unwrap_or_default(),
+            received_at: DateTime::parse_from_rfc3339(&received)
+                .map(|d| d.with_timezone(&Utc))
+                .unwrap_or_default(),
         },
         replay: r.get::<_, i64>(8)? != 0,
     })
@@ -157,7 +159,10 @@ impl AlertStore {
 
     /// Every queued alert leaves the queue (`cleared`).
     pub fn clear_queued(&self) -> Result<usize, DbError> {
-        Ok(self.db.conn().execute("UPDATE alerts SET state = 'cleared', replay = 0 WHERE state = 'queued'", [])?)
+        Ok(self
+            .db
+            .conn()
+            .execute("UPDATE alerts SET state = 'cleared', replay = 0 WHERE state = 'queued'", [])?)
     }
 
     pub fn set_paused(&self, paused: bool) -> Result<(), DbError> {
@@ -195,7 +200,10 @@ impl AlertStore {
                                    ORDER BY shown_at DESC LIMIT ?1) ORDER BY shown_at"
         );
         let mut stmt = conn.prepare(&sql)?;
-        let rows = stmt.query_map([limit as i64], row)?.map(|r| r.map(|r| r.alert)).collect::<Result<Vec<_>, _>>()?;
+        let rows = stmt
+            .query_map([limit as i64], row)?
+            .map(|r| r.map(|r| r.alert))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
     }
 
@@ -236,7 +244,10 @@ mod tests {
     #[test]
     fn insert_is_idempotent_by_key_and_states_move() {
         let store = AlertStore::new(Db::open_in_memory().unwrap());
-        assert!(matches!(store.insert(&alert("a", AlertKind::Donation), Some("k1"), AlertState::Queued).unwrap(), Inserted::New(_)));
+        assert!(matches!(
+            store.insert(&alert("a", AlertKind::Donation), Some("k1"), AlertState::Queued).unwrap(),
+            Inserted::New(_)
+        ));
         let dup = store.insert(&alert("b", AlertKind::Donation), Some("k1"), AlertState::Queued).unwrap();
         assert_eq!(dup, Inserted::Duplicate(store.get("a").unwrap().unwrap().alert));
         store.insert(&alert("c", AlertKind::Follow), None, AlertState::Queued).unwrap();
@@ -257,6 +268,9 @@ mod tests {
         store.set_paused(true).unwrap();
         assert!(store.paused().unwrap());
         let back = store.get("c").unwrap().unwrap().alert;
-        assert_eq!((back.kind, back.amount, back.currency.as_deref()), (AlertKind::Follow, Some(5.0), Some("USD")));
+        assert_eq!(
+            (back.kind, back.amount, back.currency.as_deref()),
+            (AlertKind::Follow, Some(5.0), Some("USD"))
+        );
     }
 }

@@ -42,7 +42,13 @@ impl HistoryStore {
         Ok(())
     }
 
-    pub fn ended(&self, uuid: Uuid, at: DateTime<Utc>, by: &str, platforms: &serde_json::Value) -> Result<(), DbError> {
+    pub fn ended(
+        &self,
+        uuid: Uuid,
+        at: DateTime<Utc>,
+        by: &str,
+        platforms: &serde_json::Value,
+    ) -> Result<(), DbError> {
         self.db.conn().execute(
             "UPDATE streams SET ended_at = ?2, ended_by = ?3, platforms = ?4 WHERE uuid = ?1 AND ended_at IS NULL",
             params![uuid.to_string(), at.to_rfc3339(), by, platforms.to_string()],
@@ -50,7 +56,13 @@ impl HistoryStore {
         Ok(())
     }
 
-    pub fn event(&self, uuid: Uuid, platform: Option<&str>, kind: &str, detail: Option<&str>) -> Result<(), DbError> {
+    pub fn event(
+        &self,
+        uuid: Uuid,
+        platform: Option<&str>,
+        kind: &str,
+        detail: Option<&str>,
+    ) -> Result<(), DbError> {
         self.db.conn().execute(
             "INSERT INTO stream_events (stream_uuid, at, platform, kind, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![uuid.to_string(), Utc::now().to_rfc3339(), platform, kind, detail],
@@ -58,7 +70,13 @@ impl HistoryStore {
         Ok(())
     }
 
-    pub fn sample(&self, uuid: Uuid, platform: &str, bitrate_kbps: Option<u32>, bytes_sent: Option<u64>) -> Result<(), DbError> {
+    pub fn sample(
+        &self,
+        uuid: Uuid,
+        platform: &str,
+        bitrate_kbps: Option<u32>,
+        bytes_sent: Option<u64>,
+    ) -> Result<(), DbError> {
         self.db.conn().execute(
             "INSERT INTO stream_samples (stream_uuid, at, platform, bitrate_kbps, bytes_sent) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![uuid.to_string(), Utc::now().to_rfc3339(), platform, bitrate_kbps, bytes_sent.map(|b| b as i64)],

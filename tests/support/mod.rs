@@ -71,7 +71,12 @@ pub async fn fake() -> FakeCloudflare {
 
 pub fn engine(cfg: Config, secrets: Arc<MemorySecrets>) -> Engine {
     init_tracing();
-    Engine::start(EngineOptions { config: cfg, secrets, state_file: Some(StateFile::in_memory()) })
+    Engine::start(EngineOptions {
+        config: cfg,
+        secrets,
+        state_file: Some(StateFile::in_memory()),
+        db: Some(streampai::storage::Db::open_in_memory().unwrap()),
+    })
 }
 
 /// Poll `cond` until it holds, failing the test after `timeout`.
