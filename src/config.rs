@@ -152,11 +152,20 @@ pub struct AlertsConfig {
     pub default_duration_ms: u64,
     /// Per-kind display time, e.g. `donation = 15000`.
     pub durations_ms: BTreeMap<AlertKind, u64>,
+    /// Hold alerts that carry a message until approved in the UI.
+    pub moderation: bool,
+    /// Per-kind minimum amount to be shown, e.g. `donation = 1.0` (kept, but never shown).
+    pub min_amounts: BTreeMap<AlertKind, f64>,
 }
 
 impl Default for AlertsConfig {
     fn default() -> Self {
-        AlertsConfig { default_duration_ms: 10_000, durations_ms: BTreeMap::new() }
+        AlertsConfig {
+            default_duration_ms: 10_000,
+            durations_ms: BTreeMap::new(),
+            moderation: false,
+            min_amounts: BTreeMap::new(),
+        }
     }
 }
 

@@ -49,6 +49,8 @@ struct Inner {
     /// Replaced as a whole when the config changes (see [`Engine::reconfigure`]).
     user: Arc<std::sync::RwLock<Arc<UserStream>>>,
     secrets: SharedSecrets,
+    /// The key in the OBS overlay URL; rotatable.
+    overlay_key: std::sync::RwLock<crate::secrets::Secret>,
     cancel: CancellationToken,
     root: Mutex<Option<JoinHandle<ChildResult>>>,
     started: Instant,
@@ -153,9 +155,21 @@ impl Engine {
             presence.clone(),
             bus.clone(),
             state_file,
-            stores,
+            stores.clone(),
         );
         let user = Arc::new(std::sync::RwLock::new(Arc::new(user)));
+        let recorder_args = crate::storage::recorder::RecorderArgs {
+            user_id: config.user_id.clone(),
+            bus: bus.clone(),
+            history: stores.history.clone(),
+            backend: Arc::new({
+                let user = user.clone();
+                move || {
+                    let cfg = user.read().map(|u| u.config()).unwrap_or_else(|p| p.into_inner().config());
+                    format!("{:?}", cfg.ingest_backend()).to_lowercase()
+                }
+            }),
+        };
 
         let (trees, trees_mb) = Supervisor::channel();
         let users_spec = ChildSpec::new("users", Restart::Permanent, move |ctx| {
@@ -181,10 +195,14 @@ impl Engine {
             pm.clone().run(pm_mb.clone(), ctx.cancel)
         });
 
+        let recorder_spec = ChildSpec::new("HistoryRecorder", Restart::Permanent, move |ctx| {
+            crate::storage::recorder::run(recorder_args.clone(), ctx.cancel)
+        });
         let cancel = CancellationToken::new();
+        // The recorder starts first and stops last, so it sees every stream end.
         let root = Supervisor::new(
             SupervisorConfig::new("engine").intensity(10, Duration::from_secs(60)),
-            vec![users_spec, pm_spec],
+            vec![recorder_spec, users_spec, pm_spec],
         );
         let task = tokio::spawn(root.run(cancel.clone()));
         tracing::info!(user_id = %config.user_id, "engine started");
@@ -196,6 +214,10 @@ impl Engine {
                 trees,
                 manager,
                 user,
+                overlay_key: std::sync::RwLock::new(crate::secrets::get_or_generate(
+                    secrets.as_ref(),
+                    &crate::secrets::SecretName::OverlayKey,
+                )),
                 secrets,
                 cancel,
                 root: Mutex::new(Some(task)),
@@ -352,6 +374,23 @@ impl Engine {
             })
             .collect();
         DebugTree { uptime_ms: self.inner.started.elapsed().as_millis() as u64, users }
+    }
+
+    /// The key the OBS overlay URL must carry.
+    pub fn overlay_key(&self) -> crate::secrets::Secret {
+        self.inner.overlay_key.read().map(|k| k.clone()).unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    /// Replace the overlay key (old overlay URLs stop working); stored for next time.
+    pub fn rotate_overlay_key(&self) -> crate::secrets::Secret {
+        let fresh = crate::secrets::Secret::generate();
+        if let Err(e) = self.inner.secrets.set(&crate::secrets::SecretName::OverlayKey, &fresh) {
+            tracing::warn!(cause = %e, "cannot store the new overlay key; it lasts this run only");
+        }
+        if let Ok(mut k) = self.inner.overlay_key.write() {
+            *k = fresh.clone();
+        }
+        fresh
     }
 
     /// Enable or disable a platform, also while live (see [`UserStream::set_platform_enabled`]).

@@ -47,6 +47,12 @@ pub enum SecretName {
     CloudflareApiToken,
     /// The stream key of the platform with this configured name.
     StreamKey(String),
+    /// The key OBS uses to publish to the local ingest.
+    IngestKey,
+    /// The key in the OBS overlay URL (separate from the control token).
+    OverlayKey,
+    /// Ko-fi's webhook verification token.
+    KofiToken,
 }
 
 impl SecretName {
@@ -56,6 +62,9 @@ impl SecretName {
             SecretName::ControlToken => "control-token".into(),
             SecretName::CloudflareApiToken => "cloudflare-api-token".into(),
             SecretName::StreamKey(p) => format!("stream-key:{p}"),
+            SecretName::IngestKey => "ingest-key".into(),
+            SecretName::OverlayKey => "overlay-key".into(),
+            SecretName::KofiToken => "kofi-token".into(),
         }
     }
     /// The env var that overrides it: `STREAMPAI_CONTROL_TOKEN`, `STREAMPAI_CLOUDFLARE_API_TOKEN`,
@@ -67,6 +76,9 @@ impl SecretName {
             SecretName::StreamKey(p) => {
                 format!("STREAMPAI_STREAM_KEY_{}", p.to_uppercase().replace('-', "_"))
             }
+            SecretName::IngestKey => "STREAMPAI_INGEST_KEY".into(),
+            SecretName::OverlayKey => "STREAMPAI_OVERLAY_KEY".into(),
+            SecretName::KofiToken => "STREAMPAI_KOFI_TOKEN".into(),
         }
     }
 }
@@ -210,9 +222,36 @@ impl<S: SecretStore> SecretStore for LayeredSecrets<S> {
     }
 }
 
+/// The secret `name`, or a fresh one stored for next time ("generated once and kept in the
+/// keyring"). If it cannot be stored, the fresh one serves this run only (logged).
+pub fn get_or_generate(store: &dyn SecretStore, name: &SecretName) -> Secret {
+    if let Ok(Some(s)) = store.get(name) {
+        if !s.is_blank() {
+            return s;
+        }
+    }
+    let fresh = Secret::generate();
+    if let Err(e) = store.set(name, &fresh) {
+        tracing::warn!(secret = %name.key(), cause = %e, "cannot store a generated secret; it lasts this run only");
+    }
+    fresh
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn generated_once_then_kept() {
+        let store = MemorySecrets::new();
+        let a = get_or_generate(&store, &SecretName::OverlayKey);
+        assert_eq!(get_or_generate(&store, &SecretName::OverlayKey), a);
+        let env_only = EnvSecrets;
+        assert_ne!(
+            get_or_generate(&env_only, &SecretName::KofiToken),
+            get_or_generate(&env_only, &SecretName::KofiToken)
+        );
+    }
 
     #[test]
     fn secret_never_formats_its_value() {

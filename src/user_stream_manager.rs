@@ -88,6 +88,8 @@ pub struct UserStream {
     state_file: StateFile,
     /// Durable alerts and stream history.
     pub stores: Stores,
+    /// How many OBS overlays are connected (they pace the alert queue).
+    pub overlays: Arc<std::sync::atomic::AtomicUsize>,
     client: Option<CloudflareClient>,
     pub state: StreamStateHandle,
     pub cloudflare: CloudflareManagerHandle,
@@ -129,6 +131,7 @@ struct Stash {
     stream: StreamStash,
     platforms: PlatformStash,
     alerts: AlertStash,
+    overlays: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl UserStream {
@@ -185,6 +188,7 @@ impl UserStream {
             bus,
             state_file,
             stores,
+            overlays: stash.overlays.clone(),
             client,
             state,
             cloudflare,
@@ -327,6 +331,7 @@ impl UserStream {
             durations: cfg.alerts.durations_ms.iter().map(|(k, v)| (*k, Duration::from_millis(*v))).collect(),
             stash: self.stash.alerts.clone(),
             store: Some(self.stores.alerts.clone()),
+            overlays: self.overlays.clone(),
         };
         let mb = self.boxes.alerts.clone();
         let alerts = ChildSpec::new("AlertQueue", Restart::Permanent, move |ctx| {
@@ -451,6 +456,16 @@ impl UserStream {
             self.state.set_platforms(list).await?;
         }
         Ok(())
+    }
+
+    /// Alerts: intake, view and controls, whether or not the tree runs.
+    pub fn alert_desk(&self) -> crate::alerts::AlertDesk {
+        crate::alerts::AlertDesk {
+            store: self.stores.alerts.clone(),
+            queue: self.alerts.clone(),
+            config: self.config().alerts.clone(),
+            running: self.running(),
+        }
     }
 
     /// Is this user's tree running?

@@ -1,5 +1,6 @@
 //! Alerts (donations, follows, subscriptions, raids, cheers) and the AlertQueue.
 
+pub mod front;
 mod input;
 pub mod queue;
 mod state;
@@ -9,6 +10,7 @@ mod test_rig;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub use front::{Accepted, AlertDesk, AlertsView};
 pub use queue::{
     AlertMsg, AlertQueueArgs, AlertQueueError, AlertQueueHandle, AlertQueueSnapshot, DEFAULT_ALERT_DURATION,
 };

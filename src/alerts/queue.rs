@@ -12,6 +12,8 @@
 //!   because the overlay may have lost it and a partly shown alert is better repeated than lost.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -44,7 +46,13 @@ pub struct AlertQueueArgs {
     pub stash: AlertStash,
     /// Durable mirror of the queue (`None`: memory only, e.g. unit tests).
     pub store: Option<AlertStore>,
+    /// Connected OBS overlays. With one or more, an alert leaves the screen when an overlay
+    /// reports it finished (what viewers actually saw), or `OVERLAY_GRACE` after its time.
+    pub overlays: Arc<AtomicUsize>,
 }
+
+/// How long past its duration an alert waits for an overlay's "finished".
+pub const OVERLAY_GRACE: Duration = Duration::from_secs(5);
 
 impl AlertQueueArgs {
     /// Default durations (10 s for every kind) and an empty stash.
@@ -55,6 +63,7 @@ impl AlertQueueArgs {
             durations: HashMap::new(),
             stash: AlertStash::default(),
             store: None,
+            overlays: Arc::default(),
         }
     }
 
@@ -341,7 +350,10 @@ impl AlertQueue {
 
     fn on_screen(&mut self, alert: Alert) {
         let now = Instant::now();
-        let time = self.args.duration(alert.kind);
+        let mut time = self.args.duration(alert.kind);
+        if self.args.overlays.load(Ordering::SeqCst) > 0 {
+            time = time.saturating_add(OVERLAY_GRACE);
+        }
         // A duration too large for the clock means "until skipped or finished".
         self.deadline = Some(now.checked_add(time).unwrap_or(now + Duration::from_secs(86_400)));
         let user_id = self.args.events.user_id().to_string();

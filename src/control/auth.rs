@@ -8,7 +8,7 @@ use axum::response::Response;
 
 use super::{ApiError, ControlState};
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }

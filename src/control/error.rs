@@ -15,6 +15,16 @@ pub enum ApiError {
     NotFound,
     #[error(transparent)]
     Engine(#[from] EngineError),
+    #[error(transparent)]
+    Alert(#[from] crate::alerts::AlertQueueError),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("the body is larger than {limit} bytes")]
+    TooLarge { limit: usize },
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl ApiError {
@@ -22,6 +32,20 @@ impl ApiError {
         match self {
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            ApiError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            ApiError::Alert(e) => {
+                use crate::alerts::AlertQueueError as A;
+                match e {
+                    A::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found"),
+                    A::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_alert"),
+                    A::Full { .. } => (StatusCode::SERVICE_UNAVAILABLE, "queue_full"),
+                    A::Storage { .. } => (StatusCode::INTERNAL_SERVER_ERROR, "storage"),
+                    A::Actor(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+                }
+            }
             ApiError::Engine(e) => match e {
                 EngineError::InvalidPlatform { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_platform"),
                 EngineError::NotConfigured { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "not_configured"),

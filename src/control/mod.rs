@@ -1,9 +1,11 @@
 //! The local control API (axum): status, start/stop, debug tree, and the events WebSocket, which
 //! counts as a presence session while it is open. Bearer-token auth on every route.
 
+mod alerts_api;
 mod auth;
 mod error;
 mod events_ws;
+mod overlay;
 mod routes;
 
 use std::future::Future;

@@ -7,7 +7,9 @@ use axum::routing::{get, post};
 use axum::{middleware, Json, Router};
 use serde_json::json;
 
-use super::{auth, events_ws, ApiError, ControlState};
+use axum::extract::DefaultBodyLimit;
+
+use super::{alerts_api, auth, events_ws, overlay, ApiError, ControlState};
 
 pub fn router(state: ControlState) -> Router {
     let api = Router::new()
@@ -16,8 +18,23 @@ pub fn router(state: ControlState) -> Router {
         .route("/api/v1/stream/stop", post(stop))
         .route("/api/v1/debug", get(debug))
         .route("/api/v1/events", get(events_ws::events))
+        .route("/api/v1/alerts", post(alerts_api::post_alert).get(alerts_api::get_alerts))
+        .route("/api/v1/alerts/pause", post(alerts_api::pause))
+        .route("/api/v1/alerts/resume", post(alerts_api::resume))
+        .route("/api/v1/alerts/skip", post(alerts_api::skip))
+        .route("/api/v1/alerts/clear", post(alerts_api::clear))
+        .route("/api/v1/alerts/{id}/{action}", post(alerts_api::act))
+        .route("/api/v1/streams", get(alerts_api::streams))
+        .route("/api/v1/overlay/rotate-key", post(alerts_api::rotate_overlay_key))
         .route_layer(middleware::from_fn_with_state(state.clone(), auth::require_token));
-    api.fallback(|| async { ApiError::NotFound }).with_state(state)
+    let open = Router::new()
+        .route("/webhooks/kofi", post(alerts_api::kofi))
+        .route("/overlay/alerts", get(overlay::page))
+        .route("/overlay/alerts/ws", get(overlay::socket));
+    api.merge(open)
+        .layer(DefaultBodyLimit::max(alerts_api::MAX_BODY))
+        .fallback(|| async { ApiError::NotFound })
+        .with_state(state)
 }
 
 async fn status(State(s): State<ControlState>) -> impl IntoResponse {

@@ -4,6 +4,7 @@
 mod alerts;
 mod db;
 mod history;
+pub mod recorder;
 
 pub use alerts::{AlertRow, AlertState, AlertStore, Inserted};
 pub use db::{Db, DbError};

@@ -1,0 +1,155 @@
+//! The front door for alerts: intake (validation, idempotency, minimum amounts, moderation),
+//! the queue view and the controls. Works whether or not the user's tree runs: the database is
+//! the source of truth, the running AlertQueue its live copy.
+
+use serde::Serialize;
+
+use super::input::validate;
+use super::state::QueueState;
+use super::{Alert, AlertInput, AlertQueueError, AlertQueueHandle};
+use crate::config::AlertsConfig;
+use crate::storage::{AlertState, AlertStore, Inserted};
+
+/// `GET /api/v1/alerts`.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct AlertsView {
+    pub paused: bool,
+    pub current: Option<Alert>,
+    /// In display order.
+    pub queued: Vec<Alert>,
+    /// Waiting for approval (moderation).
+    pub held: Vec<Alert>,
+}
+
+/// What happened to an accepted alert.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Accepted {
+    pub id: String,
+    /// The idempotency key was seen before; nothing new was queued.
+    pub duplicate: bool,
+    /// `queued`, `held` (moderation) or `filtered` (below the minimum amount).
+    pub state: &'static str,
+}
+
+pub struct AlertDesk {
+    pub store: AlertStore,
+    pub queue: AlertQueueHandle,
+    pub config: AlertsConfig,
+    /// Is the AlertQueue running (the user's tree is up)?
+    pub running: bool,
+}
+
+impl AlertDesk {
+    /// Validate and store an alert (durably, before answering), then hand it to the queue.
+    pub fn accept(&self, input: AlertInput, key: Option<&str>) -> Result<Accepted, AlertQueueError> {
+        if let Some(k) = key {
+            if k.is_empty() || k.chars().count() > 200 {
+                return Err(AlertQueueError::Invalid {
+                    message: "`idempotency_key` must be 1 to 200 characters".into(),
+                });
+            }
+        }
+        let alert = validate(input)?;
+        let below_min = match (self.config.min_amounts.get(&alert.kind), alert.amount) {
+            (Some(min), Some(amount)) => amount < *min,
+            (Some(_), None) => true,
+            _ => false,
+        };
+        let (state, label) = if below_min {
+            (AlertState::Filtered, "filtered")
+        } else if self.config.moderation && alert.message.as_deref().is_some_and(|m| !m.trim().is_empty()) {
+            (AlertState::Held, "held")
+        } else {
+            (AlertState::Queued, "queued")
+        };
+        match self.store.insert(&alert, key, state)? {
+            Inserted::Duplicate(existing) => {
+                Ok(Accepted { id: existing.id, duplicate: true, state: "duplicate" })
+            }
+            Inserted::New(alert) => {
+                let id = alert.id.clone();
+                if state == AlertState::Queued {
+                    self.queue.ingest(alert);
+                }
+                tracing::info!(alert_id = %id, state = label, "alert accepted");
+                Ok(Accepted { id, duplicate: false, state: label })
+            }
+        }
+    }
+
+    pub async fn view(&self) -> Result<AlertsView, AlertQueueError> {
+        let held = self.store.in_state(AlertState::Held)?.into_iter().map(|r| r.alert).collect();
+        if self.running {
+            let snap = self.queue.snapshot().await?;
+            return Ok(AlertsView { paused: snap.paused, current: snap.current, queued: snap.queued, held });
+        }
+        // Not running: the stored queue, put in display order by the queue's own rules.
+        let mut st = QueueState::default();
+        for row in self.store.in_state(AlertState::Queued)? {
+            if row.replay {
+                st.enqueue_loaded_replay(row.alert);
+            } else {
+                st.enqueue(row.alert);
+            }
+        }
+        Ok(AlertsView { paused: self.store.paused()?, current: None, queued: st.queued(), held })
+    }
+
+    pub async fn set_paused(&self, paused: bool) -> Result<(), AlertQueueError> {
+        if self.running {
+            return if paused { self.queue.pause().await } else { self.queue.resume().await };
+        }
+        Ok(self.store.set_paused(paused)?)
+    }
+
+    pub async fn skip(&self) -> Result<(), AlertQueueError> {
+        if self.running {
+            return self.queue.skip().await;
+        }
+        Ok(()) // nothing is on screen while the queue is not running
+    }
+
+    pub async fn clear(&self) -> Result<(), AlertQueueError> {
+        if self.running {
+            return self.queue.clear().await;
+        }
+        self.store.clear_queued()?;
+        Ok(())
+    }
+
+    pub async fn replay(&self, id: &str) -> Result<(), AlertQueueError> {
+        if self.running {
+            return self.queue.replay(id).await;
+        }
+        let shown = self.store.recent_shown(super::state::HISTORY_LIMIT)?.iter().any(|a| a.id == id);
+        if !shown {
+            return Err(AlertQueueError::NotFound { id: id.into() });
+        }
+        self.store.set_state(id, AlertState::Queued, true)?;
+        Ok(())
+    }
+
+    fn held(&self, id: &str) -> Result<(), AlertQueueError> {
+        let held = self.store.in_state(AlertState::Held)?.iter().any(|r| r.alert.id == id);
+        if held {
+            Ok(())
+        } else {
+            Err(AlertQueueError::NotFound { id: id.into() })
+        }
+    }
+
+    pub async fn approve(&self, id: &str) -> Result<(), AlertQueueError> {
+        self.held(id)?;
+        if self.running {
+            return self.queue.approve(id).await;
+        }
+        self.store.set_state(id, AlertState::Queued, false)?;
+        Ok(())
+    }
+
+    pub async fn reject(&self, id: &str) -> Result<(), AlertQueueError> {
+        self.held(id)?;
+        self.store.set_state(id, AlertState::Rejected, false)?;
+        Ok(())
+    }
+}
