@@ -230,6 +230,23 @@ async fn a_kill_while_live_is_reconciled_at_the_next_start() {
     })
     .await;
     assert_eq!(fake.live_inputs().len(), 1, "the stored live input was reused");
+    // The history knows the first stream was cut short.
+    let streams = json(&cli_async(&h, &["status"], &config, &fake, dir.path()).await);
+    assert_eq!(streams["stream"]["state"], "live");
+    let http = reqwest::Client::new();
+    let list: serde_json::Value = http
+        .get(format!("http://{}/api/v1/streams", h.addr))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 2, "{list}");
+    assert!(list[0]["ended_at"].is_null(), "the new stream is on air");
+    assert_eq!(list[1]["ended_by"], "crashed", "{list}");
+    assert!(!list[1]["ended_at"].is_null());
     let out = cli_async(&h, &["stop"], &config, &fake, dir.path()).await;
     assert!(out.status.success());
     assert!(fake.outputs(&input).is_empty());
@@ -292,6 +309,115 @@ async fn the_cli_fails_clearly_without_an_instance_or_with_a_wrong_token() {
     .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unauthorized"));
+    tokio::task::spawn_blocking(move || h.terminate()).await.unwrap();
+    fake.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kill_mid_burst_loses_no_accepted_alert_and_duplicates_none() {
+    let fake = fake().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &fake, "");
+    let h = Headless::start(&config, &fake, dir.path());
+    let base = format!("http://{}", h.addr);
+    let http = reqwest::Client::new();
+    const TOTAL: usize = 400;
+    let accepted = Arc::new(Mutex::new(Vec::<(usize, String)>::new()));
+    let mut senders = vec![];
+    for lane in 0..8 {
+        let (http, base, accepted) = (http.clone(), base.clone(), accepted.clone());
+        senders.push(tokio::spawn(async move {
+            for i in (lane..TOTAL).step_by(8) {
+                let body = serde_json::json!({"kind": "follow", "from": format!("viewer-{i}"), "idempotency_key": format!("k-{i}")});
+                match http.post(format!("{base}/api/v1/alerts")).bearer_auth(TOKEN).json(&body).send().await {
+                    Ok(r) if r.status().is_success() => {
+                        let v: serde_json::Value = r.json().await.unwrap();
+                        accepted.lock().unwrap().push((i, v["id"].as_str().unwrap().to_string()));
+                    }
+                    _ => return, // the server is gone
+                }
+            }
+        }));
+    }
+    wait_until("a good part of the burst is in", Duration::from_secs(30), || {
+        accepted.lock().unwrap().len() >= TOTAL / 4
+    })
+    .await;
+    let mut child = h.child;
+    child.kill().unwrap(); // SIGKILL in the middle of the burst
+    child.wait().unwrap();
+    for s in senders {
+        s.await.unwrap();
+    }
+    let acked = accepted.lock().unwrap().clone();
+    assert!(acked.len() < TOTAL, "the kill landed mid-burst ({} of {TOTAL})", acked.len());
+
+    let h = Headless::start(&config, &fake, dir.path());
+    let base = format!("http://{}", h.addr);
+    let view: serde_json::Value = http
+        .get(format!("{base}/api/v1/alerts"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let queued: Vec<String> =
+        view["queued"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap().to_string()).collect();
+    for (i, id) in &acked {
+        assert_eq!(
+            queued.iter().filter(|q| *q == id).count(),
+            1,
+            "accepted alert {i} ({id}) must be there exactly once"
+        );
+    }
+    // The sender retries everything with the same keys: nothing is queued twice.
+    for i in 0..TOTAL {
+        let body = serde_json::json!({"kind": "follow", "from": format!("viewer-{i}"), "idempotency_key": format!("k-{i}")});
+        let r =
+            http.post(format!("{base}/api/v1/alerts")).bearer_auth(TOKEN).json(&body).send().await.unwrap();
+        assert!(r.status().is_success());
+        let v: serde_json::Value = r.json().await.unwrap();
+        if let Some((_, id)) = acked.iter().find(|(j, _)| *j == i) {
+            assert_eq!(v["id"].as_str(), Some(id.as_str()), "same key, same alert");
+        }
+    }
+    let view: serde_json::Value = http
+        .get(format!("{base}/api/v1/alerts"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(view["queued"].as_array().unwrap().len(), TOTAL, "every alert exactly once");
+    tokio::task::spawn_blocking(move || h.terminate()).await.unwrap();
+    fake.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alert_test_from_the_cli() {
+    let fake = fake().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &fake, "");
+    let h = Headless::start(&config, &fake, dir.path());
+    let out = cli_async(&h, &["alert", "test"], &config, &fake, dir.path()).await;
+    assert!(out.status.success(), "{out:?}");
+    let id = json(&out)["id"].as_str().unwrap().to_string();
+    let http = reqwest::Client::new();
+    let view: serde_json::Value = http
+        .get(format!("http://{}/api/v1/alerts", h.addr))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(view["queued"][0]["id"], id.as_str());
+    assert_eq!(view["queued"][0]["from"], "Streampai test");
     tokio::task::spawn_blocking(move || h.terminate()).await.unwrap();
     fake.shutdown().await;
 }

@@ -36,6 +36,17 @@ enum Command {
     Stop,
     /// Print the live task tree.
     Debug,
+    /// Alerts.
+    Alert {
+        #[command(subcommand)]
+        action: AlertCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AlertCommand {
+    /// Send a test alert (a $5 donation) through the running instance.
+    Test,
 }
 
 fn main() -> ExitCode {
@@ -53,6 +64,15 @@ fn main() -> ExitCode {
         Command::Start => rt.block_on(client(cli.config, reqwest::Method::POST, "/api/v1/stream/start")),
         Command::Stop => rt.block_on(client(cli.config, reqwest::Method::POST, "/api/v1/stream/stop")),
         Command::Debug => rt.block_on(client(cli.config, reqwest::Method::GET, "/api/v1/debug")),
+        Command::Alert { action: AlertCommand::Test } => rt.block_on(request(
+            cli.config,
+            reqwest::Method::POST,
+            "/api/v1/alerts",
+            Some(serde_json::json!({
+                "kind": "donation", "from": "Streampai test", "amount": 5.0, "currency": "USD",
+                "message": "This is a test alert"
+            })),
+        )),
     };
     match res {
         Ok(code) => code,
@@ -152,6 +172,15 @@ async fn client(
     method: reqwest::Method,
     path: &str,
 ) -> anyhow::Result<ExitCode> {
+    request(config_path, method, path, None).await
+}
+
+async fn request(
+    config_path: Option<PathBuf>,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> anyhow::Result<ExitCode> {
     let listen = control_listen(config_path)?;
     let base = format!("http://{listen}");
     let token = secrets()
@@ -160,12 +189,11 @@ async fn client(
         .flatten()
         .context("no control token: set STREAMPAI_CONTROL_TOKEN (or run `streampai headless` once to create one in the keyring)")?;
     let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(60)).build()?;
-    let res = http
-        .request(method, format!("{base}{path}"))
-        .bearer_auth(token.expose())
-        .send()
-        .await
-        .with_context(|| format!("no streampai instance answering at {base}"))?;
+    let mut req = http.request(method, format!("{base}{path}")).bearer_auth(token.expose());
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let res = req.send().await.with_context(|| format!("no streampai instance answering at {base}"))?;
     let status = res.status();
     let body = res.text().await.unwrap_or_default();
     let pretty = serde_json::from_str::<serde_json::Value>(&body)
