@@ -31,7 +31,12 @@ async fn setup(dir: &std::path::Path) -> (Engine, String) {
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
-    tokio::spawn(streampai::control::serve(listener, engine.clone(), Secret::new(TOKEN), std::future::pending()));
+    tokio::spawn(streampai::control::serve(
+        listener,
+        engine.clone(),
+        Secret::new(TOKEN),
+        std::future::pending(),
+    ));
     (engine, addr)
 }
 
@@ -43,8 +48,15 @@ async fn throughput(base: &str, total: usize, concurrency: usize) -> f64 {
         let (http, base) = (http.clone(), base.to_string());
         lanes.push(tokio::spawn(async move {
             for i in (lane..total).step_by(concurrency) {
-                let body = json!({"kind": "follow", "from": format!("v{i}"), "idempotency_key": format!("tp-{i}")});
-                let r = http.post(format!("{base}/api/v1/alerts")).bearer_auth(TOKEN).json(&body).send().await.unwrap();
+                let body =
+                    json!({"kind": "follow", "from": format!("v{i}"), "idempotency_key": format!("tp-{i}")});
+                let r = http
+                    .post(format!("{base}/api/v1/alerts"))
+                    .bearer_auth(TOKEN)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap();
                 assert!(r.status().is_success());
             }
         }));
@@ -57,6 +69,7 @@ async fn throughput(base: &str, total: usize, concurrency: usize) -> f64 {
 
 fn main() {
     let n: usize = std::env::var("STREAMPAI_BENCH_ALERTS").ok().and_then(|v| v.parse().ok()).unwrap_or(3000);
+    streampai::telemetry::init("warn");
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     rt.block_on(async {
         let dir = tempfile::tempdir().unwrap();
@@ -79,27 +92,47 @@ fn main() {
         }
         http.post(format!("{base}/api/v1/alerts/resume")).bearer_auth(TOKEN).send().await.unwrap();
         let key = engine.overlay_key().expose().to_string();
-        let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/overlay/alerts/ws?key={key}")).await.unwrap();
+        let (mut ws, _) = tokio_tungstenite::connect_async_with_config(
+            format!("ws://{addr}/overlay/alerts/ws?key={key}"),
+            None,
+            true,
+        )
+        .await
+        .unwrap();
         let rounds = (n / 10).max(50);
         let mut lat = Vec::with_capacity(rounds);
         for i in 0..rounds {
             let t0 = Instant::now();
-            let body = json!({"kind": "donation", "from": format!("d{i}"), "amount": 20.0, "currency": "USD"});
-            let r = http.post(format!("{base}/api/v1/alerts")).bearer_auth(TOKEN).json(&body).send().await.unwrap();
+            let body =
+                json!({"kind": "donation", "from": format!("d{i}"), "amount": 20.0, "currency": "USD"});
+            let r = http
+                .post(format!("{base}/api/v1/alerts"))
+                .bearer_auth(TOKEN)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
             let id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
             loop {
                 let msg = ws.next().await.unwrap().unwrap();
                 let v: Value = serde_json::from_str(msg.to_text().unwrap()).unwrap();
                 if v["type"] == "show" && v["alert"]["id"] == id.as_str() {
                     lat.push(t0.elapsed());
-                    ws.send(Message::Text(json!({"type": "finished", "id": id}).to_string().into())).await.unwrap();
+                    ws.send(Message::Text(json!({"type": "finished", "id": id}).to_string().into()))
+                        .await
+                        .unwrap();
                     break;
                 }
             }
         }
         lat.sort();
         let pct = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)].as_secs_f64() * 1e3;
-        println!("  POST → overlay (idle queue), {rounds} alerts: p50 {:.2} ms  p99 {:.2} ms  max {:.2} ms", pct(0.5), pct(0.99), pct(1.0));
+        println!(
+            "  POST → overlay (idle queue), {rounds} alerts: p50 {:.2} ms  p99 {:.2} ms  max {:.2} ms",
+            pct(0.5),
+            pct(0.99),
+            pct(1.0)
+        );
         engine.shutdown().await;
     });
 }

@@ -271,3 +271,30 @@ async fn every_stream_is_in_the_history() {
     c.stop().await;
     rig.shutdown().await;
 }
+
+#[tokio::test]
+async fn alerts_cleared_while_the_queue_is_down_stay_cleared() {
+    let cfg = config("user-1");
+    let e = engine(cfg.clone(), secrets_for(&cfg, None));
+    let c = Control::start(&e).await;
+    for i in 0..3 {
+        let (code, _) =
+            post_json(&c, "/api/v1/alerts", &json!({"kind": "follow", "from": format!("f{i}")})).await;
+        assert_eq!(code, 201);
+    }
+    let (code, _) = c.post("/api/v1/alerts/clear").await;
+    assert_eq!(code, 200);
+    let (_, kept) = post_json(&c, "/api/v1/alerts", &json!({"kind": "follow", "from": "after-clear"})).await;
+    let mut events = e.subscribe();
+    e.presence().track("user-1", "window:1", streampai::presence::SessionKind::Window, None);
+    let ev =
+        next_event(&mut events, Duration::from_secs(5), |ev| matches!(ev, Event::AlertShown { .. })).await;
+    assert!(
+        matches!(ev, Event::AlertShown { ref alert, .. } if Some(alert.id.as_str()) == kept["id"].as_str()),
+        "{ev:?}"
+    );
+    let (_, view) = c.get("/api/v1/alerts").await;
+    assert!(view["queued"].as_array().unwrap().is_empty(), "cleared alerts did not come back: {view}");
+    c.stop().await;
+    e.shutdown().await;
+}

@@ -286,7 +286,13 @@ impl AlertQueue {
                 let _ = reply.send(());
             }
             AlertMsg::Ingest(alert) => {
-                if st.queued_len() < MAX_QUEUED && st.enqueue(alert) {
+                // The message may have waited in the mailbox while the queue was down; in that
+                // time the alert may have been loaded, cleared or rejected. Storage decides.
+                let still_queued = match &self.args.store {
+                    Some(store) => store.is_queued(&alert.id).unwrap_or(true),
+                    None => true,
+                };
+                if still_queued && st.queued_len() < MAX_QUEUED && st.enqueue(alert) {
                     self.advance(&mut st);
                 }
             }

@@ -10,6 +10,7 @@ mod routes;
 
 use std::future::Future;
 
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -42,6 +43,12 @@ pub async fn serve(
     let stop = CancellationToken::new();
     let state = ControlState { engine, token, shutdown: stop.clone() };
     let app = router(state);
+    // Small frames (events, overlay pushes) must not wait out Nagle + delayed ACK (~40 ms).
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(cause = %e, "cannot set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown.await;

@@ -213,6 +213,16 @@ impl AlertStore {
         Ok(self.db.conn().execute("UPDATE alerts SET state = 'shown' WHERE state = 'showing'", [])?)
     }
 
+    /// Is this alert waiting in the queue (not cleared, shown, held...)?
+    pub fn is_queued(&self, id: &str) -> Result<bool, DbError> {
+        let state: Option<String> = self
+            .db
+            .conn()
+            .query_row("SELECT state FROM alerts WHERE id = ?1", [id], |r| r.get(0))
+            .optional()?;
+        Ok(state.as_deref() == Some("queued"))
+    }
+
     pub fn get(&self, id: &str) -> Result<Option<AlertRow>, DbError> {
         let sql = format!("SELECT {COLUMNS} FROM alerts WHERE id = ?1");
         Ok(self.db.conn().query_row(&sql, [id], row).optional()?)
