@@ -6,6 +6,8 @@ SUDO=""
 need=()
 pkg-config --exists dbus-1 2>/dev/null || need+=(libdbus-1-dev pkg-config)
 command -v cc >/dev/null || need+=(build-essential)
+# Headless Chromium for the OBS overlay test.
+{ [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; } || need+=(chromium chromium-driver)
 if [ ${#need[@]} -gt 0 ]; then
   echo "deps: installing ${need[*]}"
   $SUDO apt-get update -qq

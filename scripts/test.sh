@@ -9,3 +9,4 @@ cargo build --workspace --all-targets
 cargo test --workspace
 # The benchmark must keep compiling and running; a short run proves it (figures: docs/PERFORMANCE.md).
 STREAMPAI_BENCH_ROUNDS=3 cargo bench --profile dev --bench start_stream
+STREAMPAI_BENCH_ALERTS=300 cargo bench --profile dev --bench alerts
