@@ -39,6 +39,11 @@ pub struct RelayConfig {
     pub connect_timeout: Duration,
     /// An output whose socket accepts no bytes for this long is reconnected (default 20 s).
     pub write_stall_timeout: Duration,
+    /// `SO_SNDBUF` of platform sockets in bytes; 0 (default) leaves the kernel's autotuning,
+    /// which on Linux lets up to `net.ipv4.tcp_wmem` max (4 MiB) queue in the kernel before
+    /// the relay's own queue, and so its drop-to-keyframe policy, comes into play. A smaller
+    /// value makes a congested platform drop frames sooner (less delay, more drops).
+    pub send_buffer: usize,
 }
 
 impl RelayConfig {
@@ -59,6 +64,7 @@ impl RelayConfig {
             gop_cache_limit: 12 * 1024 * 1024,
             connect_timeout: Duration::from_secs(10),
             write_stall_timeout: Duration::from_secs(20),
+            send_buffer: 0,
         }
     }
 

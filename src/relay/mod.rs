@@ -51,7 +51,7 @@ use crate::actor::{call, ActorError, CALL_TIMEOUT};
 use crate::secrets::Secret;
 use fanout::Hub;
 use ingest::IngestCtx;
-use output::{OutputTask, RetryPolicy};
+use output::{OutputPolicy, OutputTask};
 use push::PushTarget;
 use stats::OutputShared;
 
@@ -198,12 +198,13 @@ impl Relay {
             registry: registry.clone(),
             outputs: HashMap::new(),
             tls,
-            policy: RetryPolicy {
+            policy: OutputPolicy {
                 initial: cfg.retry_initial,
                 max: cfg.retry_max,
                 max_attempts: cfg.max_reconnects,
                 connect_timeout: cfg.connect_timeout,
                 write_stall: cfg.write_stall_timeout,
+                send_buffer: cfg.send_buffer,
             },
             queue_limit: cfg.queue_limit,
             cancel: cancel.clone(),
@@ -296,7 +297,7 @@ struct RelayActor {
     registry: Registry,
     outputs: HashMap<String, OutputEntry>,
     tls: Arc<rustls::ClientConfig>,
-    policy: RetryPolicy,
+    policy: OutputPolicy,
     queue_limit: usize,
     cancel: CancellationToken,
     tracker: TaskTracker,

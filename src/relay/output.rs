@@ -24,16 +24,18 @@ const STABLE_AFTER: Duration = Duration::from_secs(10);
 const BATCH_BYTES: usize = 256 * 1024;
 
 #[derive(Debug, Clone)]
-pub(crate) struct RetryPolicy {
+pub(crate) struct OutputPolicy {
     pub(crate) initial: Duration,
     pub(crate) max: Duration,
     /// Consecutive failures allowed; 0 = unlimited.
     pub(crate) max_attempts: u32,
     pub(crate) connect_timeout: Duration,
     pub(crate) write_stall: Duration,
+    /// `SO_SNDBUF` for platform sockets; 0 = kernel default.
+    pub(crate) send_buffer: usize,
 }
 
-impl RetryPolicy {
+impl OutputPolicy {
     /// Exponential backoff with jitter: a random delay in [d/2, d], d = initial·2^(attempt-1)
     /// capped at `max`.
     pub(crate) fn delay(&self, attempt: u32) -> Duration {
@@ -51,7 +53,7 @@ pub(crate) struct OutputTask {
     pub(crate) target: PushTarget,
     pub(crate) key: Secret,
     pub(crate) tls: Option<Arc<rustls::ClientConfig>>,
-    pub(crate) policy: RetryPolicy,
+    pub(crate) policy: OutputPolicy,
     pub(crate) cancel: CancellationToken,
 }
 
@@ -104,7 +106,8 @@ impl OutputTask {
     /// One connection: `Ok` when stopped on request (after a clean unpublish), `Err` when lost.
     async fn session(&mut self) -> Result<(), PushError> {
         let headers = self.hub.current_headers();
-        let open = PushConn::open(&self.target, &self.key, self.tls.clone(), &headers);
+        let open =
+            PushConn::open(&self.target, &self.key, self.tls.clone(), self.policy.send_buffer, &headers);
         let mut conn = tokio::select! {
             _ = self.cancel.cancelled() => return Ok(()),
             r = tokio::time::timeout(self.policy.connect_timeout, open) => match r {
@@ -190,12 +193,13 @@ mod tests {
 
     #[test]
     fn backoff_doubles_up_to_the_cap_with_jitter() {
-        let p = RetryPolicy {
+        let p = OutputPolicy {
             initial: Duration::from_millis(100),
             max: Duration::from_secs(2),
             max_attempts: 0,
             connect_timeout: Duration::from_secs(1),
             write_stall: Duration::from_secs(1),
+            send_buffer: 0,
         };
         for _ in 0..50 {
             let d1 = p.delay(1);

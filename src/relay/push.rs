@@ -15,7 +15,7 @@ use rml_rtmp::sessions::{
     StreamMetadata,
 };
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 
 use super::media::{Frame, FrameKind, StreamHeaders};
 use super::wire::{stream_id_of_type0_packet, ChunkWriter, SegmentBuf, AUDIO_CSID, VIDEO_CSID};
@@ -154,11 +154,10 @@ impl PushConn {
         target: &PushTarget,
         key: &Secret,
         tls: Option<Arc<rustls::ClientConfig>>,
+        send_buffer: usize,
         headers: &StreamHeaders,
     ) -> Result<PushConn, PushError> {
-        let tcp = TcpStream::connect((target.host.as_str(), target.port))
-            .await
-            .map_err(|e| PushError::Connect(e.to_string()))?;
+        let tcp = connect_tcp(&target.host, target.port, send_buffer).await?;
         let _ = tcp.set_nodelay(true);
         let io: Io = if target.tls {
             let config = tls.ok_or_else(|| PushError::Tls("no TLS configuration".into()))?;
@@ -390,6 +389,25 @@ impl PushConn {
         let _ = self.flush().await;
         let _ = self.wr.shutdown().await;
     }
+}
+
+/// Try each resolved address in turn.
+async fn connect_tcp(host: &str, port: u16, send_buffer: usize) -> Result<TcpStream, PushError> {
+    let addrs = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|e| PushError::Connect(format!("resolving the host: {e}")))?;
+    let mut last = None;
+    for addr in addrs {
+        let socket = if addr.is_ipv4() { TcpSocket::new_v4() } else { TcpSocket::new_v6() }?;
+        if send_buffer > 0 {
+            let _ = socket.set_send_buffer_size(send_buffer.min(u32::MAX as usize) as u32);
+        }
+        match socket.connect(addr).await {
+            Ok(s) => return Ok(s),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(PushError::Connect(last.map_or_else(|| "the host has no address".into(), |e| e.to_string())))
 }
 
 fn proto(e: impl std::fmt::Display) -> PushError {
