@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
+scripts/relay-deps.sh
 export CARGO_TERM_COLOR=never
 cargo fmt --all -- --check
 cargo build --workspace --all-targets

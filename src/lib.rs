@@ -12,6 +12,7 @@ pub mod engine;
 pub mod events;
 pub mod platforms;
 pub mod presence;
+pub mod relay;
 pub mod secrets;
 pub mod state_file;
 pub mod storage;
