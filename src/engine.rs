@@ -321,15 +321,39 @@ impl Engine {
             ),
         };
         let backend = user.config().ingest_backend();
-        let known = match backend {
-            IngestBackend::Cloudflare if running => user.cloudflare.cached().await.ok().flatten(),
-            _ => None,
+        let ingest = match backend {
+            IngestBackend::Cloudflare => {
+                let known = if running { user.cloudflare.cached().await.ok().flatten() } else { None };
+                IngestView {
+                    backend,
+                    url: known.as_ref().and_then(|i| i.rtmps_url.clone()),
+                    stream_key: known.and_then(|i| i.rtmps_stream_key).map(|k| k.expose().to_string()),
+                }
+            }
+            IngestBackend::Local => {
+                let addr = user
+                    .relay()
+                    .map(|r| r.local_addr().to_string())
+                    .unwrap_or(user.config().local.listen.clone());
+                IngestView {
+                    backend,
+                    url: Some(format!("rtmp://{addr}/live")),
+                    stream_key: Some(user.ingest_key().expose().to_string()),
+                }
+            }
         };
-        let ingest = IngestView {
-            backend,
-            url: known.as_ref().and_then(|i| i.rtmps_url.clone()),
-            stream_key: known.and_then(|i| i.rtmps_stream_key).map(|k| k.expose().to_string()),
-        };
+        // Output statistics where the backend measures them (the local relay).
+        let mut stream = stream;
+        if let Some(relay) = user.relay() {
+            for o in relay.outputs() {
+                if let Some(p) = stream.platforms.get_mut(&o.name) {
+                    p.bytes_sent = Some(o.bytes_sent);
+                    p.bitrate_kbps = Some(o.bitrate_kbps);
+                    p.reconnects = Some(o.reconnects);
+                    p.dropped_frames = Some(o.dropped_frames);
+                }
+            }
+        }
         Status {
             user_id: self.user_id().to_string(),
             manager: if running { "running" } else { "stopped" },

@@ -10,6 +10,7 @@ pub mod config;
 pub mod control;
 pub mod engine;
 pub mod events;
+pub mod ingest;
 pub mod platforms;
 pub mod presence;
 pub mod relay;

@@ -21,6 +21,8 @@ use crate::cloudflare::manager::{self as cf_manager, CloudflareManagerArgs, Clou
 use crate::cloudflare::monitor::{self, MonitorArgs};
 use crate::config::{Config, IngestBackend};
 use crate::events::{Event, EventBus};
+use crate::ingest::local::{self, LocalIngestArgs};
+use crate::ingest::RelaySlot;
 use crate::platforms::supervisor::{self as platform_sup, PlatformStash, PlatformSupervisorArgs};
 use crate::platforms::worker::RetryPolicy;
 use crate::platforms::{PlatformSupervisorHandle, PlatformTarget};
@@ -132,6 +134,9 @@ struct Stash {
     platforms: PlatformStash,
     alerts: AlertStash,
     overlays: Arc<std::sync::atomic::AtomicUsize>,
+    relay: RelaySlot,
+    /// Read (or generated) once, so OBS's key never changes under it within a run.
+    ingest_key: Arc<std::sync::OnceLock<crate::secrets::Secret>>,
 }
 
 impl UserStream {
@@ -318,6 +323,9 @@ impl UserStream {
             stash: self.stash.platforms.clone(),
             workers: self.workers.clone(),
             workers_mailbox: self.workers_mailbox.clone(),
+            backend: cfg.ingest_backend(),
+            relay: self.stash.relay.clone(),
+            source_grace: Duration::from_millis(cfg.local.source_grace_ms),
         };
         let mb = self.boxes.platforms.clone();
         let platforms = ChildSpec::new("PlatformSupervisor", Restart::Permanent, move |ctx| {
@@ -338,7 +346,28 @@ impl UserStream {
             alert_queue::run(alert_args.clone(), mb.clone(), ctx.cancel)
         });
 
-        vec![state, cloudflare, monitor, platforms, alerts]
+        let (manager, monitor) = match cfg.ingest_backend() {
+            IngestBackend::Cloudflare => (cloudflare, monitor),
+            IngestBackend::Local => {
+                let local = LocalIngestArgs {
+                    user_id: user.clone(),
+                    config: cfg.local.clone(),
+                    ingest_key: self.ingest_key(),
+                    slot: self.stash.relay.clone(),
+                    state: self.state.clone(),
+                };
+                let mon = local.clone();
+                (
+                    ChildSpec::new("LocalIngestManager", Restart::Permanent, move |ctx| {
+                        local::run_manager(local.clone(), ctx.cancel)
+                    }),
+                    ChildSpec::new("LocalIngestMonitor", Restart::Permanent, move |ctx| {
+                        local::run_monitor(mon.clone(), ctx.cancel)
+                    }),
+                )
+            }
+        };
+        vec![state, manager, monitor, platforms, alerts]
     }
 
     /// Check every enabled platform and its key. Nothing is started on error.
@@ -362,13 +391,7 @@ impl UserStream {
     /// configured, and every enabled platform has a valid URL and a key.
     pub fn validate_start(&self) -> Result<Vec<PlatformTarget>, EngineError> {
         match self.config().ingest_backend() {
-            IngestBackend::Local => {
-                return Err(EngineError::NotConfigured {
-                    message: "the local relay is not available yet: configure Cloudflare \
-                              (cloudflare.account_id and the API token)"
-                        .into(),
-                })
-            }
+            IngestBackend::Local => {}
             IngestBackend::Cloudflare if self.client.is_none() => {
                 return Err(EngineError::NotConfigured {
                     message: "Cloudflare is not configured: set cloudflare.account_id and the API token \
@@ -466,6 +489,20 @@ impl UserStream {
             config: self.config().alerts.clone(),
             running: self.running(),
         }
+    }
+
+    /// The key OBS publishes to the local ingest with (env `STREAMPAI_INGEST_KEY`, else
+    /// generated once and kept in the keyring).
+    pub fn ingest_key(&self) -> crate::secrets::Secret {
+        self.stash
+            .ingest_key
+            .get_or_init(|| crate::secrets::get_or_generate(self.secrets.as_ref(), &SecretName::IngestKey))
+            .clone()
+    }
+
+    /// The running local relay, if any.
+    pub fn relay(&self) -> Option<crate::relay::RelayHandle> {
+        self.stash.relay.get()
     }
 
     /// Is this user's tree running?

@@ -72,10 +72,19 @@ async fn status_lists_every_platform_and_errors_have_kinds() {
     assert!(s["stream"]["platforms"]["tw"]["bytes_sent"].is_null());
     assert!(s["stream"]["platforms"]["tw"].as_object().unwrap().contains_key("dropped_frames"));
     assert_eq!(s["ingest"]["backend"], "local", "no Cloudflare account: the local relay");
+    assert!(s["ingest"]["url"].as_str().unwrap().starts_with("rtmp://127.0.0.1:"));
+    assert!(s["ingest"]["stream_key"].as_str().is_some_and(|k| k.len() >= 20), "the OBS key is generated");
 
     let (code, body) = c.post("/api/v1/stream/stop").await;
     assert_eq!((code, body["error"]["kind"].as_str()), (409, Some("invalid_transition")));
-    // No Cloudflare account configured: a clear 422, nothing started.
+    c.stop().await;
+    e.shutdown().await;
+
+    // Cloudflare chosen but no API token: a clear 422, nothing started.
+    cfg.ingest = Some(streampai::config::IngestBackend::Cloudflare);
+    cfg.cloudflare.account_id = Some("acc".into());
+    let e = engine(cfg.clone(), secrets_for(&cfg, None));
+    let c = Control::start(&e).await;
     let (code, body) = c.post("/api/v1/stream/start").await;
     assert_eq!((code, body["error"]["kind"].as_str()), (422, Some("not_configured")), "{body}");
     assert!(body["error"]["message"].as_str().unwrap().contains("Cloudflare"));
@@ -150,13 +159,7 @@ async fn debug_shows_the_tree() {
         u["children"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
     assert_eq!(
         names,
-        [
-            "StreamStateServer",
-            "CloudflareManager",
-            "CloudflareLiveInputMonitor",
-            "PlatformSupervisor",
-            "AlertQueue"
-        ]
+        ["StreamStateServer", "LocalIngestManager", "LocalIngestMonitor", "PlatformSupervisor", "AlertQueue"]
     );
     assert!(u["children"][0]["uptime_ms"].is_u64());
     assert_eq!(u["children"][0]["restarts"], 0);

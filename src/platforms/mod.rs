@@ -1,6 +1,7 @@
 //! Platforms: presets and validation, the PlatformSupervisor and one PlatformWorker per platform.
 
 pub mod platform;
+pub mod relay_worker;
 pub mod supervisor;
 pub mod worker;
 

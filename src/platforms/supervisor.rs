@@ -15,11 +15,14 @@ use tracing::{info, instrument, warn};
 use uuid::Uuid;
 
 use super::platform::PlatformTarget;
+use super::relay_worker::{self, RelayWorkerArgs};
 use super::worker::{self, OutputMap, RetryPolicy, WorkerArgs};
 use crate::actor::{self, ActorError, ChildError, ChildResult, Mailbox, CALL_TIMEOUT};
 use crate::cloudflare::api::CloudflareClient;
 use crate::cloudflare::{CloudflareManagerHandle, IngestError};
+use crate::config::IngestBackend;
 use crate::events::{Event, UserEvents};
+use crate::ingest::RelaySlot;
 use crate::stream_state::{PlatformStatus, StreamPhase, StreamStateHandle};
 use crate::supervisor::{
     ChildSpec, Restart, Supervisor, SupervisorConfig, SupervisorHandle, SupervisorMailbox,
@@ -54,6 +57,12 @@ pub struct PlatformSupervisorArgs {
     /// The worker supervisor's handle and mailbox, made once per user so they outlive restarts.
     pub workers: SupervisorHandle,
     pub workers_mailbox: SupervisorMailbox,
+    /// Which ingest the workers relay from.
+    pub backend: IngestBackend,
+    /// The local relay (local backend).
+    pub relay: RelaySlot,
+    /// Local backend: how long OBS may drop while live before platforms report `source_lost`.
+    pub source_grace: Duration,
 }
 
 #[derive(Debug, Clone, thiserror::Error, Serialize)]
@@ -204,7 +213,7 @@ impl State {
         if self.args.stash.active.lock().map(|a| a.is_some()).unwrap_or(false) {
             return Err(PlatformError::AlreadyRunning);
         }
-        if self.args.client.is_none() {
+        if self.args.backend == IngestBackend::Cloudflare && self.args.client.is_none() {
             return Err(IngestError::NotConfigured.into());
         }
         let run = ActiveRun { uuid, input_uid: None, targets };
@@ -271,6 +280,9 @@ struct Launcher {
 
 impl Launcher {
     async fn launch(self, mut run: ActiveRun) {
+        if self.args.backend == IngestBackend::Local {
+            return self.launch_local(&run).await;
+        }
         let Some(client) = self.args.client.clone() else { return };
         let input_uid = match run.input_uid.clone() {
             Some(uid) => uid,
@@ -297,6 +309,46 @@ impl Launcher {
             .unwrap_or(run.targets);
         for target in &targets {
             self.start_worker(&client, &input_uid, target).await;
+        }
+    }
+
+    /// Local relay: take away outputs no current platform owns, then one worker per platform.
+    async fn launch_local(&self, run: &ActiveRun) {
+        if let Some(relay) = self.args.relay.wait(Duration::from_secs(10)).await {
+            for o in relay.outputs() {
+                if !run.targets.iter().any(|t| t.name == o.name) {
+                    info!(
+                        "[PlatformSupervisor:{}] removing stale relay output {}",
+                        self.args.user_id, o.name
+                    );
+                    let _ = relay.remove_output(&o.name).await;
+                }
+            }
+        }
+        for target in &run.targets {
+            self.start_relay_worker(target).await;
+        }
+    }
+
+    async fn start_relay_worker(&self, target: &PlatformTarget) {
+        let flag = Arc::new(AtomicBool::new(false));
+        if let Ok(mut flags) = self.delete_on_exit.lock() {
+            flags.insert(target.name.clone(), flag.clone());
+        }
+        let wargs = RelayWorkerArgs {
+            user_id: self.args.user_id.clone(),
+            target: target.clone(),
+            slot: self.args.relay.clone(),
+            state: self.args.state.clone(),
+            source_grace: self.args.source_grace,
+            delete_on_exit: flag,
+        };
+        let spec = ChildSpec::new(target.name.clone(), Restart::Transient, move |ctx| {
+            relay_worker::run(wargs.clone(), ctx.cancel)
+        })
+        .shutdown_timeout(self.args.stop_timeout);
+        if let Err(e) = self.workers.start_child(spec).await {
+            warn!(cause = %e, platform = %target.name, "cannot start worker");
         }
     }
 
@@ -393,7 +445,9 @@ impl State {
             run.input_uid.clone()
         };
         // If the launcher is still at work it starts the new target with the others.
-        if let (Some(input_uid), Some(client)) = (input_uid, self.args.client.clone()) {
+        if self.args.backend == IngestBackend::Local {
+            self.launcher_for().start_relay_worker(&target).await;
+        } else if let (Some(input_uid), Some(client)) = (input_uid, self.args.client.clone()) {
             let launcher = self.launcher_for();
             launcher.start_worker(&client, &input_uid, &target).await;
         }

@@ -27,6 +27,8 @@ pub fn init_tracing() {
 pub fn config(user: &str) -> Config {
     let mut c = Config::for_user(user);
     c.control.listen = "127.0.0.1:0".into();
+    // Tests run in parallel: every local ingest on its own free port.
+    c.local.listen = "127.0.0.1:0".into();
     c
 }
 
