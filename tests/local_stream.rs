@@ -1,0 +1,86 @@
+//! The whole app with the local ingest, against real peers on loopback: the engine's relay takes
+//! OBS's stream (ffmpeg) and simulcasts it to two platforms (nginx-rtmp recording), started and
+//! stopped through the engine like a streamer would; ffprobe checks each recording is complete.
+
+mod relay_support;
+mod support;
+
+use std::time::Duration;
+
+use relay_support::{media, publish, Nginx};
+use streampai::config::{IngestBackend, PlatformConfig};
+use streampai::platforms::PlatformKind;
+use streampai::stream_state::{InputStatus, PlatformStatus, StreamPhase};
+use support::{config, engine, secrets_for, wait_until_async};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn obs_to_the_app_to_two_platforms_with_the_local_relay() {
+    if !relay_support::tools_available() {
+        assert!(std::env::var_os("CI").is_none(), "CI must install the relay peers (scripts/relay-deps.sh)");
+        eprintln!("SKIP: ffmpeg/nginx-rtmp not installed (scripts/relay-deps.sh)");
+        return;
+    }
+    let nginx = Nginx::start(&["tw", "yt"]);
+    let mut cfg = config("user-1");
+    assert_eq!(cfg.ingest_backend(), IngestBackend::Local, "no Cloudflare account: local is the default");
+    cfg.platforms = ["tw", "yt"]
+        .iter()
+        .map(|app| PlatformConfig {
+            name: format!("{app}-main"),
+            kind: PlatformKind::Custom,
+            url: Some(nginx.url(app)),
+            enabled: true,
+        })
+        .collect();
+    let e = engine(cfg.clone(), secrets_for(&cfg, None));
+    e.presence().track("user-1", "window:main", streampai::presence::SessionKind::Window, None);
+    wait_until_async("relay up", Duration::from_secs(10), || async { e.user().relay().is_some() }).await;
+    let status = e.status().await;
+    let key = status.ingest.stream_key.clone().expect("the OBS key is shown");
+    let relay_addr = e.user().relay().unwrap().local_addr();
+    assert_eq!(status.ingest.url.as_deref(), Some(format!("rtmp://{relay_addr}/live").as_str()));
+
+    // Start first: the platforms wait for OBS, then carry the whole stream.
+    let uuid = e.start_stream().await.unwrap();
+    let mut obs = publish(relay_addr, "live", &key, None);
+    wait_until_async("OBS detected", Duration::from_secs(15), || async {
+        e.status().await.input == InputStatus::ReceivingTraffic
+    })
+    .await;
+    wait_until_async("both platforms live", Duration::from_secs(20), || async {
+        let s = e.status().await;
+        s.stream.state == StreamPhase::Live
+            && s.stream.platforms.values().all(|p| p.status == PlatformStatus::Live)
+    })
+    .await;
+    let s = e.status().await;
+    assert_eq!(s.stream.uuid, Some(uuid));
+    for p in s.stream.platforms.values() {
+        assert!(p.bytes_sent.is_some_and(|b| b > 0), "measured output: {p:?}");
+        assert_eq!(p.dropped_frames, Some(0));
+    }
+    // OBS finishes; the platforms stay connected within the grace.
+    let done =
+        tokio::time::timeout(Duration::from_secs(60), obs.wait()).await.expect("publisher ends").unwrap();
+    assert!(done.success());
+    wait_until_async("no traffic", Duration::from_secs(15), || async {
+        e.status().await.input == InputStatus::NoTraffic
+    })
+    .await;
+    let s = e.status().await;
+    assert!(
+        s.stream.platforms.values().all(|p| p.status == PlatformStatus::Live),
+        "inside the OBS-drop grace: {s:?}"
+    );
+
+    e.stop_stream().await.unwrap();
+    let src = &media().probe;
+    for app in ["tw", "yt"] {
+        let rec = nginx.wait_recording(app, src, 2).await;
+        assert_eq!((rec.video_codec.as_str(), rec.audio_codec.as_str()), ("h264", "aac"));
+    }
+    let s = e.status().await;
+    assert_eq!(s.stream.state, StreamPhase::Offline);
+    assert!(e.user().relay().unwrap().outputs().is_empty(), "outputs removed on stop");
+    e.shutdown().await;
+}
