@@ -20,7 +20,7 @@ use super::media::{
     SharedFrame, StreamHeaders, VideoInfo,
 };
 use super::stats::{OutputShared, RateMeter, CURRENT_WINDOW_SECS};
-use super::{IngestState, IngestStats, RelayEvent};
+use super::{IngestState, IngestStats, OutputState, RelayEvent};
 
 struct Publisher {
     conn_id: u64,
@@ -98,6 +98,8 @@ struct HubState {
     rate: RateMeter,
     video: Option<VideoInfo>,
     audio: Option<AudioInfo>,
+    /// Highest `buffered_bytes` seen (sampled on every frame).
+    buffered_peak: usize,
 }
 
 pub(crate) struct Hub {
@@ -131,6 +133,7 @@ impl Hub {
                 rate: RateMeter::new(Instant::now()),
                 video: None,
                 audio: None,
+                buffered_peak: 0,
             }),
             ingest_tx: watch::channel(IngestState::Idle).0,
             ready_tx: watch::channel(false).0,
@@ -188,6 +191,9 @@ impl Hub {
             tracing::info!(%peer, "relay ingest: publisher connected");
         }
         self.ready_tx.send_replace(false);
+        for tap in st.taps.iter().filter(|t| t.active) {
+            tap.shared.set_state(OutputState::Live);
+        }
         let _ = self.events.send(RelayEvent::PublisherConnected { peer, replaced: old.is_some() });
         self.set_ingest(IngestState::Publishing { receiving: false });
     }
@@ -203,6 +209,9 @@ impl Hub {
         st.awaiting_keyframe = true;
         tracing::info!(peer = %old.peer, reason, "relay ingest: publisher gone");
         self.ready_tx.send_replace(false);
+        for tap in st.taps.iter().filter(|t| t.active) {
+            tap.shared.set_state(OutputState::WaitingForSource);
+        }
         let _ = self
             .events
             .send(RelayEvent::PublisherDisconnected { peer: old.peer, reason: reason.to_string() });
@@ -259,21 +268,30 @@ impl Hub {
         if data.is_empty() {
             return;
         }
-        let Some(frame) = Self::frame_for(&mut st, kind, timestamp, data) else { return };
+        let Some(frame) = Self::frame_for(&mut st, kind, timestamp, data, now) else { return };
         if frame.keyframe && st.awaiting_keyframe {
             st.awaiting_keyframe = false;
             self.ready_tx.send_replace(true);
         }
         if !st.awaiting_keyframe {
             st.gop.push(&frame);
+            let mut buffered = st.gop.bytes();
             for tap in st.taps.iter_mut() {
                 tap.offer(&frame);
+                buffered += tap.shared.queued_bytes.load(Ordering::Relaxed);
             }
+            st.buffered_peak = st.buffered_peak.max(buffered);
         }
     }
 
     /// Sequence headers update the headers (and return `None`); other tags become frames.
-    fn frame_for(st: &mut HubState, kind: FrameKind, timestamp: u32, data: Bytes) -> Option<SharedFrame> {
+    fn frame_for(
+        st: &mut HubState,
+        kind: FrameKind,
+        timestamp: u32,
+        data: Bytes,
+        arrived: Instant,
+    ) -> Option<SharedFrame> {
         let keyframe = match kind {
             FrameKind::Video => {
                 st.has_video = true;
@@ -308,6 +326,7 @@ impl Hub {
             keyframe,
             epoch: st.epoch,
             headers: st.headers.clone(),
+            arrived,
         }))
     }
 
@@ -349,6 +368,10 @@ impl Hub {
         st.gop.bytes() + st.taps.iter().map(|t| t.shared.queued_bytes.load(Ordering::Relaxed)).sum::<usize>()
     }
 
+    pub(crate) fn buffered_peak(&self) -> usize {
+        self.lock().buffered_peak
+    }
+
     pub(crate) fn add_tap(
         &self,
         shared: Arc<OutputShared>,
@@ -367,13 +390,19 @@ impl Hub {
     }
 
     /// Start feeding a (re)connected output: forget what it had queued and give it the cached
-    /// GOP, so it starts on a keyframe. Returns false if no keyframe is cached (it then starts
-    /// at the next one).
+    /// GOP, so it starts on a keyframe (or at the next keyframe if none is cached). Sets the
+    /// output `Live` (or `WaitingForSource`); from here on the hub keeps that state in step
+    /// with the publisher. Returns whether a GOP was queued.
     pub(crate) fn attach(&self, id: u64, rx: &mut mpsc::UnboundedReceiver<SharedFrame>) -> bool {
         let mut st = self.lock();
         let st = &mut *st;
         let Some(tap) = st.taps.iter_mut().find(|t| t.id == id) else { return false };
         drain(rx, &tap.shared);
+        tap.shared.set_state(if st.publisher.is_some() {
+            OutputState::Live
+        } else {
+            OutputState::WaitingForSource
+        });
         tap.active = true;
         tap.dropping = false;
         tap.synced = false;

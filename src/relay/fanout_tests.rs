@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use super::Hub;
 use crate::relay::media::{FrameKind, SharedFrame};
 use crate::relay::stats::OutputShared;
-use crate::relay::IngestState;
+use crate::relay::{IngestState, OutputState};
 
 const PEER: ([u8; 4], u16) = ([127, 0, 0, 1], 5000);
 
@@ -162,8 +162,10 @@ fn a_new_publisher_replaces_the_old_one_and_starts_a_new_epoch() {
     // The old connection closing later does not end the new publish.
     hub.end_publish(1, "closed");
     assert!(hub.ingest_stats().publishing);
+    assert_eq!(s.snapshot().state, OutputState::Live, "an attached output follows the publisher");
     hub.end_publish(2, "closed");
     assert_eq!(*ingest.borrow_and_update(), IngestState::Idle);
+    assert_eq!(s.snapshot().state, OutputState::WaitingForSource);
     assert!(!*hub.watch_ready().borrow());
 }
 

@@ -158,7 +158,7 @@ impl Conn {
     async fn run(&mut self, cleanup: &mut Cleanup) -> Result<&'static str, IngestError> {
         let _ = self.stream.set_nodelay(true);
         let mut buf = vec![0u8; READ_BUFFER];
-        let mut deadline = Instant::now() + SETUP_TIMEOUT;
+        let deadline = Instant::now() + SETUP_TIMEOUT;
         let mut hs = Handshake::new(PeerType::Server);
         let leftover = loop {
             let Some(n) = self.read(&mut buf, deadline).await? else { return Ok("closed during handshake") };
@@ -178,7 +178,14 @@ impl Conn {
             return Ok(r);
         }
         let mut next = self.input(&mut session, &leftover)?;
-        let mut was_publishing = false;
+        // One long-lived timer, re-armed only when it fires: no timer work per read.
+        let mut setup_deadline = deadline;
+        let mut last_read = Instant::now();
+        let timer = tokio::time::sleep_until(setup_deadline);
+        tokio::pin!(timer);
+        let cancel = self.cancel.clone();
+        let cancelled = cancel.cancelled();
+        tokio::pin!(cancelled);
         loop {
             self.flush().await?;
             if let Next::Close(reason) = next {
@@ -188,19 +195,33 @@ impl Conn {
                 cleanup.pending = false;
                 self.ctx.pending.fetch_sub(1, Ordering::Relaxed);
             }
-            if self.publishing {
-                deadline = Instant::now() + IDLE_TIMEOUT;
-            } else if was_publishing {
-                deadline = Instant::now() + SETUP_TIMEOUT;
-            }
-            was_publishing = self.publishing;
-            let cancel = self.cancel.clone();
             let read = tokio::select! {
-                _ = cancel.cancelled() => return Ok("replaced by a new publisher or shut down"),
-                r = self.read(&mut buf, deadline) => r?,
+                biased;
+                _ = &mut cancelled => return Ok("replaced by a new publisher or shut down"),
+                _ = &mut timer => {
+                    let due = if self.publishing { last_read + IDLE_TIMEOUT } else { setup_deadline };
+                    if Instant::now() >= due {
+                        let what = if self.publishing { "no data from the publisher" } else { "RTMP setup" };
+                        return Err(IngestError::Timeout(what));
+                    }
+                    timer.as_mut().reset(due);
+                    next = Next::Continue;
+                    continue;
+                }
+                r = self.stream.read(&mut buf) => r?,
             };
-            let Some(n) = read else { return Ok("disconnected") };
-            next = self.input(&mut session, &buf[..n])?;
+            if read == 0 {
+                return Ok("disconnected");
+            }
+            last_read = Instant::now();
+            let was_publishing = self.publishing;
+            next = self.input(&mut session, &buf[..read])?;
+            if was_publishing && !self.publishing {
+                setup_deadline = last_read + SETUP_TIMEOUT;
+                timer.as_mut().reset(setup_deadline);
+            } else if !was_publishing && self.publishing {
+                timer.as_mut().reset(last_read + IDLE_TIMEOUT);
+            }
         }
     }
 

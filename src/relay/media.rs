@@ -5,6 +5,7 @@
 //! [`Bytes`]: every output queue and the GOP cache hold the same buffer.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::Bytes;
 use rml_rtmp::sessions::StreamMetadata;
@@ -48,6 +49,8 @@ pub(crate) struct Frame {
     pub(crate) epoch: u32,
     /// The headers in force for this frame.
     pub(crate) headers: Arc<StreamHeaders>,
+    /// When the ingest received it (saves outputs reading the clock per frame).
+    pub(crate) arrived: Instant,
 }
 
 pub(crate) type SharedFrame = Arc<Frame>;
@@ -260,6 +263,7 @@ mod tests {
             keyframe,
             epoch: 1,
             headers: Arc::new(StreamHeaders::default()),
+            arrived: Instant::now(),
         })
     }
 

@@ -271,6 +271,11 @@ impl RelayHandle {
         self.hub.buffered_bytes()
     }
 
+    /// The highest [`buffered_bytes`](Self::buffered_bytes) seen since the relay started.
+    pub fn buffered_peak_bytes(&self) -> usize {
+        self.hub.buffered_peak()
+    }
+
     /// Stop everything (outputs unpublish cleanly) and wait for the tasks, bounded.
     pub async fn shutdown(&self) {
         self.cancel.cancel();

@@ -6,6 +6,7 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
@@ -15,7 +16,7 @@ use super::fanout::Hub;
 use super::media::SharedFrame;
 use super::push::{PushConn, PushError, PushTarget};
 use super::stats::OutputShared;
-use super::{IngestState, OutputState};
+use super::OutputState;
 use crate::secrets::Secret;
 
 /// A connection that stayed up this long resets the backoff.
@@ -115,9 +116,8 @@ impl OutputTask {
                 Err(_) => return Err(PushError::Timeout("connecting and publishing")),
             },
         };
-        self.hub.attach(self.tap, &mut self.rx);
         self.shared.set_connected(true);
-        tracing::info!(output = %self.shared.name, target = %self.shared.target, "relay output publishing");
+        self.hub.attach(self.tap, &mut self.rx);
         let result = self.pump(&mut conn).await;
         self.hub.detach(self.tap, &mut self.rx);
         self.shared.set_connected(false);
@@ -130,52 +130,52 @@ impl OutputTask {
         }
     }
 
+    /// Frames from the queue to the platform until stopped (`Ok`) or the connection fails.
+    /// The fast path (the socket takes the batch at once) arms no timer and wakes no one else.
     async fn pump(&mut self, conn: &mut PushConn) -> Result<(), PushError> {
-        let mut ingest = self.hub.watch_ingest();
-        self.show_source(*ingest.borrow_and_update());
+        let cancel = self.cancel.clone();
+        let cancelled = cancel.cancelled();
+        tokio::pin!(cancelled);
+        let stall = self.policy.write_stall;
         loop {
             let mut batch_bytes = 0usize;
+            let mut arrived = None;
             tokio::select! {
                 biased;
-                _ = self.cancel.cancelled() => return Ok(()),
+                _ = &mut cancelled => return Ok(()),
                 r = conn.read_events() => r?,
                 f = self.rx.recv() => {
                     let Some(f) = f else { return Ok(()) };
                     batch_bytes += f.data.len();
                     conn.queue_frame(&f);
+                    arrived = Some(f.arrived);
                     while batch_bytes < BATCH_BYTES {
                         let Ok(f) = self.rx.try_recv() else { break };
                         batch_bytes += f.data.len();
                         conn.queue_frame(&f);
+                        arrived = Some(f.arrived);
                     }
-                }
-                r = ingest.changed() => {
-                    if r.is_err() { return Ok(()) }
-                    self.show_source(*ingest.borrow_and_update());
                 }
             }
             if conn.has_pending() {
-                let stall = self.policy.write_stall;
-                let n = tokio::select! {
-                    _ = self.cancel.cancelled() => return Ok(()),
-                    r = tokio::time::timeout(stall, conn.flush()) => match r {
-                        Ok(r) => r?,
-                        Err(_) => return Err(PushError::Stalled(stall)),
+                let flush = conn.flush();
+                tokio::pin!(flush);
+                let n = match futures::poll!(flush.as_mut()) {
+                    Poll::Ready(r) => r?,
+                    Poll::Pending => tokio::select! {
+                        _ = &mut cancelled => return Ok(()),
+                        r = tokio::time::timeout(stall, flush) => match r {
+                            Ok(r) => r?,
+                            Err(_) => return Err(PushError::Stalled(stall)),
+                        },
                     },
                 };
-                self.shared.add_sent(n as u64);
+                self.shared.add_sent(n as u64, arrived.unwrap_or_else(Instant::now));
             }
             if batch_bytes > 0 {
                 self.shared.queued_bytes.fetch_sub(batch_bytes, Ordering::Relaxed);
             }
         }
-    }
-
-    fn show_source(&self, ingest: IngestState) {
-        self.shared.set_state(match ingest {
-            IngestState::Publishing { .. } => OutputState::Live,
-            IngestState::Idle => OutputState::WaitingForSource,
-        });
     }
 }
 

@@ -111,8 +111,8 @@ struct Timeline {
 }
 
 impl Timeline {
-    fn map(&mut self, epoch: u32, ts: u32) -> u32 {
-        let now = Instant::now();
+    /// `now`: when the frame arrived at the relay.
+    fn map(&mut self, epoch: u32, ts: u32, now: Instant) -> u32 {
         match self.epoch {
             None => self.epoch = Some(epoch),
             Some(e) if e != epoch => {
@@ -324,7 +324,7 @@ impl PushConn {
     /// Queue a frame for writing (with the headers first, if they changed); returns nothing,
     /// the bytes go out on the next [`flush`](Self::flush).
     pub(crate) fn queue_frame(&mut self, frame: &Frame) {
-        let ts = self.timeline.map(frame.epoch, frame.timestamp);
+        let ts = self.timeline.map(frame.epoch, frame.timestamp, frame.arrived);
         if frame.headers.generation != self.sent_generation {
             self.queue_headers(&frame.headers, ts);
         }
@@ -466,14 +466,16 @@ mod tests {
     #[test]
     fn timeline_keeps_time_and_bridges_publishers() {
         let mut t = Timeline::default();
-        assert_eq!(t.map(1, 5000), 5000);
-        assert_eq!(t.map(1, 5033), 5033);
-        // A new publisher restarts at 0: output continues after the last timestamp.
-        let first = t.map(2, 0);
-        assert!(first >= 5033 + 50, "{first}");
-        assert_eq!(t.map(2, 33), first + 33);
+        let t0 = Instant::now();
+        assert_eq!(t.map(1, 5000, t0), 5000);
+        assert_eq!(t.map(1, 5033, t0), 5033);
+        // A new publisher restarts at 0, 2 s later: output continues after the real gap.
+        let later = t0 + Duration::from_secs(2);
+        let first = t.map(2, 0, later);
+        assert_eq!(first, 5033 + 2000);
+        assert_eq!(t.map(2, 33, later), first + 33);
         // Audio slightly behind the keyframe stays monotonic enough (no wrap to huge values).
-        let a = t.map(2, 20);
+        let a = t.map(2, 20, later);
         assert!(a > 5033 && a < first + 33);
     }
 

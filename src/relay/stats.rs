@@ -158,9 +158,10 @@ impl OutputShared {
         inner.live_since = connected.then(Instant::now);
     }
 
-    pub(crate) fn add_sent(&self, n: u64) {
+    /// `at`: about now (the caller passes an instant it has, to spare a clock read).
+    pub(crate) fn add_sent(&self, n: u64, at: Instant) {
         self.bytes_sent.fetch_add(n, Ordering::Relaxed);
-        self.lock().rate.record(Instant::now(), n);
+        self.lock().rate.record(at, n);
     }
 
     pub(crate) fn add_reconnect(&self) {

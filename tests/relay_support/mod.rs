@@ -259,6 +259,15 @@ impl Nginx {
     }
 
     pub fn start_on(port: u16, apps: &[&str], tls: Option<&Tls>) -> Nginx {
+        Self::launch(port, apps, tls, true)
+    }
+
+    /// Live applications that record nothing (for the benchmark).
+    pub fn start_live(apps: &[&str]) -> Nginx {
+        Self::launch(free_port(), apps, None, false)
+    }
+
+    fn launch(port: u16, apps: &[&str], tls: Option<&Tls>, record: bool) -> Nginx {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         std::fs::create_dir_all(root.join("conf")).unwrap();
@@ -267,10 +276,14 @@ impl Nginx {
         for app in apps {
             let rec = root.join("rec").join(app);
             std::fs::create_dir_all(&rec).unwrap();
-            applications += &format!(
-                "application {app} {{ live on; record all; record_unique on; record_path {}; }}\n",
-                rec.display()
-            );
+            applications += &if record {
+                format!(
+                    "application {app} {{ live on; record all; record_unique on; record_path {}; }}\n",
+                    rec.display()
+                )
+            } else {
+                format!("application {app} {{ live on; }}\n")
+            };
         }
         let tls_port = tls.map(|_| free_port());
         let (stream_module, stream_block) = match (tls, tls_port) {

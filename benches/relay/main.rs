@@ -1,0 +1,224 @@
+//! Local relay vs `ffmpeg -c copy -f tee`, side by side in one run (issue 4, item 6).
+//!
+//! One publisher (this bench, replaying 720p30 H.264 + AAC in real time), 4 outputs to
+//! nginx-rtmp, `STREAMPAI_RELAY_BENCH_SECS` seconds (default 60). Each relay runs in its own
+//! process: CPU seconds and peak RSS come from `wait4` (getrusage of the whole process). The
+//! added latency is the time from a video frame leaving the publisher to a player on one of the
+//! nginx outputs, minus the same path without a relay (publisher → nginx → player).
+//!
+//! `cargo bench --bench relay` (figures: docs/PERFORMANCE.md).
+
+#[path = "../../tests/relay_support/mod.rs"]
+#[allow(dead_code, unused_macros)]
+mod relay_support;
+
+mod flv;
+mod peer;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use relay_support::Nginx;
+use tokio_util::sync::CancellationToken;
+
+const OUTPUTS: usize = 4;
+
+struct Usage {
+    cpu_s: f64,
+    peak_rss_kib: u64,
+}
+
+/// Wait for `child` to exit and return its CPU time and peak RSS (the kernel's accounting).
+fn wait_usage(child: Child) -> Usage {
+    let pid = child.id() as libc::pid_t;
+    std::mem::forget(child); // reaped by wait4 below
+    let mut status = 0;
+    // SAFETY: a zeroed rusage is a valid out-parameter; pid is our own child.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
+    assert_eq!(r, pid, "wait4 failed");
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    Usage { cpu_s: secs(ru.ru_utime) + secs(ru.ru_stime), peak_rss_kib: ru.ru_maxrss as u64 }
+}
+
+struct Run {
+    usage: Usage,
+    latencies: Vec<Duration>,
+    buffers_peak: Option<u64>,
+    dropped: Option<u64>,
+}
+
+fn encode(dir: &Path) -> PathBuf {
+    let path = dir.join("bench.flv");
+    let status = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30"])
+        .args(["-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=48000", "-t", "10"])
+        .args(["-c:v", "libx264", "-preset", "veryfast", "-profile:v", "main", "-pix_fmt", "yuv420p"])
+        .args(["-b:v", "4000k", "-maxrate", "4000k", "-bufsize", "4000k", "-g", "60", "-keyint_min", "60"])
+        .args(["-sc_threshold", "0", "-c:a", "aac", "-b:a", "128k", "-ar", "48000", "-ac", "2"])
+        .arg(&path)
+        .status()
+        .expect("ffmpeg");
+    assert!(status.success(), "encoding failed");
+    path
+}
+
+/// Play `key` on `app` while `publish` runs, then a little longer for the tail to arrive.
+async fn measure(
+    nginx: &Nginx,
+    app: &str,
+    key: &str,
+    publish_to: SocketAddr,
+    publish_app: &str,
+    publish_key: &str,
+    flv: &flv::Flv,
+    secs: f64,
+) -> Vec<Duration> {
+    let sent: peer::SendTimes = Arc::default();
+    let stop = CancellationToken::new();
+    let player = peer::Client::connect(SocketAddr::from(([127, 0, 0, 1], nginx.port)), app).await;
+    let play = tokio::spawn(player.play(key.to_string(), sent.clone(), stop.clone()));
+    let publisher = peer::Client::connect(publish_to, publish_app).await;
+    publisher.publish(publish_key, flv, secs, sent).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await; // let the last frames drain
+    stop.cancel();
+    play.await.unwrap()
+}
+
+async fn run_direct(flv: &flv::Flv, secs: f64) -> Vec<Duration> {
+    let nginx = Nginx::start_live(&["direct"]);
+    let addr = SocketAddr::from(([127, 0, 0, 1], nginx.port));
+    measure(&nginx, "direct", "d", addr, "direct", "d", flv, secs).await
+}
+
+async fn run_relay(flv: &flv::Flv, secs: f64) -> Run {
+    let nginx = Nginx::start_live(&["o1", "o2", "o3", "o4"]);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_relay-bench-server"));
+    cmd.args(["--key", "bench-key"]);
+    for i in 1..=OUTPUTS {
+        cmd.arg("--output").arg(format!("o{i},{},k{i}", nginx.url(&format!("o{i}"))));
+    }
+    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("relay-bench-server");
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let last_stats = Arc::new(Mutex::new(String::new()));
+    let stats = last_stats.clone();
+    let reader = std::thread::spawn(move || {
+        for line in stdout.lines().map_while(Result::ok) {
+            if let Some(addr) = line.strip_prefix("READY ") {
+                let _ = ready_tx.send(addr.parse::<SocketAddr>().unwrap());
+            } else if let Some(s) = line.strip_prefix("STATS ") {
+                *stats.lock().unwrap() = s.to_string();
+            }
+        }
+    });
+    let addr = ready_rx.recv_timeout(Duration::from_secs(10)).expect("relay ready");
+    let latencies = measure(&nginx, "o1", "k1", addr, "live", "bench-key", flv, secs).await;
+    drop(child.stdin.take()); // shut down
+    let usage = tokio::task::spawn_blocking(move || wait_usage(child)).await.unwrap();
+    reader.join().unwrap();
+    let s: serde_json::Value = serde_json::from_str(&last_stats.lock().unwrap()).unwrap_or_default();
+    let dropped =
+        s["outputs"].as_array().map(|o| o.iter().filter_map(|x| x["dropped_frames"].as_u64()).sum());
+    Run { usage, latencies, buffers_peak: s["buffered_peak"].as_u64(), dropped }
+}
+
+async fn run_ffmpeg(flv: &flv::Flv, secs: f64) -> Run {
+    let nginx = Nginx::start_live(&["f1", "f2", "f3", "f4"]);
+    let port = relay_support::free_port();
+    let tee = (1..=OUTPUTS)
+        .map(|i| format!("[f=flv:onfail=ignore]{}/k{i}", nginx.url(&format!("f{i}"))))
+        .collect::<Vec<_>>()
+        .join("|");
+    let child = Command::new("ffmpeg")
+        .args(["-v", "error", "-listen", "1", "-i", &format!("rtmp://127.0.0.1:{port}/live/bench-key")])
+        .args(["-c", "copy", "-map", "0", "-f", "tee", &tee])
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("ffmpeg");
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let latencies = measure(&nginx, "f1", "k1", addr, "live", "bench-key", flv, secs).await;
+    // ffmpeg ends on its own when the publisher leaves.
+    let usage = tokio::task::spawn_blocking(move || wait_usage(child)).await.unwrap();
+    Run { usage, latencies, buffers_peak: None, dropped: None }
+}
+
+fn percentile(v: &[Duration], p: f64) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    let mut ms: Vec<f64> = v.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
+    ms.sort_by(|a, b| a.total_cmp(b));
+    ms[((ms.len() - 1) as f64 * p).round() as usize]
+}
+
+fn main() {
+    if !relay_support::tools_available() {
+        eprintln!(
+            "SKIPPED: the relay bench needs ffmpeg and nginx with the RTMP module (scripts/relay-deps.sh)"
+        );
+        return;
+    }
+    let secs: f64 =
+        std::env::var("STREAMPAI_RELAY_BENCH_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(60.0);
+    let dir = tempfile::tempdir().unwrap();
+    let flv = flv::read(&encode(dir.path()));
+    let bytes: usize = flv.tags.iter().map(|t| t.data.len()).sum();
+    let mbps = bytes as f64 * 8.0 / (flv.span_ms as f64 / 1000.0) / 1e6;
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    // STREAMPAI_RELAY_BENCH_ONLY=relay (or ffmpeg) skips the other relay, for profiling.
+    let only = std::env::var("STREAMPAI_RELAY_BENCH_ONLY").unwrap_or_default();
+    let (direct, relay, ffmpeg) = rt.block_on(async {
+        let direct = run_direct(&flv, secs.min(15.0)).await;
+        let relay = if only != "ffmpeg" { Some(run_relay(&flv, secs).await) } else { None };
+        let ffmpeg = if only != "relay" { Some(run_ffmpeg(&flv, secs).await) } else { None };
+        (direct, relay, ffmpeg)
+    });
+    let (relay, ffmpeg) = match (relay, ffmpeg) {
+        (Some(r), Some(f)) => (r, f),
+        (r, f) => {
+            for r in [r, f].into_iter().flatten() {
+                let med = percentile(&r.latencies, 0.5);
+                println!(
+                    "cpu {:.2} s, peak RSS {} KiB, median latency {med:.2} ms",
+                    r.usage.cpu_s, r.usage.peak_rss_kib
+                );
+            }
+            return;
+        }
+    };
+    let base = percentile(&direct, 0.5);
+    let added = |r: &Run, p: f64| percentile(&r.latencies, p) - percentile(&direct, p);
+    let mib = |kib: u64| kib as f64 / 1024.0;
+    println!("\nLocal relay vs ffmpeg tee: 1 publisher → {OUTPUTS} nginx-rtmp outputs, {secs:.0} s of 720p30 H.264+AAC at {mbps:.1} Mbit/s");
+    println!("baseline publisher → nginx → player: median {base:.2} ms ({} frames)", direct.len());
+    println!("{:<28}{:>14}{:>14}{:>10}", "", "streampai", "ffmpeg tee", "ratio");
+    let row = |name: &str, a: f64, b: f64| println!("{name:<28}{a:>14.2}{b:>14.2}{:>9.2}×", a / b);
+    row("CPU seconds", relay.usage.cpu_s, ffmpeg.usage.cpu_s);
+    row("peak RSS (MiB)", mib(relay.usage.peak_rss_kib), mib(ffmpeg.usage.peak_rss_kib));
+    row("added latency median (ms)", added(&relay, 0.5), added(&ffmpeg, 0.5));
+    row("added latency p95 (ms)", added(&relay, 0.95), added(&ffmpeg, 0.95));
+    println!("{:<28}{:>14}{:>14}", "frames measured", relay.latencies.len(), ffmpeg.latencies.len());
+    let peak = relay.buffers_peak.unwrap_or(0) as f64 / 1048576.0;
+    println!(
+        "relay buffers peak (GOP cache + 4 queues, upper bound): {peak:.2} MiB; dropped frames: {}",
+        relay.dropped.unwrap_or(0)
+    );
+    println!(
+        "\n| {} | {secs:.0} s, {mbps:.1} Mbit/s | {:.2} s vs {:.2} s ({:.2}×) | {:.1} vs {:.1} MiB ({:.2}×) | {peak:.2} MiB | {:.2} ms vs {:.2} ms |",
+        chrono::Utc::now().format("%Y-%m-%d"),
+        relay.usage.cpu_s,
+        ffmpeg.usage.cpu_s,
+        relay.usage.cpu_s / ffmpeg.usage.cpu_s,
+        mib(relay.usage.peak_rss_kib),
+        mib(ffmpeg.usage.peak_rss_kib),
+        relay.usage.peak_rss_kib as f64 / ffmpeg.usage.peak_rss_kib as f64,
+        added(&relay, 0.5),
+        added(&ffmpeg, 0.5),
+    );
+    let _ = std::io::stdout().flush();
+}
