@@ -15,6 +15,7 @@ pub use queue::{
 pub use state::{AlertStash, QueueState};
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum AlertKind {
     Donation,
@@ -26,6 +27,7 @@ pub enum AlertKind {
 
 /// One alert. `amount` is money for donations, viewers for raids, bits for cheers.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Alert {
     pub id: String,
     pub kind: AlertKind,
@@ -39,6 +41,7 @@ pub struct Alert {
 
 /// What a caller pushes; the queue validates it and assigns `id` and `received_at`.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct AlertInput {
     pub kind: AlertKind,
     pub from: String,
