@@ -52,6 +52,7 @@ struct Inner {
 
 /// `GET /api/v1/status`.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Status {
     pub user_id: String,
     /// `running` or `stopped`.
@@ -62,6 +63,7 @@ pub struct Status {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct StreamStatus {
     pub state: StreamPhase,
     pub uuid: Option<Uuid>,
@@ -71,12 +73,14 @@ pub struct StreamStatus {
 
 /// `GET /api/v1/debug`: the live task tree, like the old `PresenceHelper.debug()`.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct DebugTree {
     pub uptime_ms: u64,
     pub users: Vec<DebugUser>,
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct DebugUser {
     pub user_id: String,
     pub manager: &'static str,
@@ -86,6 +90,7 @@ pub struct DebugUser {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct DebugChild {
     #[serde(flatten)]
     pub info: ChildInfo,
@@ -357,6 +362,36 @@ impl Engine {
                 .map_err(|e| EngineError::Unavailable { message: e.to_string() })?;
         }
         tracing::info!(user_id = %self.user_id(), "settings applied");
+        Ok(())
+    }
+
+    /// Rebuild the user's tree with the same config so it picks up changed secrets (e.g. a new
+    /// Cloudflare API token). Refused while the stream is not offline.
+    pub async fn reload_secrets(&self) -> Result<(), EngineError> {
+        let current = self.user();
+        if self.is_running() && !matches!(current.snapshot().await.map(|d| d.state), Ok(StreamPhase::Offline))
+        {
+            return Err(EngineError::InvalidTransition {
+                message: "stop the stream before changing the Cloudflare credentials".into(),
+            });
+        }
+        let next = Arc::new(current.reconfigured(current.config()));
+        if let Ok(mut u) = self.inner.user.write() {
+            *u = next;
+        }
+        if self.is_running() {
+            match self.inner.trees.terminate_child(self.user_id()).await {
+                Ok(()) | Err(crate::supervisor::SupervisorError::NotFound { .. }) => {}
+                Err(e) => return Err(EngineError::Unavailable { message: e.to_string() }),
+            }
+        }
+        if self.inner.presence.is_present(self.user_id()) {
+            self.inner
+                .manager
+                .ensure_tree(self.user_id())
+                .await
+                .map_err(|e| EngineError::Unavailable { message: e.to_string() })?;
+        }
         Ok(())
     }
 
