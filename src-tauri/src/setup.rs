@@ -30,7 +30,7 @@ pub fn setup<R: Runtime>(app: &AppHandle<R>, boot: Boot) -> Result<(), Box<dyn s
     }
     let secrets: SharedSecrets = Arc::new(LayeredSecrets::new(KeyringSecrets::new()));
     let shell = start_shell(config, secrets, boot, Box::new(store), QuitPolicy::interactive());
-    install(app, shell);
+    install(app, shell, true);
     crate::hotkeys::apply(app, &stored.preferences);
     if !std::env::args().any(|a| a == MINIMIZED_ARG) {
         windows::build(app, windows::MAIN, View::Dashboard)?;
@@ -53,12 +53,15 @@ pub fn start_shell(
     Shell::new(engine, boot, persist, quit)
 }
 
-/// Manages the shell and starts what hangs off it: control API, tray, event bridge.
-pub fn install<R: Runtime>(app: &AppHandle<R>, shell: Shell) {
+/// Manages the shell and starts what hangs off it: control API, the tray (native menus need
+/// GTK, so the mock runtime's tests go without), event bridge.
+pub fn install<R: Runtime>(app: &AppHandle<R>, shell: Shell, with_tray: bool) {
     app.manage(shell);
     crate::control::start(app);
-    if let Err(e) = crate::tray::create(app) {
-        tracing::warn!(cause = %e, "no system tray");
+    if with_tray {
+        if let Err(e) = crate::tray::create(app) {
+            tracing::warn!(cause = %e, "no system tray");
+        }
     }
     crate::bridge::spawn(app.clone());
 }

@@ -1,0 +1,141 @@
+"""Fixtures for the desktop end-to-end tests: the fake Cloudflare as a process, tauri-driver, and
+the app under WebDriver (Selenium). Run through scripts/test-desktop.sh (Xvfb + D-Bus + keyring)."""
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.common.options import ArgOptions
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+APP = Path(os.environ.get("STREAMPAI_DESKTOP_BIN", TARGET / "debug" / "streampai-desktop"))
+FAKE = Path(os.environ.get("FAKE_CLOUDFLARE_BIN", TARGET / "debug" / "fake-cloudflare"))
+SHOTS = Path(os.environ.get("STREAMPAI_SCREENSHOTS", ROOT / "docs" / "screenshots"))
+ACCOUNT = "e2eaccount0000000000000000000001"
+TOKEN = "e2e-cloudflare-token"
+CONTROL_TOKEN = "e2e-control-token"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(what, cond, timeout=20.0, every=0.1):
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        try:
+            last = cond()
+            if last:
+                return last
+        except Exception as e:  # a page in flux: try again
+            last = e
+        time.sleep(every)
+    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
+
+
+def http(method, url, body=None, token=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method)
+    req.add_header("content-type", "application/json")
+    if token:
+        req.add_header("authorization", f"Bearer {token}")
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read() or b"null")
+
+
+class Fake:
+    def __init__(self, proc, base):
+        self.proc, self.base = proc, base
+        self.root = base.split("/client/v4")[0]
+
+    def inputs(self):
+        return http("GET", f"{self.root}/__fake/live_inputs")
+
+    def input_uid(self):
+        items = self.inputs()
+        items = items.get("live_inputs", items) if isinstance(items, dict) else items
+        return items[0]["uid"] if items else None
+
+    def connect(self, uid, connected=True):
+        http("POST", f"{self.root}/__fake/live_inputs/{uid}/connected", {"connected": connected})
+
+    def outputs(self, uid):
+        out = http("GET", f"{self.root}/__fake/live_inputs/{uid}/outputs")
+        return out.get("outputs", out) if isinstance(out, dict) else out
+
+
+@pytest.fixture(scope="session")
+def fake():
+    proc = subprocess.Popen(
+        [str(FAKE), "--listen", "127.0.0.1:0", "--account-id", ACCOUNT, "--token", TOKEN],
+        stdout=subprocess.PIPE, text=True,
+    )
+    line = proc.stdout.readline()
+    m = re.match(r"FAKE_CLOUDFLARE_BASE=(\S+)", line)
+    assert m, f"fake-cloudflare said: {line!r}"
+    yield Fake(proc, m.group(1))
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def control_port():
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+def app_env(fake, control_port):
+    os.environ.update({
+        "STREAMPAI_CLOUDFLARE_API_BASE": fake.base,
+        "STREAMPAI_POLL_INTERVAL_MS": "500",
+        "STREAMPAI_CLEANUP_TIMEOUT_MS": "2000",
+        "STREAMPAI_CONTROL_LISTEN": f"127.0.0.1:{control_port}",
+        "STREAMPAI_CONTROL_TOKEN": CONTROL_TOKEN,
+        "RUST_LOG": os.environ.get("RUST_LOG", "info"),
+    })
+    return os.environ
+
+
+@pytest.fixture(scope="session")
+def driver(app_env):
+    assert APP.exists(), f"build the app first: {APP}"
+    port = free_port()
+    tauri_driver = shutil.which("tauri-driver") or str(Path.home() / ".cargo/bin/tauri-driver")
+    log = open(TARGET / "tauri-driver.log", "w")
+    proc = subprocess.Popen(
+        [tauri_driver, "--port", str(port), "--native-driver", "/usr/bin/WebKitWebDriver"],
+        stdout=log, stderr=subprocess.STDOUT,
+    )
+    wait_for("tauri-driver", lambda: socket.create_connection(("127.0.0.1", port), timeout=1).close() or True)
+    options = ArgOptions()
+    options.set_capability("browserName", "wry")
+    options.set_capability("tauri:options", {"application": str(APP)})
+    drv = webdriver.Remote(command_executor=f"http://127.0.0.1:{port}", options=options)
+    drv.implicitly_wait(0)
+    yield drv
+    try:
+        drv.quit()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def control(control_port, path="/api/v1/status"):
+    return http("GET", f"http://127.0.0.1:{control_port}{path}", token=CONTROL_TOKEN)
+
+
+def screenshot(name):
+    """The whole X screen (the app window included), for the README."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["import", "-window", "root", str(SHOTS / f"{name}.png")], check=False)
