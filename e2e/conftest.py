@@ -4,6 +4,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -30,7 +31,8 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_for(what, cond, timeout=20.0, every=0.1):
+def wait_for(what, cond, timeout=20.0, every=0.1, show=None):
+    """Polls `cond` until truthy; on timeout the message includes `show()` (e.g. the text seen)."""
     deadline = time.time() + timeout
     last = None
     while time.time() < deadline:
@@ -41,7 +43,13 @@ def wait_for(what, cond, timeout=20.0, every=0.1):
         except Exception as e:  # a page in flux: try again
             last = e
         time.sleep(every)
-    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
+    seen = ""
+    if show:
+        try:
+            seen = f"; seen: {show()!r}"
+        except Exception as e:
+            seen = f"; seen: {e!r}"
+    raise AssertionError(f"timed out waiting for {what} (last: {last!r}{seen})")
 
 
 def http(method, url, body=None, token=None):
@@ -96,7 +104,10 @@ def control_port():
 
 @pytest.fixture(scope="session")
 def app_env(fake, control_port):
+    data = TARGET / "e2e-run" / "data"  # kept after the run: logs/ has the app's log
+    shutil.rmtree(data, ignore_errors=True)
     os.environ.update({
+        "STREAMPAI_DATA_DIR": str(data),
         "STREAMPAI_CLOUDFLARE_API_BASE": fake.base,
         "STREAMPAI_POLL_INTERVAL_MS": "500",
         "STREAMPAI_CLEANUP_TIMEOUT_MS": "2000",
@@ -114,8 +125,9 @@ def driver(app_env):
     tauri_driver = shutil.which("tauri-driver") or str(Path.home() / ".cargo/bin/tauri-driver")
     log = open(TARGET / "tauri-driver.log", "w")
     proc = subprocess.Popen(
-        [tauri_driver, "--port", str(port), "--native-driver", "/usr/bin/WebKitWebDriver"],
-        stdout=log, stderr=subprocess.STDOUT,
+        [tauri_driver, "--port", str(port), "--native-port", str(free_port()),
+         "--native-driver", "/usr/bin/WebKitWebDriver"],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     wait_for("tauri-driver", lambda: socket.create_connection(("127.0.0.1", port), timeout=1).close() or True)
     options = ArgOptions()
@@ -126,8 +138,10 @@ def driver(app_env):
     yield drv
     try:
         drv.quit()
+    except Exception:
+        pass
     finally:
-        proc.terminate()
+        os.killpg(proc.pid, signal.SIGTERM)  # tauri-driver, WebKitWebDriver and the app
         proc.wait(10)
 
 
@@ -135,7 +149,10 @@ def control(control_port, path="/api/v1/status"):
     return http("GET", f"http://127.0.0.1:{control_port}{path}", token=CONTROL_TOKEN)
 
 
-def screenshot(name):
-    """The whole X screen (the app window included), for the README."""
+def screenshot(driver, name):
+    """The window's page, for the README. WebKit's own snapshot: `import -window root` under Xvfb
+    can lag behind WebKit's compositing and catch an older frame."""
     SHOTS.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["import", "-window", "root", str(SHOTS / f"{name}.png")], check=False)
+    time.sleep(0.3)  # let the last change paint
+    if not driver.save_screenshot(str(SHOTS / f"{name}.png")):
+        subprocess.run(["import", "-window", "root", str(SHOTS / f"{name}.png")], check=False)

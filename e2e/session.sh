@@ -4,6 +4,9 @@
 # bus. Use inside `xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- e2e/session.sh CMD`.
 set -euo pipefail
 root=$(mktemp -d)
+# Keep the toolchain reachable once HOME moves.
+export RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}" CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}"
+export PATH="$PATH:$CARGO_HOME/bin"
 export HOME="$root/home" XDG_DATA_HOME="$root/data" XDG_CONFIG_HOME="$root/config" XDG_CACHE_HOME="$root/cache"
 export XDG_RUNTIME_DIR="$root/run"
 mkdir -p "$HOME" "$XDG_DATA_HOME" "$XDG_CONFIG_HOME" "$XDG_CACHE_HOME" "$XDG_RUNTIME_DIR"

@@ -101,7 +101,8 @@ pub async fn save_general(shell: Sh<'_>, input: GeneralInput) -> UiResult<Settin
     if !account.is_empty() && !account.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
         return Err(UiError::invalid("cloudflare_account_id", "use only letters, digits, - and _"));
     }
-    if input.poll_interval_ms < 1000 {
+    let poll_changed = u64::from(input.poll_interval_ms) != config.cloudflare.poll_interval_ms;
+    if poll_changed && input.poll_interval_ms < 1000 {
         return Err(UiError::invalid("poll_interval_ms", "poll at most once a second (1000 ms)"));
     }
     config.cloudflare.account_id = (!account.is_empty()).then(|| account.to_string());
