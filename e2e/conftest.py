@@ -121,19 +121,28 @@ def app_env(fake, control_port):
 @pytest.fixture(scope="session")
 def driver(app_env):
     assert APP.exists(), f"build the app first: {APP}"
-    port = free_port()
+    port, native_port = free_port(), free_port()
     tauri_driver = shutil.which("tauri-driver") or str(Path.home() / ".cargo/bin/tauri-driver")
     log = open(TARGET / "tauri-driver.log", "w")
     proc = subprocess.Popen(
-        [tauri_driver, "--port", str(port), "--native-port", str(free_port()),
+        [tauri_driver, "--port", str(port), "--native-port", str(native_port),
          "--native-driver", "/usr/bin/WebKitWebDriver"],
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
-    wait_for("tauri-driver", lambda: socket.create_connection(("127.0.0.1", port), timeout=1).close() or True)
-    options = ArgOptions()
-    options.set_capability("browserName", "wry")
-    options.set_capability("tauri:options", {"application": str(APP)})
-    drv = webdriver.Remote(command_executor=f"http://127.0.0.1:{port}", options=options)
+    def listening(p):
+        return lambda: socket.create_connection(("127.0.0.1", p), timeout=1).close() or True
+
+    try:
+        # tauri-driver forwards to WebKitWebDriver, which may come up later on a loaded machine.
+        wait_for("tauri-driver", listening(port))
+        wait_for("WebKitWebDriver", listening(native_port))
+        options = ArgOptions()
+        options.set_capability("browserName", "wry")
+        options.set_capability("tauri:options", {"application": str(APP)})
+        drv = webdriver.Remote(command_executor=f"http://127.0.0.1:{port}", options=options)
+    except BaseException:
+        os.killpg(proc.pid, signal.SIGTERM)
+        raise
     drv.implicitly_wait(0)
     yield drv
     try:

@@ -5,7 +5,7 @@ import subprocess
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from conftest import ACCOUNT, TOKEN, control, screenshot, wait_for
+from conftest import ACCOUNT, APP, TOKEN, control, screenshot, wait_for
 
 
 def el(driver, testid):
@@ -127,6 +127,15 @@ def test_bad_token_in_settings_shows_the_exact_error(driver):
     wait_for("bad token", lambda: text(driver, "cf-result").startswith("Bad token"), show=lambda: text(driver, "cf-result"))
     screenshot(driver, "settings")
     el(driver, "cf-token").clear()
+
+
+def test_a_second_launch_exits_and_the_first_keeps_running(driver, control_port):
+    before = control(control_port)
+    second = subprocess.run([str(APP)], capture_output=True, text=True, timeout=30)
+    assert second.returncode == 0, second.stderr[-2000:]
+    after = control(control_port)
+    assert after["user_id"] == before["user_id"] and after["manager"] == "running"
+    assert len([p for p in after["presence"] if p["kind"] == "window"]) == 1, "no second window, no second app"
 
 
 def close_window(driver, handle):

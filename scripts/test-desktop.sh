@@ -35,5 +35,7 @@ mkdir -p "$target/e2e"
 cp "$target/debug/streampai-desktop" "$target/e2e/streampai-desktop"
 export STREAMPAI_DESKTOP_BIN="$target/e2e/streampai-desktop" FAKE_CLOUDFLARE_BIN="$target/debug/fake-cloudflare"
 
-echo "== end-to-end tests"
-session python3 -m pytest -q -p no:cacheprovider e2e
+echo "== end-to-end tests: real windows"
+session python3 -m pytest -q -p no:cacheprovider e2e/test_desktop.py
+echo "== end-to-end tests: the real tray (own session: one app instance per D-Bus session)"
+session python3 -m pytest -q -p no:cacheprovider e2e/test_tray.py
