@@ -32,6 +32,7 @@ impl ConfigError {
 
 /// Which ingest backend OBS streams to.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum IngestBackend {
     /// The embedded RTMP server on this machine relays to every platform.

@@ -58,6 +58,7 @@ struct Inner {
 
 /// `GET /api/v1/status`.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Status {
     pub user_id: String,
     /// `running` or `stopped`.
@@ -65,13 +66,14 @@ pub struct Status {
     pub input: InputStatus,
     /// Where OBS streams to. The stream key appears only here (token-protected) and in the UI
     /// on reveal.
-    pub ingest: IngestView,
+    pub ingest: IngestEndpoint,
     pub stream: StreamStatus,
     pub presence: Vec<SessionInfo>,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct IngestView {
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct IngestEndpoint {
     pub backend: IngestBackend,
     /// `None` until known (e.g. before the Cloudflare live input exists).
     pub url: Option<String>,
@@ -79,17 +81,19 @@ pub struct IngestView {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct StreamStatus {
     pub state: StreamPhase,
     pub uuid: Option<Uuid>,
     pub started_at: Option<DateTime<Utc>>,
-    pub platforms: BTreeMap<String, PlatformView>,
+    pub platforms: BTreeMap<String, PlatformSnapshot>,
 }
 
 /// One platform in the status: its status plus output statistics (`null` where the backend
 /// cannot measure them, e.g. Cloudflare outputs).
 #[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct PlatformView {
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct PlatformSnapshot {
     #[serde(flatten)]
     pub status: PlatformStatus,
     pub bytes_sent: Option<u64>,
@@ -98,20 +102,29 @@ pub struct PlatformView {
     pub dropped_frames: Option<u64>,
 }
 
-impl PlatformView {
-    fn unmeasured(status: PlatformStatus) -> Self {
-        PlatformView { status, bytes_sent: None, bitrate_kbps: None, reconnects: None, dropped_frames: None }
+impl PlatformSnapshot {
+    /// A status with no output statistics.
+    pub fn unmeasured(status: PlatformStatus) -> Self {
+        PlatformSnapshot {
+            status,
+            bytes_sent: None,
+            bitrate_kbps: None,
+            reconnects: None,
+            dropped_frames: None,
+        }
     }
 }
 
 /// `GET /api/v1/debug`: the live task tree, like the old `PresenceHelper.debug()`.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct DebugTree {
     pub uptime_ms: u64,
     pub users: Vec<DebugUser>,
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct DebugUser {
     pub user_id: String,
     pub manager: &'static str,
@@ -121,6 +134,7 @@ pub struct DebugUser {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct DebugChild {
     #[serde(flatten)]
     pub info: ChildInfo,
@@ -297,7 +311,7 @@ impl Engine {
                     platforms: d
                         .platforms
                         .into_iter()
-                        .map(|(n, s)| (n, PlatformView::unmeasured(s)))
+                        .map(|(n, s)| (n, PlatformSnapshot::unmeasured(s)))
                         .collect(),
                 },
             ),
@@ -314,7 +328,7 @@ impl Engine {
                         .map(|p| {
                             let idle =
                                 if p.enabled { PlatformStatus::Stopped } else { PlatformStatus::Disabled };
-                            (p.name.clone(), PlatformView::unmeasured(idle))
+                            (p.name.clone(), PlatformSnapshot::unmeasured(idle))
                         })
                         .collect(),
                 },
@@ -324,7 +338,7 @@ impl Engine {
         let ingest = match backend {
             IngestBackend::Cloudflare => {
                 let known = if running { user.cloudflare.cached().await.ok().flatten() } else { None };
-                IngestView {
+                IngestEndpoint {
                     backend,
                     url: known.as_ref().and_then(|i| i.rtmps_url.clone()),
                     stream_key: known.and_then(|i| i.rtmps_stream_key).map(|k| k.expose().to_string()),
@@ -335,7 +349,7 @@ impl Engine {
                     .relay()
                     .map(|r| r.local_addr().to_string())
                     .unwrap_or(user.config().local.listen.clone());
-                IngestView {
+                IngestEndpoint {
                     backend,
                     url: Some(format!("rtmp://{addr}/live")),
                     stream_key: Some(user.ingest_key().expose().to_string()),
@@ -479,6 +493,36 @@ impl Engine {
                 .map_err(|e| EngineError::Unavailable { message: e.to_string() })?;
         }
         tracing::info!(user_id = %self.user_id(), "settings applied");
+        Ok(())
+    }
+
+    /// Rebuild the user's tree with the same config so it picks up changed secrets (e.g. a new
+    /// Cloudflare API token). Refused while the stream is not offline.
+    pub async fn reload_secrets(&self) -> Result<(), EngineError> {
+        let current = self.user();
+        if self.is_running() && !matches!(current.snapshot().await.map(|d| d.state), Ok(StreamPhase::Offline))
+        {
+            return Err(EngineError::InvalidTransition {
+                message: "stop the stream before changing the Cloudflare credentials".into(),
+            });
+        }
+        let next = Arc::new(current.reconfigured(current.config()));
+        if let Ok(mut u) = self.inner.user.write() {
+            *u = next;
+        }
+        if self.is_running() {
+            match self.inner.trees.terminate_child(self.user_id()).await {
+                Ok(()) | Err(crate::supervisor::SupervisorError::NotFound { .. }) => {}
+                Err(e) => return Err(EngineError::Unavailable { message: e.to_string() }),
+            }
+        }
+        if self.inner.presence.is_present(self.user_id()) {
+            self.inner
+                .manager
+                .ensure_tree(self.user_id())
+                .await
+                .map_err(|e| EngineError::Unavailable { message: e.to_string() })?;
+        }
         Ok(())
     }
 

@@ -17,6 +17,7 @@ use crate::stream_state::{InputStatus, PlatformStatus, StreamPhase};
 
 /// Everything the engine tells the outside world. Serialized with a `type` tag (snake_case).
 #[derive(Clone, Debug, Serialize, PartialEq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
     /// Sessions joined or left (Phoenix.Presence's `presence_diff`).
@@ -47,6 +48,7 @@ pub enum Event {
 }
 
 #[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum AlertOutcome {
     Shown,

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// Where the stream is in its life.
 #[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum StreamPhase {
     #[default]
@@ -16,6 +17,7 @@ pub enum StreamPhase {
 
 /// Is OBS sending to the ingest?
 #[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum InputStatus {
     /// Before the first successful poll.
@@ -27,6 +29,7 @@ pub enum InputStatus {
 
 /// One platform's status; serialized as `{"status": "...", ...}`.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum PlatformStatus {
     Starting,

@@ -26,6 +26,7 @@ use crate::actor::{self, ActorError, ChildError, ChildResult, Mailbox, CALL_TIME
 
 /// When a child is restarted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum Restart {
     /// Always restarted, even after a normal exit.
@@ -135,6 +136,7 @@ pub enum SupervisorError {
 
 /// A child as seen from outside (the debug tree).
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ChildInfo {
     pub id: String,
     pub restart: Restart,

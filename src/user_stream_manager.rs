@@ -39,6 +39,7 @@ use crate::supervisor::{
 
 /// Errors that reach the control API and the UI (serialized with a `kind` tag).
 #[derive(Debug, Clone, thiserror::Error, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum EngineError {
     /// Bad platform settings (empty key, bad URL, ...): nothing was started.

@@ -17,6 +17,7 @@ pub use queue::{
 pub use state::{AlertStash, QueueState};
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum AlertKind {
     Donation,
@@ -28,6 +29,7 @@ pub enum AlertKind {
 
 /// One alert. `amount` is money for donations, viewers for raids, bits for cheers.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Alert {
     pub id: String,
     pub kind: AlertKind,
@@ -41,6 +43,7 @@ pub struct Alert {
 
 /// What a caller pushes; the queue validates it and assigns `id` and `received_at`.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct AlertInput {
     pub kind: AlertKind,
     pub from: String,

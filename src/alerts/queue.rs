@@ -74,6 +74,7 @@ impl AlertQueueArgs {
 
 /// What the queue looks like now.
 #[derive(Clone, Debug, Serialize, PartialEq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct AlertQueueSnapshot {
     pub paused: bool,
     pub current: Option<Alert>,

@@ -6,6 +6,7 @@ use crate::config::PlatformConfig;
 use crate::secrets::Secret;
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum PlatformKind {
     Twitch,

@@ -12,6 +12,7 @@ pub use tracker::{Presence, PresenceDiff, SessionGuard};
 
 /// What kind of thing holds a session.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum SessionKind {
     /// An app window.
@@ -26,6 +27,7 @@ pub enum SessionKind {
 
 /// One presence session and its metadata.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct SessionInfo {
     pub id: String,
     pub kind: SessionKind,

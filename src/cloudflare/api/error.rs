@@ -89,6 +89,7 @@ impl CloudflareError {
 
 /// Why "Test connection" failed, for the Settings screen.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(tag = "kind", content = "detail")]
 pub enum ConnectionProblem {
     #[error("the API token is invalid, expired or disabled")]

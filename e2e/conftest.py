@@ -1,0 +1,167 @@
+"""Fixtures for the desktop end-to-end tests: the fake Cloudflare as a process, tauri-driver, and
+the app under WebDriver (Selenium). Run through scripts/test-desktop.sh (Xvfb + D-Bus + keyring)."""
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.common.options import ArgOptions
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+APP = Path(os.environ.get("STREAMPAI_DESKTOP_BIN", TARGET / "debug" / "streampai-desktop"))
+FAKE = Path(os.environ.get("FAKE_CLOUDFLARE_BIN", TARGET / "debug" / "fake-cloudflare"))
+SHOTS = Path(os.environ.get("STREAMPAI_SCREENSHOTS", ROOT / "docs" / "screenshots"))
+ACCOUNT = "e2eaccount0000000000000000000001"
+TOKEN = "e2e-cloudflare-token"
+CONTROL_TOKEN = "e2e-control-token"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(what, cond, timeout=20.0, every=0.1, show=None):
+    """Polls `cond` until truthy; on timeout the message includes `show()` (e.g. the text seen)."""
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        try:
+            last = cond()
+            if last:
+                return last
+        except Exception as e:  # a page in flux: try again
+            last = e
+        time.sleep(every)
+    seen = ""
+    if show:
+        try:
+            seen = f"; seen: {show()!r}"
+        except Exception as e:
+            seen = f"; seen: {e!r}"
+    raise AssertionError(f"timed out waiting for {what} (last: {last!r}{seen})")
+
+
+def http(method, url, body=None, token=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method)
+    req.add_header("content-type", "application/json")
+    if token:
+        req.add_header("authorization", f"Bearer {token}")
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read() or b"null")
+
+
+class Fake:
+    def __init__(self, proc, base):
+        self.proc, self.base = proc, base
+        self.root = base.split("/client/v4")[0]
+
+    def inputs(self):
+        return http("GET", f"{self.root}/__fake/live_inputs")
+
+    def input_uid(self):
+        items = self.inputs()
+        items = items.get("live_inputs", items) if isinstance(items, dict) else items
+        return items[0]["uid"] if items else None
+
+    def connect(self, uid, connected=True):
+        http("POST", f"{self.root}/__fake/live_inputs/{uid}/connected", {"connected": connected})
+
+    def outputs(self, uid):
+        out = http("GET", f"{self.root}/__fake/live_inputs/{uid}/outputs")
+        return out.get("outputs", out) if isinstance(out, dict) else out
+
+
+@pytest.fixture(scope="session")
+def fake():
+    proc = subprocess.Popen(
+        [str(FAKE), "--listen", "127.0.0.1:0", "--account-id", ACCOUNT, "--token", TOKEN],
+        stdout=subprocess.PIPE, text=True,
+    )
+    line = proc.stdout.readline()
+    m = re.match(r"FAKE_CLOUDFLARE_BASE=(\S+)", line)
+    assert m, f"fake-cloudflare said: {line!r}"
+    yield Fake(proc, m.group(1))
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def control_port():
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+def app_env(fake, control_port):
+    data = TARGET / "e2e-run" / "data"  # kept after the run: logs/ has the app's log
+    shutil.rmtree(data, ignore_errors=True)
+    os.environ.update({
+        "STREAMPAI_DATA_DIR": str(data),
+        "STREAMPAI_CLOUDFLARE_API_BASE": fake.base,
+        "STREAMPAI_POLL_INTERVAL_MS": "500",
+        "STREAMPAI_CLEANUP_TIMEOUT_MS": "2000",
+        "STREAMPAI_CONTROL_LISTEN": f"127.0.0.1:{control_port}",
+        "STREAMPAI_CONTROL_TOKEN": CONTROL_TOKEN,
+        "RUST_LOG": os.environ.get("RUST_LOG", "info"),
+    })
+    return os.environ
+
+
+@pytest.fixture(scope="session")
+def driver(app_env):
+    assert APP.exists(), f"build the app first: {APP}"
+    port, native_port = free_port(), free_port()
+    tauri_driver = shutil.which("tauri-driver") or str(Path.home() / ".cargo/bin/tauri-driver")
+    log = open(TARGET / "tauri-driver.log", "w")
+    proc = subprocess.Popen(
+        [tauri_driver, "--port", str(port), "--native-port", str(native_port),
+         "--native-driver", "/usr/bin/WebKitWebDriver"],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    def listening(p):
+        return lambda: socket.create_connection(("127.0.0.1", p), timeout=1).close() or True
+
+    try:
+        # tauri-driver forwards to WebKitWebDriver, which may come up later on a loaded machine.
+        wait_for("tauri-driver", listening(port))
+        wait_for("WebKitWebDriver", listening(native_port))
+        options = ArgOptions()
+        options.set_capability("browserName", "wry")
+        options.set_capability("tauri:options", {"application": str(APP)})
+        drv = webdriver.Remote(command_executor=f"http://127.0.0.1:{port}", options=options)
+    except BaseException:
+        os.killpg(proc.pid, signal.SIGTERM)
+        raise
+    drv.implicitly_wait(0)
+    yield drv
+    try:
+        drv.quit()
+    except Exception:
+        pass
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)  # tauri-driver, WebKitWebDriver and the app
+        proc.wait(10)
+
+
+def control(control_port, path="/api/v1/status"):
+    return http("GET", f"http://127.0.0.1:{control_port}{path}", token=CONTROL_TOKEN)
+
+
+def screenshot(driver, name):
+    """The window's page, for the README. WebKit's own snapshot: `import -window root` under Xvfb
+    can lag behind WebKit's compositing and catch an older frame."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    time.sleep(0.3)  # let the last change paint
+    if not driver.save_screenshot(str(SHOTS / f"{name}.png")):
+        subprocess.run(["import", "-window", "root", str(SHOTS / f"{name}.png")], check=False)

@@ -1,0 +1,169 @@
+"""End-to-end: the real app in real windows (WebKitWebDriver via tauri-driver) against the fake
+Cloudflare. Tests run in order and share one app session."""
+import subprocess
+
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
+
+from conftest import ACCOUNT, APP, TOKEN, control, screenshot, wait_for
+
+
+def el(driver, testid):
+    return driver.find_element(By.CSS_SELECTOR, f'[data-testid="{testid}"]')
+
+
+def text(driver, testid):
+    return el(driver, testid).text
+
+
+def click(driver, testid):
+    wait_for(f"{testid} clickable", lambda: el(driver, testid).is_enabled())
+    el(driver, testid).click()
+
+
+def typed(driver, testid, value):
+    box = el(driver, testid)
+    box.clear()
+    box.send_keys(value)
+
+
+def goto(driver, view):
+    driver.execute_script(f"location.hash = '#/{view}'")
+    wait_for(f"{view} page", lambda: "active" in el(driver, f"nav-{view}").get_attribute("class"))
+
+
+def add_platform(driver, kind, name, key):
+    Select(el(driver, "pf-kind")).select_by_value(kind)
+    typed(driver, "pf-name", name)
+    typed(driver, "pf-key", key)
+    click(driver, "pf-save")
+
+
+def test_first_run_setup_with_cloudflare_and_two_platforms(driver):
+    wait_for("setup page", lambda: el(driver, "setup").is_displayed())
+    typed(driver, "cf-account", ACCOUNT)
+    typed(driver, "cf-token", TOKEN)
+    click(driver, "cf-test")
+    wait_for("connection ok", lambda: "Connected" in text(driver, "cf-result"), show=lambda: text(driver, "cf-result"))
+    screenshot(driver, "first-run")
+    click(driver, "cf-save")
+    wait_for("saved", lambda: "Saved" in text(driver, "cf-result"), show=lambda: text(driver, "cf-result"))
+    click(driver, "setup-next")
+    # Validation shows in words before anything is saved.
+    Select(el(driver, "pf-kind")).select_by_value("custom")
+    typed(driver, "pf-url", "http://not-rtmp.example.com/app")
+    click(driver, "pf-save")
+    wait_for("url error", lambda: "rtmp://" in text(driver, "pf-error-url"), show=lambda: text(driver, "pf-error-url"))
+    wait_for("key error", lambda: "empty" in text(driver, "pf-error-key"), show=lambda: text(driver, "pf-error-key"))
+    el(driver, "pf-url").clear()
+    add_platform(driver, "twitch", "twitch-main", "live_twitch_key_123")
+    wait_for("twitch added", lambda: "twitch-main" in text(driver, "setup-added"), show=lambda: text(driver, "setup-added"))
+    add_platform(driver, "youtube", "youtube-main", "yt-key-456")
+    wait_for("youtube added", lambda: "youtube-main" in text(driver, "setup-added"), show=lambda: text(driver, "setup-added"))
+    add_platform(driver, "kick", "twitch-main", "x")
+    wait_for("duplicate refused", lambda: "already exists" in text(driver, "pf-error-name"), show=lambda: text(driver, "pf-error-name"))
+    click(driver, "setup-next")
+    click(driver, "setup-finish")
+    wait_for("dashboard", lambda: el(driver, "obs-state").is_displayed())
+
+
+def test_stream_keys_live_in_the_real_keyring(driver):
+    out = subprocess.run(
+        ["secret-tool", "lookup", "service", "streampai", "username", "stream-key:twitch-main"],
+        capture_output=True, text=True, check=False,
+    )
+    assert out.stdout.strip() == "live_twitch_key_123", out.stderr
+
+
+def test_obs_traffic_flips_the_dashboard(driver, fake):
+    wait_for("waiting for OBS", lambda: "Waiting for OBS" in text(driver, "obs-state"), show=lambda: text(driver, "obs-state"))
+    screenshot(driver, "dashboard-waiting")
+    uid = wait_for("live input", fake.input_uid)
+    fake.connect(uid, True)
+    wait_for("receiving", lambda: "Receiving from OBS" in text(driver, "obs-state"), timeout=10, show=lambda: text(driver, "obs-state"))
+
+
+def test_start_makes_both_platforms_live_and_stop_removes_outputs(driver, fake):
+    uid = fake.input_uid()
+    click(driver, "start-btn")
+    for name in ("twitch-main", "youtube-main"):
+        wait_for(f"{name} live", lambda n=name: text(driver, f"platform-status-{n}") == "Live")
+    assert len(fake.outputs(uid)) == 2
+    wait_for("elapsed", lambda: text(driver, "elapsed").startswith("00:00:"), show=lambda: text(driver, "elapsed"))
+    assert len(text(driver, "stream-uuid")) == 36
+    screenshot(driver, "dashboard-live")
+    click(driver, "stop-btn")
+    wait_for("offline", lambda: text(driver, "stream-state") == "Offline", show=lambda: text(driver, "stream-state"))
+    wait_for("outputs gone", lambda: len(fake.outputs(uid)) == 0)
+    assert text(driver, "platform-status-twitch-main") == "Ready"
+
+
+def test_pages_stream_setup_platforms_alerts_debug(driver):
+    goto(driver, "stream")
+    wait_for("ingest url", lambda: el(driver, "ingest-url").get_attribute("value").startswith("rtmps://"))
+    masked = el(driver, "ingest-key").get_attribute("value")
+    click(driver, "reveal-key")
+    wait_for("revealed", lambda: el(driver, "ingest-key").get_attribute("value") != masked)
+    click(driver, "reveal-key")
+    screenshot(driver, "stream-setup")
+    goto(driver, "platforms")
+    wait_for("rows", lambda: el(driver, "platform-row-youtube-main").is_displayed())
+    screenshot(driver, "platforms")
+    goto(driver, "alerts")
+    Select(el(driver, "alert-kind")).select_by_value("donation")
+    click(driver, "send-test-alert")
+    wait_for("alert on screen", lambda: "Test viewer" in text(driver, "alert-current"), show=lambda: text(driver, "alert-current"))
+    screenshot(driver, "alerts")
+    click(driver, "alerts-clear")
+    goto(driver, "debug")
+    wait_for("tree", lambda: "PlatformSupervisor" in text(driver, "debug-tree"), show=lambda: text(driver, "debug-tree"))
+    screenshot(driver, "debug")
+
+
+def test_bad_token_in_settings_shows_the_exact_error(driver):
+    goto(driver, "settings")
+    typed(driver, "cf-token", "definitely-not-the-token")
+    click(driver, "cf-test")
+    wait_for("bad token", lambda: text(driver, "cf-result").startswith("Bad token"), show=lambda: text(driver, "cf-result"))
+    screenshot(driver, "settings")
+    el(driver, "cf-token").clear()
+
+
+def test_a_second_launch_exits_and_the_first_keeps_running(driver, control_port):
+    before = control(control_port)
+    second = subprocess.run([str(APP)], capture_output=True, text=True, timeout=30)
+    assert second.returncode == 0, second.stderr[-2000:]
+    after = control(control_port)
+    assert after["user_id"] == before["user_id"] and after["manager"] == "running"
+    assert len([p for p in after["presence"] if p["kind"] == "window"]) == 1, "no second window, no second app"
+
+
+def close_window(driver, handle):
+    """Closes a window the way its close button does (WebDriver's close only ends the webview)."""
+    driver.switch_to.window(handle)
+    driver.execute_script(
+        "const i = window.__TAURI_INTERNALS__;"
+        "i.invoke('plugin:window|close', {label: i.metadata.currentWindow.label}); return true;"
+    )
+
+
+def windows_in(control_port):
+    return [p for p in control(control_port)["presence"] if p["kind"] == "window"]
+
+
+def test_windows_hold_the_tree_until_the_last_closes(driver, control_port):
+    first = driver.current_window_handle
+    goto(driver, "dashboard")
+    click(driver, "open-new-window")
+    wait_for("second window", lambda: len(driver.window_handles) == 2)
+    second = [h for h in driver.window_handles if h != first][0]
+    wait_for("two window sessions", lambda: len(windows_in(control_port)) == 2)
+    close_window(driver, first)
+    wait_for("one window left", lambda: len(windows_in(control_port)) == 1, show=lambda: windows_in(control_port))
+    driver.switch_to.window(second)
+    assert control(control_port)["manager"] == "running"
+    wait_for("the second window works", lambda: "OBS" in text(driver, "obs-state"))
+    close_window(driver, second)  # the last window: the app stays in the tray
+    wait_for("no windows", lambda: control(control_port)["presence"] == [])
+    assert control(control_port)["manager"] == "running", "the grace has not passed yet"
+    wait_for("tree stopped after the grace", lambda: control(control_port)["manager"] == "stopped", timeout=15)

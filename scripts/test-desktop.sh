@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Every desktop test: UI unit tests (Vitest), the UI build, the shell tests on Tauri's mock
+# runtime (bindings freshness included), the real keyring test, and the end-to-end tests in real
+# windows (tauri-driver + WebKitWebDriver under Xvfb, D-Bus and an unlocked gnome-keyring).
+# Installs what a fresh Debian 12 machine lacks: apt packages, npm packages, tauri-driver,
+# selenium + pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR=never
+scripts/desktop-deps.sh --test
+
+echo "== UI: install, unit tests, build"
+npm --prefix ui ci --no-audit --no-fund --loglevel=error
+npm --prefix ui test
+npm --prefix ui run build
+
+echo "== shell: unit tests on the mock runtime, bindings check"
+cargo test -p streampai-desktop
+
+command -v tauri-driver >/dev/null || [ -x "$HOME/.cargo/bin/tauri-driver" ] || cargo install tauri-driver --locked
+python3 -c "import selenium, pytest" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check selenium pytest
+target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+export PATH="$PATH:$HOME/.cargo/bin"
+
+session() { xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- e2e/session.sh "$@"; }
+
+echo "== keyring: the real Secret Service (gnome-keyring)"
+session cargo test -p streampai-desktop --test keyring -- --include-ignored
+
+echo "== end-to-end: build the app (assets embedded) and the fake Cloudflare"
+# `cargo test` rebuilds target/debug/streampai-desktop without the embedded UI: keep a copy.
+cargo build -p streampai-desktop --features tauri/custom-protocol
+cargo build -p fake-cloudflare
+mkdir -p "$target/e2e"
+cp "$target/debug/streampai-desktop" "$target/e2e/streampai-desktop"
+export STREAMPAI_DESKTOP_BIN="$target/e2e/streampai-desktop" FAKE_CLOUDFLARE_BIN="$target/debug/fake-cloudflare"
+
+echo "== end-to-end tests: real windows"
+session python3 -m pytest -q -p no:cacheprovider e2e/test_desktop.py
+echo "== end-to-end tests: the real tray (own session: one app instance per D-Bus session)"
+session python3 -m pytest -q -p no:cacheprovider e2e/test_tray.py

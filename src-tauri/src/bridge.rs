@@ -1,0 +1,50 @@
+//! Engine → UI and tray: every engine event goes to every window as a typed `EngineEvent`, may
+//! raise a notification, and refreshes the tray (every second while live, for the elapsed time).
+
+use std::time::Duration;
+
+use serde::Serialize;
+use streampai::Event;
+use tauri::{AppHandle, Manager, Runtime};
+use tauri_specta::Event as _;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::notify::Watch;
+use crate::shell::Shell;
+
+/// An engine event, as the UI receives it (`events.engineEvent` in the bindings).
+#[derive(Clone, Debug, Serialize, specta::Type, tauri_specta::Event)]
+pub struct EngineEvent(pub Event);
+
+pub fn spawn<R: Runtime>(app: AppHandle<R>) {
+    let Some(shell) = app.try_state::<Shell>() else { return };
+    let mut rx = shell.engine.subscribe();
+    tauri::async_runtime::spawn(async move {
+        let mut watch = Watch::default();
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        crate::tray::refresh(&app).await;
+        loop {
+            tokio::select! {
+                received = rx.recv() => match received {
+                    Ok(event) => {
+                        if let Some(n) = watch.observe(&event) {
+                            crate::notify::show(&app, &n.title, &n.body);
+                        }
+                        if let Err(e) = EngineEvent(event).emit(&app) {
+                            tracing::debug!(cause = %e, "cannot forward an event to the UI");
+                        }
+                        crate::tray::refresh(&app).await;
+                    }
+                    Err(RecvError::Lagged(missed)) => {
+                        tracing::debug!(missed, "event bridge lagged");
+                        crate::tray::refresh(&app).await;
+                    }
+                    Err(RecvError::Closed) => break,
+                },
+                _ = tick.tick() => if watch.on_air() {
+                    crate::tray::refresh(&app).await;
+                },
+            }
+        }
+    });
+}

@@ -1,0 +1,13 @@
+//! Every command the UI can call, typed once here (tauri-specta generates `ui/src/bindings.ts`).
+//! Commands only translate: engine calls and settings changes live in the engine and `Shell`.
+
+pub mod alerts;
+pub mod settings;
+pub mod stream;
+pub mod windows;
+
+use tauri::State;
+
+use crate::shell::Shell;
+
+type Sh<'a> = State<'a, Shell>;

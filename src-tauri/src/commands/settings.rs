@@ -1,0 +1,238 @@
+//! Settings, Platforms and First run: the config (no secrets), keys into the keyring, the
+//! Cloudflare connection test.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use streampai::cloudflare::api::{ClientConfig, CloudflareClient, ConnectionProblem};
+use streampai::secrets::{Secret, SecretName};
+use tauri::{AppHandle, Runtime};
+
+use super::Sh;
+use crate::error::{UiError, UiResult};
+use crate::platform_edit::{self, PlatformInput, PlatformView};
+use crate::settings::Preferences;
+use crate::shell::{ControlInfo, Shell};
+
+#[derive(Clone, Debug, Serialize, specta::Type)]
+pub struct SettingsView {
+    pub user_id: String,
+    pub cloudflare_account_id: String,
+    pub cloudflare_api_base: String,
+    pub has_cloudflare_token: bool,
+    pub cleanup_timeout_ms: u32,
+    pub poll_interval_ms: u32,
+    pub platforms: Vec<PlatformView>,
+    pub preferences: Preferences,
+    /// Show the guided setup instead of the dashboard.
+    pub first_run: bool,
+    /// `STREAMPAI_CONFIG` is in force: it overrides these settings at every launch.
+    pub seeded: bool,
+}
+
+/// The Settings page's general section.
+#[derive(Clone, Debug, Deserialize, specta::Type)]
+pub struct GeneralInput {
+    pub cloudflare_account_id: String,
+    pub cleanup_timeout_ms: u32,
+    pub poll_interval_ms: u32,
+}
+
+/// The app itself: version, folders, control API.
+#[derive(Clone, Debug, Serialize, specta::Type)]
+pub struct AppInfo {
+    pub version: String,
+    pub data_dir: String,
+    pub log_dir: String,
+    pub control: ControlInfo,
+}
+
+fn clamp(ms: u64) -> u32 {
+    u32::try_from(ms).unwrap_or(u32::MAX)
+}
+
+fn has_secret(shell: &Shell, name: SecretName) -> bool {
+    matches!(shell.secrets().get(&name), Ok(Some(s)) if !s.is_blank())
+}
+
+pub fn settings_view(shell: &Shell) -> SettingsView {
+    let config = shell.engine.config();
+    SettingsView {
+        user_id: config.user_id.clone(),
+        cloudflare_account_id: config.cloudflare.account_id.clone().unwrap_or_default(),
+        cloudflare_api_base: config.cloudflare.api_base.clone(),
+        has_cloudflare_token: has_secret(shell, SecretName::CloudflareApiToken),
+        cleanup_timeout_ms: clamp(config.presence.cleanup_timeout_ms),
+        poll_interval_ms: clamp(config.cloudflare.poll_interval_ms),
+        platforms: config
+            .platforms
+            .iter()
+            .map(|p| platform_edit::view(p, has_secret(shell, SecretName::StreamKey(p.name.clone()))))
+            .collect(),
+        preferences: shell.preferences(),
+        first_run: shell.first_run(),
+        seeded: shell.boot.seed.is_some(),
+    }
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn get_settings(shell: Sh<'_>) -> UiResult<SettingsView> {
+    Ok(settings_view(&shell))
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn get_app_info(shell: Sh<'_>) -> UiResult<AppInfo> {
+    Ok(AppInfo {
+        version: env!("CARGO_PKG_VERSION").into(),
+        data_dir: shell.boot.data_dir.display().to_string(),
+        log_dir: shell.boot.log_dir().display().to_string(),
+        control: shell.control_info(),
+    })
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn save_general(shell: Sh<'_>, input: GeneralInput) -> UiResult<SettingsView> {
+    let _guard = shell.settings_lock.lock().await;
+    let mut config = (*shell.engine.config()).clone();
+    let account = input.cloudflare_account_id.trim();
+    if !account.is_empty() && !account.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        return Err(UiError::invalid("cloudflare_account_id", "use only letters, digits, - and _"));
+    }
+    let poll_changed = u64::from(input.poll_interval_ms) != config.cloudflare.poll_interval_ms;
+    if poll_changed && input.poll_interval_ms < 1000 {
+        return Err(UiError::invalid("poll_interval_ms", "poll at most once a second (1000 ms)"));
+    }
+    config.cloudflare.account_id = (!account.is_empty()).then(|| account.to_string());
+    config.presence.cleanup_timeout_ms = input.cleanup_timeout_ms.into();
+    config.cloudflare.poll_interval_ms = input.poll_interval_ms.into();
+    shell.apply_config(config).await?;
+    Ok(settings_view(&shell))
+}
+
+/// Stores the Cloudflare API token in the keyring (empty: deletes it) and rebuilds the tree.
+#[tauri::command]
+#[specta::specta]
+pub async fn set_cloudflare_token(shell: Sh<'_>, token: String) -> UiResult<SettingsView> {
+    let _guard = shell.settings_lock.lock().await;
+    let token = token.trim();
+    if token.is_empty() {
+        shell.secrets().delete(&SecretName::CloudflareApiToken)?;
+    } else {
+        shell.secrets().set(&SecretName::CloudflareApiToken, &Secret::new(token))?;
+    }
+    shell.engine.reload_secrets().await?;
+    Ok(settings_view(&shell))
+}
+
+#[derive(Clone, Debug, Deserialize, specta::Type)]
+pub struct ConnectionTest {
+    pub account_id: String,
+    /// `None` or empty: the stored token.
+    pub token: Option<String>,
+}
+
+/// "Test connection": `Ok` or the exact problem (bad token, wrong account, no Stream permission,
+/// unreachable) as `UiError::Cloudflare`.
+#[tauri::command]
+#[specta::specta]
+pub async fn test_cloudflare(shell: Sh<'_>, test: ConnectionTest) -> UiResult<()> {
+    let account = test.account_id.trim();
+    if account.is_empty() {
+        return Err(UiError::invalid("cloudflare_account_id", "enter your Cloudflare account ID"));
+    }
+    let token = match test.token.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        Some(t) => Secret::new(t),
+        None => shell
+            .secrets()
+            .get(&SecretName::CloudflareApiToken)?
+            .filter(|t| !t.is_blank())
+            .ok_or_else(|| UiError::invalid("cloudflare_token", "enter an API token"))?,
+    };
+    let config = shell.engine.config();
+    let client = CloudflareClient::new(ClientConfig {
+        api_base: config.cloudflare.api_base.clone(),
+        account_id: account.to_string(),
+        token,
+        timeout: Duration::from_millis(config.cloudflare.request_timeout_ms).min(Duration::from_secs(15)),
+        requests_per_5min: 60,
+    })
+    .map_err(|e| UiError::Cloudflare { problem: ConnectionProblem::Other(e.to_string()) })?;
+    client.test_connection().await.map_err(|problem| UiError::Cloudflare { problem })
+}
+
+/// Adds or edits a platform; its key goes to the keyring only.
+#[tauri::command]
+#[specta::specta]
+pub async fn save_platform(shell: Sh<'_>, input: PlatformInput) -> UiResult<SettingsView> {
+    let _guard = shell.settings_lock.lock().await;
+    let current = shell.engine.config();
+    let has_key = |n: &str| has_secret(&shell, SecretName::StreamKey(n.to_string()));
+    let next = platform_edit::apply_input(&current, &input, &has_key)?;
+    let name = input.name.trim().to_string();
+    let key = input.key.as_deref().map(str::trim).filter(|k| !k.is_empty());
+    let original = input.original_name.clone().filter(|o| *o != name);
+    // Move or store the key first, so the engine finds it when the new config is applied.
+    if let Some(key) = key {
+        shell.secrets().set(&SecretName::StreamKey(name.clone()), &Secret::new(key))?;
+    } else if let Some(orig) = &original {
+        if let Some(old) = shell.secrets().get(&SecretName::StreamKey(orig.clone()))? {
+            shell.secrets().set(&SecretName::StreamKey(name.clone()), &old)?;
+        }
+    }
+    shell.apply_config(next).await?;
+    if let Some(orig) = original {
+        let _ = shell.secrets().delete(&SecretName::StreamKey(orig));
+    }
+    Ok(settings_view(&shell))
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn remove_platform(shell: Sh<'_>, name: String) -> UiResult<SettingsView> {
+    let _guard = shell.settings_lock.lock().await;
+    let next = platform_edit::remove(&shell.engine.config(), &name)?;
+    shell.apply_config(next).await?;
+    if let Err(e) = shell.secrets().delete(&SecretName::StreamKey(name.clone())) {
+        tracing::warn!(platform = %name, cause = %e, "could not delete the stream key");
+    }
+    Ok(settings_view(&shell))
+}
+
+/// Turns a platform on or off, also while live.
+#[tauri::command]
+#[specta::specta]
+pub async fn set_platform_enabled(shell: Sh<'_>, name: String, enabled: bool) -> UiResult<SettingsView> {
+    toggle_platform(&shell, &name, enabled).await?;
+    Ok(settings_view(&shell))
+}
+
+/// Shared with the tray's checkboxes.
+pub async fn toggle_platform(shell: &Shell, name: &str, enabled: bool) -> UiResult<()> {
+    let _guard = shell.settings_lock.lock().await;
+    shell.engine.set_platform_enabled(name, enabled).await?;
+    shell.save_config(&shell.engine.config())
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn save_preferences<R: Runtime>(
+    app: AppHandle<R>,
+    shell: Sh<'_>,
+    preferences: Preferences,
+) -> UiResult<SettingsView> {
+    crate::hotkeys::validate(&preferences)?;
+    shell.save_preferences(preferences.clone())?;
+    crate::hotkeys::apply(&app, &preferences);
+    Ok(settings_view(&shell))
+}
+
+/// Ends the guided setup (the dashboard shows from now on).
+#[tauri::command]
+#[specta::specta]
+pub async fn finish_setup(shell: Sh<'_>) -> UiResult<SettingsView> {
+    shell.set_setup_done(true)?;
+    Ok(settings_view(&shell))
+}

@@ -1,0 +1,62 @@
+//! Streampai desktop shell: wires the engine to windows (presence), the tray, the typed UI
+//! boundary and the settings store. No stream logic lives here.
+
+pub mod bindings;
+pub mod boot;
+pub mod bridge;
+pub mod commands;
+pub mod control;
+pub mod error;
+pub mod hotkeys;
+pub mod lifecycle;
+pub mod notify;
+pub mod platform_edit;
+pub mod settings;
+pub mod setup;
+pub mod shell;
+pub mod tray;
+pub mod windows;
+
+/// Runs the app (exit code 2 on a bad `STREAMPAI_CONFIG`, like the headless binary).
+pub fn run() {
+    let env = |k: &str| std::env::var(k).ok();
+    let boot = match boot::prepare(&env) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("streampai-desktop: {e}");
+            std::process::exit(2);
+        }
+    };
+    boot::init_logging(&boot.log_dir());
+    let specta = bindings::builder();
+    let handler = specta.invoke_handler();
+    let app = tauri::Builder::default()
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| windows::show_dashboard(app)))
+        .plugin(tauri_plugin_store::Builder::default().build())
+        .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_dialog::init())
+        .plugin(
+            tauri_plugin_global_shortcut::Builder::new()
+                .with_handler(|app, shortcut, event| hotkeys::on_shortcut(app, shortcut, event))
+                .build(),
+        )
+        .plugin(tauri_plugin_autostart::init(
+            tauri_plugin_autostart::MacosLauncher::LaunchAgent,
+            Some(vec![setup::MINIMIZED_ARG]),
+        ))
+        .invoke_handler(handler)
+        .on_window_event(windows::on_window_event)
+        .setup(move |app| {
+            specta.mount_events(app);
+            setup::setup(app.handle(), boot)
+        })
+        .build(tauri::generate_context!("../tauri.conf.json"));
+    match app {
+        Ok(app) => app.run(lifecycle::on_run_event),
+        Err(e) => {
+            tracing::error!(cause = %e, "cannot start the app");
+            eprintln!("streampai-desktop: {e}");
+            std::process::exit(1);
+        }
+    }
+}

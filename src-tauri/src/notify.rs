@@ -1,0 +1,95 @@
+//! Desktop notifications: while on air, a platform failing or OBS stopping sends one.
+
+use streampai::stream_state::{InputStatus, PlatformStatus, StreamPhase};
+use streampai::Event;
+use tauri::{AppHandle, Manager, Runtime};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notice {
+    pub title: String,
+    pub body: String,
+}
+
+/// Follows the event stream and says when a notification is due.
+#[derive(Debug, Default)]
+pub struct Watch {
+    on_air: bool,
+    input: InputStatus,
+}
+
+impl Watch {
+    pub fn on_air(&self) -> bool {
+        self.on_air
+    }
+
+    pub fn observe(&mut self, event: &Event) -> Option<Notice> {
+        match event {
+            Event::StreamState { state, .. } => {
+                self.on_air = matches!(state, StreamPhase::Starting | StreamPhase::Live);
+                None
+            }
+            Event::PlatformStatus { platform, status: PlatformStatus::Failed { reason }, .. }
+                if self.on_air =>
+            {
+                Some(Notice { title: format!("{platform} stopped streaming"), body: reason.clone() })
+            }
+            Event::InputStatus { status, .. } => {
+                let was = std::mem::replace(&mut self.input, *status);
+                (self.on_air && was == InputStatus::ReceivingTraffic && *status == InputStatus::NoTraffic)
+                    .then(|| Notice {
+                        title: "OBS stopped sending".into(),
+                        body: "Your platforms get no video until OBS streams again.".into(),
+                    })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Shows a desktop notification (logged too; silently skipped without the plugin).
+pub fn show<R: Runtime>(app: &AppHandle<R>, title: &str, body: &str) {
+    tracing::info!(title, body, "notification");
+    if app.try_state::<tauri_plugin_notification::Notification<R>>().is_none() {
+        return;
+    }
+    use tauri_plugin_notification::NotificationExt;
+    if let Err(e) = app.notification().builder().title(title).body(body).show() {
+        tracing::warn!(cause = %e, "cannot show a notification");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(state: StreamPhase) -> Event {
+        Event::StreamState { user_id: "u".into(), state, uuid: None, started_at: None }
+    }
+    fn input(status: InputStatus) -> Event {
+        Event::InputStatus { user_id: "u".into(), status }
+    }
+    fn failed(p: &str) -> Event {
+        Event::PlatformStatus {
+            user_id: "u".into(),
+            platform: p.into(),
+            status: PlatformStatus::Failed { reason: "key rejected".into() },
+        }
+    }
+
+    #[test]
+    fn only_trouble_while_on_air_notifies() {
+        let mut w = Watch::default();
+        assert_eq!(w.observe(&input(InputStatus::ReceivingTraffic)), None);
+        assert_eq!(w.observe(&failed("tw")), None, "offline: no notice");
+        assert_eq!(w.observe(&input(InputStatus::NoTraffic)), None, "offline: no notice");
+        w.observe(&input(InputStatus::ReceivingTraffic));
+        w.observe(&state(StreamPhase::Live));
+        let n = w.observe(&failed("tw")).unwrap();
+        assert_eq!((n.title.as_str(), n.body.as_str()), ("tw stopped streaming", "key rejected"));
+        assert_eq!(w.observe(&input(InputStatus::NoTraffic)).unwrap().title, "OBS stopped sending");
+        assert_eq!(w.observe(&input(InputStatus::NoTraffic)), None, "only on the change");
+        w.observe(&state(StreamPhase::Offline));
+        assert!(!w.on_air());
+        assert_eq!(w.observe(&failed("tw")), None);
+    }
+}

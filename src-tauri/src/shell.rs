@@ -1,0 +1,116 @@
+//! The shell's managed state: the engine, the settings store, and what the UI shows about the
+//! app itself. R-independent, so commands and tests share it.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+use serde::Serialize;
+use streampai::secrets::SharedSecrets;
+use streampai::{Config, Engine};
+
+use crate::boot::Boot;
+use crate::error::{UiError, UiResult};
+use crate::settings::{Persist, Preferences, Stored};
+
+/// How Quit asks while live, and whether it really exits (tests record the request instead).
+pub struct QuitPolicy {
+    /// `None`: ask with a dialog; `Some(answer)`: answer without asking (tests).
+    pub auto_answer: Option<bool>,
+    pub real_exit: bool,
+    /// Set once an exit was requested (so closing the last window never blocks it).
+    pub exiting: AtomicBool,
+}
+
+impl QuitPolicy {
+    pub fn interactive() -> Self {
+        QuitPolicy { auto_answer: None, real_exit: true, exiting: AtomicBool::new(false) }
+    }
+    pub fn test(answer: bool) -> Self {
+        QuitPolicy { auto_answer: Some(answer), real_exit: false, exiting: AtomicBool::new(false) }
+    }
+    pub fn is_exiting(&self) -> bool {
+        self.exiting.load(Ordering::SeqCst)
+    }
+}
+
+/// Where the local control API listens (or why it does not).
+#[derive(Clone, Debug, Default, Serialize, specta::Type)]
+pub struct ControlInfo {
+    pub url: Option<String>,
+    pub error: Option<String>,
+}
+
+pub struct Shell {
+    pub engine: Engine,
+    pub boot: Boot,
+    persist: Box<dyn Persist>,
+    /// Serializes settings changes (read, change, apply, save).
+    pub settings_lock: tokio::sync::Mutex<()>,
+    pub control: Mutex<ControlInfo>,
+    pub quit: QuitPolicy,
+    /// Window labels handed out so far (for "open in new window").
+    pub next_window: std::sync::atomic::AtomicU32,
+}
+
+impl Shell {
+    pub fn new(engine: Engine, boot: Boot, persist: Box<dyn Persist>, quit: QuitPolicy) -> Self {
+        Shell {
+            engine,
+            boot,
+            persist,
+            settings_lock: tokio::sync::Mutex::new(()),
+            control: Mutex::new(ControlInfo::default()),
+            quit,
+            next_window: std::sync::atomic::AtomicU32::new(1),
+        }
+    }
+
+    pub fn secrets(&self) -> &SharedSecrets {
+        self.engine.secrets()
+    }
+
+    pub fn stored(&self) -> Stored {
+        self.persist.load()
+    }
+
+    pub fn preferences(&self) -> Preferences {
+        self.persist.load().preferences
+    }
+
+    /// First run: setup not finished and no config file given.
+    pub fn first_run(&self) -> bool {
+        self.boot.seed.is_none() && !self.persist.load().setup_done
+    }
+
+    /// Save the config in force (after the engine accepted it).
+    pub fn save_config(&self, config: &Config) -> UiResult<()> {
+        let mut stored = self.persist.load();
+        stored.config = Some(config.clone());
+        self.persist.save(&stored).map_err(|message| UiError::Storage { message })
+    }
+
+    pub fn save_preferences(&self, preferences: Preferences) -> UiResult<()> {
+        let mut stored = self.persist.load();
+        stored.preferences = preferences;
+        self.persist.save(&stored).map_err(|message| UiError::Storage { message })
+    }
+
+    pub fn set_setup_done(&self, done: bool) -> UiResult<()> {
+        let mut stored = self.persist.load();
+        stored.setup_done = done;
+        if stored.config.is_none() {
+            stored.config = Some((*self.engine.config()).clone());
+        }
+        self.persist.save(&stored).map_err(|message| UiError::Storage { message })
+    }
+
+    /// Apply a changed config to the engine, then save it.
+    pub async fn apply_config(&self, config: Config) -> UiResult<()> {
+        self.engine.reconfigure(config.clone()).await?;
+        self.save_config(&config)
+    }
+
+    pub fn control_info(&self) -> ControlInfo {
+        self.control.lock().map(|c| c.clone()).unwrap_or_default()
+    }
+}

@@ -1,0 +1,141 @@
+//! The system tray: an icon for the state, a status line, Start/Stop (enabled only when they make
+//! sense), one checkbox per platform, Open dashboard, Quit. Without a tray host the app runs on.
+
+pub mod actions;
+pub mod model;
+
+use std::sync::Mutex;
+
+use tauri::image::Image;
+use tauri::menu::{CheckMenuItem, Menu, MenuItem, PredefinedMenuItem};
+use tauri::tray::{TrayIcon, TrayIconBuilder};
+use tauri::{AppHandle, Manager, Runtime};
+
+use crate::shell::Shell;
+use model::{TrayIconState, TrayModel};
+
+const TRAY_ID: &str = "streampai";
+
+/// The tray and the items that change.
+pub struct Tray<R: Runtime> {
+    icon: TrayIcon<R>,
+    items: Mutex<Items<R>>,
+}
+
+struct Items<R: Runtime> {
+    shown: Option<TrayModel>,
+    status: MenuItem<R>,
+    start: MenuItem<R>,
+    stop: MenuItem<R>,
+    platforms: Vec<(String, CheckMenuItem<R>)>,
+}
+
+pub fn icon_bytes(state: TrayIconState) -> &'static [u8] {
+    match state {
+        TrayIconState::Offline => include_bytes!("../../../icons/tray-offline@2x.png"),
+        TrayIconState::ObsConnected => include_bytes!("../../../icons/tray-obs@2x.png"),
+        TrayIconState::Live => include_bytes!("../../../icons/tray-live@2x.png"),
+        TrayIconState::Trouble => include_bytes!("../../../icons/tray-trouble@2x.png"),
+    }
+}
+
+fn tooltip(state: TrayIconState) -> &'static str {
+    match state {
+        TrayIconState::Offline => "Streampai: offline",
+        TrayIconState::ObsConnected => "Streampai: OBS connected",
+        TrayIconState::Live => "Streampai: live",
+        TrayIconState::Trouble => "Streampai: live, needs attention",
+    }
+}
+
+fn build_menu<R: Runtime>(app: &AppHandle<R>, m: &TrayModel) -> tauri::Result<(Menu<R>, Items<R>)> {
+    let status = MenuItem::with_id(app, "status", &m.status_line, false, None::<&str>)?;
+    let start = MenuItem::with_id(app, actions::START, "Start stream", m.can_start, None::<&str>)?;
+    let stop = MenuItem::with_id(app, actions::STOP, "Stop stream", m.can_stop, None::<&str>)?;
+    let menu = Menu::new(app)?;
+    menu.append(&status)?;
+    menu.append(&PredefinedMenuItem::separator(app)?)?;
+    menu.append(&start)?;
+    menu.append(&stop)?;
+    menu.append(&PredefinedMenuItem::separator(app)?)?;
+    let mut platforms = Vec::new();
+    for (name, enabled) in &m.platforms {
+        let item =
+            CheckMenuItem::with_id(app, actions::platform_id(name), name, true, *enabled, None::<&str>)?;
+        menu.append(&item)?;
+        platforms.push((name.clone(), item));
+    }
+    if platforms.is_empty() {
+        menu.append(&MenuItem::with_id(app, "no-platforms", "No platforms yet", false, None::<&str>)?)?;
+    }
+    menu.append(&PredefinedMenuItem::separator(app)?)?;
+    menu.append(&MenuItem::with_id(app, actions::OPEN, "Open dashboard", true, None::<&str>)?)?;
+    menu.append(&MenuItem::with_id(app, actions::QUIT, "Quit Streampai", true, None::<&str>)?)?;
+    Ok((menu, Items { shown: None, status, start, stop, platforms }))
+}
+
+/// Creates the tray (offline until the first refresh).
+pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
+    let initial = TrayModel {
+        icon: TrayIconState::Offline,
+        status_line: "Offline".into(),
+        can_start: false,
+        can_stop: false,
+        platforms: vec![],
+    };
+    let (menu, items) = build_menu(app, &initial)?;
+    let icon = TrayIconBuilder::with_id(TRAY_ID)
+        .icon(Image::from_bytes(icon_bytes(TrayIconState::Offline))?)
+        .tooltip(tooltip(TrayIconState::Offline))
+        .menu(&menu)
+        .show_menu_on_left_click(true)
+        .on_menu_event(|app, event| {
+            actions::handle(app, event.id().as_ref());
+        })
+        .build(app)?;
+    app.manage(Tray { icon, items: Mutex::new(items) });
+    Ok(())
+}
+
+/// Shows `m`: updates items in place, rebuilds the menu when the platform list changed.
+pub fn apply<R: Runtime>(app: &AppHandle<R>, m: &TrayModel) -> tauri::Result<()> {
+    let Some(tray) = app.try_state::<Tray<R>>() else { return Ok(()) };
+    let mut items = tray.items.lock().map_err(|_| tauri::Error::FailedToReceiveMessage)?;
+    if items.shown.as_ref() == Some(m) {
+        return Ok(());
+    }
+    let same_platforms = items.platforms.iter().map(|(n, _)| n).eq(m.platforms.iter().map(|(n, _)| n));
+    if same_platforms {
+        items.status.set_text(&m.status_line)?;
+        items.start.set_enabled(m.can_start)?;
+        items.stop.set_enabled(m.can_stop)?;
+        for ((_, item), (_, enabled)) in items.platforms.iter().zip(&m.platforms) {
+            item.set_checked(*enabled)?;
+        }
+    } else {
+        let (menu, fresh) = build_menu(app, m)?;
+        tray.icon.set_menu(Some(menu))?;
+        *items = fresh;
+    }
+    if items.shown.as_ref().map(|s| s.icon) != Some(m.icon) {
+        tray.icon.set_icon(Some(Image::from_bytes(icon_bytes(m.icon))?))?;
+        tray.icon.set_tooltip(Some(tooltip(m.icon)))?;
+    }
+    items.shown = Some(m.clone());
+    Ok(())
+}
+
+/// The model last shown (tests and diagnostics).
+pub fn shown<R: Runtime>(app: &AppHandle<R>) -> Option<TrayModel> {
+    app.try_state::<Tray<R>>()?.items.lock().ok()?.shown.clone()
+}
+
+/// Reads the engine's status and shows it.
+pub async fn refresh<R: Runtime>(app: &AppHandle<R>) {
+    let Some(shell) = app.try_state::<Shell>() else { return };
+    let status = shell.engine.status().await;
+    let m = model::model(&status, chrono::Utc::now());
+    if let Err(e) = apply(app, &m) {
+        tracing::debug!(cause = %e, "tray update failed");
+    }
+}

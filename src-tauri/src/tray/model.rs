@@ -1,0 +1,162 @@
+//! What the tray shows, computed from the engine's status (pure, so it is tested directly).
+
+use chrono::{DateTime, Utc};
+use streampai::stream_state::{InputStatus, PlatformStatus, StreamPhase};
+use streampai::Status;
+
+/// The tray icon's state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TrayIconState {
+    Offline,
+    ObsConnected,
+    Live,
+    /// On air with a platform failing or retrying, or OBS not sending.
+    Trouble,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrayModel {
+    pub icon: TrayIconState,
+    /// e.g. "Live · 3/4 platforms · 00:12:34".
+    pub status_line: String,
+    pub can_start: bool,
+    pub can_stop: bool,
+    /// Every configured platform and whether it is enabled.
+    pub platforms: Vec<(String, bool)>,
+}
+
+/// `hh:mm:ss` (hours grow past 99 if they must).
+pub fn format_elapsed(secs: i64) -> String {
+    let secs = secs.max(0);
+    format!("{:02}:{:02}:{:02}", secs / 3600, (secs % 3600) / 60, secs % 60)
+}
+
+pub fn model(status: &Status, now: DateTime<Utc>) -> TrayModel {
+    let stream = &status.stream;
+    let platforms: Vec<(String, bool)> =
+        stream.platforms.iter().map(|(n, s)| (n.clone(), s.status != PlatformStatus::Disabled)).collect();
+    let enabled = platforms.iter().filter(|(_, on)| *on).count();
+    let live = stream.platforms.values().filter(|s| s.status == PlatformStatus::Live).count();
+    let on_air = matches!(stream.state, StreamPhase::Starting | StreamPhase::Live);
+    let troubled = stream
+        .platforms
+        .values()
+        .any(|s| matches!(s.status, PlatformStatus::Failed { .. } | PlatformStatus::Retrying { .. }))
+        || status.input == InputStatus::NoTraffic;
+    let icon = match () {
+        _ if on_air && troubled => TrayIconState::Trouble,
+        _ if on_air => TrayIconState::Live,
+        _ if status.input == InputStatus::ReceivingTraffic => TrayIconState::ObsConnected,
+        _ => TrayIconState::Offline,
+    };
+    let status_line = match stream.state {
+        StreamPhase::Offline => match status.input {
+            InputStatus::ReceivingTraffic => "Offline · OBS connected".to_string(),
+            InputStatus::NoTraffic => "Offline · Waiting for OBS".to_string(),
+            InputStatus::Unknown => "Offline".to_string(),
+        },
+        StreamPhase::Starting => format!("Starting · {live}/{enabled} platforms"),
+        StreamPhase::Live => {
+            let elapsed = stream.started_at.map(|t| (now - t).num_seconds()).unwrap_or(0);
+            format!("Live · {live}/{enabled} platforms · {}", format_elapsed(elapsed))
+        }
+        StreamPhase::Stopping => "Stopping…".to_string(),
+    };
+    TrayModel {
+        icon,
+        status_line,
+        can_start: stream.state == StreamPhase::Offline && enabled > 0,
+        can_stop: on_air,
+        platforms,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+    use streampai::engine::StreamStatus;
+
+    fn status(state: StreamPhase, input: InputStatus, platforms: &[(&str, PlatformStatus)]) -> Status {
+        Status {
+            user_id: "u".into(),
+            manager: "running",
+            input,
+            stream: StreamStatus {
+                state,
+                uuid: None,
+                started_at: Some("2026-01-01T10:00:00Z".parse().unwrap()),
+                platforms: platforms
+                    .iter()
+                    .map(|(n, s)| (n.to_string(), streampai::PlatformSnapshot::unmeasured(s.clone())))
+                    .collect::<BTreeMap<_, _>>(),
+            },
+            ingest: streampai::IngestEndpoint {
+                backend: streampai::config::IngestBackend::Local,
+                url: None,
+                stream_key: None,
+            },
+            presence: vec![],
+        }
+    }
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn live_line_counts_platforms_and_time() {
+        use PlatformStatus::*;
+        let st = status(
+            StreamPhase::Live,
+            InputStatus::ReceivingTraffic,
+            &[("a", Live), ("b", Live), ("c", Live), ("d", Starting), ("e", Disabled)],
+        );
+        let m = model(&st, at("2026-01-01T10:12:34Z"));
+        assert_eq!(m.status_line, "Live · 3/4 platforms · 00:12:34");
+        assert_eq!(m.icon, TrayIconState::Live);
+        assert!(m.can_stop && !m.can_start);
+        assert_eq!(m.platforms.iter().filter(|(_, on)| *on).count(), 4);
+        assert_eq!(m.platforms[4], ("e".to_string(), false));
+    }
+
+    #[test]
+    fn trouble_when_a_platform_fails_or_obs_stops_while_on_air() {
+        let failed = PlatformStatus::Failed { reason: "nope".into() };
+        let st = status(StreamPhase::Live, InputStatus::ReceivingTraffic, &[("a", failed)]);
+        assert_eq!(model(&st, Utc::now()).icon, TrayIconState::Trouble);
+        let st = status(StreamPhase::Live, InputStatus::NoTraffic, &[("a", PlatformStatus::Live)]);
+        assert_eq!(model(&st, Utc::now()).icon, TrayIconState::Trouble);
+        let retrying = PlatformStatus::Retrying { reason: "x".into(), attempt: 2 };
+        let st = status(StreamPhase::Starting, InputStatus::ReceivingTraffic, &[("a", retrying)]);
+        let m = model(&st, Utc::now());
+        assert_eq!((m.icon, m.status_line.as_str()), (TrayIconState::Trouble, "Starting · 0/1 platforms"));
+    }
+
+    #[test]
+    fn offline_states_and_start_availability() {
+        let st =
+            status(StreamPhase::Offline, InputStatus::ReceivingTraffic, &[("a", PlatformStatus::Stopped)]);
+        let m = model(&st, Utc::now());
+        assert_eq!(
+            (m.icon, m.status_line.as_str()),
+            (TrayIconState::ObsConnected, "Offline · OBS connected")
+        );
+        assert!(m.can_start && !m.can_stop);
+        let st = status(StreamPhase::Offline, InputStatus::NoTraffic, &[("a", PlatformStatus::Disabled)]);
+        let m = model(&st, Utc::now());
+        assert_eq!((m.icon, m.status_line.as_str()), (TrayIconState::Offline, "Offline · Waiting for OBS"));
+        assert!(!m.can_start, "nothing enabled: nothing to start");
+        let st = status(StreamPhase::Stopping, InputStatus::Unknown, &[]);
+        let m = model(&st, Utc::now());
+        assert_eq!(m.status_line, "Stopping…");
+        assert!(!m.can_start && !m.can_stop);
+    }
+
+    #[test]
+    fn elapsed_formatting() {
+        assert_eq!(format_elapsed(0), "00:00:00");
+        assert_eq!(format_elapsed(-5), "00:00:00");
+        assert_eq!(format_elapsed(3600 * 101 + 61), "101:01:01");
+    }
+}

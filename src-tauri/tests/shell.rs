@@ -1,0 +1,288 @@
+//! Shell tests on Tauri's mock runtime (no display): tray actions, windows as presence sessions,
+//! settings and platform commands, the Cloudflare connection test, quit while live.
+//! The engine runs for real against the in-process fake Cloudflare.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fake_cloudflare::{FakeCloudflare, FakeOptions};
+use streampai::cloudflare::api::ConnectionProblem;
+use streampai::config::PlatformConfig;
+use streampai::platforms::PlatformKind;
+use streampai::secrets::{MemorySecrets, SecretName, SecretStore, SharedSecrets};
+use streampai::stream_state::{InputStatus, PlatformStatus, StreamPhase};
+use streampai::Config;
+use streampai_desktop::boot::Boot;
+use streampai_desktop::commands::{settings as cmd, stream as stream_cmd};
+use streampai_desktop::error::UiError;
+use streampai_desktop::platform_edit::PlatformInput;
+use streampai_desktop::settings::MemoryPersist;
+use streampai_desktop::shell::{QuitPolicy, Shell};
+use streampai_desktop::tray::actions::{self, platform_id};
+use streampai_desktop::tray::model::TrayIconState;
+use streampai_desktop::{setup, tray, windows};
+use tauri::test::{mock_builder, mock_context, noop_assets, MockRuntime};
+use tauri::{App, Manager, WindowEvent};
+
+const CONTROL_TOKEN: &str = "test-control-token";
+
+struct Rig {
+    app: App<MockRuntime>,
+    fake: FakeCloudflare,
+    secrets: Arc<MemorySecrets>,
+    _dir: tempfile::TempDir,
+}
+
+fn block<F: std::future::Future>(f: F) -> F::Output {
+    tauri::async_runtime::block_on(f)
+}
+
+/// Waits (real time) until `cond` holds; panics with `what` after 10 s.
+fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn rig(quit: QuitPolicy) -> Rig {
+    let fake = block(FakeCloudflare::start(FakeOptions::default()));
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::for_user("desk");
+    config.control.listen = "127.0.0.1:0".into();
+    config.cloudflare.account_id = Some(fake.account_id().into());
+    config.cloudflare.api_base = fake.base_url();
+    config.cloudflare.poll_interval_ms = 200;
+    config.presence.cleanup_timeout_ms = 300;
+    config.stream.retry_initial_ms = 50;
+    config.storage.dir = Some(dir.path().to_path_buf());
+    for (name, kind) in [("tw", PlatformKind::Twitch), ("yt", PlatformKind::Youtube)] {
+        config.platforms.push(PlatformConfig { name: name.into(), kind, url: None, enabled: true });
+    }
+    let secrets = Arc::new(
+        MemorySecrets::new()
+            .with(SecretName::CloudflareApiToken, fake.token())
+            .with(SecretName::ControlToken, CONTROL_TOKEN)
+            .with(SecretName::StreamKey("tw".into()), "tw-key-123")
+            .with(SecretName::StreamKey("yt".into()), "yt-key-456"),
+    );
+    let shared: SharedSecrets = secrets.clone();
+    let boot = Boot { data_dir: dir.path().to_path_buf(), seed: None };
+    let shell = setup::start_shell(config, shared, boot, Box::<MemoryPersist>::default(), quit);
+    let app = mock_builder().build(mock_context(noop_assets())).expect("mock app");
+    setup::install(app.handle(), shell, false);
+    Rig { app, fake, secrets, _dir: dir }
+}
+
+impl Rig {
+    fn shell(&self) -> tauri::State<'_, Shell> {
+        self.app.state::<Shell>()
+    }
+    fn run(&self, id: &str) {
+        if let Some(task) = actions::handle(self.app.handle(), id) {
+            block(task).expect("action task");
+        }
+    }
+    fn status(&self) -> streampai::Status {
+        block(self.shell().engine.status())
+    }
+    fn outputs(&self) -> usize {
+        self.fake.live_inputs().iter().map(|i| self.fake.outputs(&i.uid).len()).sum()
+    }
+    fn presence_ids(&self) -> Vec<String> {
+        self.status().presence.into_iter().map(|s| s.id).collect()
+    }
+}
+
+#[test]
+fn tray_start_toggle_stop_and_the_tray_follows() {
+    let rig = rig(QuitPolicy::test(true));
+    rig.run(actions::START);
+    wait_until("both platforms live", || {
+        let s = rig.status();
+        s.stream.state == StreamPhase::Live
+            && s.stream.platforms.values().all(|p| p.status == PlatformStatus::Live)
+    });
+    assert_eq!(rig.outputs(), 2, "one Cloudflare output per platform");
+    let m = tray::model::model(&rig.status(), chrono::Utc::now());
+    assert!(m.status_line.starts_with("Live · 2/2 platforms · "), "{}", m.status_line);
+    assert!(m.can_stop && !m.can_start);
+    wait_until("first poll", || rig.status().input != InputStatus::Unknown);
+    let m = tray::model::model(&rig.status(), chrono::Utc::now());
+    assert_eq!(m.icon, TrayIconState::Trouble, "live while OBS sends nothing");
+    let uid = rig.fake.live_inputs()[0].uid.clone();
+    rig.fake.set_connected(&uid, true).unwrap();
+    wait_until("OBS traffic", || rig.status().input == InputStatus::ReceivingTraffic);
+    assert_eq!(tray::model::model(&rig.status(), chrono::Utc::now()).icon, TrayIconState::Live);
+
+    // A platform checkbox while live: off deletes its output, the other stays.
+    rig.run(&platform_id("yt"));
+    wait_until("yt disabled", || rig.status().stream.platforms["yt"].status == PlatformStatus::Disabled);
+    wait_until("one output left", || rig.outputs() == 1);
+    let stored = rig.shell().stored().config.unwrap();
+    assert!(!stored.platforms.iter().find(|p| p.name == "yt").unwrap().enabled, "the toggle is saved");
+    rig.run(&platform_id("yt"));
+    wait_until("yt back", || rig.outputs() == 2);
+
+    rig.run(actions::STOP);
+    let s = rig.status();
+    assert_eq!(s.stream.state, StreamPhase::Offline);
+    assert_eq!(s.stream.uuid, None);
+    assert_eq!(rig.outputs(), 0, "stop deletes every output");
+    rig.run("status"); // the status line is not an action
+    rig.run("platform:nope"); // an unknown platform does nothing
+    assert_eq!(rig.status().stream.state, StreamPhase::Offline);
+}
+
+#[test]
+fn windows_are_presence_sessions_and_open_dashboard_reuses_main() {
+    let rig = rig(QuitPolicy::test(true));
+    let handle = rig.app.handle();
+    rig.run(actions::OPEN);
+    assert!(rig.app.get_webview_window(windows::MAIN).is_some());
+    rig.run(actions::OPEN); // focuses, does not duplicate
+    let label = windows::open_new(handle, windows::View::Alerts).unwrap();
+    let mut ids = rig.presence_ids();
+    ids.sort();
+    assert_eq!(ids, vec![windows::session_id(windows::MAIN), windows::session_id(&label)]);
+    wait_until("tree running with windows", || rig.status().manager == "running");
+
+    let main = rig.app.get_webview_window(windows::MAIN).unwrap();
+    windows::on_window_event(&main.as_ref().window(), &WindowEvent::Destroyed);
+    assert_eq!(rig.presence_ids(), vec![windows::session_id(&label)]);
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(rig.status().manager, "running", "another window still holds the tree");
+
+    let other = rig.app.get_webview_window(&label).unwrap();
+    windows::on_window_event(&other.as_ref().window(), &WindowEvent::Destroyed);
+    assert!(rig.presence_ids().is_empty());
+    wait_until("tree stopped after the grace", || rig.status().manager == "stopped");
+}
+
+#[test]
+fn quit_while_live_stops_the_stream_when_confirmed_and_not_otherwise() {
+    let declined = rig(QuitPolicy::test(false));
+    declined.run(actions::START);
+    wait_until("live", || declined.status().stream.state == StreamPhase::Live);
+    declined.run(actions::QUIT);
+    assert!(!declined.shell().quit.is_exiting());
+    assert_eq!(declined.status().stream.state, StreamPhase::Live, "cancel keeps streaming");
+    declined.run(actions::STOP);
+
+    let confirmed = rig(QuitPolicy::test(true));
+    confirmed.run(actions::START);
+    wait_until("live", || confirmed.status().stream.state == StreamPhase::Live);
+    confirmed.run(actions::QUIT);
+    assert!(confirmed.shell().quit.is_exiting());
+    assert_eq!(confirmed.status().stream.state, StreamPhase::Offline);
+    assert_eq!(confirmed.outputs(), 0, "outputs deleted before exiting");
+
+    let offline = rig(QuitPolicy::test(false));
+    offline.run(actions::QUIT);
+    assert!(offline.shell().quit.is_exiting(), "offline: quits without asking");
+}
+
+fn input(name: &str, kind: PlatformKind, url: Option<&str>, key: Option<&str>) -> PlatformInput {
+    PlatformInput {
+        original_name: None,
+        name: name.into(),
+        kind,
+        url: url.map(Into::into),
+        enabled: true,
+        key: key.map(Into::into),
+    }
+}
+
+#[test]
+fn platform_commands_keep_keys_in_the_keyring_only() {
+    let rig = rig(QuitPolicy::test(true));
+    let custom =
+        input("my-rtmp", PlatformKind::Custom, Some("rtmps://live.example.com:443/app"), Some("s3cret-key"));
+    let view = block(cmd::save_platform(rig.shell(), custom)).unwrap();
+    let p = view.platforms.iter().find(|p| p.name == "my-rtmp").unwrap();
+    assert!(p.has_key && p.enabled);
+    assert_eq!(
+        rig.secrets.get(&SecretName::StreamKey("my-rtmp".into())).unwrap().unwrap().expose(),
+        "s3cret-key"
+    );
+    let stored = serde_json::to_string(&rig.shell().stored().config).unwrap();
+    assert!(stored.contains("my-rtmp") && !stored.contains("s3cret-key"), "{stored}");
+
+    let empty_key = input("kick-main", PlatformKind::Kick, None, Some(" "));
+    let err = block(cmd::save_platform(rig.shell(), empty_key)).unwrap_err();
+    assert!(matches!(err, UiError::Invalid { ref field, .. } if field == "key"), "{err:?}");
+    let dup = input("tw", PlatformKind::Twitch, None, Some("k"));
+    let err = block(cmd::save_platform(rig.shell(), dup)).unwrap_err();
+    assert!(matches!(err, UiError::Invalid { ref field, .. } if field == "name"), "{err:?}");
+    let bad_url = input("c2", PlatformKind::Custom, Some("http://x/app"), Some("k"));
+    assert!(block(cmd::save_platform(rig.shell(), bad_url)).is_err());
+
+    let mut rename = input("my-rtmp-2", PlatformKind::Custom, Some("rtmps://live.example.com:443/app"), None);
+    rename.original_name = Some("my-rtmp".into());
+    block(cmd::save_platform(rig.shell(), rename)).unwrap();
+    assert!(rig.secrets.get(&SecretName::StreamKey("my-rtmp".into())).unwrap().is_none());
+    assert!(rig.secrets.get(&SecretName::StreamKey("my-rtmp-2".into())).unwrap().is_some());
+    let view = block(cmd::remove_platform(rig.shell(), "my-rtmp-2".into())).unwrap();
+    assert_eq!(view.platforms.len(), 2);
+    assert!(rig.secrets.get(&SecretName::StreamKey("my-rtmp-2".into())).unwrap().is_none());
+    assert_eq!(rig.shell().stored().config.unwrap().platforms.len(), 2);
+}
+
+#[test]
+fn connection_test_names_the_exact_problem() {
+    let rig = rig(QuitPolicy::test(true));
+    let test = |account: &str, token: Option<&str>| {
+        let t = cmd::ConnectionTest { account_id: account.into(), token: token.map(Into::into) };
+        block(cmd::test_cloudflare(rig.shell(), t))
+    };
+    let problem = |r: Result<(), UiError>| match r {
+        Err(UiError::Cloudflare { problem }) => problem,
+        other => panic!("expected a Cloudflare problem, got {other:?}"),
+    };
+    let account = rig.fake.account_id().to_string();
+    assert!(test(&account, None).is_ok(), "the stored token works");
+    assert_eq!(problem(test(&account, Some("wrong-token"))), ConnectionProblem::BadToken);
+    rig.fake.add_token_without_stream("no-stream");
+    assert_eq!(problem(test(&account, Some("no-stream"))), ConnectionProblem::NoStreamPermission);
+    assert_eq!(problem(test("0123456789abcdef0123456789abcdef", None)), ConnectionProblem::WrongAccount);
+    assert!(matches!(test(" ", None), Err(UiError::Invalid { .. })));
+}
+
+#[test]
+fn settings_token_and_ingest_commands() {
+    let rig = rig(QuitPolicy::test(true));
+    let general = cmd::GeneralInput {
+        cloudflare_account_id: rig.fake.account_id().into(),
+        cleanup_timeout_ms: 1000,
+        poll_interval_ms: 500,
+    };
+    assert!(matches!(block(cmd::save_general(rig.shell(), general)), Err(UiError::Invalid { .. })));
+    let general = cmd::GeneralInput {
+        cloudflare_account_id: rig.fake.account_id().into(),
+        cleanup_timeout_ms: 1000,
+        poll_interval_ms: 2000,
+    };
+    let view = block(cmd::save_general(rig.shell(), general)).unwrap();
+    assert_eq!((view.cleanup_timeout_ms, view.poll_interval_ms), (1000, 2000));
+    assert_eq!(rig.shell().stored().config.unwrap().cloudflare.poll_interval_ms, 2000);
+    assert!(view.has_cloudflare_token && view.first_run);
+
+    // The ingest settings need the tree: a window holds it.
+    rig.run(actions::OPEN);
+    let ingest = block(stream_cmd::get_ingest(rig.shell())).unwrap();
+    assert!(ingest.rtmps_url.unwrap().starts_with("rtmps://"));
+    let key = block(stream_cmd::reveal_ingest_key(rig.shell())).unwrap();
+    assert!(!key.is_empty());
+
+    // A wrong token breaks the ingest; the stored right one mends it.
+    block(cmd::set_cloudflare_token(rig.shell(), "bad".into())).unwrap();
+    wait_until("tree back", || rig.status().manager == "running");
+    assert!(block(stream_cmd::get_ingest(rig.shell())).is_err());
+    let good = rig.fake.token().to_string();
+    block(cmd::set_cloudflare_token(rig.shell(), good)).unwrap();
+    wait_until("ingest again", || block(stream_cmd::get_ingest(rig.shell())).is_ok());
+
+    let view = block(cmd::finish_setup(rig.shell())).unwrap();
+    assert!(!view.first_run);
+}

@@ -1,0 +1,62 @@
+import { describe, expect, it } from "vitest";
+import {
+  connectionProblemWords,
+  elapsedSince,
+  errorField,
+  errorWords,
+  formatElapsed,
+  humanReason,
+  inputWords,
+  platformProblem,
+  platformWords,
+} from "./format";
+
+describe("formatElapsed", () => {
+  it("pads hours, minutes and seconds", () => {
+    expect(formatElapsed(0)).toBe("00:00:00");
+    expect(formatElapsed(12 * 60 + 34)).toBe("00:12:34");
+    expect(formatElapsed(3600 * 27 + 5)).toBe("27:00:05");
+  });
+  it("never goes negative or fractional", () => {
+    expect(formatElapsed(-3)).toBe("00:00:00");
+    expect(formatElapsed(59.9)).toBe("00:00:59");
+  });
+  it("measures from an ISO start time", () => {
+    const start = "2026-01-01T10:00:00Z";
+    expect(elapsedSince(start, Date.parse("2026-01-01T10:00:30Z"))).toBe(30);
+    expect(elapsedSince(null, Date.now())).toBe(0);
+    expect(elapsedSince("garbage", Date.now())).toBe(0);
+  });
+});
+
+describe("words", () => {
+  it("says what OBS is doing", () => {
+    expect(inputWords("no_traffic")).toBe("Waiting for OBS…");
+    expect(inputWords("receiving_traffic")).toBe("Receiving from OBS");
+    expect(inputWords("unknown")).toBe("Checking for OBS…");
+  });
+  it("describes platform statuses and their problems", () => {
+    expect(platformWords({ status: "retrying", reason: "x", attempt: 3 })).toBe("Retrying (attempt 3)");
+    expect(platformWords({ status: "stopped" })).toBe("Ready");
+    expect(platformProblem({ status: "live" })).toBeNull();
+    expect(platformProblem({ status: "failed", reason: "the API did not answer in time" })).toMatch(/in time/);
+    expect(humanReason("Cloudflare refused the request's credentials (error codes [10000])")).toMatch(
+      /refused the credentials/,
+    );
+  });
+  it("tells connection problems apart", () => {
+    expect(connectionProblemWords({ kind: "BadToken" })).toMatch(/^Bad token/);
+    expect(connectionProblemWords({ kind: "WrongAccount" })).toMatch(/^Wrong account/);
+    expect(connectionProblemWords({ kind: "NoStreamPermission" })).toMatch(/Stream permission/);
+    expect(connectionProblemWords({ kind: "Unreachable", detail: "dns" })).toBe("Cloudflare is unreachable: dns");
+  });
+  it("puts typed errors in words and names the field", () => {
+    const notConfigured = { kind: "engine", error: { kind: "not_configured", message: "x" } } as const;
+    expect(errorWords(notConfigured)).toMatch(/Settings/);
+    const invalid = { kind: "invalid", field: "url", message: "must start with rtmp://" } as const;
+    expect(errorWords(invalid)).toBe("Must start with rtmp://");
+    expect(errorField(invalid)).toBe("url");
+    expect(errorField(notConfigured)).toBeNull();
+    expect(errorWords({ kind: "cloudflare", problem: { kind: "BadToken" } })).toMatch(/Bad token/);
+  });
+});

@@ -1,0 +1,136 @@
+// Words for what the engine reports: input status, stream phase, platform status, errors.
+import type {
+  ConnectionProblem,
+  EngineError,
+  InputStatus,
+  PlatformKind,
+  PlatformStatus,
+  StreamPhase,
+  UiError,
+} from "./bindings";
+
+/** `hh:mm:ss` from seconds (negative counts as 0). */
+export function formatElapsed(totalSeconds: number): string {
+  const s = Math.max(0, Math.floor(totalSeconds));
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${pad(Math.floor(s / 3600))}:${pad(Math.floor((s % 3600) / 60))}:${pad(s % 60)}`;
+}
+
+/** Seconds since an ISO time, at `now` (ms since epoch). */
+export function elapsedSince(iso: string | null, now: number): number {
+  if (!iso) return 0;
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? 0 : Math.max(0, (now - t) / 1000);
+}
+
+export function inputWords(input: InputStatus): string {
+  switch (input) {
+    case "receiving_traffic":
+      return "Receiving from OBS";
+    case "no_traffic":
+      return "Waiting for OBS…";
+    default:
+      return "Checking for OBS…";
+  }
+}
+
+export function phaseWords(phase: StreamPhase): string {
+  return { offline: "Offline", starting: "Starting…", live: "Live", stopping: "Stopping…" }[phase];
+}
+
+export function platformWords(status: PlatformStatus): string {
+  switch (status.status) {
+    case "starting":
+      return "Connecting…";
+    case "live":
+      return "Live";
+    case "retrying":
+      return `Retrying (attempt ${status.attempt})`;
+    case "failed":
+      return "Failed";
+    case "stopped":
+      return "Ready";
+    case "disabled":
+      return "Off";
+  }
+}
+
+/** The platform's last problem in words, if it has one. */
+export function platformProblem(status: PlatformStatus): string | null {
+  if (status.status === "retrying" || status.status === "failed") return humanReason(status.reason);
+  return null;
+}
+
+/** Turns engine reasons ("Cloudflare API error (HTTP 400): 10003 ...") into plainer words. */
+export function humanReason(reason: string): string {
+  const r = reason.trim();
+  if (/credentials|401|403|unauthori/i.test(r)) return `Cloudflare refused the credentials. (${r})`;
+  if (/did not answer in time|timeout/i.test(r)) return "Cloudflare did not answer in time; retrying.";
+  if (/cannot reach/i.test(r)) return "Cannot reach Cloudflare; check the network.";
+  if (/rate limit/i.test(r)) return "Cloudflare asked us to slow down; retrying shortly.";
+  return r.length ? r[0].toUpperCase() + r.slice(1) : "Unknown problem";
+}
+
+export const KIND_NAMES: Record<PlatformKind, string> = {
+  twitch: "Twitch",
+  youtube: "YouTube",
+  kick: "Kick",
+  facebook: "Facebook",
+  custom: "Custom RTMP(S)",
+};
+
+export function connectionProblemWords(p: ConnectionProblem): string {
+  switch (p.kind) {
+    case "BadToken":
+      return "Bad token: the API token is invalid, expired or disabled.";
+    case "WrongAccount":
+      return "Wrong account: this token has no access to that account ID.";
+    case "NoStreamPermission":
+      return "No Stream permission: give the token Account › Stream › Edit.";
+    case "Unreachable":
+      return `Cloudflare is unreachable: ${p.detail}`;
+    case "Other":
+      return p.detail;
+  }
+}
+
+function engineWords(e: EngineError): string {
+  switch (e.kind) {
+    case "invalid_platform":
+      return `Check your platforms: ${e.message}`;
+    case "not_configured":
+      return "Cloudflare is not set up yet: add your account ID and API token in Settings.";
+    case "invalid_transition":
+      return e.message.replace(/^cannot/i, "Cannot");
+    case "unavailable":
+      return `The stream manager is busy or restarting; try again. (${e.message})`;
+    case "unknown_user":
+      return e.message;
+    case "invalid_config":
+      return `${e.key}: ${e.message}`;
+  }
+}
+
+/** Any command error in words. */
+export function errorWords(e: UiError): string {
+  switch (e.kind) {
+    case "engine":
+      return engineWords(e.error);
+    case "invalid":
+      return e.message.charAt(0).toUpperCase() + e.message.slice(1);
+    case "keyring":
+      return `The system keyring is not available: ${e.message}`;
+    case "cloudflare":
+      return connectionProblemWords(e.problem);
+    case "ingest":
+    case "alerts":
+    case "storage":
+    case "window":
+      return e.message;
+  }
+}
+
+/** The field an error is about, when it names one. */
+export function errorField(e: UiError): string | null {
+  return e.kind === "invalid" ? e.field : null;
+}

@@ -1,0 +1,139 @@
+// Dashboard: OBS input in words, Start/Stop, elapsed time and UUID, one card per platform.
+import { call, commands, messageOf } from "../api";
+import type { PlatformStatus, Status } from "../bindings";
+import { h, fill } from "../dom";
+import {
+  KIND_NAMES,
+  elapsedSince,
+  formatElapsed,
+  inputWords,
+  phaseWords,
+  platformProblem,
+  platformWords,
+} from "../format";
+import type { Ctx } from "../main";
+import { platformCounts, reduceStatus, streamButtons } from "../state";
+
+export function dashboardPage(root: HTMLElement, ctx: Ctx): () => void {
+  let status: Status | null = null;
+  let problem = "";
+  let busy = false;
+  const body = h("div", { class: "dashboard" });
+  const elapsed = h("span", { "data-testid": "elapsed" });
+  fill(root, h("h1", {}, "Dashboard"), body);
+
+  const load = async () => {
+    try {
+      status = await call(commands.getStatus());
+    } catch (e) {
+      problem = messageOf(e);
+    }
+    draw();
+  };
+
+  const act = async (what: "start" | "stop") => {
+    busy = true;
+    problem = "";
+    draw();
+    try {
+      await call(what === "start" ? commands.startStream() : commands.stopStream());
+    } catch (e) {
+      problem = messageOf(e);
+    }
+    busy = false;
+    await load();
+  };
+
+  const tick = () => {
+    const s = status?.stream;
+    elapsed.textContent = s && s.state !== "offline" ? formatElapsed(elapsedSince(s.started_at, Date.now())) : "";
+  };
+
+  const card = (name: string, st: PlatformStatus) => {
+    const cfg = ctx.settings.platforms.find((p) => p.name === name);
+    const attempt = st.status === "retrying" ? st.attempt : null;
+    const why = platformProblem(st);
+    return h(
+      "div",
+      { class: `card platform ${st.status}`, "data-testid": `platform-card-${name}` },
+      h("div", { class: "card-head" }, h("strong", {}, name), h("span", { class: "muted" }, cfg ? KIND_NAMES[cfg.kind] : "")),
+      h("div", { class: `pill ${st.status}`, "data-testid": `platform-status-${name}` }, platformWords(st)),
+      attempt !== null ? h("div", { class: "muted" }, `Retry ${attempt}`) : null,
+      why ? h("div", { class: "problem", "data-testid": `platform-problem-${name}` }, why) : null,
+      h(
+        "label",
+        { class: "switch" },
+        h("input", {
+          type: "checkbox",
+          checked: st.status !== "disabled",
+          "data-testid": `platform-toggle-${name}`,
+          onchange: async (ev: Event) => {
+            const on = (ev.target as HTMLInputElement).checked;
+            try {
+              ctx.settings = await call(commands.setPlatformEnabled(name, on));
+            } catch (e) {
+              problem = messageOf(e);
+            }
+            await load();
+          },
+        }),
+        " Enabled",
+      ),
+    );
+  };
+
+  const draw = () => {
+    if (!status) {
+      fill(body, problem ? h("p", { class: "error", "data-testid": "error" }, problem) : h("p", {}, "Loading…"));
+      return;
+    }
+    const s = status.stream;
+    const buttons = streamButtons(status);
+    const counts = platformCounts(s.platforms);
+    const names = Object.keys(s.platforms);
+    fill(
+      body,
+      h(
+        "div",
+        { class: `obs ${status.input}`, "data-testid": "obs-state" },
+        h("span", { class: "dot" }),
+        inputWords(status.input),
+      ),
+      h(
+        "div",
+        { class: "stream-row" },
+        h("span", { class: `pill big ${s.state}`, "data-testid": "stream-state" }, phaseWords(s.state)),
+        h("button", { class: "primary", "data-testid": "start-btn", disabled: !buttons.start || busy, onclick: () => act("start") }, "Start stream"),
+        h("button", { class: "danger", "data-testid": "stop-btn", disabled: !buttons.stop || busy, onclick: () => act("stop") }, "Stop stream"),
+        s.state !== "offline" ? h("span", { class: "muted" }, `${counts.live}/${counts.total} platforms live · `, elapsed) : null,
+      ),
+      s.uuid ? h("div", { class: "muted" }, "Stream ", h("code", { "data-testid": "stream-uuid" }, s.uuid)) : null,
+      problem ? h("p", { class: "error", "data-testid": "error" }, problem) : null,
+      names.length
+        ? h("div", { class: "cards" }, names.map((n) => card(n, s.platforms[n]!)))
+        : h(
+            "p",
+            { class: "empty" },
+            "No platforms yet. ",
+            h("a", { href: "#/platforms" }, "Add Twitch, YouTube, Kick, Facebook or any RTMP server"),
+            ".",
+          ),
+    );
+    tick();
+  };
+
+  const off = ctx.onEvent((ev) => {
+    if (status) status = reduceStatus(status, ev);
+    if (ev.type === "manager_started" || ev.type === "manager_stopped") void load();
+    else draw();
+  });
+  const timer = window.setInterval(tick, 1000);
+  // Settings may change elsewhere (another window): reload the status now and then.
+  const poll = window.setInterval(() => void load(), 5000);
+  void load();
+  return () => {
+    off();
+    clearInterval(timer);
+    clearInterval(poll);
+  };
+}

@@ -1,0 +1,73 @@
+import { describe, expect, it } from "vitest";
+import type { AlertQueueSnapshot, Status } from "./bindings";
+import { platformCounts, reduceAlerts, reduceStatus, streamButtons } from "./state";
+
+const base: Status = {
+  user_id: "u",
+  manager: "running",
+  input: "unknown",
+  ingest: { backend: "local", url: null, stream_key: null },
+  stream: {
+    state: "offline",
+    uuid: null,
+    started_at: null,
+    platforms: { a: { status: "stopped", bytes_sent: null, bitrate_kbps: null, reconnects: null, dropped_frames: null } },
+  },
+  presence: [],
+};
+
+describe("reduceStatus", () => {
+  it("follows the stream, the input and each platform", () => {
+    let s = reduceStatus(base, { type: "input_status", user_id: "u", status: "receiving_traffic" });
+    expect(s.input).toBe("receiving_traffic");
+    s = reduceStatus(s, {
+      type: "stream_state",
+      user_id: "u",
+      state: "live",
+      uuid: "0b5c1a7e-0000-4000-8000-000000000000",
+      started_at: "2026-01-01T00:00:00Z",
+    });
+    expect(s.stream.state).toBe("live");
+    s = reduceStatus(s, { type: "platform_status", user_id: "u", platform: "a", status: { status: "live" } });
+    expect(s.stream.platforms.a?.status).toBe("live");
+    expect(s.stream.platforms.a?.bytes_sent).toBeNull(); // statistics kept until the next poll
+    expect(base.stream.platforms.a?.status).toBe("stopped"); // not mutated
+    expect(streamButtons(s)).toEqual({ start: false, stop: true });
+    expect(streamButtons(base)).toEqual({ start: true, stop: false });
+  });
+  it("tracks presence joins and leaves", () => {
+    const win = { id: "window:main", kind: "window", device: null, joined_at: "2026-01-01T00:00:00Z" } as const;
+    let s = reduceStatus(base, { type: "presence_diff", user_id: "u", joins: [win], leaves: [] });
+    expect(s.presence.map((p) => p.id)).toEqual(["window:main"]);
+    s = reduceStatus(s, { type: "presence_diff", user_id: "u", joins: [], leaves: [win] });
+    expect(s.presence).toEqual([]);
+    expect(reduceStatus(s, { type: "manager_stopped", user_id: "u", reason: "shutdown" }).manager).toBe("stopped");
+  });
+  it("counts live platforms out of the enabled ones", () => {
+    expect(
+      platformCounts({ a: { status: "live" }, b: { status: "starting" }, c: { status: "disabled" } }),
+    ).toEqual({ live: 1, total: 2 });
+  });
+});
+
+describe("reduceAlerts", () => {
+  it("moves the shown alert on screen and clears it when finished", () => {
+    const alert = {
+      id: "1",
+      kind: "follow",
+      from: "x",
+      amount: null,
+      currency: null,
+      message: null,
+      platform: null,
+      received_at: "2026-01-01T00:00:00Z",
+    } as const;
+    const snap: AlertQueueSnapshot = { paused: false, current: null, queued: [alert] };
+    let s = reduceAlerts(snap, { type: "alert_shown", user_id: "u", alert });
+    expect(s.current?.id).toBe("1");
+    expect(s.queued).toEqual([]);
+    s = reduceAlerts(s, { type: "alert_finished", user_id: "u", id: "1", outcome: "shown" });
+    expect(s.current).toBeNull();
+    expect(reduceAlerts(s, { type: "alert_queue", user_id: "u", paused: true, queued: 0 }).paused).toBe(true);
+  });
+});
