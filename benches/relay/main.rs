@@ -25,7 +25,10 @@ use std::time::Duration;
 use relay_support::Nginx;
 use tokio_util::sync::CancellationToken;
 
-const OUTPUTS: usize = 4;
+/// Outputs per relay: 4, or `STREAMPAI_RELAY_BENCH_OUTPUTS` (for profiling).
+fn outputs() -> usize {
+    std::env::var("STREAMPAI_RELAY_BENCH_OUTPUTS").ok().and_then(|s| s.parse().ok()).unwrap_or(4)
+}
 
 struct Usage {
     cpu_s: f64,
@@ -99,7 +102,7 @@ async fn run_relay(flv: &flv::Flv, secs: f64) -> Run {
     let nginx = Nginx::start_live(&["o1", "o2", "o3", "o4"]);
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_relay-bench-server"));
     cmd.args(["--key", "bench-key"]);
-    for i in 1..=OUTPUTS {
+    for i in 1..=outputs() {
         cmd.arg("--output").arg(format!("o{i},{},k{i}", nginx.url(&format!("o{i}"))));
     }
     let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("relay-bench-server");
@@ -130,7 +133,7 @@ async fn run_relay(flv: &flv::Flv, secs: f64) -> Run {
 async fn run_ffmpeg(flv: &flv::Flv, secs: f64) -> Run {
     let nginx = Nginx::start_live(&["f1", "f2", "f3", "f4"]);
     let port = relay_support::free_port();
-    let tee = (1..=OUTPUTS)
+    let tee = (1..=outputs())
         .map(|i| format!("[f=flv:onfail=ignore]{}/k{i}", nginx.url(&format!("f{i}"))))
         .collect::<Vec<_>>()
         .join("|");
@@ -194,7 +197,7 @@ fn main() {
     let base = percentile(&direct, 0.5);
     let added = |r: &Run, p: f64| percentile(&r.latencies, p) - percentile(&direct, p);
     let mib = |kib: u64| kib as f64 / 1024.0;
-    println!("\nLocal relay vs ffmpeg tee: 1 publisher → {OUTPUTS} nginx-rtmp outputs, {secs:.0} s of 720p30 H.264+AAC at {mbps:.1} Mbit/s");
+    println!("\nLocal relay vs ffmpeg tee: 1 publisher → {} nginx-rtmp outputs, {secs:.0} s of 720p30 H.264+AAC at {mbps:.1} Mbit/s", outputs());
     println!("baseline publisher → nginx → player: median {base:.2} ms ({} frames)", direct.len());
     println!("{:<28}{:>14}{:>14}{:>10}", "", "streampai", "ffmpeg tee", "ratio");
     let row = |name: &str, a: f64, b: f64| println!("{name:<28}{a:>14.2}{b:>14.2}{:>9.2}×", a / b);

@@ -16,17 +16,19 @@
 //! * The relay never ends the outputs because OBS left: when the publisher disconnects the
 //!   outputs stay connected and resume on the next publisher's first keyframe. The caller owns
 //!   the grace policy (watch [`IngestState`], remove outputs when the grace runs out).
-//! * Metadata: `rml_rtmp` keeps only the well-known `onMetaData` fields (width, height, codec
-//!   ids, frame rate, data rates, sample rate, channels, stereo, encoder); other fields an
-//!   encoder sends are not relayed. Platforms read the codec configuration from the sequence
-//!   headers, which are relayed byte for byte.
+//! * The ingest speaks RTMP with its own chunk decoder and publish handling
+//!   ([`server_proto`]); `rml_rtmp` provides the handshake, the message and AMF0 codecs, and
+//!   the outputs' client session. Metadata (`@setDataFrame`), sequence headers and media are
+//!   relayed byte for byte.
 
+mod chunks;
 mod config;
 mod fanout;
 mod ingest;
 mod media;
 mod output;
 mod push;
+mod server_proto;
 mod stats;
 mod tls;
 mod wire;

@@ -18,7 +18,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, Wr
 use tokio::net::{TcpSocket, TcpStream};
 
 use super::media::{Frame, FrameKind, StreamHeaders};
-use super::wire::{stream_id_of_type0_packet, ChunkWriter, SegmentBuf, AUDIO_CSID, VIDEO_CSID};
+use super::wire::{stream_id_of_type0_packet, ChunkWriter, SegmentBuf, AUDIO_CSID, DATA_CSID, VIDEO_CSID};
 use super::RelayError;
 use crate::secrets::Secret;
 
@@ -143,7 +143,7 @@ pub(crate) struct PushConn {
     stream_id: u32,
     timeline: Timeline,
     sent_generation: u64,
-    sent_metadata: Option<StreamMetadata>,
+    sent_metadata: Option<Bytes>,
     sent_video: Option<Bytes>,
     sent_audio: Option<Bytes>,
 }
@@ -242,18 +242,21 @@ impl PushConn {
         self.take(vec![r.map_err(proto)?])?;
         self.flush().await?;
         self.wait_for(&mut pending, |e| matches!(e, ClientSessionEvent::PublishRequestAccepted)).await?;
-        // The metadata packet is the first on its chunk stream, so it carries the stream id
-        // the server assigned (the session does not expose it).
-        let metadata = headers.metadata.clone().unwrap_or_else(StreamMetadata::new);
+        // The session does not expose the stream id the server assigned; a metadata packet it
+        // builds (the first on its chunk stream, so with a full header) carries it. The packet
+        // is not sent: metadata goes out raw on our own chunk stream, the session's metadata
+        // chunk stream is never used, so its header state does not matter.
         let ClientSessionResult::OutboundResponse(packet) =
-            self.session.publish_metadata(&metadata).map_err(proto)?
+            self.session.publish_metadata(&StreamMetadata::new()).map_err(proto)?
         else {
             return Err(PushError::Protocol("no metadata packet".into()));
         };
         self.stream_id = stream_id_of_type0_packet(&packet.bytes).unwrap_or(1);
         self.writer = ChunkWriter::new(CHUNK_SIZE, self.stream_id);
-        self.out.push(Bytes::from(packet.bytes));
-        self.sent_metadata = Some(metadata);
+        if let Some(raw) = &headers.metadata_raw {
+            self.writer.message(&mut self.out, DATA_CSID, 18, 0, raw);
+            self.sent_metadata = Some(raw.clone());
+        }
         self.flush().await?;
         Ok(())
     }
@@ -337,13 +340,11 @@ impl PushConn {
 
     fn queue_headers(&mut self, h: &StreamHeaders, ts: u32) {
         self.sent_generation = h.generation;
-        if let Some(m) = &h.metadata {
-            if self.sent_metadata.as_ref() != Some(m) {
-                if let Ok(ClientSessionResult::OutboundResponse(p)) = self.session.publish_metadata(m) {
-                    self.out.push(Bytes::from(p.bytes));
-                    self.sent_metadata = Some(m.clone());
-                }
+        if h.metadata_raw.is_some() && h.metadata_raw != self.sent_metadata {
+            if let Some(m) = &h.metadata_raw {
+                self.writer.message(&mut self.out, DATA_CSID, 18, ts, m);
             }
+            self.sent_metadata = h.metadata_raw.clone();
         }
         if h.video.is_some() && h.video != self.sent_video {
             if let Some(v) = &h.video {
