@@ -9,7 +9,7 @@
 //! `cargo bench --bench relay` (figures: docs/PERFORMANCE.md).
 
 #[path = "../../tests/relay_support/mod.rs"]
-#[allow(dead_code, unused_macros)]
+#[allow(unused_macros)]
 mod relay_support;
 
 mod flv;
@@ -70,23 +70,18 @@ fn encode(dir: &Path) -> PathBuf {
     path
 }
 
-/// Play `key` on `app` while `publish` runs, then a little longer for the tail to arrive.
-async fn measure(
-    nginx: &Nginx,
-    app: &str,
-    key: &str,
-    publish_to: SocketAddr,
-    publish_app: &str,
-    publish_key: &str,
-    flv: &flv::Flv,
-    secs: f64,
-) -> Vec<Duration> {
+/// An RTMP endpoint: address, application, stream name.
+struct Endpoint<'a>(SocketAddr, &'a str, &'a str);
+
+/// Play `watch` while publishing `flv` to `publish` for `secs`, then a little longer for the
+/// tail to arrive; returns each video frame's latency.
+async fn measure(watch: Endpoint<'_>, publish: Endpoint<'_>, flv: &flv::Flv, secs: f64) -> Vec<Duration> {
     let sent: peer::SendTimes = Arc::default();
     let stop = CancellationToken::new();
-    let player = peer::Client::connect(SocketAddr::from(([127, 0, 0, 1], nginx.port)), app).await;
-    let play = tokio::spawn(player.play(key.to_string(), sent.clone(), stop.clone()));
-    let publisher = peer::Client::connect(publish_to, publish_app).await;
-    publisher.publish(publish_key, flv, secs, sent).await;
+    let player = peer::Client::connect(watch.0, watch.1).await;
+    let play = tokio::spawn(player.play(watch.2.to_string(), sent.clone(), stop.clone()));
+    let publisher = peer::Client::connect(publish.0, publish.1).await;
+    publisher.publish(publish.2, flv, secs, sent).await;
     tokio::time::sleep(Duration::from_millis(1500)).await; // let the last frames drain
     stop.cancel();
     play.await.unwrap()
@@ -95,13 +90,16 @@ async fn measure(
 async fn run_direct(flv: &flv::Flv, secs: f64) -> Vec<Duration> {
     let nginx = Nginx::start_live(&["direct"]);
     let addr = SocketAddr::from(([127, 0, 0, 1], nginx.port));
-    measure(&nginx, "direct", "d", addr, "direct", "d", flv, secs).await
+    measure(Endpoint(addr, "direct", "d"), Endpoint(addr, "direct", "d"), flv, secs).await
 }
 
 async fn run_relay(flv: &flv::Flv, secs: f64) -> Run {
     let nginx = Nginx::start_live(&["o1", "o2", "o3", "o4"]);
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_relay-bench-server"));
     cmd.args(["--key", "bench-key"]);
+    // The relay's runtime: current-thread (1, default) or multi-thread like the engine's.
+    let threads = std::env::var("STREAMPAI_RELAY_BENCH_THREADS").unwrap_or_else(|_| "1".into());
+    cmd.args(["--threads", &threads]);
     for i in 1..=outputs() {
         cmd.arg("--output").arg(format!("o{i},{},k{i}", nginx.url(&format!("o{i}"))));
     }
@@ -120,7 +118,8 @@ async fn run_relay(flv: &flv::Flv, secs: f64) -> Run {
         }
     });
     let addr = ready_rx.recv_timeout(Duration::from_secs(10)).expect("relay ready");
-    let latencies = measure(&nginx, "o1", "k1", addr, "live", "bench-key", flv, secs).await;
+    let latencies =
+        measure(Endpoint(nginx.addr(), "o1", "k1"), Endpoint(addr, "live", "bench-key"), flv, secs).await;
     drop(child.stdin.take()); // shut down
     let usage = tokio::task::spawn_blocking(move || wait_usage(child)).await.unwrap();
     reader.join().unwrap();
@@ -137,14 +136,23 @@ async fn run_ffmpeg(flv: &flv::Flv, secs: f64) -> Run {
         .map(|i| format!("[f=flv:onfail=ignore]{}/k{i}", nginx.url(&format!("f{i}"))))
         .collect::<Vec<_>>()
         .join("|");
+    // STREAMPAI_RELAY_BENCH_FFMPEG_INPUT_FLAGS: extra input options (e.g. "-fflags nobuffer").
+    let extra = std::env::var("STREAMPAI_RELAY_BENCH_FFMPEG_INPUT_FLAGS").unwrap_or_default();
     let child = Command::new("ffmpeg")
-        .args(["-v", "error", "-listen", "1", "-i", &format!("rtmp://127.0.0.1:{port}/live/bench-key")])
-        .args(["-c", "copy", "-map", "0", "-f", "tee", &tee])
+        .args(["-v", "error", "-listen", "1"])
+        .args(extra.split_whitespace())
+        .args(["-i", &format!("rtmp://127.0.0.1:{port}/live/bench-key")])
+        .args(["-c", "copy", "-map", "0"])
+        .args(
+            std::env::var("STREAMPAI_RELAY_BENCH_FFMPEG_OUTPUT_FLAGS").unwrap_or_default().split_whitespace(),
+        )
+        .args(["-f", "tee", &tee])
         .stdin(Stdio::null())
         .spawn()
         .expect("ffmpeg");
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let latencies = measure(&nginx, "f1", "k1", addr, "live", "bench-key", flv, secs).await;
+    let latencies =
+        measure(Endpoint(nginx.addr(), "f1", "k1"), Endpoint(addr, "live", "bench-key"), flv, secs).await;
     // ffmpeg ends on its own when the publisher leaves.
     let usage = tokio::task::spawn_blocking(move || wait_usage(child)).await.unwrap();
     Run { usage, latencies, buffers_peak: None, dropped: None }
@@ -186,9 +194,16 @@ fn main() {
         (r, f) => {
             for r in [r, f].into_iter().flatten() {
                 let med = percentile(&r.latencies, 0.5);
+                let n = r.latencies.len() / 3;
+                let thirds: Vec<String> = (0..3)
+                    .map(|i| format!("{:.1}", percentile(&r.latencies[i * n..(i + 1) * n], 0.5)))
+                    .collect();
                 println!(
-                    "cpu {:.2} s, peak RSS {} KiB, median latency {med:.2} ms",
-                    r.usage.cpu_s, r.usage.peak_rss_kib
+                    "cpu {:.2} s, peak RSS {} KiB, median latency {med:.2} ms (by thirds {}), {} frames",
+                    r.usage.cpu_s,
+                    r.usage.peak_rss_kib,
+                    thirds.join("/"),
+                    r.latencies.len()
                 );
             }
             return;
@@ -206,6 +221,16 @@ fn main() {
     row("added latency median (ms)", added(&relay, 0.5), added(&ffmpeg, 0.5));
     row("added latency p95 (ms)", added(&relay, 0.95), added(&ffmpeg, 0.95));
     println!("{:<28}{:>14}{:>14}", "frames measured", relay.latencies.len(), ffmpeg.latencies.len());
+    let third = |r: &Run, i: usize| {
+        let n = r.latencies.len() / 3;
+        percentile(&r.latencies[i * n..(i + 1) * n], 0.5)
+    };
+    println!(
+        "{:<28}{:>14}{:>14}",
+        "median by thirds (ms)",
+        format!("{:.1}/{:.1}/{:.1}", third(&relay, 0), third(&relay, 1), third(&relay, 2)),
+        format!("{:.0}/{:.0}/{:.0}", third(&ffmpeg, 0), third(&ffmpeg, 1), third(&ffmpeg, 2)),
+    );
     let peak = relay.buffers_peak.unwrap_or(0) as f64 / 1048576.0;
     println!(
         "relay buffers peak (GOP cache + 4 queues, upper bound): {peak:.2} MiB; dropped frames: {}",
