@@ -11,8 +11,8 @@ use tracing::Instrument;
 
 use super::fanout::Hub;
 use super::output::{OutputPolicy, OutputTask};
-use super::push::PushTarget;
 use super::stats::OutputShared;
+use super::target::PushTarget;
 use super::{Registry, RelayError, RelayEvent, REMOVE_TIMEOUT};
 use crate::secrets::Secret;
 

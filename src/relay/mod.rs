@@ -31,6 +31,7 @@ mod output;
 mod push;
 mod server_proto;
 mod stats;
+mod target;
 mod tls;
 mod wire;
 

@@ -325,3 +325,7 @@ fn object(pairs: &[(&str, &str)]) -> Amf0Value {
         pairs.iter().map(|(k, v)| (k.to_string(), Amf0Value::Utf8String(v.to_string()))).collect(),
     )
 }
+
+#[cfg(test)]
+#[path = "server_proto_tests.rs"]
+mod tests;
