@@ -38,6 +38,47 @@ async fn handshaken(addr: SocketAddr) -> TcpStream {
     }
 }
 
+/// Publish to the relay with `rml_rtmp`'s client session and send one AVC keyframe; the
+/// connection is returned so the publisher stays connected.
+async fn publish_keyframe(addr: SocketAddr, key: &str) -> TcpStream {
+    use rml_rtmp::sessions::{ClientSession, ClientSessionConfig, ClientSessionEvent, ClientSessionResult};
+    let mut s = handshaken(addr).await;
+    let (mut session, _) = ClientSession::new(ClientSessionConfig::new()).unwrap();
+    let mut pending = vec![session.request_connection("live".into()).unwrap()];
+    let mut buf = vec![0u8; 8192];
+    let mut connected = false;
+    loop {
+        for r in pending.drain(..) {
+            match r {
+                ClientSessionResult::OutboundResponse(p) => s.write_all(&p.bytes).await.unwrap(),
+                ClientSessionResult::RaisedEvent(ClientSessionEvent::ConnectionRequestAccepted) => {
+                    connected = true
+                }
+                ClientSessionResult::RaisedEvent(ClientSessionEvent::PublishRequestAccepted) => {
+                    let key = bytes::Bytes::from_static(&[0x17, 1, 0, 0, 0, 0, 0, 0, 1, 0x65]);
+                    let t = rml_rtmp::time::RtmpTimestamp::new(0);
+                    if let ClientSessionResult::OutboundResponse(p) =
+                        session.publish_video_data(key, t, false).unwrap()
+                    {
+                        s.write_all(&p.bytes).await.unwrap();
+                    }
+                    return s;
+                }
+                _ => {}
+            }
+        }
+        if connected {
+            connected = false;
+            let publish = rml_rtmp::sessions::PublishRequestType::Live;
+            pending.push(session.request_publishing(key.into(), publish).unwrap());
+            continue;
+        }
+        let n = s.read(&mut buf).await.unwrap();
+        assert!(n > 0, "the relay closed the publisher");
+        pending = session.handle_input(&buf[..n]).unwrap();
+    }
+}
+
 /// Read until the peer closes; false if it stays open for `limit`.
 async fn closes_within(s: &mut TcpStream, limit: Duration) -> bool {
     let mut buf = [0u8; 4096];
@@ -91,6 +132,36 @@ async fn a_protocol_error_closes_only_that_connection() {
     assert!(!relay.ingest().publishing);
     assert!(events.try_recv().is_err(), "nothing was published or rejected");
     drop(junk);
+    relay.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_output_gives_up_after_max_reconnects() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mut cfg = RelayConfig::new(Secret::new("ingest-key"));
+    cfg.max_reconnects = 2;
+    cfg.retry_initial = Duration::from_millis(10);
+    cfg.retry_max = Duration::from_millis(40);
+    let relay = Relay::start(cfg, listener, CancellationToken::new()).await.unwrap();
+    let mut events = relay.subscribe();
+    // Nothing listens on port 1: every attempt is refused.
+    relay.add_output("dead", "rtmp://127.0.0.1:1/app", Secret::new("k")).await.unwrap();
+    let _publisher = publish_keyframe(relay.local_addr(), "ingest-key").await;
+    let failed = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            if let Ok(RelayEvent::OutputState { state: OutputState::Failed { reason }, .. }) =
+                events.recv().await
+            {
+                return reason;
+            }
+        }
+    })
+    .await
+    .expect("the output fails");
+    assert!(failed.contains("connect"), "{failed}");
+    let o = &relay.outputs()[0];
+    assert_eq!((o.reconnects, o.connected), (2, false), "{o:?}");
+    assert!(relay.ingest().publishing);
     relay.shutdown().await;
 }
 
