@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
+# Real RTMP peers for the relay's end-to-end tests and benchmark (ffmpeg, nginx-rtmp, openssl).
 scripts/relay-deps.sh
 export CARGO_TERM_COLOR=never
 cargo fmt --all -- --check
@@ -12,5 +13,6 @@ cargo test --workspace --exclude streampai-desktop
 # The benchmark must keep compiling and running; a short run proves it (figures: docs/PERFORMANCE.md).
 STREAMPAI_BENCH_ROUNDS=3 cargo bench --profile dev --bench start_stream
 STREAMPAI_BENCH_ALERTS=300 cargo bench --profile dev --bench alerts
+STREAMPAI_RELAY_BENCH_SECS=5 cargo bench --profile dev --bench relay
 # The desktop app: UI unit tests, shell tests, bindings check, real keyring, end-to-end in real windows.
 scripts/test-desktop.sh

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use bytes::Bytes;
 use rml_rtmp::rml_amf0::{self, Amf0Value};
-use rml_rtmp::sessions::StreamMetadata;
+use std::collections::HashMap;
 
 pub struct Tag {
     /// 8 audio, 9 video.
@@ -14,7 +14,8 @@ pub struct Tag {
 }
 
 pub struct Flv {
-    pub metadata: StreamMetadata,
+    /// Every `onMetaData` property of the file, as an encoder would send them.
+    pub metadata: HashMap<String, Amf0Value>,
     pub tags: Vec<Tag>,
     /// Timestamp span of the file plus one frame, for looping.
     pub span_ms: u32,
@@ -24,7 +25,7 @@ pub fn read(path: &Path) -> Flv {
     let raw = std::fs::read(path).expect("read flv");
     assert!(raw.len() > 13 && &raw[..3] == b"FLV", "not an FLV file");
     let mut pos = u32::from_be_bytes([raw[5], raw[6], raw[7], raw[8]]) as usize + 4;
-    let mut metadata = StreamMetadata::new();
+    let mut metadata = HashMap::new();
     let mut tags = Vec::new();
     while pos + 11 <= raw.len() {
         let kind = raw[pos];
@@ -40,7 +41,7 @@ pub fn read(path: &Path) -> Flv {
             18 => {
                 if let Ok(values) = rml_amf0::deserialize(&mut std::io::Cursor::new(body)) {
                     if let Some(Amf0Value::Object(props)) = values.into_iter().nth(1) {
-                        metadata.apply_metadata_values(props);
+                        metadata = props;
                     }
                 }
             }

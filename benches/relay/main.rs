@@ -9,7 +9,7 @@
 //! `cargo bench --bench relay` (figures: docs/PERFORMANCE.md).
 
 #[path = "../../tests/relay_support/mod.rs"]
-#[allow(dead_code, unused_macros)]
+#[allow(unused_macros)]
 mod relay_support;
 
 mod flv;
@@ -25,24 +25,58 @@ use std::time::Duration;
 use relay_support::Nginx;
 use tokio_util::sync::CancellationToken;
 
-const OUTPUTS: usize = 4;
+/// Outputs per relay: 4, or `STREAMPAI_RELAY_BENCH_OUTPUTS` (for profiling).
+fn outputs() -> usize {
+    std::env::var("STREAMPAI_RELAY_BENCH_OUTPUTS").ok().and_then(|s| s.parse().ok()).unwrap_or(4)
+}
 
 struct Usage {
     cpu_s: f64,
     peak_rss_kib: u64,
 }
 
-/// Wait for `child` to exit and return its CPU time and peak RSS (the kernel's accounting).
-fn wait_usage(child: Child) -> Usage {
+/// A child process whose peak RSS is sampled from `VmHWM` in `/proc/<pid>/status` from spawn
+/// to exit (`ru_maxrss` would count the bench's own memory, which the child shares between fork
+/// and exec); CPU time comes from `wait4`.
+struct Watched {
+    pid: libc::pid_t,
+    done: Arc<std::sync::atomic::AtomicBool>,
+    sampler: std::thread::JoinHandle<u64>,
+}
+
+fn watch(child: Child) -> Watched {
     let pid = child.id() as libc::pid_t;
-    std::mem::forget(child); // reaped by wait4 below
-    let mut status = 0;
-    // SAFETY: a zeroed rusage is a valid out-parameter; pid is our own child.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
-    assert_eq!(r, pid, "wait4 failed");
-    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    Usage { cpu_s: secs(ru.ru_utime) + secs(ru.ru_stime), peak_rss_kib: ru.ru_maxrss as u64 }
+    std::mem::forget(child); // reaped by wait4 in `Watched::wait`
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = done.clone();
+    let sampler = std::thread::spawn(move || {
+        let mut peak = 0u64;
+        while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+            let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else { break };
+            let hwm = status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok());
+            peak = peak.max(hwm.unwrap_or(0));
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        peak
+    });
+    Watched { pid, done, sampler }
+}
+
+impl Watched {
+    /// Wait for the exit; CPU seconds and peak RSS.
+    fn wait(self) -> Usage {
+        let mut status = 0;
+        // SAFETY: a zeroed rusage is a valid out-parameter; pid is our own child.
+        let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+        let r = unsafe { libc::wait4(self.pid, &mut status, 0, &mut ru) };
+        assert_eq!(r, self.pid, "wait4 failed");
+        self.done.store(true, std::sync::atomic::Ordering::Relaxed);
+        let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+        Usage { cpu_s: secs(ru.ru_utime) + secs(ru.ru_stime), peak_rss_kib: self.sampler.join().unwrap() }
+    }
 }
 
 struct Run {
@@ -52,11 +86,14 @@ struct Run {
     dropped: Option<u64>,
 }
 
-fn encode(dir: &Path) -> PathBuf {
+/// The source, looped by the publisher: as long as the run up to 30 s, so that a latency below
+/// the loop length is never ambiguous (frames are matched by content).
+fn encode(dir: &Path, secs: f64) -> PathBuf {
+    let loop_secs = secs.clamp(5.0, 30.0).ceil().to_string();
     let path = dir.join("bench.flv");
     let status = Command::new("ffmpeg")
         .args(["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30"])
-        .args(["-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=48000", "-t", "10"])
+        .args(["-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=48000", "-t", &loop_secs])
         .args(["-c:v", "libx264", "-preset", "veryfast", "-profile:v", "main", "-pix_fmt", "yuv420p"])
         .args(["-b:v", "4000k", "-maxrate", "4000k", "-bufsize", "4000k", "-g", "60", "-keyint_min", "60"])
         .args(["-sc_threshold", "0", "-c:a", "aac", "-b:a", "128k", "-ar", "48000", "-ac", "2"])
@@ -67,23 +104,18 @@ fn encode(dir: &Path) -> PathBuf {
     path
 }
 
-/// Play `key` on `app` while `publish` runs, then a little longer for the tail to arrive.
-async fn measure(
-    nginx: &Nginx,
-    app: &str,
-    key: &str,
-    publish_to: SocketAddr,
-    publish_app: &str,
-    publish_key: &str,
-    flv: &flv::Flv,
-    secs: f64,
-) -> Vec<Duration> {
+/// An RTMP endpoint: address, application, stream name.
+struct Endpoint<'a>(SocketAddr, &'a str, &'a str);
+
+/// Play `watch` while publishing `flv` to `publish` for `secs`, then a little longer for the
+/// tail to arrive; returns each video frame's latency.
+async fn measure(watch: Endpoint<'_>, publish: Endpoint<'_>, flv: &flv::Flv, secs: f64) -> Vec<Duration> {
     let sent: peer::SendTimes = Arc::default();
     let stop = CancellationToken::new();
-    let player = peer::Client::connect(SocketAddr::from(([127, 0, 0, 1], nginx.port)), app).await;
-    let play = tokio::spawn(player.play(key.to_string(), sent.clone(), stop.clone()));
-    let publisher = peer::Client::connect(publish_to, publish_app).await;
-    publisher.publish(publish_key, flv, secs, sent).await;
+    let player = peer::Client::connect(watch.0, watch.1).await;
+    let play = tokio::spawn(player.play(watch.2.to_string(), sent.clone(), stop.clone()));
+    let publisher = peer::Client::connect(publish.0, publish.1).await;
+    publisher.publish(publish.2, flv, secs, sent).await;
     tokio::time::sleep(Duration::from_millis(1500)).await; // let the last frames drain
     stop.cancel();
     play.await.unwrap()
@@ -92,18 +124,23 @@ async fn measure(
 async fn run_direct(flv: &flv::Flv, secs: f64) -> Vec<Duration> {
     let nginx = Nginx::start_live(&["direct"]);
     let addr = SocketAddr::from(([127, 0, 0, 1], nginx.port));
-    measure(&nginx, "direct", "d", addr, "direct", "d", flv, secs).await
+    measure(Endpoint(addr, "direct", "d"), Endpoint(addr, "direct", "d"), flv, secs).await
 }
 
 async fn run_relay(flv: &flv::Flv, secs: f64) -> Run {
     let nginx = Nginx::start_live(&["o1", "o2", "o3", "o4"]);
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_relay-bench-server"));
     cmd.args(["--key", "bench-key"]);
-    for i in 1..=OUTPUTS {
+    // The relay's runtime: current-thread (1, default) or multi-thread like the engine's.
+    let threads = std::env::var("STREAMPAI_RELAY_BENCH_THREADS").unwrap_or_else(|_| "1".into());
+    cmd.args(["--threads", &threads]);
+    for i in 1..=outputs() {
         cmd.arg("--output").arg(format!("o{i},{},k{i}", nginx.url(&format!("o{i}"))));
     }
     let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("relay-bench-server");
     let stdout = BufReader::new(child.stdout.take().unwrap());
+    let stdin = child.stdin.take();
+    let watched = watch(child);
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let last_stats = Arc::new(Mutex::new(String::new()));
     let stats = last_stats.clone();
@@ -117,9 +154,10 @@ async fn run_relay(flv: &flv::Flv, secs: f64) -> Run {
         }
     });
     let addr = ready_rx.recv_timeout(Duration::from_secs(10)).expect("relay ready");
-    let latencies = measure(&nginx, "o1", "k1", addr, "live", "bench-key", flv, secs).await;
-    drop(child.stdin.take()); // shut down
-    let usage = tokio::task::spawn_blocking(move || wait_usage(child)).await.unwrap();
+    let latencies =
+        measure(Endpoint(nginx.addr(), "o1", "k1"), Endpoint(addr, "live", "bench-key"), flv, secs).await;
+    drop(stdin); // shut down
+    let usage = tokio::task::spawn_blocking(move || watched.wait()).await.unwrap();
     reader.join().unwrap();
     let s: serde_json::Value = serde_json::from_str(&last_stats.lock().unwrap()).unwrap_or_default();
     let dropped =
@@ -130,20 +168,30 @@ async fn run_relay(flv: &flv::Flv, secs: f64) -> Run {
 async fn run_ffmpeg(flv: &flv::Flv, secs: f64) -> Run {
     let nginx = Nginx::start_live(&["f1", "f2", "f3", "f4"]);
     let port = relay_support::free_port();
-    let tee = (1..=OUTPUTS)
+    let tee = (1..=outputs())
         .map(|i| format!("[f=flv:onfail=ignore]{}/k{i}", nginx.url(&format!("f{i}"))))
         .collect::<Vec<_>>()
         .join("|");
+    // STREAMPAI_RELAY_BENCH_FFMPEG_INPUT_FLAGS: extra input options (e.g. "-fflags nobuffer").
+    let extra = std::env::var("STREAMPAI_RELAY_BENCH_FFMPEG_INPUT_FLAGS").unwrap_or_default();
     let child = Command::new("ffmpeg")
-        .args(["-v", "error", "-listen", "1", "-i", &format!("rtmp://127.0.0.1:{port}/live/bench-key")])
-        .args(["-c", "copy", "-map", "0", "-f", "tee", &tee])
+        .args(["-v", "error", "-listen", "1"])
+        .args(extra.split_whitespace())
+        .args(["-i", &format!("rtmp://127.0.0.1:{port}/live/bench-key")])
+        .args(["-c", "copy", "-map", "0"])
+        .args(
+            std::env::var("STREAMPAI_RELAY_BENCH_FFMPEG_OUTPUT_FLAGS").unwrap_or_default().split_whitespace(),
+        )
+        .args(["-f", "tee", &tee])
         .stdin(Stdio::null())
         .spawn()
         .expect("ffmpeg");
+    let watched = watch(child);
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let latencies = measure(&nginx, "f1", "k1", addr, "live", "bench-key", flv, secs).await;
+    let latencies =
+        measure(Endpoint(nginx.addr(), "f1", "k1"), Endpoint(addr, "live", "bench-key"), flv, secs).await;
     // ffmpeg ends on its own when the publisher leaves.
-    let usage = tokio::task::spawn_blocking(move || wait_usage(child)).await.unwrap();
+    let usage = tokio::task::spawn_blocking(move || watched.wait()).await.unwrap();
     Run { usage, latencies, buffers_peak: None, dropped: None }
 }
 
@@ -166,7 +214,7 @@ fn main() {
     let secs: f64 =
         std::env::var("STREAMPAI_RELAY_BENCH_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(60.0);
     let dir = tempfile::tempdir().unwrap();
-    let flv = flv::read(&encode(dir.path()));
+    let flv = flv::read(&encode(dir.path(), secs));
     let bytes: usize = flv.tags.iter().map(|t| t.data.len()).sum();
     let mbps = bytes as f64 * 8.0 / (flv.span_ms as f64 / 1000.0) / 1e6;
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
@@ -183,33 +231,52 @@ fn main() {
         (r, f) => {
             for r in [r, f].into_iter().flatten() {
                 let med = percentile(&r.latencies, 0.5);
+                let n = r.latencies.len() / 3;
+                let thirds: Vec<String> = (0..3)
+                    .map(|i| format!("{:.1}", percentile(&r.latencies[i * n..(i + 1) * n], 0.5)))
+                    .collect();
                 println!(
-                    "cpu {:.2} s, peak RSS {} KiB, median latency {med:.2} ms",
-                    r.usage.cpu_s, r.usage.peak_rss_kib
+                    "cpu {:.2} s, peak RSS {} KiB, median latency {med:.2} ms (by thirds {}), {} frames",
+                    r.usage.cpu_s,
+                    r.usage.peak_rss_kib,
+                    thirds.join("/"),
+                    r.latencies.len()
                 );
             }
             return;
         }
     };
-    let base = percentile(&direct, 0.5);
-    let added = |r: &Run, p: f64| percentile(&r.latencies, p) - percentile(&direct, p);
+    let added = |r: &Run| percentile(&r.latencies, 0.5) - percentile(&direct, 0.5);
     let mib = |kib: u64| kib as f64 / 1024.0;
-    println!("\nLocal relay vs ffmpeg tee: 1 publisher → {OUTPUTS} nginx-rtmp outputs, {secs:.0} s of 720p30 H.264+AAC at {mbps:.1} Mbit/s");
-    println!("baseline publisher → nginx → player: median {base:.2} ms ({} frames)", direct.len());
-    println!("{:<28}{:>14}{:>14}{:>10}", "", "streampai", "ffmpeg tee", "ratio");
-    let row = |name: &str, a: f64, b: f64| println!("{name:<28}{a:>14.2}{b:>14.2}{:>9.2}×", a / b);
+    let n = outputs();
+    println!("\nLocal relay vs ffmpeg tee: 1 publisher → {n} nginx-rtmp outputs, {secs:.0} s of 720p30 H.264+AAC at {mbps:.1} Mbit/s");
+    println!("{:<32}{:>12}{:>12}{:>9}", "", "streampai", "ffmpeg tee", "ratio");
+    let row = |name: &str, a: f64, b: f64| println!("{name:<32}{a:>12.2}{b:>12.2}{:>8.2}×", a / b);
     row("CPU seconds", relay.usage.cpu_s, ffmpeg.usage.cpu_s);
     row("peak RSS (MiB)", mib(relay.usage.peak_rss_kib), mib(ffmpeg.usage.peak_rss_kib));
-    row("added latency median (ms)", added(&relay, 0.5), added(&ffmpeg, 0.5));
-    row("added latency p95 (ms)", added(&relay, 0.95), added(&ffmpeg, 0.95));
-    println!("{:<28}{:>14}{:>14}", "frames measured", relay.latencies.len(), ffmpeg.latencies.len());
+    row("added latency, median (ms)", added(&relay), added(&ffmpeg));
+    println!("latency publisher → output → player (ms): median, p95, frames, median per third of the run");
+    for (name, l) in
+        [("no relay (baseline)", &direct), ("streampai", &relay.latencies), ("ffmpeg tee", &ffmpeg.latencies)]
+    {
+        let n = l.len() / 3;
+        let thirds: Vec<String> =
+            (0..3).map(|i| format!("{:.1}", percentile(&l[i * n..(i + 1) * n], 0.5))).collect();
+        println!(
+            "  {name:<22}{:>10.2}{:>10.2}{:>7}   {}",
+            percentile(l, 0.5),
+            percentile(l, 0.95),
+            l.len(),
+            thirds.join(" / ")
+        );
+    }
     let peak = relay.buffers_peak.unwrap_or(0) as f64 / 1048576.0;
     println!(
-        "relay buffers peak (GOP cache + 4 queues, upper bound): {peak:.2} MiB; dropped frames: {}",
+        "relay buffers peak (GOP cache + {n} queues, upper bound): {peak:.2} MiB; dropped frames: {}",
         relay.dropped.unwrap_or(0)
     );
     println!(
-        "\n| {} | {secs:.0} s, {mbps:.1} Mbit/s | {:.2} s vs {:.2} s ({:.2}×) | {:.1} vs {:.1} MiB ({:.2}×) | {peak:.2} MiB | {:.2} ms vs {:.2} ms |",
+        "\n| {} | {secs:.0} s, {mbps:.1} Mbit/s | {:.2} s vs {:.2} s ({:.2}×) | {:.1} vs {:.1} MiB ({:.2}×) | {peak:.2} MiB | {:.2} ms vs {:.0} ms |",
         chrono::Utc::now().format("%Y-%m-%d"),
         relay.usage.cpu_s,
         ffmpeg.usage.cpu_s,
@@ -217,8 +284,8 @@ fn main() {
         mib(relay.usage.peak_rss_kib),
         mib(ffmpeg.usage.peak_rss_kib),
         relay.usage.peak_rss_kib as f64 / ffmpeg.usage.peak_rss_kib as f64,
-        added(&relay, 0.5),
-        added(&ffmpeg, 0.5),
+        added(&relay),
+        added(&ffmpeg),
     );
     let _ = std::io::stdout().flush();
 }

@@ -6,9 +6,13 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use rml_rtmp::chunk_io::ChunkSerializer;
 use rml_rtmp::handshake::{Handshake, HandshakeProcessResult, PeerType};
+use rml_rtmp::messages::RtmpMessage;
+use rml_rtmp::rml_amf0::Amf0Value;
 use rml_rtmp::sessions::{
     ClientSession, ClientSessionConfig, ClientSessionEvent, ClientSessionResult, PublishRequestType,
+    StreamMetadata,
 };
 use rml_rtmp::time::RtmpTimestamp;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -113,8 +117,7 @@ impl Client {
         let r = self.session.request_publishing(key.to_string(), PublishRequestType::Live).unwrap();
         let events = self.send(vec![r]).await;
         self.wait(events, |e| matches!(e, ClientSessionEvent::PublishRequestAccepted)).await;
-        let r = self.session.publish_metadata(&flv.metadata).unwrap();
-        self.send(vec![r]).await;
+        self.send_metadata(flv).await;
         let (mut rd, mut wr) = self.stream.into_split();
         // The server's few messages (acks, pings) are read and dropped.
         let drain = tokio::spawn(async move {
@@ -157,6 +160,29 @@ impl Client {
         }
         let _ = wr.shutdown().await;
         drain.abort();
+    }
+
+    /// The file's whole `onMetaData` (OBS and FFmpeg send every field; `rml_rtmp`'s own
+    /// metadata message keeps only some): built here, on a serializer of its own, on the stream
+    /// id read from a metadata packet the session builds (and that is not sent).
+    async fn send_metadata(&mut self, flv: &Flv) {
+        let ClientSessionResult::OutboundResponse(probe) =
+            self.session.publish_metadata(&StreamMetadata::new()).unwrap()
+        else {
+            panic!("no metadata packet")
+        };
+        let stream_id = u32::from_le_bytes(probe.bytes[8..12].try_into().unwrap());
+        let values = vec![
+            Amf0Value::Utf8String("@setDataFrame".into()),
+            Amf0Value::Utf8String("onMetaData".into()),
+            Amf0Value::Object(flv.metadata.clone()),
+        ];
+        let payload =
+            RtmpMessage::Amf0Data { values }.into_message_payload(RtmpTimestamp::new(0), stream_id).unwrap();
+        let mut ser = ChunkSerializer::new();
+        ser.set_max_chunk_size(4096, RtmpTimestamp::new(0)).unwrap(); // what the session announced
+        let packet = ser.serialize(&payload, true, false).unwrap();
+        self.stream.write_all(&packet.bytes).await.unwrap();
     }
 
     /// Play `key` until `stop`; returns the latency of every video frame, matched by payload to

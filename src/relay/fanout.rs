@@ -225,6 +225,7 @@ impl Hub {
     fn replace_headers(st: &mut HubState, f: impl FnOnce(&mut StreamHeaders)) {
         let mut h = StreamHeaders {
             generation: st.next_generation,
+            metadata_raw: st.headers.metadata_raw.clone(),
             metadata: st.headers.metadata.clone(),
             video: st.headers.video.clone(),
             audio: st.headers.audio.clone(),
@@ -234,9 +235,10 @@ impl Hub {
         st.headers = Arc::new(h);
     }
 
-    pub(crate) fn set_metadata(&self, conn_id: u64, metadata: StreamMetadata) {
+    /// `raw`: the `@setDataFrame` body to relay; `metadata`: its known fields.
+    pub(crate) fn set_metadata(&self, conn_id: u64, raw: Bytes, metadata: StreamMetadata) {
         let mut st = self.lock();
-        if !Self::is_current(&st, conn_id) || st.headers.metadata.as_ref() == Some(&metadata) {
+        if !Self::is_current(&st, conn_id) || st.headers.metadata_raw.as_ref() == Some(&raw) {
             return;
         }
         if metadata.video_codec_id.is_some() {
@@ -247,7 +249,10 @@ impl Hub {
             v.height = metadata.video_height;
             v.frame_rate = metadata.video_frame_rate;
         }
-        Self::replace_headers(&mut st, |h| h.metadata = Some(metadata));
+        Self::replace_headers(&mut st, |h| {
+            h.metadata_raw = Some(raw);
+            h.metadata = Some(metadata);
+        });
     }
 
     /// One audio or video message from the publisher `conn_id`.

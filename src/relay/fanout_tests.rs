@@ -176,10 +176,11 @@ fn headers_change_generation_only_when_they_change() {
     let g0 = hub.current_headers().generation;
     let mut meta = StreamMetadata::new();
     meta.video_width = Some(1280);
-    hub.set_metadata(1, meta.clone());
+    let raw = Bytes::from_static(b"\x02\x00\x0d@setDataFrame");
+    hub.set_metadata(1, raw.clone(), meta.clone());
     let g1 = hub.current_headers().generation;
     assert_ne!(g0, g1);
-    hub.set_metadata(1, meta);
+    hub.set_metadata(1, raw, meta);
     let seq = Bytes::from_static(&[0x17, 0x00, 0, 0, 0, 1, 100, 0, 40]);
     hub.push_media(1, FrameKind::Video, 0, seq.clone());
     let g2 = hub.current_headers().generation;

@@ -7,13 +7,11 @@
 //! arrives before the old socket has timed out).
 
 use std::net::SocketAddr;
-use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use rml_rtmp::handshake::{Handshake, HandshakeProcessResult, PeerType};
-use rml_rtmp::sessions::{ServerSession, ServerSessionConfig, ServerSessionEvent, ServerSessionResult};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
@@ -22,7 +20,7 @@ use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use super::fanout::Hub;
-use super::media::FrameKind;
+use super::server_proto::{ProtoError, Request, ServerProto};
 use super::{RejectReason, RelayEvent};
 use crate::secrets::Secret;
 
@@ -33,7 +31,6 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Connections that have not started publishing yet, at most.
 const MAX_PENDING: usize = 16;
-const READ_BUFFER: usize = 64 * 1024;
 
 pub(crate) struct IngestCtx {
     pub(crate) hub: Arc<Hub>,
@@ -64,7 +61,7 @@ enum IngestError {
     #[error("RTMP handshake: {0}")]
     Handshake(String),
     #[error("RTMP protocol: {0}")]
-    Protocol(String),
+    Protocol(#[from] ProtoError),
 }
 
 pub(crate) async fn accept_loop(
@@ -157,27 +154,9 @@ struct Conn {
 impl Conn {
     async fn run(&mut self, cleanup: &mut Cleanup) -> Result<&'static str, IngestError> {
         let _ = self.stream.set_nodelay(true);
-        let mut buf = vec![0u8; READ_BUFFER];
         let deadline = Instant::now() + SETUP_TIMEOUT;
-        let mut hs = Handshake::new(PeerType::Server);
-        let leftover = loop {
-            let Some(n) = self.read(&mut buf, deadline).await? else { return Ok("closed during handshake") };
-            match hs.process_bytes(&buf[..n]) {
-                Ok(HandshakeProcessResult::InProgress { response_bytes }) => self.out.extend(response_bytes),
-                Ok(HandshakeProcessResult::Completed { response_bytes, remaining_bytes }) => {
-                    self.out.extend(response_bytes);
-                    break remaining_bytes;
-                }
-                Err(e) => return Err(IngestError::Handshake(format!("{e:?}"))),
-            }
-            self.flush().await?;
-        };
-        let (mut session, initial) = ServerSession::new(ServerSessionConfig::new())
-            .map_err(|e| IngestError::Protocol(e.to_string()))?;
-        if let Next::Close(r) = self.results(&mut session, initial)? {
-            return Ok(r);
-        }
-        let mut next = self.input(&mut session, &leftover)?;
+        let mut proto = ServerProto::new();
+        self.handshake(&mut proto, deadline).await?;
         // One long-lived timer, re-armed only when it fires: no timer work per read.
         let mut setup_deadline = deadline;
         let mut last_read = Instant::now();
@@ -186,7 +165,11 @@ impl Conn {
         let cancel = self.cancel.clone();
         let cancelled = cancel.cancelled();
         tokio::pin!(cancelled);
+        let mut next = self.input(&mut proto)?;
         loop {
+            if let Some(bytes) = proto.take_output() {
+                self.out.extend_from_slice(&bytes);
+            }
             self.flush().await?;
             if let Next::Close(reason) = next {
                 return Ok(reason);
@@ -208,14 +191,15 @@ impl Conn {
                     next = Next::Continue;
                     continue;
                 }
-                r = self.stream.read(&mut buf) => r?,
+                r = self.stream.read_buf(proto.reader().buffer()) => r?,
             };
             if read == 0 {
                 return Ok("disconnected");
             }
             last_read = Instant::now();
+            proto.received(read);
             let was_publishing = self.publishing;
-            next = self.input(&mut session, &buf[..read])?;
+            next = self.input(&mut proto)?;
             if was_publishing && !self.publishing {
                 setup_deadline = last_read + SETUP_TIMEOUT;
                 timer.as_mut().reset(setup_deadline);
@@ -225,14 +209,27 @@ impl Conn {
         }
     }
 
-    /// `None` at end of stream.
-    async fn read(&mut self, buf: &mut [u8], deadline: Instant) -> Result<Option<usize>, IngestError> {
-        match tokio::time::timeout_at(deadline, self.stream.read(buf)).await {
-            Err(_) if self.publishing => Err(IngestError::Timeout("no data from the publisher")),
-            Err(_) => Err(IngestError::Timeout("RTMP setup")),
-            Ok(Ok(0)) => Ok(None),
-            Ok(Ok(n)) => Ok(Some(n)),
-            Ok(Err(e)) => Err(e.into()),
+    async fn handshake(&mut self, proto: &mut ServerProto, deadline: Instant) -> Result<(), IngestError> {
+        let mut hs = Handshake::new(PeerType::Server);
+        let mut buf = vec![0u8; 4096];
+        loop {
+            let n = match tokio::time::timeout_at(deadline, self.stream.read(&mut buf)).await {
+                Err(_) => return Err(IngestError::Timeout("RTMP handshake")),
+                Ok(Ok(0)) => return Err(IngestError::Handshake("closed by the peer".into())),
+                Ok(Ok(n)) => n,
+                Ok(Err(e)) => return Err(e.into()),
+            };
+            match hs.process_bytes(&buf[..n]) {
+                Ok(HandshakeProcessResult::InProgress { response_bytes }) => self.out.extend(response_bytes),
+                Ok(HandshakeProcessResult::Completed { response_bytes, remaining_bytes }) => {
+                    self.out.extend(response_bytes);
+                    proto.reader().buffer().extend_from_slice(&remaining_bytes);
+                    proto.received(remaining_bytes.len());
+                    return self.flush().await;
+                }
+                Err(e) => return Err(IngestError::Handshake(format!("{e:?}"))),
+            }
+            self.flush().await?;
         }
     }
 
@@ -248,112 +245,62 @@ impl Conn {
         Ok(())
     }
 
-    fn input(&mut self, session: &mut ServerSession, bytes: &[u8]) -> Result<Next, IngestError> {
-        if bytes.is_empty() {
-            return Ok(Next::Continue);
-        }
-        // rml_rtmp indexes into some messages unchecked; a malformed one must only end this
-        // connection, so a panic in the parser is turned into a protocol error.
-        let results = std::panic::catch_unwind(AssertUnwindSafe(|| session.handle_input(bytes)))
-            .map_err(|_| IngestError::Protocol("malformed message".into()))?
-            .map_err(|e| IngestError::Protocol(e.to_string()))?;
-        self.results(session, results)
-    }
-
-    fn results(
-        &mut self,
-        session: &mut ServerSession,
-        results: Vec<ServerSessionResult>,
-    ) -> Result<Next, IngestError> {
-        for r in results {
-            match r {
-                ServerSessionResult::OutboundResponse(p) => self.out.extend_from_slice(&p.bytes),
-                ServerSessionResult::RaisedEvent(e) => {
-                    if let Next::Close(reason) = self.event(session, e)? {
-                        return Ok(Next::Close(reason));
-                    }
-                }
-                ServerSessionResult::UnhandleableMessageReceived(_) => {}
+    /// Handle every complete message in the buffer.
+    fn input(&mut self, proto: &mut ServerProto) -> Result<Next, IngestError> {
+        while let Some(request) = proto.next()? {
+            if let Next::Close(reason) = self.request(proto, request) {
+                return Ok(Next::Close(reason));
             }
         }
         Ok(Next::Continue)
-    }
-
-    fn respond(
-        &mut self,
-        r: Result<Vec<ServerSessionResult>, impl std::fmt::Display>,
-    ) -> Result<(), IngestError> {
-        for r in r.map_err(|e| IngestError::Protocol(e.to_string()))? {
-            if let ServerSessionResult::OutboundResponse(p) = r {
-                self.out.extend_from_slice(&p.bytes);
-            }
-        }
-        Ok(())
     }
 
     fn reject(&mut self, reason: RejectReason) {
         let _ = self.ctx.hub.events().send(RelayEvent::PublishRejected { peer: self.peer, reason });
     }
 
-    fn event(&mut self, session: &mut ServerSession, e: ServerSessionEvent) -> Result<Next, IngestError> {
+    fn request(&mut self, proto: &mut ServerProto, request: Request) -> Next {
         let hub = &self.ctx.hub;
-        match e {
-            ServerSessionEvent::VideoDataReceived { data, timestamp, .. } => {
-                hub.push_media(self.conn_id, FrameKind::Video, timestamp.value, data)
+        match request {
+            Request::Media { kind, timestamp, payload } => {
+                hub.push_media(self.conn_id, kind, timestamp, payload)
             }
-            ServerSessionEvent::AudioDataReceived { data, timestamp, .. } => {
-                hub.push_media(self.conn_id, FrameKind::Audio, timestamp.value, data)
-            }
-            ServerSessionEvent::StreamMetadataChanged { metadata, .. } => {
-                hub.set_metadata(self.conn_id, metadata)
-            }
-            ServerSessionEvent::ConnectionRequested { request_id, app_name } => {
-                if app_name.trim_matches('/') == self.ctx.app {
-                    let r = session.accept_request(request_id);
-                    self.respond(r)?;
+            Request::Metadata { raw, metadata } => hub.set_metadata(self.conn_id, raw, metadata),
+            Request::Connect { app, transaction } => {
+                if app.trim_matches('/') == self.ctx.app {
+                    proto.accept_connect(transaction);
                 } else {
-                    let app = if app_name.contains(self.ctx.key.expose()) { "[redacted]" } else { &app_name };
+                    let app = if app.contains(self.ctx.key.expose()) { "[redacted]" } else { &app };
                     tracing::warn!(app, "relay ingest: publisher rejected: unknown application");
-                    let r = session.reject_request(
-                        request_id,
-                        "NetConnection.Connect.Rejected",
-                        "unknown application",
-                    );
-                    self.respond(r)?;
+                    proto.reject_connect(transaction, "unknown application");
                     self.reject(RejectReason::UnknownApp);
-                    return Ok(Next::Close("unknown application"));
+                    return Next::Close("unknown application");
                 }
             }
-            ServerSessionEvent::PublishStreamRequested { request_id, stream_key, .. } => {
-                if keys_match(&stream_key, self.ctx.key.expose()) {
+            Request::Publish { key, stream_id } => {
+                if keys_match(&key, self.ctx.key.expose()) {
                     hub.begin_publish(self.conn_id, self.peer, self.cancel.clone());
                     self.publishing = true;
-                    let r = session.accept_request(request_id);
-                    self.respond(r)?;
+                    proto.accept_publish(stream_id);
                 } else {
                     tracing::warn!("relay ingest: publisher rejected: wrong stream key");
-                    let r =
-                        session.reject_request(request_id, "NetStream.Publish.BadName", "invalid stream key");
-                    self.respond(r)?;
+                    proto.reject("NetStream.Publish.BadName", "invalid stream key", stream_id);
                     self.reject(RejectReason::WrongKey);
-                    return Ok(Next::Close("wrong stream key"));
+                    return Next::Close("wrong stream key");
                 }
             }
-            ServerSessionEvent::PublishStreamFinished { .. } => {
+            Request::Unpublish => {
                 self.publishing = false;
                 hub.end_publish(self.conn_id, "unpublished");
             }
-            ServerSessionEvent::PlayStreamRequested { request_id, .. } => {
+            Request::Play { stream_id } => {
                 tracing::warn!("relay ingest: playback request refused");
-                let r =
-                    session.reject_request(request_id, "NetStream.Play.Failed", "playback is not offered");
-                self.respond(r)?;
+                proto.reject("NetStream.Play.Failed", "playback is not offered", stream_id);
                 self.reject(RejectReason::PlayNotAllowed);
-                return Ok(Next::Close("playback refused"));
+                return Next::Close("playback refused");
             }
-            _ => {}
         }
-        Ok(Next::Continue)
+        Next::Continue
     }
 }
 

@@ -32,6 +32,9 @@ impl FrameKind {
 #[derive(Debug, Default)]
 pub(crate) struct StreamHeaders {
     pub(crate) generation: u64,
+    /// The `@setDataFrame` message body, relayed as received.
+    pub(crate) metadata_raw: Option<Bytes>,
+    /// What `rml_rtmp` understands of it (for the codec info).
     pub(crate) metadata: Option<StreamMetadata>,
     pub(crate) video: Option<Bytes>,
     pub(crate) audio: Option<Bytes>,

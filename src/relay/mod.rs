@@ -16,18 +16,22 @@
 //! * The relay never ends the outputs because OBS left: when the publisher disconnects the
 //!   outputs stay connected and resume on the next publisher's first keyframe. The caller owns
 //!   the grace policy (watch [`IngestState`], remove outputs when the grace runs out).
-//! * Metadata: `rml_rtmp` keeps only the well-known `onMetaData` fields (width, height, codec
-//!   ids, frame rate, data rates, sample rate, channels, stereo, encoder); other fields an
-//!   encoder sends are not relayed. Platforms read the codec configuration from the sequence
-//!   headers, which are relayed byte for byte.
+//! * The ingest speaks RTMP with its own chunk decoder and publish handling
+//!   ([`server_proto`]); `rml_rtmp` provides the handshake, the message and AMF0 codecs, and
+//!   the outputs' client session. Metadata (`@setDataFrame`), sequence headers and media are
+//!   relayed byte for byte.
 
+mod chunks;
 mod config;
+mod control;
 mod fanout;
 mod ingest;
 mod media;
 mod output;
 mod push;
+mod server_proto;
 mod stats;
+mod target;
 mod tls;
 mod wire;
 
@@ -38,10 +42,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 use tokio::net::TcpListener;
-use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::sync::{broadcast, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::Instrument;
 
 pub use config::RelayConfig;
 pub use media::{AudioInfo, VideoInfo};
@@ -49,10 +52,10 @@ pub use stats::OutputStats;
 
 use crate::actor::{call, ActorError, CALL_TIMEOUT};
 use crate::secrets::Secret;
+use control::{Cmd, RelayActor};
 use fanout::Hub;
 use ingest::IngestCtx;
-use output::{OutputPolicy, OutputTask};
-use push::PushTarget;
+use output::OutputPolicy;
 use stats::OutputShared;
 
 /// Whether a publisher is connected and media is arriving.
@@ -169,7 +172,7 @@ impl From<ActorError> for RelayError {
 }
 
 /// Removing an output waits for its clean unpublish, at most this long.
-const REMOVE_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const REMOVE_TIMEOUT: Duration = Duration::from_secs(5);
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub struct Relay;
@@ -216,7 +219,45 @@ impl Relay {
     }
 }
 
-type Registry = Arc<Mutex<Vec<Arc<OutputShared>>>>;
+impl Relay {
+    /// Like [`start`](Self::start), on a thread of its own running a current-thread runtime:
+    /// the relay's tasks then never wait behind the rest of the engine, and its CPU cost is
+    /// what `benches/relay` measures. The thread ends once `cancel` fires and the outputs have
+    /// unpublished. The handle works from any runtime.
+    pub fn start_dedicated(
+        cfg: RelayConfig,
+        listener: std::net::TcpListener,
+        cancel: CancellationToken,
+    ) -> Result<RelayHandle, RelayError> {
+        let io = |e: std::io::Error| RelayError::Io { message: e.to_string() };
+        listener.set_nonblocking(true).map_err(io)?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("streampai-relay".into())
+            .spawn(move || {
+                let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                    Ok(rt) => rt,
+                    Err(e) => return drop(tx.send(Err(io(e)))),
+                };
+                rt.block_on(async move {
+                    let started = match TcpListener::from_std(listener) {
+                        Ok(l) => Relay::start(cfg, l, cancel.clone()).await,
+                        Err(e) => Err(io(e)),
+                    };
+                    let handle = started.as_ref().ok().cloned();
+                    let _ = tx.send(started);
+                    if let Some(h) = handle {
+                        cancel.cancelled().await;
+                        h.shutdown().await;
+                    }
+                });
+            })
+            .map_err(io)?;
+        rx.recv().map_err(|_| RelayError::Closed)?
+    }
+}
+
+pub(crate) type Registry = Arc<Mutex<Vec<Arc<OutputShared>>>>;
 
 #[derive(Clone)]
 pub struct RelayHandle {
@@ -286,98 +327,6 @@ impl RelayHandle {
     }
 }
 
-enum Cmd {
-    Add { name: String, url: String, key: Secret, reply: oneshot::Sender<Result<(), RelayError>> },
-    Remove { name: String, reply: oneshot::Sender<Result<(), RelayError>> },
-}
-
-struct OutputEntry {
-    shared: Arc<OutputShared>,
-    cancel: CancellationToken,
-    done: tokio::task::JoinHandle<()>,
-}
-
-struct RelayActor {
-    hub: Arc<Hub>,
-    registry: Registry,
-    outputs: HashMap<String, OutputEntry>,
-    tls: Arc<rustls::ClientConfig>,
-    policy: OutputPolicy,
-    queue_limit: usize,
-    cancel: CancellationToken,
-    tracker: TaskTracker,
-}
-
-impl RelayActor {
-    async fn run(mut self, mut rx: mpsc::Receiver<Cmd>) {
-        loop {
-            let cmd = tokio::select! {
-                _ = self.cancel.cancelled() => break,
-                c = rx.recv() => match c { Some(c) => c, None => break },
-            };
-            match cmd {
-                Cmd::Add { name, url, key, reply } => {
-                    let _ = reply.send(self.add(name, &url, key));
-                }
-                Cmd::Remove { name, reply } => {
-                    let _ = reply.send(self.remove(&name).await);
-                }
-            }
-        }
-        // Outputs watch child tokens of the relay's: they unpublish on their own; wait for them.
-        for (_, o) in self.outputs.drain() {
-            let _ = tokio::time::timeout(REMOVE_TIMEOUT, o.done).await;
-        }
-    }
-
-    fn add(&mut self, name: String, url: &str, key: Secret) -> Result<(), RelayError> {
-        if name.trim().is_empty() {
-            return Err(RelayError::Config { message: "an output needs a name".into() });
-        }
-        if self.outputs.contains_key(&name) {
-            return Err(RelayError::DuplicateOutput { name });
-        }
-        if key.is_blank() {
-            return Err(RelayError::Config { message: format!("output {name:?}: the stream key is empty") });
-        }
-        let target = PushTarget::parse(url)?;
-        let shared = Arc::new(OutputShared::new(&name, target.display(), self.hub.events().clone()));
-        let (tap, rx) = self.hub.add_tap(shared.clone(), self.queue_limit);
-        let cancel = self.cancel.child_token();
-        let task = OutputTask {
-            shared: shared.clone(),
-            hub: self.hub.clone(),
-            tap,
-            rx,
-            tls: target.tls.then(|| self.tls.clone()),
-            target,
-            key,
-            policy: self.policy.clone(),
-            cancel: cancel.clone(),
-        };
-        let span = tracing::info_span!("relay_output", output = %name);
-        let done = self.tracker.spawn(task.run().instrument(span));
-        tracing::info!(output = %name, target = %shared.target, "relay output added");
-        self.registry.lock().unwrap_or_else(|p| p.into_inner()).push(shared.clone());
-        self.outputs.insert(name, OutputEntry { shared, cancel, done });
-        Ok(())
-    }
-
-    async fn remove(&mut self, name: &str) -> Result<(), RelayError> {
-        let Some(o) = self.outputs.remove(name) else {
-            return Err(RelayError::UnknownOutput { name: name.to_string() });
-        };
-        o.cancel.cancel();
-        if tokio::time::timeout(REMOVE_TIMEOUT, o.done).await.is_err() {
-            tracing::warn!(output = name, "relay output did not stop in time");
-        }
-        self.registry.lock().unwrap_or_else(|p| p.into_inner()).retain(|s| !Arc::ptr_eq(s, &o.shared));
-        tracing::info!(output = name, "relay output removed");
-        let _ = self.hub.events().send(RelayEvent::OutputRemoved { name: name.to_string() });
-        Ok(())
-    }
-}
-
 /// Turns "receiving" off when media stops arriving (turning it on happens on the first bytes).
 async fn tick_receiving(hub: Arc<Hub>, window: Duration, cancel: CancellationToken) {
     let period = (window / 4).clamp(Duration::from_millis(50), Duration::from_millis(500));
@@ -390,3 +339,6 @@ async fn tick_receiving(hub: Arc<Hub>, window: Duration, cancel: CancellationTok
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -14,8 +14,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::fanout::Hub;
 use super::media::SharedFrame;
-use super::push::{PushConn, PushError, PushTarget};
+use super::push::{PushConn, PushError};
 use super::stats::OutputShared;
+use super::target::PushTarget;
 use super::OutputState;
 use crate::secrets::Secret;
 

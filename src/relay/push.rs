@@ -18,61 +18,12 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, Wr
 use tokio::net::{TcpSocket, TcpStream};
 
 use super::media::{Frame, FrameKind, StreamHeaders};
-use super::wire::{stream_id_of_type0_packet, ChunkWriter, SegmentBuf, AUDIO_CSID, VIDEO_CSID};
-use super::RelayError;
+use super::target::PushTarget;
+use super::wire::{stream_id_of_type0_packet, ChunkWriter, SegmentBuf, AUDIO_CSID, DATA_CSID, VIDEO_CSID};
 use crate::secrets::Secret;
 
 /// Outgoing chunk size (what OBS uses).
 const CHUNK_SIZE: u32 = 4096;
-
-/// Where an output publishes: parsed from `rtmp[s]://host[:port]/app[/...]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct PushTarget {
-    pub(crate) tls: bool,
-    pub(crate) host: String,
-    pub(crate) port: u16,
-    pub(crate) app: String,
-    pub(crate) tc_url: String,
-}
-
-impl PushTarget {
-    /// Error messages never repeat the URL (users paste keys into it).
-    pub(crate) fn parse(url: &str) -> Result<Self, RelayError> {
-        let bad = |m: &str| RelayError::InvalidUrl { message: m.to_string() };
-        let u = url::Url::parse(url.trim()).map_err(|e| bad(&format!("not a URL ({e})")))?;
-        let tls = match u.scheme() {
-            "rtmp" => false,
-            "rtmps" => true,
-            _ => return Err(bad("the scheme must be rtmp:// or rtmps://")),
-        };
-        let host_str = u.host_str().filter(|h| !h.is_empty()).ok_or_else(|| bad("no host"))?;
-        let host = host_str.trim_start_matches('[').trim_end_matches(']').to_string();
-        let port = u.port().unwrap_or(if tls { 443 } else { 1935 });
-        let mut app = u.path().trim_matches('/').to_string();
-        if let Some(q) = u.query() {
-            app = format!("{app}?{q}");
-        }
-        if app.is_empty() {
-            return Err(bad("no application path (e.g. rtmp://host/app)"));
-        }
-        let authority = match u.port() {
-            Some(p) => format!("{host_str}:{p}"),
-            None => host_str.to_string(),
-        };
-        let tc_url = format!("{}://{authority}/{app}", u.scheme());
-        Ok(PushTarget { tls, host, port, app, tc_url })
-    }
-
-    /// `scheme://host:port`, safe to log.
-    pub(crate) fn display(&self) -> String {
-        let scheme = if self.tls { "rtmps" } else { "rtmp" };
-        if self.host.contains(':') {
-            format!("{scheme}://[{}]:{}", self.host, self.port)
-        } else {
-            format!("{scheme}://{}:{}", self.host, self.port)
-        }
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum PushError {
@@ -143,7 +94,7 @@ pub(crate) struct PushConn {
     stream_id: u32,
     timeline: Timeline,
     sent_generation: u64,
-    sent_metadata: Option<StreamMetadata>,
+    sent_metadata: Option<Bytes>,
     sent_video: Option<Bytes>,
     sent_audio: Option<Bytes>,
 }
@@ -242,18 +193,21 @@ impl PushConn {
         self.take(vec![r.map_err(proto)?])?;
         self.flush().await?;
         self.wait_for(&mut pending, |e| matches!(e, ClientSessionEvent::PublishRequestAccepted)).await?;
-        // The metadata packet is the first on its chunk stream, so it carries the stream id
-        // the server assigned (the session does not expose it).
-        let metadata = headers.metadata.clone().unwrap_or_else(StreamMetadata::new);
+        // The session does not expose the stream id the server assigned; a metadata packet it
+        // builds (the first on its chunk stream, so with a full header) carries it. The packet
+        // is not sent: metadata goes out raw on our own chunk stream, the session's metadata
+        // chunk stream is never used, so its header state does not matter.
         let ClientSessionResult::OutboundResponse(packet) =
-            self.session.publish_metadata(&metadata).map_err(proto)?
+            self.session.publish_metadata(&StreamMetadata::new()).map_err(proto)?
         else {
             return Err(PushError::Protocol("no metadata packet".into()));
         };
         self.stream_id = stream_id_of_type0_packet(&packet.bytes).unwrap_or(1);
         self.writer = ChunkWriter::new(CHUNK_SIZE, self.stream_id);
-        self.out.push(Bytes::from(packet.bytes));
-        self.sent_metadata = Some(metadata);
+        if let Some(raw) = &headers.metadata_raw {
+            self.writer.message(&mut self.out, DATA_CSID, 18, 0, raw);
+            self.sent_metadata = Some(raw.clone());
+        }
         self.flush().await?;
         Ok(())
     }
@@ -337,13 +291,11 @@ impl PushConn {
 
     fn queue_headers(&mut self, h: &StreamHeaders, ts: u32) {
         self.sent_generation = h.generation;
-        if let Some(m) = &h.metadata {
-            if self.sent_metadata.as_ref() != Some(m) {
-                if let Ok(ClientSessionResult::OutboundResponse(p)) = self.session.publish_metadata(m) {
-                    self.out.push(Bytes::from(p.bytes));
-                    self.sent_metadata = Some(m.clone());
-                }
+        if h.metadata_raw.is_some() && h.metadata_raw != self.sent_metadata {
+            if let Some(m) = &h.metadata_raw {
+                self.writer.message(&mut self.out, DATA_CSID, 18, ts, m);
             }
+            self.sent_metadata = h.metadata_raw.clone();
         }
         if h.video.is_some() && h.video != self.sent_video {
             if let Some(v) = &h.video {
@@ -439,29 +391,6 @@ fn is_error_code(code: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_platform_urls() {
-        let t = PushTarget::parse("rtmp://live.twitch.tv/app").unwrap();
-        assert_eq!((t.tls, t.host.as_str(), t.port, t.app.as_str()), (false, "live.twitch.tv", 1935, "app"));
-        assert_eq!(t.tc_url, "rtmp://live.twitch.tv/app");
-        let t = PushTarget::parse("rtmps://live-api-s.facebook.com:443/rtmp/").unwrap();
-        assert_eq!((t.tls, t.port, t.app.as_str()), (true, 443, "rtmp"));
-        assert_eq!(t.tc_url, "rtmps://live-api-s.facebook.com:443/rtmp");
-        assert_eq!(t.display(), "rtmps://live-api-s.facebook.com:443");
-        let t = PushTarget::parse("rtmps://x.global-contribute.live-video.net/app/").unwrap();
-        assert_eq!(t.port, 443);
-        let t = PushTarget::parse("rtmp://[::1]:1936/live/sub").unwrap();
-        assert_eq!((t.host.as_str(), t.port, t.app.as_str()), ("::1", 1936, "live/sub"));
-        assert_eq!(t.display(), "rtmp://[::1]:1936");
-        for bad in ["http://host/app", "rtmp://host", "rtmp:///app", "not a url"] {
-            let e = PushTarget::parse(bad).unwrap_err();
-            assert!(matches!(e, RelayError::InvalidUrl { .. }), "{bad}");
-        }
-        // The message never echoes the URL.
-        let e = PushTarget::parse("ftp://host/app/secret-key").unwrap_err();
-        assert!(!e.to_string().contains("secret-key"));
-    }
 
     #[test]
     fn timeline_keeps_time_and_bridges_publishers() {

@@ -19,6 +19,7 @@ use rml_rtmp::rml_amf0::{self, Amf0Value};
 pub(crate) const AUDIO_CSID: u8 = 7;
 pub(crate) const VIDEO_CSID: u8 = 8;
 pub(crate) const COMMAND_CSID: u8 = 9;
+pub(crate) const DATA_CSID: u8 = 10;
 const MAX_TIMESTAMP_FIELD: u32 = 0x00ff_ffff;
 
 /// Bytes queued for one write: a list of shared segments.

@@ -319,6 +319,10 @@ impl Nginx {
         n
     }
 
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+
     pub fn url(&self, app: &str) -> String {
         format!("rtmp://127.0.0.1:{}/{app}", self.port)
     }
