@@ -35,10 +35,6 @@ impl Boot {
 
 /// Reads the environment: data folder and the optional `STREAMPAI_CONFIG` seed.
 pub fn prepare(env: &dyn Fn(&str) -> Option<String>) -> Result<Boot, ConfigError> {
-    let data_dir = env("STREAMPAI_DATA_DIR")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(streampai::config::default_data_dir);
     let seed = match env("STREAMPAI_CONFIG").filter(|v| !v.is_empty()) {
         Some(path) => {
             let text = std::fs::read_to_string(&path)
@@ -51,6 +47,13 @@ pub fn prepare(env: &dyn Fn(&str) -> Option<String>) -> Result<Boot, ConfigError
         }
         None => None,
     };
+    // `[storage] dir` of the seed (env STREAMPAI_DATA_DIR already applied), else the env, else
+    // the platform's data folder.
+    let data_dir = seed
+        .as_ref()
+        .and_then(|c| c.storage.dir.clone())
+        .or_else(|| env("STREAMPAI_DATA_DIR").filter(|v| !v.is_empty()).map(PathBuf::from))
+        .unwrap_or_else(streampai::config::default_data_dir);
     Ok(Boot { data_dir, seed })
 }
 
@@ -115,6 +118,18 @@ mod tests {
         assert_eq!(seed.platforms[0].name, "tw");
         assert_eq!(boot.data_dir, dir.path());
         assert_eq!(boot.store_path(), dir.path().join("desktop-settings.json"));
+    }
+
+    #[test]
+    fn the_seed_storage_dir_is_the_data_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.toml");
+        let data = dir.path().join("elsewhere");
+        std::fs::write(&path, format!("user_id = \"u\"\n[storage]\ndir = {:?}\n", data.display().to_string()))
+            .unwrap();
+        let boot = prepare(&env_of(&[("STREAMPAI_CONFIG", path.display().to_string())])).unwrap();
+        assert_eq!(boot.data_dir, data);
+        assert_eq!(boot.log_dir(), data.join("logs"));
     }
 
     #[test]

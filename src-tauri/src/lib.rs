@@ -17,8 +17,21 @@ pub mod shell;
 pub mod tray;
 pub mod windows;
 
+/// WebKitGTK's GPU compositing costs about 85 MiB in the web process (the GL stack; Mesa's
+/// llvmpipe where there is no GPU) and buys nothing for a dashboard; it is also the usual cause
+/// of blank WebKitGTK windows on some drivers. Off unless the user sets the variable (`0` turns
+/// compositing back on).
+fn webkit_defaults() {
+    #[cfg(target_os = "linux")]
+    if std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none() {
+        // Still single-threaded here: nothing has been spawned yet.
+        std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
+    }
+}
+
 /// Runs the app (exit code 2 on a bad `STREAMPAI_CONFIG`, like the headless binary).
 pub fn run() {
+    webkit_defaults();
     let env = |k: &str| std::env::var(k).ok();
     let boot = match boot::prepare(&env) {
         Ok(b) => b,
