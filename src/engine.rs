@@ -475,23 +475,7 @@ impl Engine {
                     .into(),
             });
         }
-        let next = Arc::new(current.reconfigured(Arc::new(new)));
-        if let Ok(mut u) = self.inner.user.write() {
-            *u = next;
-        }
-        if self.is_running() {
-            match self.inner.trees.terminate_child(self.user_id()).await {
-                Ok(()) | Err(crate::supervisor::SupervisorError::NotFound { .. }) => {}
-                Err(e) => return Err(EngineError::Unavailable { message: e.to_string() }),
-            }
-        }
-        if self.inner.presence.is_present(self.user_id()) {
-            self.inner
-                .manager
-                .ensure_tree(self.user_id())
-                .await
-                .map_err(|e| EngineError::Unavailable { message: e.to_string() })?;
-        }
+        self.rebuild_tree(current.reconfigured(Arc::new(new))).await?;
         tracing::info!(user_id = %self.user_id(), "settings applied");
         Ok(())
     }
@@ -506,9 +490,14 @@ impl Engine {
                 message: "stop the stream before changing the Cloudflare credentials".into(),
             });
         }
-        let next = Arc::new(current.reconfigured(current.config()));
+        self.rebuild_tree(current.reconfigured(current.config())).await
+    }
+
+    /// Put `next` in place of the user's stream: stop the old tree, and start the new one if
+    /// someone is present (queued alerts and known outputs carry over in the stashes).
+    async fn rebuild_tree(&self, next: UserStream) -> Result<(), EngineError> {
         if let Ok(mut u) = self.inner.user.write() {
-            *u = next;
+            *u = Arc::new(next);
         }
         if self.is_running() {
             match self.inner.trees.terminate_child(self.user_id()).await {
