@@ -125,8 +125,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.toml");
         let data = dir.path().join("elsewhere");
-        std::fs::write(&path, format!("user_id = \"u\"\n[storage]\ndir = {:?}\n", data.display().to_string()))
-            .unwrap();
+        std::fs::write(
+            &path,
+            format!("user_id = \"u\"\n[storage]\ndir = {:?}\n", data.display().to_string()),
+        )
+        .unwrap();
         let boot = prepare(&env_of(&[("STREAMPAI_CONFIG", path.display().to_string())])).unwrap();
         assert_eq!(boot.data_dir, data);
         assert_eq!(boot.log_dir(), data.join("logs"));
