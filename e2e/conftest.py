@@ -141,7 +141,7 @@ def driver(app_env):
         options.set_capability("tauri:options", {"application": str(APP)})
         drv = webdriver.Remote(command_executor=f"http://127.0.0.1:{port}", options=options)
     except BaseException:
-        os.killpg(proc.pid, signal.SIGTERM)
+        stop_group(proc)
         raise
     drv.implicitly_wait(0)
     yield drv
@@ -150,8 +150,20 @@ def driver(app_env):
     except Exception:
         pass
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)  # tauri-driver, WebKitWebDriver and the app
-        proc.wait(10)
+        stop_group(proc)
+
+
+def stop_group(proc):
+    """SIGTERM to the process group (tauri-driver, WebKitWebDriver, the app), then SIGKILL."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+            proc.wait(10)
+            return
+        except ProcessLookupError:
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def control(control_port, path="/api/v1/status"):
@@ -159,9 +171,11 @@ def control(control_port, path="/api/v1/status"):
 
 
 def screenshot(driver, name):
-    """The window's page, for the README. WebKit's own snapshot: `import -window root` under Xvfb
-    can lag behind WebKit's compositing and catch an older frame."""
+    """The app window as X shows it (imagemagick), for the README. The window sits at 0,0 (no
+    window manager). WebDriver's own screenshot is not used: WebKit's snapshot hangs when
+    compositing is off, which is the app's default."""
     SHOTS.mkdir(parents=True, exist_ok=True)
-    time.sleep(0.3)  # let the last change paint
-    if not driver.save_screenshot(str(SHOTS / f"{name}.png")):
-        subprocess.run(["import", "-window", "root", str(SHOTS / f"{name}.png")], check=False)
+    time.sleep(0.4)  # let the last change paint
+    size = driver.get_window_size()
+    crop = f"{size['width']}x{size['height']}+0+0"
+    subprocess.run(["import", "-window", "root", "-crop", crop, "+repage", str(SHOTS / f"{name}.png")], check=False)

@@ -15,7 +15,7 @@ eval "$(printf 'e2e-keyring' | gnome-keyring-daemon --unlock --components=secret
 export GNOME_KEYRING_CONTROL
 cleanup() {
   [ -n "${GNOME_KEYRING_PID:-}" ] && kill "$GNOME_KEYRING_PID" 2>/dev/null || true
-  rm -rf "$root"
+  rm -rf "$root" 2>/dev/null || true
 }
 trap cleanup EXIT
 "$@"
