@@ -23,6 +23,6 @@ pub mod telemetry;
 pub mod user_stream_manager;
 
 pub use config::{Config, ConfigError};
-pub use engine::{DebugTree, Engine, EngineOptions, IngestEndpoint, PlatformSnapshot, Status};
+pub use engine::{DebugTree, Engine, EngineOptions, IngestEndpoint, PlatformSnapshot, Status, UploadStatus};
 pub use events::{Event, EventBus};
 pub use user_stream_manager::{EngineError, UserStream};
