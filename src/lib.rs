@@ -17,6 +17,7 @@ pub mod relay;
 pub mod secrets;
 pub mod state_file;
 pub mod storage;
+pub mod stream_automation;
 pub mod stream_state;
 pub mod supervisor;
 pub mod telemetry;
