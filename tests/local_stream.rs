@@ -38,6 +38,7 @@ async fn obs_to_the_app_to_two_platforms_with_the_local_relay() {
     let e = engine(cfg.clone(), secrets_for(&cfg, None));
     e.presence().track("user-1", "window:main", streampai::presence::SessionKind::Window, None);
     wait_until_async("relay up", Duration::from_secs(10), || async { e.user().relay().is_some() }).await;
+    assert_eq!(relay_threads(), 1, "the relay runs on a thread of its own");
     let status = e.status().await;
     let key = status.ingest.stream_key.clone().expect("the OBS key is shown");
     let relay_addr = e.user().relay().unwrap().local_addr();
@@ -118,4 +119,21 @@ async fn obs_to_the_app_to_two_platforms_with_the_local_relay() {
         assert_eq!(o.reconnects, Some(0), "{p}");
     }
     e.shutdown().await;
+    relay_support::wait_until(Duration::from_secs(10), || relay_threads() == 0).await;
+    assert_eq!(relay_threads(), 0, "the relay thread ends with the engine");
+}
+
+/// Threads of this process named like the relay's.
+fn relay_threads() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .map(|tasks| {
+            tasks
+                .flatten()
+                .filter(|t| {
+                    std::fs::read_to_string(t.path().join("comm"))
+                        .is_ok_and(|n| n.trim() == "streampai-relay")
+                })
+                .count()
+        })
+        .unwrap_or(0)
 }
