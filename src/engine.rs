@@ -75,7 +75,7 @@ pub struct Status {
 
 /// Total outgoing bitrate (the local relay multiplies the upload by the number of platforms)
 /// against the configured budget.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct UploadStatus {
     /// Sum of the platforms' current bitrates; `null` when none is measured (offline, or

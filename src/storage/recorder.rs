@@ -83,8 +83,25 @@ struct Current {
     uuid: Uuid,
     platforms: BTreeMap<String, Track>,
     ended_by: EndReason,
-    over_budget: bool,
+    budget: BudgetWatch,
     stopping: bool,
+}
+
+/// Crossings of the upload budget, one log line each.
+#[derive(Default)]
+struct BudgetWatch {
+    over: bool,
+}
+
+impl BudgetWatch {
+    /// `Some(true)` when the total just went over the budget, `Some(false)` when it just came
+    /// back within it, `None` otherwise.
+    fn observe(&mut self, upload: &UploadStatus) -> Option<bool> {
+        (upload.over_budget != self.over).then(|| {
+            self.over = upload.over_budget;
+            self.over
+        })
+    }
 }
 
 impl Current {
@@ -117,10 +134,9 @@ impl Current {
             })
             .collect();
         let upload = UploadStatus::compute(rows.iter().map(|r| r.1), args.source.upload_budget_kbps());
-        if upload.over_budget != self.over_budget {
-            self.over_budget = upload.over_budget;
+        if let Some(over) = self.budget.observe(&upload) {
             let (total, budget) = (upload.total_kbps.unwrap_or(0), upload.budget_kbps.unwrap_or(0));
-            if upload.over_budget {
+            if over {
                 warn!(total_kbps = total, budget_kbps = budget, "outgoing bitrate is over the upload budget");
             } else {
                 info!(
@@ -170,7 +186,7 @@ pub async fn run(args: RecorderArgs, cancel: CancellationToken) -> ChildResult {
                     uuid,
                     platforms: BTreeMap::new(),
                     ended_by: EndReason::Stopped,
-                    over_budget: false,
+                    budget: BudgetWatch::default(),
                     stopping: false,
                 });
                 let period = args.source.sample_interval().max(Duration::from_millis(100));

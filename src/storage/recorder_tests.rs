@@ -105,3 +105,13 @@ fn the_upload_total_counts_measured_platforms_only() {
     assert_eq!((over.total_kbps, over.budget_kbps, over.over_budget), (Some(1001), Some(1000), true));
     assert!(!UploadStatus::compute([Some(90_000)], None).over_budget, "no budget, never over");
 }
+
+#[test]
+fn the_budget_warning_is_once_per_crossing() {
+    let mut watch = BudgetWatch::default();
+    let seen: Vec<_> = [500, 1500, 1600, 900, 1200]
+        .into_iter()
+        .map(|kbps| watch.observe(&UploadStatus::compute([Some(kbps)], Some(1000))))
+        .collect();
+    assert_eq!(seen, [None, Some(true), None, Some(false), Some(true)]);
+}
