@@ -21,6 +21,7 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             settings::get_settings,
             settings::get_app_info,
             settings::save_general,
+            settings::save_streaming,
             settings::set_cloudflare_token,
             settings::test_cloudflare,
             settings::save_platform,

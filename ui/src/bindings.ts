@@ -88,6 +88,18 @@ async saveGeneral(input: GeneralInput) : Promise<Result<SettingsView, UiError>> 
 }
 },
 /**
+ * Ingest backend, local listen address, upload budget and auto start. The backend cannot change
+ * while the stream is on air (the engine refuses other changes then too).
+ */
+async saveStreaming(input: StreamingInput) : Promise<Result<SettingsView, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("save_streaming", { input }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
  * Stores the Cloudflare API token in the keyring (empty: deletes it) and rebuilds the tree.
  */
 async setCloudflareToken(token: string) : Promise<Result<SettingsView, UiError>> {
@@ -495,7 +507,23 @@ export type SessionKind =
  * A live stream (or a start request in flight): holds the tree while on air.
  */
 "lease"
-export type SettingsView = { user_id: string; cloudflare_account_id: string; cloudflare_api_base: string; has_cloudflare_token: boolean; cleanup_timeout_ms: number; poll_interval_ms: number; platforms: PlatformView[]; preferences: Preferences; 
+export type SettingsView = { user_id: string; cloudflare_account_id: string; cloudflare_api_base: string; has_cloudflare_token: boolean; cleanup_timeout_ms: number; poll_interval_ms: number; 
+/**
+ * The ingest backend in force (as chosen, else `cloudflare` when an account is set).
+ */
+ingest_backend: IngestBackend; 
+/**
+ * `[local] listen`: where the local ingest accepts OBS.
+ */
+local_listen: string; 
+/**
+ * `[local] upload_budget_kbps`: warn when the total outgoing bitrate passes it.
+ */
+upload_budget_kbps: number | null; 
+/**
+ * `[stream] auto_start`: start when OBS starts sending.
+ */
+auto_start: boolean; platforms: PlatformView[]; preferences: Preferences; 
 /**
  * Show the guided setup instead of the dashboard.
  */
@@ -522,6 +550,14 @@ ingest: IngestEndpoint; stream: StreamStatus; presence: SessionInfo[] }
  */
 export type StreamPhase = "offline" | "starting" | "live" | "stopping"
 export type StreamStatus = { state: StreamPhase; uuid: string | null; started_at: string | null; platforms: Partial<{ [key in string]: PlatformSnapshot }> }
+/**
+ * The Settings page's streaming section.
+ */
+export type StreamingInput = { ingest: IngestBackend; local_listen: string; 
+/**
+ * `None`: no budget (no warning).
+ */
+upload_budget_kbps: number | null; auto_start: boolean }
 export type UiError = 
 /**
  * The engine refused (invalid platform, not configured, invalid transition, ...).

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { AlertQueueSnapshot, Status } from "./bindings";
-import { platformCounts, reduceAlerts, reduceStatus, streamButtons } from "./state";
+import { platformCounts, reduceAlerts, reduceStatus, streamButtons, uploadOf } from "./state";
 
 const base: Status = {
   user_id: "u",
@@ -69,5 +69,43 @@ describe("reduceAlerts", () => {
     s = reduceAlerts(s, { type: "alert_finished", user_id: "u", id: "1", outcome: "shown" });
     expect(s.current).toBeNull();
     expect(reduceAlerts(s, { type: "alert_queue", user_id: "u", paused: true, queued: 0 }).paused).toBe(true);
+  });
+});
+
+describe("uploadOf", () => {
+  const stats = (bitrate_kbps: number | null) => ({
+    status: "live" as const,
+    bytes_sent: bitrate_kbps === null ? null : 1000,
+    bitrate_kbps,
+    reconnects: bitrate_kbps === null ? null : 0,
+    dropped_frames: bitrate_kbps === null ? null : 0,
+  });
+  const live = (rates: (number | null)[]): Status => ({
+    ...base,
+    stream: {
+      ...base.stream,
+      state: "live",
+      platforms: Object.fromEntries(rates.map((r, i) => [`p${i}`, stats(r)])),
+    },
+  });
+  it("sums the platforms' bitrates and checks them against the budget", () => {
+    expect(uploadOf(live([4200, 4100]), 10_000)).toEqual({
+      total_kbps: 8300,
+      budget_kbps: 10_000,
+      over_budget: false,
+      measured: true,
+    });
+    expect(uploadOf(live([4200, 4100, 4000]), 10_000).over_budget).toBe(true);
+    expect(uploadOf(live([4200, 4100, 4000])).over_budget).toBe(false); // no budget, no warning
+  });
+  it("says when nothing is measured (Cloudflare outputs)", () => {
+    const u = uploadOf(live([null, null]), 5000);
+    expect(u.measured).toBe(false);
+    expect(u.total_kbps).toBe(0);
+    expect(u.over_budget).toBe(false);
+  });
+  it("prefers the engine's own report", () => {
+    const s = { ...live([3000]), upload: { total_kbps: 9000, budget_kbps: 8000, over_budget: true } };
+    expect(uploadOf(s as Status, 20_000)).toEqual({ total_kbps: 9000, budget_kbps: 8000, over_budget: true, measured: true });
   });
 });
