@@ -18,7 +18,7 @@ use crate::events::{Event, EventBus};
 use crate::presence::{Presence, PresenceManager, PresenceManagerHandle, SessionInfo, SessionKind};
 use crate::secrets::SharedSecrets;
 use crate::state_file::StateFile;
-use crate::storage::Db;
+use crate::storage::{Db, StreamDetail, StreamRecord};
 use crate::stream_state::{InputStatus, PlatformStatus, StreamPhase};
 use crate::supervisor::{ChildInfo, ChildSpec, Restart, Supervisor, SupervisorConfig, SupervisorHandle};
 use crate::user_stream_manager::{EngineError, Stores, UserStream};
@@ -295,6 +295,16 @@ impl Engine {
             });
         }
         self.user().stop_stream().await
+    }
+
+    /// The stream history, newest first.
+    pub fn stream_history(&self) -> Result<Vec<StreamRecord>, EngineError> {
+        Ok(self.user().stores.history.list()?)
+    }
+
+    /// One stream of the history with its bitrate samples and events; `None` if unknown.
+    pub fn stream_detail(&self, uuid: Uuid) -> Result<Option<StreamDetail>, EngineError> {
+        Ok(self.user().stores.history.detail(uuid)?)
     }
 
     pub async fn status(&self) -> Status {

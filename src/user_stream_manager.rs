@@ -59,6 +59,15 @@ pub enum EngineError {
     /// A settings change that does not validate; names the key.
     #[error("{key}: {message}")]
     InvalidConfig { key: String, message: String },
+    /// The local database failed (alerts, stream history).
+    #[error("{message}")]
+    Storage { message: String },
+}
+
+impl From<crate::storage::DbError> for EngineError {
+    fn from(e: crate::storage::DbError) -> Self {
+        EngineError::Storage { message: e.to_string() }
+    }
 }
 
 impl From<StreamError> for EngineError {

@@ -87,8 +87,21 @@ pub async fn act(
 }
 
 pub async fn streams(State(s): State<ControlState>) -> Result<impl IntoResponse, ApiError> {
-    let list = s.engine.user().stores.history.list().map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok(Json(list))
+    Ok(Json(s.engine.stream_history()?))
+}
+
+/// `GET /api/v1/streams/{uuid}`: one stream with its bitrate samples and events.
+pub async fn stream(
+    State(s): State<ControlState>,
+    Path(uuid): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let shown: String = uuid.chars().take(64).collect();
+    let id = uuid::Uuid::parse_str(&uuid)
+        .map_err(|e| ApiError::BadRequest(format!("`{shown}` is not a stream UUID: {e}")))?;
+    match s.engine.stream_detail(id)? {
+        Some(detail) => Ok(Json(detail)),
+        None => Err(ApiError::Missing(format!("no stream {id} in the history"))),
+    }
 }
 
 pub async fn rotate_overlay_key(State(s): State<ControlState>) -> impl IntoResponse {

@@ -13,6 +13,9 @@ pub enum ApiError {
     Unauthorized,
     #[error("no such route")]
     NotFound,
+    /// A thing the route names does not exist.
+    #[error("{0}")]
+    Missing(String),
     #[error(transparent)]
     Engine(#[from] EngineError),
     #[error(transparent)]
@@ -31,7 +34,7 @@ impl ApiError {
     fn status_and_kind(&self) -> (StatusCode, &'static str) {
         match self {
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
-            ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::NotFound | ApiError::Missing(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             ApiError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
@@ -53,6 +56,7 @@ impl ApiError {
                 EngineError::Unavailable { .. } => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
                 EngineError::UnknownUser { .. } => (StatusCode::NOT_FOUND, "unknown_user"),
                 EngineError::InvalidConfig { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_config"),
+                EngineError::Storage { .. } => (StatusCode::INTERNAL_SERVER_ERROR, "storage"),
             },
         }
     }

@@ -25,6 +25,7 @@ pub fn router(state: ControlState) -> Router {
         .route("/api/v1/alerts/clear", post(alerts_api::clear))
         .route("/api/v1/alerts/{id}/{action}", post(alerts_api::act))
         .route("/api/v1/streams", get(alerts_api::streams))
+        .route("/api/v1/streams/{uuid}", get(alerts_api::stream))
         .route("/api/v1/overlay/rotate-key", post(alerts_api::rotate_overlay_key))
         .route_layer(middleware::from_fn_with_state(state.clone(), auth::require_token));
     let open = Router::new()

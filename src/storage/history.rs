@@ -1,23 +1,79 @@
 //! Stream history: one row per stream, bitrate samples and platform events.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
-use rusqlite::params;
-use serde::Serialize;
+use rusqlite::{params, OptionalExtension};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::db::{Db, DbError};
 
 /// One stream as `GET /api/v1/streams` shows it.
 #[derive(Clone, Debug, Serialize, PartialEq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct StreamRecord {
     pub uuid: Uuid,
     pub started_at: DateTime<Utc>,
     pub ended_at: Option<DateTime<Utc>>,
     /// `stopped`, `source_lost` or `crashed`; `null` while on air.
     pub ended_by: Option<String>,
+    /// `local` or `cloudflare`.
     pub backend: String,
-    /// Platform name → outcome (e.g. `{"outcome": "live", "reconnects": 0, "bytes_sent": 123}`).
-    pub platforms: serde_json::Value,
+    /// Platform name → how it did (empty while on air and for streams cut short by a crash).
+    pub platforms: BTreeMap<String, PlatformOutcome>,
+}
+
+/// How one platform did over a stream (the `platforms` JSON of a history row).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct PlatformOutcome {
+    /// The last meaningful status before the stream stopped: `live`, `failed`, `retrying`,
+    /// `disabled`, `starting`.
+    pub outcome: String,
+    /// How many times the platform went `retrying`.
+    #[serde(default)]
+    pub retries: u32,
+    /// Final output statistics where the backend measures them (the local relay); `null` else.
+    #[serde(default)]
+    pub bytes_sent: Option<u64>,
+    #[serde(default)]
+    pub reconnects: Option<u32>,
+}
+
+/// One stream with everything recorded about it (`GET /api/v1/streams/{uuid}`).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct StreamDetail {
+    #[serde(flatten)]
+    pub stream: StreamRecord,
+    /// Bitrate samples, in time order.
+    pub samples: Vec<StreamSample>,
+    /// Platform events (status changes), in time order.
+    pub events: Vec<StreamEventRecord>,
+}
+
+/// One bitrate sample of one platform.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct StreamSample {
+    pub at: DateTime<Utc>,
+    pub platform: String,
+    /// `null` where the backend cannot measure it (Cloudflare outputs).
+    pub bitrate_kbps: Option<u32>,
+    pub bytes_sent: Option<u64>,
+}
+
+/// One recorded event of a stream.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct StreamEventRecord {
+    pub at: DateTime<Utc>,
+    /// `null` for events of the whole stream.
+    pub platform: Option<String>,
+    /// `starting`, `live`, `retrying`, `failed`, `stopped`, `disabled`, ...
+    pub kind: String,
+    pub detail: Option<String>,
 }
 
 #[derive(Clone)]
@@ -47,11 +103,12 @@ impl HistoryStore {
         uuid: Uuid,
         at: DateTime<Utc>,
         by: &str,
-        platforms: &serde_json::Value,
+        platforms: &BTreeMap<String, PlatformOutcome>,
     ) -> Result<(), DbError> {
+        let platforms = serde_json::to_string(platforms).unwrap_or_else(|_| "{}".into());
         self.db.conn().execute(
             "UPDATE streams SET ended_at = ?2, ended_by = ?3, platforms = ?4 WHERE uuid = ?1 AND ended_at IS NULL",
-            params![uuid.to_string(), at.to_rfc3339(), by, platforms.to_string()],
+            params![uuid.to_string(), at.to_rfc3339(), by, platforms],
         )?;
         Ok(())
     }
@@ -104,20 +161,63 @@ impl HistoryStore {
         let mut stmt = conn.prepare(
             "SELECT uuid, started_at, ended_at, ended_by, backend, platforms FROM streams ORDER BY started_at DESC",
         )?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok(StreamRecord {
-                    uuid: r.get::<_, String>(0)?.parse().unwrap_or_default(),
-                    started_at: ts(r.get(1)?),
-                    ended_at: r.get::<_, Option<String>>(2)?.map(ts),
-                    ended_by: r.get(3)?,
-                    backend: r.get(4)?,
-                    platforms: serde_json::from_str(&r.get::<_, String>(5)?).unwrap_or_default(),
+        let rows = stmt.query_map([], stream_row)?.collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// One stream with its samples and events (each in time order); `None` if unknown.
+    pub fn detail(&self, uuid: Uuid) -> Result<Option<StreamDetail>, DbError> {
+        let conn = self.db.conn();
+        let key = uuid.to_string();
+        let stream = conn
+            .query_row(
+                "SELECT uuid, started_at, ended_at, ended_by, backend, platforms FROM streams WHERE uuid = ?1",
+                [&key],
+                stream_row,
+            )
+            .optional()?;
+        let Some(stream) = stream else { return Ok(None) };
+        let samples = conn
+            .prepare(
+                "SELECT at, platform, bitrate_kbps, bytes_sent FROM stream_samples
+                 WHERE stream_uuid = ?1 ORDER BY at, rowid",
+            )?
+            .query_map([&key], |r| {
+                Ok(StreamSample {
+                    at: ts(r.get(0)?),
+                    platform: r.get(1)?,
+                    bitrate_kbps: r.get::<_, Option<i64>>(2)?.map(|b| b.clamp(0, u32::MAX as i64) as u32),
+                    bytes_sent: r.get::<_, Option<i64>>(3)?.map(|b| b.max(0) as u64),
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(rows)
+        let events = conn
+            .prepare(
+                "SELECT at, platform, kind, detail FROM stream_events
+                 WHERE stream_uuid = ?1 ORDER BY at, rowid",
+            )?
+            .query_map([&key], |r| {
+                Ok(StreamEventRecord {
+                    at: ts(r.get(0)?),
+                    platform: r.get(1)?,
+                    kind: r.get(2)?,
+                    detail: r.get(3)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some(StreamDetail { stream, samples, events }))
     }
+}
+
+fn stream_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StreamRecord> {
+    Ok(StreamRecord {
+        uuid: r.get::<_, String>(0)?.parse().unwrap_or_default(),
+        started_at: ts(r.get(1)?),
+        ended_at: r.get::<_, Option<String>>(2)?.map(ts),
+        ended_by: r.get(3)?,
+        backend: r.get(4)?,
+        platforms: serde_json::from_str(&r.get::<_, String>(5)?).unwrap_or_default(),
+    })
 }
 
 #[cfg(test)]
@@ -131,7 +231,8 @@ mod tests {
         let t0 = Utc::now() - chrono::Duration::minutes(10);
         h.started(a, t0, "local").unwrap();
         h.sample(a, "tw", Some(2500), Some(1000)).unwrap();
-        h.ended(a, Utc::now(), "stopped", &serde_json::json!({"tw": {"outcome": "live"}})).unwrap();
+        let outcome = PlatformOutcome { outcome: "live".into(), ..Default::default() };
+        h.ended(a, Utc::now(), "stopped", &BTreeMap::from([("tw".to_string(), outcome)])).unwrap();
         h.started(b, Utc::now(), "cloudflare").unwrap();
         h.event(b, Some("tw"), "live", None).unwrap();
         assert_eq!(h.settle_after_crash().unwrap(), 1);
@@ -140,7 +241,39 @@ mod tests {
         assert_eq!(list[0].ended_by.as_deref(), Some("crashed"));
         assert!(list[0].ended_at.is_some());
         assert_eq!(list[1].ended_by.as_deref(), Some("stopped"));
-        assert_eq!(list[1].platforms["tw"]["outcome"], "live");
+        assert_eq!(list[1].platforms["tw"].outcome, "live");
         assert_eq!(h.settle_after_crash().unwrap(), 0);
+    }
+
+    #[test]
+    fn detail_has_samples_and_events_in_time_order() {
+        let h = HistoryStore::new(Db::open_in_memory().unwrap());
+        let a = Uuid::new_v4();
+        assert_eq!(h.detail(a).unwrap(), None, "unknown stream");
+        h.started(a, Utc::now(), "local").unwrap();
+        h.event(a, Some("tw"), "starting", None).unwrap();
+        h.sample(a, "tw", Some(2500), Some(1000)).unwrap();
+        h.event(a, Some("tw"), "retrying", Some("attempt 1: refused")).unwrap();
+        h.sample(a, "yt", None, None).unwrap();
+        h.event(a, None, "source_lost", None).unwrap();
+        // A row written before typed outcomes existed (no statistics) still reads.
+        h.db.conn()
+            .execute("UPDATE streams SET platforms = '{\"tw\":{\"outcome\":\"live\",\"retries\":2}}'", [])
+            .unwrap();
+        let d = h.detail(a).unwrap().expect("known stream");
+        assert_eq!(d.stream.uuid, a);
+        assert_eq!(d.stream.platforms["tw"].retries, 2);
+        assert_eq!(d.stream.platforms["tw"].bytes_sent, None);
+        let kinds: Vec<_> = d.events.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(kinds, ["starting", "retrying", "source_lost"]);
+        assert_eq!(d.events[1].detail.as_deref(), Some("attempt 1: refused"));
+        assert_eq!(d.events[2].platform, None);
+        assert_eq!(d.samples.len(), 2);
+        assert_eq!((d.samples[0].bitrate_kbps, d.samples[0].bytes_sent), (Some(2500), Some(1000)));
+        assert_eq!((d.samples[1].platform.as_str(), d.samples[1].bitrate_kbps), ("yt", None));
+        assert!(d.samples[0].at <= d.samples[1].at && d.events[0].at <= d.events[2].at);
+        let json = serde_json::to_value(&d).unwrap();
+        assert_eq!(json["uuid"], a.to_string(), "the record's fields are at the top level");
+        assert!(json["samples"][1]["bitrate_kbps"].is_null());
     }
 }

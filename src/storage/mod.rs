@@ -8,4 +8,6 @@ pub mod recorder;
 
 pub use alerts::{AlertRow, AlertState, AlertStore, Inserted};
 pub use db::{Db, DbError};
-pub use history::{HistoryStore, StreamRecord};
+pub use history::{
+    HistoryStore, PlatformOutcome, StreamDetail, StreamEventRecord, StreamRecord, StreamSample,
+};

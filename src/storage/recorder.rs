@@ -5,13 +5,12 @@
 use std::collections::BTreeMap;
 
 use chrono::Utc;
-use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, warn};
 use uuid::Uuid;
 
-use super::HistoryStore;
+use super::{HistoryStore, PlatformOutcome};
 use crate::actor::ChildResult;
 use crate::events::{Event, EventBus};
 use crate::stream_state::{PlatformStatus, StreamPhase};
@@ -85,12 +84,14 @@ pub async fn run(args: RecorderArgs, cancel: CancellationToken) -> ChildResult {
             }
             Event::StreamState { state: StreamPhase::Offline, .. } => {
                 let Some(cur) = current.take() else { continue };
-                let platforms: serde_json::Map<String, serde_json::Value> = cur
+                let platforms: BTreeMap<String, PlatformOutcome> = cur
                     .platforms
                     .into_iter()
-                    .map(|(name, (outcome, retries))| (name, json!({"outcome": outcome, "retries": retries})))
+                    .map(|(name, (outcome, retries))| {
+                        (name, PlatformOutcome { outcome: outcome.into(), retries, ..Default::default() })
+                    })
                     .collect();
-                log("end", args.history.ended(cur.uuid, Utc::now(), "stopped", &platforms.into()));
+                log("end", args.history.ended(cur.uuid, Utc::now(), "stopped", &platforms));
             }
             _ => {}
         }
