@@ -21,6 +21,7 @@ pub enum View {
     Stream,
     Platforms,
     Alerts,
+    Analytics,
     Settings,
     Debug,
 }
@@ -32,6 +33,7 @@ impl View {
             View::Stream => "stream",
             View::Platforms => "platforms",
             View::Alerts => "alerts",
+            View::Analytics => "analytics",
             View::Settings => "settings",
             View::Debug => "debug",
         }
@@ -42,6 +44,7 @@ impl View {
             View::Stream => "Stream setup",
             View::Platforms => "Platforms",
             View::Alerts => "Alerts",
+            View::Analytics => "Analytics",
             View::Settings => "Settings",
             View::Debug => "Debug",
         };

@@ -341,3 +341,34 @@ fn streaming_settings_switch_the_backend_only_while_offline() {
     assert_eq!(stored.local.upload_budget_kbps, Some(8000));
     assert_eq!(rig.status().ingest.backend, streampai::config::IngestBackend::Local);
 }
+
+#[test]
+fn history_commands_list_the_stream_and_its_events() {
+    use streampai_desktop::commands::history;
+    let rig = rig(QuitPolicy::test(true));
+    assert!(block(history::stream_history(rig.shell())).unwrap().is_empty(), "no stream yet");
+    rig.run(actions::START);
+    wait_until("live", || rig.status().stream.state == StreamPhase::Live);
+    let uuid = rig.status().stream.uuid.unwrap();
+    rig.run(actions::STOP);
+    wait_until("recorded as stopped", || {
+        let list = block(history::stream_history(rig.shell())).unwrap();
+        list.len() == 1 && list[0].ended_by.as_deref() == Some("stopped")
+    });
+    let list = block(history::stream_history(rig.shell())).unwrap();
+    assert_eq!(list[0].uuid, uuid);
+    assert_eq!(list[0].platforms.keys().collect::<Vec<_>>(), ["tw", "yt"]);
+    let detail = block(history::stream_detail(rig.shell(), uuid.to_string())).unwrap().expect("detail");
+    assert_eq!(detail.stream.uuid, uuid);
+    for name in ["tw", "yt"] {
+        assert!(
+            detail.events.iter().any(|e| e.platform.as_deref() == Some(name) && e.kind == "live"),
+            "{name} went live: {:?}",
+            detail.events
+        );
+    }
+    let unknown = uuid::Uuid::new_v4().to_string();
+    assert_eq!(block(history::stream_detail(rig.shell(), unknown)).unwrap(), None);
+    let err = block(history::stream_detail(rig.shell(), "not-a-uuid".into())).unwrap_err();
+    assert!(matches!(err, UiError::Invalid { ref field, .. } if field == "uuid"), "{err:?}");
+}

@@ -231,6 +231,28 @@ async alertsClear() : Promise<Result<null, UiError>> {
 }
 },
 /**
+ * Every recorded stream, newest first.
+ */
+async streamHistory() : Promise<Result<StreamRecord[], UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("stream_history") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * One stream with its bitrate samples and platform events; `null` if there is no such stream.
+ */
+async streamDetail(uuid: string) : Promise<Result<StreamDetail | null, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("stream_detail", { uuid }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
  * Opens `view` in a new window (each window is a presence session); returns its label.
  */
 async openWindow(view: View) : Promise<Result<string, UiError>> {
@@ -330,7 +352,11 @@ export type EngineError =
 /**
  * A settings change that does not validate; names the key.
  */
-{ kind: "invalid_config"; key: string; message: string }
+{ kind: "invalid_config"; key: string; message: string } | 
+/**
+ * The local database failed (alerts, stream history).
+ */
+{ kind: "storage"; message: string }
 /**
  * An engine event, as the UI receives it (`events.engineEvent` in the bindings).
  */
@@ -439,6 +465,23 @@ url: string | null; enabled: boolean;
 key: string | null }
 export type PlatformKind = "twitch" | "youtube" | "kick" | "facebook" | "custom"
 /**
+ * How one platform did over a stream (the `platforms` JSON of a history row).
+ */
+export type PlatformOutcome = { 
+/**
+ * The last meaningful status before the stream stopped: `live`, `failed`, `retrying`,
+ * `disabled`, `starting`.
+ */
+outcome: string; 
+/**
+ * How many times the platform went `retrying`.
+ */
+retries?: number; 
+/**
+ * Final output statistics where the backend measures them (the local relay); `null` else.
+ */
+bytes_sent?: number | null; reconnects?: number | null }
+/**
  * One platform in the status: its status plus output statistics (`null` where the backend
  * cannot measure them, e.g. Cloudflare outputs).
  */
@@ -546,9 +589,69 @@ manager: string; input: InputStatus;
  */
 ingest: IngestEndpoint; stream: StreamStatus; presence: SessionInfo[] }
 /**
+ * One stream with everything recorded about it (`GET /api/v1/streams/{uuid}`).
+ */
+export type StreamDetail = ({ uuid: string; started_at: string; ended_at: string | null; 
+/**
+ * `stopped`, `source_lost` or `crashed`; `null` while on air.
+ */
+ended_by: string | null; 
+/**
+ * `local` or `cloudflare`.
+ */
+backend: string; 
+/**
+ * Platform name → how it did (empty while on air and for streams cut short by a crash).
+ */
+platforms: Partial<{ [key in string]: PlatformOutcome }> }) & { 
+/**
+ * Bitrate samples, in time order.
+ */
+samples: StreamSample[]; 
+/**
+ * Platform events (status changes), in time order.
+ */
+events: StreamEventRecord[] }
+/**
+ * One recorded event of a stream.
+ */
+export type StreamEventRecord = { at: string; 
+/**
+ * `null` for events of the whole stream.
+ */
+platform: string | null; 
+/**
+ * `starting`, `live`, `retrying`, `failed`, `stopped`, `disabled`, ...
+ */
+kind: string; detail: string | null }
+/**
  * Where the stream is in its life.
  */
 export type StreamPhase = "offline" | "starting" | "live" | "stopping"
+/**
+ * One stream as `GET /api/v1/streams` shows it.
+ */
+export type StreamRecord = { uuid: string; started_at: string; ended_at: string | null; 
+/**
+ * `stopped`, `source_lost` or `crashed`; `null` while on air.
+ */
+ended_by: string | null; 
+/**
+ * `local` or `cloudflare`.
+ */
+backend: string; 
+/**
+ * Platform name → how it did (empty while on air and for streams cut short by a crash).
+ */
+platforms: Partial<{ [key in string]: PlatformOutcome }> }
+/**
+ * One bitrate sample of one platform.
+ */
+export type StreamSample = { at: string; platform: string; 
+/**
+ * `null` where the backend cannot measure it (Cloudflare outputs).
+ */
+bitrate_kbps: number | null; bytes_sent: number | null }
 export type StreamStatus = { state: StreamPhase; uuid: string | null; started_at: string | null; platforms: Partial<{ [key in string]: PlatformSnapshot }> }
 /**
  * The Settings page's streaming section.
@@ -586,7 +689,7 @@ export type UiError =
 /**
  * A page of the UI; a window opens on one.
  */
-export type View = "dashboard" | "stream" | "platforms" | "alerts" | "settings" | "debug"
+export type View = "dashboard" | "stream" | "platforms" | "alerts" | "analytics" | "settings" | "debug"
 
 /** tauri-specta globals **/
 

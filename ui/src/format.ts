@@ -108,6 +108,8 @@ function engineWords(e: EngineError): string {
       return e.message;
     case "invalid_config":
       return `${e.key}: ${e.message}`;
+    case "storage":
+      return `The local database could not be read or written: ${e.message}`;
   }
 }
 

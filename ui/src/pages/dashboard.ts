@@ -15,6 +15,7 @@ import {
 } from "../format";
 import type { Ctx } from "../main";
 import { platformCounts, reduceStatus, streamButtons, uploadOf } from "../state";
+import { bitrateChart } from "./bitrate_chart";
 
 export function dashboardPage(root: HTMLElement, ctx: Ctx): () => void {
   let status: Status | null = null;
@@ -22,6 +23,25 @@ export function dashboardPage(root: HTMLElement, ctx: Ctx): () => void {
   let busy = false;
   const body = h("div", { class: "dashboard" });
   const elapsed = h("span", { "data-testid": "elapsed" });
+  // The current stream's bitrate chart (the same as Analytics), refreshed while on air.
+  const chart = bitrateChart("live-chart");
+  const chartBox = h("section", { class: "card live-chart" }, h("h2", {}, "This stream"), chart.el);
+  let chartFor: string | null = null;
+  let chartLoaded = false;
+  const loadChart = async () => {
+    const uuid = status?.stream.uuid ?? null;
+    if (!uuid) return;
+    try {
+      const detail = await call(commands.streamDetail(uuid));
+      if (detail && status?.stream.uuid === uuid) {
+        chart.show(detail);
+        chartLoaded = true;
+        chartBox.hidden = false;
+      }
+    } catch {
+      // The history is best effort here; Analytics shows its errors.
+    }
+  };
   fill(root, h("h1", {}, "Dashboard"), body);
 
   const load = async () => {
@@ -155,6 +175,7 @@ export function dashboardPage(root: HTMLElement, ctx: Ctx): () => void {
       s.uuid ? h("div", { class: "muted" }, "Stream ", h("code", { "data-testid": "stream-uuid" }, s.uuid)) : null,
       uploadLine(status),
       problem ? h("p", { class: "error", "data-testid": "error" }, problem) : null,
+      s.uuid ? chartBox : null,
       names.length
         ? h("div", { class: "cards" }, names.map((n) => card(n, s.platforms[n]!)))
         : h(
@@ -166,6 +187,12 @@ export function dashboardPage(root: HTMLElement, ctx: Ctx): () => void {
           ),
     );
     tick();
+    if ((s.uuid ?? null) !== chartFor) {
+      chartFor = s.uuid ?? null;
+      chartLoaded = false;
+      chartBox.hidden = true;
+      void loadChart();
+    }
   };
 
   const off = ctx.onEvent((ev) => {
@@ -181,11 +208,14 @@ export function dashboardPage(root: HTMLElement, ctx: Ctx): () => void {
     polled += 1;
     const onAir = status !== null && status.stream.state !== "offline";
     if (polled % (onAir ? 2 : 5) === 0) void load();
+    // The engine writes a sample per platform every 5 s.
+    if (onAir && (polled % 5 === 0 || !chartLoaded)) void loadChart();
   }, 1000);
   void load();
   return () => {
     off();
     clearInterval(timer);
     clearInterval(poll);
+    chart.destroy();
   };
 }
