@@ -97,6 +97,11 @@ def test_start_makes_both_platforms_live_and_stop_removes_outputs(driver, fake):
     assert len(SEEN["uuid"]) == 36
     wait_for("live chart", lambda: driver.find_elements(By.CSS_SELECTOR, '[data-testid="live-chart-plot"] canvas'))
     screenshot(driver, "dashboard-live")
+    # While on air the ingest backend cannot be switched, and Settings says why.
+    goto(driver, "settings")
+    wait_for("backend locked", lambda: not el(driver, "ingest-backend").is_enabled())
+    assert "stop it to switch" in text(driver, "ingest-locked")
+    goto(driver, "dashboard")
     click(driver, "stop-btn")
     wait_for("offline", lambda: text(driver, "stream-state") == "Offline", show=lambda: text(driver, "stream-state"))
     wait_for("outputs gone", lambda: len(fake.outputs(uid)) == 0)
@@ -174,6 +179,27 @@ def test_a_second_launch_exits_and_the_first_keeps_running(driver, control_port)
     after = control(control_port)
     assert after["user_id"] == before["user_id"] and after["manager"] == "running"
     assert len([p for p in after["presence"] if p["kind"] == "window"]) == 1, "no second window, no second app"
+
+
+def test_streaming_settings_check_the_listen_address_and_warn_about_the_lan(driver, control_port):
+    goto(driver, "settings")
+    wait_for("backend unlocked", lambda: el(driver, "ingest-backend").is_enabled())
+    Select(el(driver, "ingest-backend")).select_by_value("local")
+    wait_for("local fields", lambda: el(driver, "local-listen").is_displayed())
+    typed(driver, "local-listen", "0.0.0.0:1935")
+    wait_for("LAN warning", lambda: "LAN" in text(driver, "listen-warning"), show=lambda: text(driver, "listen-warning"))
+    typed(driver, "local-listen", "127.0.0.1:1935")
+    wait_for("no warning for loopback", lambda: not el(driver, "listen-warning").is_displayed())
+    typed(driver, "local-listen", "localhost")
+    typed(driver, "upload-budget", "0")
+    click(driver, "streaming-save")
+    wait_for("listen error", lambda: "not an address" in text(driver, "streaming-error-local_listen"))
+    assert "more than 0" in text(driver, "streaming-error-upload_budget_kbps")
+    # Nothing was saved: the engine still uses Cloudflare.
+    assert control(control_port)["ingest"]["backend"] == "cloudflare"
+    typed(driver, "local-listen", "127.0.0.1:1935")
+    el(driver, "upload-budget").clear()
+    Select(el(driver, "ingest-backend")).select_by_value("cloudflare")
 
 
 def close_window(driver, handle):

@@ -109,7 +109,7 @@ export function analyticsPage(root: HTMLElement, ctx: Ctx): () => void {
             h(
               "tr",
               {
-                class: `stream-row${r.uuid === selected ? " selected" : ""}`,
+                class: `history-row${r.uuid === selected ? " selected" : ""}`,
                 "data-testid": `stream-row-${r.uuid}`,
                 "data-ended-by": r.ended_by ?? "",
                 onclick: () => select(r.uuid),

@@ -1,6 +1,7 @@
 // The bitrate chart (uPlot): one line per platform on a time axis, platform events as marker
 // lines on the same axis, and the events listed under the chart. Used by Analytics and the
 // live Dashboard; the data shaping lives in ../chart.ts.
+import "../locale"; // before uPlot: it reads navigator.language as it loads
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import { chartData, chartNote, type ChartData, type Marker, type StreamIn } from "../chart";

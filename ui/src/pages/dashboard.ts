@@ -175,7 +175,6 @@ export function dashboardPage(root: HTMLElement, ctx: Ctx): () => void {
       s.uuid ? h("div", { class: "muted" }, "Stream ", h("code", { "data-testid": "stream-uuid" }, s.uuid)) : null,
       uploadLine(status),
       problem ? h("p", { class: "error", "data-testid": "error" }, problem) : null,
-      s.uuid ? chartBox : null,
       names.length
         ? h("div", { class: "cards" }, names.map((n) => card(n, s.platforms[n]!)))
         : h(
@@ -185,6 +184,7 @@ export function dashboardPage(root: HTMLElement, ctx: Ctx): () => void {
             h("a", { href: "#/platforms" }, "Add Twitch, YouTube, Kick, Facebook or any RTMP server"),
             ".",
           ),
+      s.uuid ? chartBox : null,
     );
     tick();
     if ((s.uuid ?? null) !== chartFor) {
