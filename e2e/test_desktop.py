@@ -203,11 +203,13 @@ def test_streaming_settings_check_the_listen_address_and_warn_about_the_lan(driv
 
 
 def close_window(driver, handle):
-    """Closes a window the way its close button does (WebDriver's close only ends the webview)."""
+    """Closes a window the way its close button does (WebDriver's close only ends the webview).
+    The close runs after the script has returned, so WebDriver never waits on a closing page."""
     driver.switch_to.window(handle)
     driver.execute_script(
         "const i = window.__TAURI_INTERNALS__;"
-        "i.invoke('plugin:window|close', {label: i.metadata.currentWindow.label}); return true;"
+        "setTimeout(() => i.invoke('plugin:window|close', {label: i.metadata.currentWindow.label}), 50);"
+        "return true;"
     )
 
 

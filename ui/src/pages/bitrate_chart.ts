@@ -1,9 +1,7 @@
 // The bitrate chart (uPlot): one line per platform on a time axis, platform events as marker
 // lines on the same axis, and the events listed under the chart. Used by Analytics and the
 // live Dashboard; the data shaping lives in ../chart.ts.
-import "../locale"; // before uPlot: it reads navigator.language as it loads
-import uPlot from "uplot";
-import "uplot/dist/uPlot.min.css";
+import type uPlot from "uplot";
 import { chartData, chartNote, type ChartData, type Marker, type StreamIn } from "../chart";
 import { fill, h } from "../dom";
 import { formatBitrate } from "../format";
@@ -63,10 +61,13 @@ export function bitrateChart(testid: string): BitrateChart {
   let plot: uPlot | null = null;
   let current: ChartData | null = null;
   let shownPlatforms = "";
+  let destroyed = false;
 
   const width = () => Math.max(320, Math.floor(el.clientWidth || plotBox.clientWidth || 700));
 
-  const build = (c: ChartData) => {
+  const build = async (c: ChartData) => {
+    const UPlot = (await import("./uplot_loader")).default;
+    if (destroyed || current !== c) return; // closed, or newer data arrived meanwhile
     plot?.destroy();
     const opts: uPlot.Options = {
       width: width(),
@@ -99,7 +100,7 @@ export function bitrateChart(testid: string): BitrateChart {
       ],
       legend: { live: true },
     };
-    plot = new uPlot(opts, c.data as uPlot.AlignedData, plotBox);
+    plot = new UPlot(opts, c.data as uPlot.AlignedData, plotBox);
     shownPlatforms = c.platforms.join("\u0000");
   };
 
@@ -113,8 +114,11 @@ export function bitrateChart(testid: string): BitrateChart {
     show(stream) {
       const c = chartData(stream);
       current = c;
-      if (!plot || c.platforms.join("\u0000") !== shownPlatforms) build(c);
-      else plot.setData(c.data as uPlot.AlignedData); // the scales' range functions read `current`
+      if (!plot || c.platforms.join("\u0000") !== shownPlatforms) {
+        build(c).catch((e) => {
+          note.textContent = `The chart cannot be drawn: ${String(e)}`;
+        });
+      } else plot.setData(c.data as uPlot.AlignedData); // the scales' range functions read `current`
       note.textContent = chartNote(stream, c.measured);
       fill(
         events,
@@ -125,6 +129,7 @@ export function bitrateChart(testid: string): BitrateChart {
       if (!c.markers.length) fill(events, h("li", { class: "muted" }, "No platform events recorded."));
     },
     destroy() {
+      destroyed = true;
       resize.disconnect();
       plot?.destroy();
       plot = null;
