@@ -62,6 +62,8 @@ pub struct Config {
     #[serde(default)]
     pub storage: StorageConfig,
     #[serde(default)]
+    pub history: HistoryConfig,
+    #[serde(default)]
     pub supervision: SupervisionConfig,
     #[serde(default)]
     pub platforms: Vec<PlatformConfig>,
@@ -217,6 +219,23 @@ impl Default for SupervisionConfig {
     }
 }
 
+/// The stream history.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct HistoryConfig {
+    /// While a stream is on air, one bitrate sample per platform this often (at least 500).
+    pub sample_interval_ms: u64,
+}
+
+/// The smallest allowed `[history] sample_interval_ms`.
+pub const MIN_SAMPLE_INTERVAL_MS: u64 = 500;
+
+impl Default for HistoryConfig {
+    fn default() -> Self {
+        HistoryConfig { sample_interval_ms: 5000 }
+    }
+}
+
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct StorageConfig {
@@ -260,6 +279,7 @@ impl Config {
             local: LocalConfig::default(),
             alerts: AlertsConfig::default(),
             storage: StorageConfig::default(),
+            history: HistoryConfig::default(),
             supervision: SupervisionConfig::default(),
             platforms: vec![],
         }
@@ -347,6 +367,12 @@ impl Config {
                 return Err(ConfigError::new(key, "must be greater than 0"));
             }
         }
+        if self.history.sample_interval_ms < MIN_SAMPLE_INTERVAL_MS {
+            return Err(ConfigError::new(
+                "history.sample_interval_ms",
+                format!("must be at least {MIN_SAMPLE_INTERVAL_MS}"),
+            ));
+        }
         if self.cloudflare.requests_per_5min == 0 || self.cloudflare.requests_per_5min > 1200 {
             return Err(ConfigError::new("cloudflare.requests_per_5min", "must be between 1 and 1200"));
         }
@@ -406,6 +432,7 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("STREAMPAI_DATA_DIR", "storage.dir"),
     ("STREAMPAI_INGEST", "ingest"),
     ("STREAMPAI_LOCAL_LISTEN", "local.listen"),
+    ("STREAMPAI_SAMPLE_INTERVAL_MS", "history.sample_interval_ms"),
 ];
 
 fn apply_env(root: &mut toml::Value, env: &dyn Fn(&str) -> Option<String>) -> Result<(), ConfigError> {

@@ -68,7 +68,35 @@ pub struct Status {
     /// on reveal.
     pub ingest: IngestEndpoint,
     pub stream: StreamStatus,
+    /// The platforms' total outgoing bitrate against `[local] upload_budget_kbps`.
+    pub upload: UploadStatus,
     pub presence: Vec<SessionInfo>,
+}
+
+/// Total outgoing bitrate (the local relay multiplies the upload by the number of platforms)
+/// against the configured budget.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct UploadStatus {
+    /// Sum of the platforms' current bitrates; `null` when none is measured (offline, or
+    /// Cloudflare outputs).
+    pub total_kbps: Option<u32>,
+    /// `[local] upload_budget_kbps`; `null` when not set.
+    pub budget_kbps: Option<u32>,
+    /// A budget is set and the total is above it.
+    pub over_budget: bool,
+}
+
+impl UploadStatus {
+    /// From the platforms' current bitrates (`None` where not measured).
+    pub fn compute(bitrates: impl IntoIterator<Item = Option<u32>>, budget_kbps: Option<u32>) -> Self {
+        let total_kbps = bitrates
+            .into_iter()
+            .flatten()
+            .fold(None, |acc: Option<u32>, b| Some(acc.unwrap_or(0).saturating_add(b)));
+        let over_budget = matches!((total_kbps, budget_kbps), (Some(t), Some(b)) if t > b);
+        UploadStatus { total_kbps, budget_kbps, over_budget }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -142,6 +170,45 @@ pub struct DebugChild {
     pub children: Vec<ChildInfo>,
 }
 
+/// What the HistoryRecorder reads from the user's stream in force.
+struct RecorderView(Arc<std::sync::RwLock<Arc<UserStream>>>);
+
+impl RecorderView {
+    fn user(&self) -> Arc<UserStream> {
+        self.0.read().map(|u| u.clone()).unwrap_or_else(|p| p.into_inner().clone())
+    }
+}
+
+impl crate::storage::recorder::RecorderSource for RecorderView {
+    fn backend(&self) -> String {
+        format!("{:?}", self.user().config().ingest_backend()).to_lowercase()
+    }
+
+    fn outputs(&self) -> BTreeMap<String, crate::storage::recorder::OutputSample> {
+        let Some(relay) = self.user().relay() else { return BTreeMap::new() };
+        relay
+            .outputs()
+            .into_iter()
+            .map(|o| {
+                let sample = crate::storage::recorder::OutputSample {
+                    bitrate_kbps: o.bitrate_kbps,
+                    bytes_sent: o.bytes_sent,
+                    reconnects: o.reconnects,
+                };
+                (o.name, sample)
+            })
+            .collect()
+    }
+
+    fn sample_interval(&self) -> Duration {
+        Duration::from_millis(self.user().config().history.sample_interval_ms)
+    }
+
+    fn upload_budget_kbps(&self) -> Option<u32> {
+        self.user().config().local.upload_budget_kbps
+    }
+}
+
 impl Engine {
     /// Build and start the engine's root supervisor. Must run inside a tokio runtime.
     pub fn start(opts: EngineOptions) -> Engine {
@@ -176,13 +243,7 @@ impl Engine {
             user_id: config.user_id.clone(),
             bus: bus.clone(),
             history: stores.history.clone(),
-            backend: Arc::new({
-                let user = user.clone();
-                move || {
-                    let cfg = user.read().map(|u| u.config()).unwrap_or_else(|p| p.into_inner().config());
-                    format!("{:?}", cfg.ingest_backend()).to_lowercase()
-                }
-            }),
+            source: Arc::new(RecorderView(user.clone())),
         };
 
         let (trees, trees_mb) = Supervisor::channel();
@@ -378,12 +439,17 @@ impl Engine {
                 }
             }
         }
+        let upload = UploadStatus::compute(
+            stream.platforms.values().map(|p| p.bitrate_kbps),
+            user.config().local.upload_budget_kbps,
+        );
         Status {
             user_id: self.user_id().to_string(),
             manager: if running { "running" } else { "stopped" },
             input,
             ingest,
             stream,
+            upload,
             presence: self.inner.presence.list(self.user_id()),
         }
     }

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::alerts::Alert;
 use crate::presence::SessionInfo;
-use crate::stream_state::{InputStatus, PlatformStatus, StreamPhase};
+use crate::stream_state::{EndReason, InputStatus, PlatformStatus, StreamPhase};
 
 /// Everything the engine tells the outside world. Serialized with a `type` tag (snake_case).
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -34,6 +34,9 @@ pub enum Event {
     ChildRestarted { user_id: String, supervisor: String, child: String, restarts: u32 },
     /// The stream state machine moved.
     StreamState { user_id: String, state: StreamPhase, uuid: Option<Uuid>, started_at: Option<DateTime<Utc>> },
+    /// A stream ended and why (`stopped`, `source_lost`); sent just before the `offline`
+    /// stream state.
+    StreamEnded { user_id: String, uuid: Uuid, ended_by: EndReason },
     /// OBS → ingest: is media arriving?
     InputStatus { user_id: String, status: InputStatus },
     /// One platform's status changed.

@@ -17,12 +17,13 @@ pub mod relay;
 pub mod secrets;
 pub mod state_file;
 pub mod storage;
+pub mod stream_automation;
 pub mod stream_state;
 pub mod supervisor;
 pub mod telemetry;
 pub mod user_stream_manager;
 
 pub use config::{Config, ConfigError};
-pub use engine::{DebugTree, Engine, EngineOptions, IngestEndpoint, PlatformSnapshot, Status};
+pub use engine::{DebugTree, Engine, EngineOptions, IngestEndpoint, PlatformSnapshot, Status, UploadStatus};
 pub use events::{Event, EventBus};
 pub use user_stream_manager::{EngineError, UserStream};

@@ -40,6 +40,27 @@ pub enum PlatformStatus {
     Disabled,
 }
 
+/// How a stream ended (the history's `ended_by`).
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum EndReason {
+    /// Stopped from the API, the UI, the tray, or the tree shutting down.
+    #[default]
+    Stopped,
+    /// No media from OBS for `[local] source_timeout_ms` while on air.
+    SourceLost,
+}
+
+impl EndReason {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            EndReason::Stopped => "stopped",
+            EndReason::SourceLost => "source_lost",
+        }
+    }
+}
+
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
@@ -69,6 +90,9 @@ pub struct StreamData {
     /// The platforms this stream was started with.
     #[serde(skip)]
     pub streaming: Vec<String>,
+    /// Why the stream is stopping (set by `begin_stop_for`).
+    #[serde(skip)]
+    pub ending: EndReason,
 }
 
 /// Shared, restart-surviving home of [`StreamData`].
@@ -97,7 +121,7 @@ pub struct StreamStateArgs {
 
 pub enum Msg {
     BeginStart(Vec<String>, oneshot::Sender<Result<Uuid, StreamError>>),
-    BeginStop(oneshot::Sender<Result<Uuid, StreamError>>),
+    BeginStop(EndReason, oneshot::Sender<Result<Uuid, StreamError>>),
     FinishStop(oneshot::Sender<()>),
     Platform(String, PlatformStatus),
     Input(InputStatus),
@@ -125,7 +149,11 @@ impl StreamStateHandle {
     }
     /// starting/live → stopping; returns the stream's UUID.
     pub async fn begin_stop(&self) -> Result<Uuid, StreamError> {
-        actor::call(&self.tx, Msg::BeginStop, CALL_TIMEOUT).await?
+        self.begin_stop_for(EndReason::Stopped).await
+    }
+    /// Like [`begin_stop`](Self::begin_stop), recording why the stream ends.
+    pub async fn begin_stop_for(&self, reason: EndReason) -> Result<Uuid, StreamError> {
+        actor::call(&self.tx, |r| Msg::BeginStop(reason, r), CALL_TIMEOUT).await?
     }
     /// stopping → offline.
     pub async fn finish_stop(&self) -> Result<(), StreamError> {
@@ -271,16 +299,17 @@ impl Server {
                 }
                 let _ = reply.send(res);
             }
-            Msg::BeginStop(reply) => {
+            Msg::BeginStop(reason, reply) => {
                 let res = self.with(|d| match (d.state, d.uuid) {
                     (StreamPhase::Starting | StreamPhase::Live, Some(uuid)) => {
                         d.state = StreamPhase::Stopping;
+                        d.ending = reason;
                         Ok(uuid)
                     }
                     (state, _) => Err(StreamError::InvalidTransition { action: "stop", state }),
                 });
                 if res.is_ok() {
-                    info!("stream stopping");
+                    info!(reason = reason.as_str(), "stream stopping");
                     self.emit_state();
                 }
                 let _ = reply.send(res);
@@ -288,6 +317,7 @@ impl Server {
             Msg::FinishStop(reply) => {
                 let changed = self.with(|d| {
                     let was = d.state;
+                    let ended = d.uuid.map(|u| (u, std::mem::take(&mut d.ending)));
                     d.state = StreamPhase::Offline;
                     d.uuid = None;
                     d.started_at = None;
@@ -299,12 +329,19 @@ impl Server {
                             changed.push(name.clone());
                         }
                     }
-                    (was != StreamPhase::Offline, changed)
+                    (was != StreamPhase::Offline, changed, ended)
                 });
                 for name in &changed.1 {
                     self.emit_platform(name, &PlatformStatus::Stopped);
                 }
                 if changed.0 {
+                    if let Some((uuid, ended_by)) = changed.2 {
+                        self.args.events.emit(Event::StreamEnded {
+                            user_id: self.args.user_id.clone(),
+                            uuid,
+                            ended_by,
+                        });
+                    }
                     info!("stream offline");
                     self.emit_state();
                 }

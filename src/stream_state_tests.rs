@@ -59,13 +59,32 @@ async fn full_lifecycle_with_events_and_lease() {
     assert!(r.presence.list("u").is_empty(), "lease released");
 
     let mut states = vec![];
+    let mut ended = vec![];
     while let Ok(ev) = r.events.try_recv() {
-        if let Event::StreamState { state, .. } = ev {
-            states.push(state);
+        match ev {
+            Event::StreamState { state, .. } => states.push(state),
+            Event::StreamEnded { uuid: u, ended_by, .. } => {
+                assert_eq!(states.last(), Some(&StreamPhase::Stopping), "sent before offline");
+                ended.push((u, ended_by));
+            }
+            _ => {}
         }
     }
     use StreamPhase::*;
     assert_eq!(states, vec![Starting, Live, Stopping, Offline]);
+    assert_eq!(ended, vec![(uuid, EndReason::Stopped)]);
+
+    // The reason given at the stop is the one reported at the end.
+    let uuid = r.handle.begin_start(vec!["a".into()]).await.unwrap();
+    r.handle.begin_stop_for(EndReason::SourceLost).await.unwrap();
+    r.handle.finish_stop().await.unwrap();
+    let mut reasons = vec![];
+    while let Ok(ev) = r.events.try_recv() {
+        if let Event::StreamEnded { uuid: u, ended_by, .. } = ev {
+            reasons.push((u, ended_by));
+        }
+    }
+    assert_eq!(reasons, vec![(uuid, EndReason::SourceLost)]);
 }
 
 #[tokio::test]

@@ -1,6 +1,6 @@
 //! UserStreamManager: one user's supervised tree —
 //! StreamStateServer, CloudflareManager, CloudflareLiveInputMonitor, PlatformSupervisor,
-//! AlertQueue — and the [`UserStream`] front door used by the control API, CLI and shell.
+//! AlertQueue, StreamAutomation — and the [`UserStream`] front door used by the control API, CLI and shell.
 //!
 //! Handles and stashes are made once per user and outlive every restart of the tree and of its
 //! children, so callers keep working handles and a crash never forgets a stream on air.
@@ -31,7 +31,7 @@ use crate::secrets::{SecretName, SharedSecrets};
 use crate::state_file::StateFile;
 use crate::storage::{AlertStore, Db, HistoryStore};
 use crate::stream_state::{
-    self, StreamData, StreamError, StreamPhase, StreamStash, StreamStateArgs, StreamStateHandle,
+    self, EndReason, StreamData, StreamError, StreamPhase, StreamStash, StreamStateArgs, StreamStateHandle,
 };
 use crate::supervisor::{
     ChildInfo, ChildSpec, Restart, Supervisor, SupervisorConfig, SupervisorHandle, SupervisorMailbox,
@@ -147,6 +147,8 @@ struct Stash {
     relay: RelaySlot,
     /// Read (or generated) once, so OBS's key never changes under it within a run.
     ingest_key: Arc<std::sync::OnceLock<crate::secrets::Secret>>,
+    /// Auto start waits for the source to go away and come back (see `stream_automation`).
+    auto_start_disarmed: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl UserStream {
@@ -220,6 +222,11 @@ impl UserStream {
 
     pub fn user_id(&self) -> &str {
         &self.user_id
+    }
+
+    /// This user's events.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Event> {
+        self.bus.subscribe(&self.user_id)
     }
 
     /// The config in force.
@@ -377,7 +384,16 @@ impl UserStream {
                 )
             }
         };
-        vec![state, manager, monitor, platforms, alerts]
+        let auto_args = crate::stream_automation::AutomationArgs {
+            user: self.clone(),
+            source_timeout: Duration::from_millis(cfg.local.source_timeout_ms),
+            auto_start: cfg.stream.auto_start,
+            disarmed: self.stash.auto_start_disarmed.clone(),
+        };
+        let automation = ChildSpec::new("StreamAutomation", Restart::Permanent, move |ctx| {
+            crate::stream_automation::run(auto_args.clone(), ctx.cancel)
+        });
+        vec![state, manager, monitor, platforms, alerts, automation]
     }
 
     /// Check every enabled platform and its key. Nothing is started on error.
@@ -431,9 +447,14 @@ impl UserStream {
     /// Stop: every worker deletes its output, then the stream is offline. Runs to completion
     /// even if the caller goes away.
     pub async fn stop_stream(&self) -> Result<Uuid, EngineError> {
+        self.stop_stream_for(EndReason::Stopped).await
+    }
+
+    /// Like [`stop_stream`](Self::stop_stream), recording why the stream ended.
+    pub async fn stop_stream_for(&self, reason: EndReason) -> Result<Uuid, EngineError> {
         let me = self.clone();
         let job = tokio::spawn(async move {
-            let uuid = me.state.begin_stop().await?;
+            let uuid = me.state.begin_stop_for(reason).await?;
             let timeout = Duration::from_millis(me.config().stream.stop_timeout_ms);
             if let Err(e) = me.platforms.stop_stream(timeout).await {
                 tracing::warn!(cause = %e, "stopping platforms failed");

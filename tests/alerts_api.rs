@@ -115,7 +115,7 @@ async fn moderation_holds_alerts_with_a_message_and_minimums_filter() {
     let e = engine(cfg.clone(), secrets_for(&cfg, None));
     let c = Control::start(&e).await;
     e.presence().track("user-1", "window:1", streampai::presence::SessionKind::Window, None);
-    wait_until("tree", Duration::from_secs(5), || e.user().tree_children().len() == 5).await;
+    wait_until("tree", Duration::from_secs(5), || e.user().tree_children().len() == 6).await;
     let mut events = e.subscribe();
     let (_, held) = post_json(
         &c,
@@ -207,7 +207,7 @@ async fn the_overlay_shows_alerts_and_paces_the_queue() {
     assert!(page.text().await.unwrap().contains("/overlay/alerts/ws"));
 
     e.presence().track("user-1", "window:1", streampai::presence::SessionKind::Window, None);
-    wait_until("tree", Duration::from_secs(5), || e.user().tree_children().len() == 5).await;
+    wait_until("tree", Duration::from_secs(5), || e.user().tree_children().len() == 6).await;
     let (mut ws, _) =
         tokio_tungstenite::connect_async(format!("ws://{}/overlay/alerts/ws?key={key}", c.addr))
             .await

@@ -147,7 +147,7 @@ async fn debug_shows_the_tree() {
     assert_eq!(d["users"].as_array().unwrap().len(), 0);
     e.presence().track("user-1", "window:1", streampai::presence::SessionKind::Window, None);
     wait_until_async("five children", Duration::from_secs(5), || async {
-        c.get("/api/v1/debug").await.1["users"][0]["children"].as_array().map(|a| a.len()) == Some(5)
+        c.get("/api/v1/debug").await.1["users"][0]["children"].as_array().map(|a| a.len()) == Some(6)
     })
     .await;
     let (_, d) = c.get("/api/v1/debug").await;
@@ -159,7 +159,14 @@ async fn debug_shows_the_tree() {
         u["children"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
     assert_eq!(
         names,
-        ["StreamStateServer", "LocalIngestManager", "LocalIngestMonitor", "PlatformSupervisor", "AlertQueue"]
+        [
+            "StreamStateServer",
+            "LocalIngestManager",
+            "LocalIngestMonitor",
+            "PlatformSupervisor",
+            "AlertQueue",
+            "StreamAutomation"
+        ]
     );
     assert!(u["children"][0]["uptime_ms"].is_u64());
     assert_eq!(u["children"][0]["restarts"], 0);

@@ -58,6 +58,31 @@ async fn a_stream_detail_has_its_events_in_time_order() {
 }
 
 #[tokio::test]
+async fn cloudflare_streams_are_sampled_as_not_measured() {
+    let rig = Rig::with(&FIVE[..2], |c| c.history.sample_interval_ms = 500).await;
+    rig.open_window("window:main");
+    let uuid = rig.engine.start_stream().await.unwrap();
+    rig.wait_state(StreamPhase::Live).await;
+    wait_until_async("a sample per platform", Duration::from_secs(10), || async {
+        let d = rig.engine.stream_detail(uuid).unwrap().unwrap();
+        ["twitch-main", "youtube-main"].iter().all(|p| d.samples.iter().any(|s| s.platform == *p))
+    })
+    .await;
+    let d = rig.engine.stream_detail(uuid).unwrap().unwrap();
+    assert!(d.samples.iter().all(|s| s.bitrate_kbps.is_none() && s.bytes_sent.is_none()), "{:?}", d.samples);
+    let up = rig.status().await.upload;
+    assert_eq!((up.total_kbps, up.over_budget), (None, false), "Cloudflare outputs are not measured");
+    rig.engine.stop_stream().await.unwrap();
+    wait_until_async("recorded", Duration::from_secs(5), || async {
+        rig.engine.stream_history().unwrap()[0].ended_at.is_some()
+    })
+    .await;
+    let rec = &rig.engine.stream_history().unwrap()[0];
+    assert_eq!(rec.platforms["twitch-main"].bytes_sent, None);
+    rig.shutdown().await;
+}
+
+#[tokio::test]
 async fn unknown_and_malformed_stream_ids_are_clear_errors() {
     let cfg = config("user-1");
     let e = engine(cfg.clone(), secrets_for(&cfg, None));

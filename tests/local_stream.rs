@@ -32,9 +32,13 @@ async fn obs_to_the_app_to_two_platforms_with_the_local_relay() {
             enabled: true,
         })
         .collect();
+    cfg.history.sample_interval_ms = 500;
+    // Any real stream is over a 1 kbit/s budget.
+    cfg.local.upload_budget_kbps = Some(1);
     let e = engine(cfg.clone(), secrets_for(&cfg, None));
     e.presence().track("user-1", "window:main", streampai::presence::SessionKind::Window, None);
     wait_until_async("relay up", Duration::from_secs(10), || async { e.user().relay().is_some() }).await;
+    assert_eq!(relay_threads(), 1, "the relay runs on a thread of its own");
     let status = e.status().await;
     let key = status.ingest.stream_key.clone().expect("the OBS key is shown");
     let relay_addr = e.user().relay().unwrap().local_addr();
@@ -59,6 +63,25 @@ async fn obs_to_the_app_to_two_platforms_with_the_local_relay() {
         assert!(p.bytes_sent.is_some_and(|b| b > 0), "measured output: {p:?}");
         assert_eq!(p.dropped_frames, Some(0));
     }
+    // The history samples each platform's measured bitrate while live.
+    wait_until_async("measured samples of both platforms", Duration::from_secs(15), || async {
+        let d = e.stream_detail(uuid).unwrap().expect("the stream is in the history");
+        ["tw-main", "yt-main"].iter().all(|p| {
+            d.samples.iter().any(|s| {
+                s.platform == *p
+                    && s.bitrate_kbps.is_some_and(|b| b > 0)
+                    && s.bytes_sent.is_some_and(|b| b > 0)
+            })
+        })
+    })
+    .await;
+    // The upload total is the sum of the platforms' bitrates, over the tiny budget.
+    wait_until_async("upload over budget", Duration::from_secs(10), || async {
+        let s = e.status().await;
+        let sum: u32 = s.stream.platforms.values().filter_map(|p| p.bitrate_kbps).sum();
+        s.upload.over_budget && s.upload.budget_kbps == Some(1) && s.upload.total_kbps == Some(sum)
+    })
+    .await;
     // OBS finishes; the platforms stay connected within the grace.
     let done =
         tokio::time::timeout(Duration::from_secs(60), obs.wait()).await.expect("publisher ends").unwrap();
@@ -82,5 +105,35 @@ async fn obs_to_the_app_to_two_platforms_with_the_local_relay() {
     let s = e.status().await;
     assert_eq!(s.stream.state, StreamPhase::Offline);
     assert!(e.user().relay().unwrap().outputs().is_empty(), "outputs removed on stop");
+    let s = e.status().await;
+    assert_eq!((s.upload.total_kbps, s.upload.over_budget), (None, false), "nothing going out");
+    wait_until_async("the history row ended", Duration::from_secs(5), || async {
+        e.stream_history().unwrap()[0].ended_at.is_some()
+    })
+    .await;
+    let rec = &e.stream_history().unwrap()[0];
+    assert_eq!((rec.uuid, rec.ended_by.as_deref(), rec.backend.as_str()), (uuid, Some("stopped"), "local"));
+    for p in ["tw-main", "yt-main"] {
+        let o = &rec.platforms[p];
+        assert!(o.bytes_sent.is_some_and(|b| b > 100_000), "final bytes of {p}: {o:?}");
+        assert_eq!(o.reconnects, Some(0), "{p}");
+    }
     e.shutdown().await;
+    relay_support::wait_until(Duration::from_secs(10), || relay_threads() == 0).await;
+    assert_eq!(relay_threads(), 0, "the relay thread ends with the engine");
+}
+
+/// Threads of this process named like the relay's.
+fn relay_threads() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .map(|tasks| {
+            tasks
+                .flatten()
+                .filter(|t| {
+                    std::fs::read_to_string(t.path().join("comm"))
+                        .is_ok_and(|n| n.trim() == "streampai-relay")
+                })
+                .count()
+        })
+        .unwrap_or(0)
 }

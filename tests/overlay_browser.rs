@@ -87,7 +87,7 @@ async fn an_alert_posted_to_the_api_appears_on_the_overlay_in_chromium() {
     let e = engine(cfg.clone(), secrets_for(&cfg, None));
     let c = Control::start(&e).await;
     e.presence().track("user-1", "window:1", SessionKind::Window, None);
-    wait_until("tree", Duration::from_secs(5), || e.user().tree_children().len() == 5).await;
+    wait_until("tree", Duration::from_secs(5), || e.user().tree_children().len() == 6).await;
 
     driver.goto(&format!("{}/overlay/alerts?key={}", c.base, e.overlay_key().expose())).await;
     wait_until("overlay connected", Duration::from_secs(15), || {

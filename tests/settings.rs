@@ -69,7 +69,7 @@ async fn reconfigure_rebuilds_the_tree_when_offline_and_refuses_while_live() {
     rig.secrets.set(&SecretName::StreamKey("yt-2".into()), &Secret::new("k")).unwrap();
     rig.engine.reconfigure(cfg.clone()).await.unwrap();
     assert_eq!(rig.engine.config().platforms.len(), 2);
-    wait_until("tree back", Duration::from_secs(5), || rig.engine.user().tree_children().len() == 5).await;
+    wait_until("tree back", Duration::from_secs(5), || rig.engine.user().tree_children().len() == 6).await;
     let snap = rig.engine.user().alerts.snapshot().await.unwrap();
     assert_eq!(snap.queued.len(), 1, "queued alerts survive a settings change");
 

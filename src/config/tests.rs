@@ -51,6 +51,7 @@ fn only_user_id_is_required_and_defaults_match_the_contract() {
     assert_eq!(cfg.control.listen, "127.0.0.1:4850");
     assert_eq!(cfg.cloudflare.api_base, "https://api.cloudflare.com/client/v4");
     assert_eq!(cfg.cloudflare.poll_interval_ms, 10_000);
+    assert_eq!(cfg.history.sample_interval_ms, 5000);
     let err = Config::parse("", &no_env).unwrap_err();
     assert_eq!(err.key, "user_id");
 }
@@ -70,12 +71,14 @@ fn env_beats_the_file() {
         "STREAMPAI_CLOUDFLARE_API_BASE" => Some("http://127.0.0.1:1/client/v4".to_string()),
         "STREAMPAI_CLEANUP_TIMEOUT_MS" => Some("42".to_string()),
         "STREAMPAI_USER_ID" => Some("env-user".to_string()),
+        "STREAMPAI_SAMPLE_INTERVAL_MS" => Some("750".to_string()),
         _ => None,
     };
     let (cfg, _) = Config::parse(FULL, &env).unwrap();
     assert_eq!(cfg.cloudflare.api_base, "http://127.0.0.1:1/client/v4");
     assert_eq!(cfg.presence.cleanup_timeout_ms, 42);
     assert_eq!(cfg.user_id, "env-user");
+    assert_eq!(cfg.history.sample_interval_ms, 750);
     let bad = |k: &str| (k == "STREAMPAI_POLL_INTERVAL_MS").then(|| "soon".to_string());
     assert_eq!(Config::parse(FULL, &bad).unwrap_err().key, "STREAMPAI_POLL_INTERVAL_MS");
 }
@@ -94,6 +97,7 @@ fn invalid_configs_name_the_key() {
         ("user_id = \"u\"\n[control]\nlisten = \"localhost\"\n", "control.listen"),
         ("user_id = \"u\"\n[presence]\ncleanup_timeout_ms = \"soon\"\n", "presence.cleanup_timeout_ms"),
         ("user_id = \"u\"\n[cloudflare]\npoll_interval_ms = 0\n", "cloudflare.poll_interval_ms"),
+        ("user_id = \"u\"\n[history]\nsample_interval_ms = 499\n", "history.sample_interval_ms"),
     ];
     for (text, key) in cases {
         let err = Config::parse(text, &no_env).expect_err(text);

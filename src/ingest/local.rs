@@ -66,8 +66,9 @@ fn relay_config(args: &LocalIngestArgs, listen: SocketAddr) -> RelayConfig {
     cfg
 }
 
-/// LocalIngestManager: binds the ingest address and runs the relay. A bind failure (port in
-/// use) is retried with backoff and logged once, never a crash loop.
+/// LocalIngestManager: binds the ingest address and runs the relay on its own thread
+/// (`Relay::start_dedicated`). A bind failure (port in use) is retried with backoff and logged
+/// once, never a crash loop.
 #[instrument(name = "LocalIngestManager", skip_all, fields(user_id = %args.user_id))]
 pub async fn run_manager(args: LocalIngestArgs, cancel: CancellationToken) -> ChildResult {
     let user = &args.user_id;
@@ -98,9 +99,15 @@ pub async fn run_manager(args: LocalIngestArgs, cancel: CancellationToken) -> Ch
             }
         }
     };
+    // The relay runs on a thread of its own (a current-thread runtime): its frames never wait
+    // behind the rest of the engine (docs/PERFORMANCE.md). Its token is a child of this one, so
+    // the thread ends when this child stops or dies.
     let relay_cancel = cancel.child_token();
-    let relay = Relay::start(relay_config(&args, listen), listener, relay_cancel.clone())
+    let listener = listener.into_std().map_err(|e| crate::actor::ChildError::new(format!("relay: {e}")))?;
+    let (cfg, token) = (relay_config(&args, listen), relay_cancel.clone());
+    let relay = tokio::task::spawn_blocking(move || Relay::start_dedicated(cfg, listener, token))
         .await
+        .map_err(|e| crate::actor::ChildError::new(format!("relay thread: {e}")))?
         .map_err(|e| crate::actor::ChildError::new(format!("relay: {e}")))?;
     info!("[LocalIngestManager:{user}] OBS ingest on rtmp://{}/live", relay.local_addr());
     args.slot.set(Some(relay.clone()));

@@ -134,10 +134,38 @@ impl HistoryStore {
         bitrate_kbps: Option<u32>,
         bytes_sent: Option<u64>,
     ) -> Result<(), DbError> {
-        self.db.conn().execute(
-            "INSERT INTO stream_samples (stream_uuid, at, platform, bitrate_kbps, bytes_sent) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![uuid.to_string(), Utc::now().to_rfc3339(), platform, bitrate_kbps, bytes_sent.map(|b| b as i64)],
-        )?;
+        self.samples(uuid, Utc::now(), &[(platform.to_string(), bitrate_kbps, bytes_sent)])
+    }
+
+    /// One tick's samples (platform, bitrate, bytes sent), written in one transaction.
+    pub fn samples(
+        &self,
+        uuid: Uuid,
+        at: DateTime<Utc>,
+        rows: &[(String, Option<u32>, Option<u64>)],
+    ) -> Result<(), DbError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.db.conn();
+        let tx = conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO stream_samples (stream_uuid, at, platform, bitrate_kbps, bytes_sent)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            let (key, at) = (uuid.to_string(), at.to_rfc3339());
+            for (platform, bitrate, bytes) in rows {
+                stmt.execute(params![
+                    key,
+                    at,
+                    platform,
+                    bitrate,
+                    bytes.map(|b| b.min(i64::MAX as u64) as i64)
+                ])?;
+            }
+        }
+        tx.commit()?;
         Ok(())
     }
 
