@@ -330,6 +330,18 @@ state: string; restarts: number; uptime_ms: number }) & { children: ChildInfo[] 
 export type DebugTree = { uptime_ms: number; users: DebugUser[] }
 export type DebugUser = { user_id: string; manager: string; manager_restarts: number; sessions: SessionInfo[]; children: DebugChild[] }
 /**
+ * How a stream ended (the history's `ended_by`).
+ */
+export type EndReason = 
+/**
+ * Stopped from the API, the UI, the tray, or the tree shutting down.
+ */
+"stopped" | 
+/**
+ * No media from OBS for `[local] source_timeout_ms` while on air.
+ */
+"source_lost"
+/**
  * Errors that reach the control API and the UI (serialized with a `kind` tag).
  */
 export type EngineError = 
@@ -393,6 +405,11 @@ export type Event =
  * The stream state machine moved.
  */
 { type: "stream_state"; user_id: string; state: StreamPhase; uuid: string | null; started_at: string | null } | 
+/**
+ * A stream ended and why (`stopped`, `source_lost`); sent just before the `offline`
+ * stream state.
+ */
+{ type: "stream_ended"; user_id: string; uuid: string; ended_by: EndReason } | 
 /**
  * OBS → ingest: is media arriving?
  */
@@ -587,7 +604,11 @@ manager: string; input: InputStatus;
  * Where OBS streams to. The stream key appears only here (token-protected) and in the UI
  * on reveal.
  */
-ingest: IngestEndpoint; stream: StreamStatus; presence: SessionInfo[] }
+ingest: IngestEndpoint; stream: StreamStatus; 
+/**
+ * The platforms' total outgoing bitrate against `[local] upload_budget_kbps`.
+ */
+upload: UploadStatus; presence: SessionInfo[] }
 /**
  * One stream with everything recorded about it (`GET /api/v1/streams/{uuid}`).
  */
@@ -686,6 +707,24 @@ export type UiError =
  * Settings could not be saved.
  */
 { kind: "storage"; message: string } | { kind: "window"; message: string }
+/**
+ * Total outgoing bitrate (the local relay multiplies the upload by the number of platforms)
+ * against the configured budget.
+ */
+export type UploadStatus = { 
+/**
+ * Sum of the platforms' current bitrates; `null` when none is measured (offline, or
+ * Cloudflare outputs).
+ */
+total_kbps: number | null; 
+/**
+ * `[local] upload_budget_kbps`; `null` when not set.
+ */
+budget_kbps: number | null; 
+/**
+ * A budget is set and the total is above it.
+ */
+over_budget: boolean }
 /**
  * A page of the UI; a window opens on one.
  */

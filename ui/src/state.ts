@@ -69,28 +69,21 @@ export function reduceAlerts(snap: AlertQueueSnapshot, event: Event): AlertQueue
   }
 }
 
-/** The engine's upload report (`status.upload`): total outgoing bitrate against the budget. */
-export interface UploadReport {
+/** The upload as the dashboard shows it (from the engine's `status.upload`); `measured` is false
+ * when no output reports a bitrate (offline, Cloudflare outputs). */
+export interface Upload {
   total_kbps: number;
   budget_kbps: number | null;
   over_budget: boolean;
-}
-
-/** The upload as the dashboard shows it; `measured` is false when no output reports a bitrate
- * (Cloudflare outputs, or nothing sending yet). */
-export interface Upload extends UploadReport {
   measured: boolean;
 }
 
-/** The total outgoing bitrate: the engine's report when it has one, else the sum of the
- * platforms' bitrates checked against `budgetKbps` (from the settings). */
-export function uploadOf(status: Status, budgetKbps: number | null = null): Upload {
-  const rates = Object.values(status.stream.platforms)
-    .map((p) => p?.bitrate_kbps)
-    .filter((r): r is number => typeof r === "number");
-  const measured = rates.length > 0;
-  const report = (status as Status & { upload?: UploadReport | null }).upload;
-  if (report) return { ...report, measured: measured || report.total_kbps > 0 };
-  const total = rates.reduce((a, b) => a + b, 0);
-  return { total_kbps: total, budget_kbps: budgetKbps, over_budget: budgetKbps !== null && total > budgetKbps, measured };
+export function uploadOf(status: Status): Upload {
+  const u = status.upload;
+  return {
+    total_kbps: u.total_kbps ?? 0,
+    budget_kbps: u.budget_kbps,
+    over_budget: u.over_budget,
+    measured: u.total_kbps !== null,
+  };
 }

@@ -61,12 +61,10 @@ pub fn format_kbps(kbps: u64) -> String {
     }
 }
 
-/// The total outgoing bitrate, where the outputs measure it (the local relay); `None` when no
-/// output reports one (Cloudflare outputs).
+/// The total outgoing bitrate (the engine's `status.upload`), where the outputs measure it (the
+/// local relay); `None` when no output reports one (offline, Cloudflare outputs).
 pub fn total_kbps(status: &Status) -> Option<u64> {
-    let rates: Vec<u64> =
-        status.stream.platforms.values().filter_map(|p| p.bitrate_kbps).map(u64::from).collect();
-    (!rates.is_empty()).then(|| rates.iter().sum())
+    status.upload.total_kbps.map(u64::from)
 }
 
 pub fn model(status: &Status, now: DateTime<Utc>) -> TrayModel {
@@ -112,6 +110,9 @@ pub fn model(status: &Status, now: DateTime<Utc>) -> TrayModel {
     };
     if let (true, Some(kbps)) = (on_air, total_kbps(status)) {
         tooltip.push_str(&format!(" · {} out", format_kbps(kbps)));
+        if status.upload.over_budget {
+            tooltip.push_str(" · over the upload budget");
+        }
     }
     TrayModel {
         icon,
@@ -149,6 +150,7 @@ mod tests {
                 url: None,
                 stream_key: None,
             },
+            upload: streampai::engine::UploadStatus::default(),
             presence: vec![],
         }
     }
@@ -213,13 +215,13 @@ mod tests {
         let m = model(&st, at("2026-01-01T10:00:05Z"));
         assert_eq!(m.status_line, "Live · 2/2 platforms · 00:00:05", "Cloudflare outputs: no bitrate");
         assert_eq!(m.tooltip, "Streampai: live");
-        for (name, kbps) in [("a", 4200), ("b", 4150)] {
-            let p = st.stream.platforms.get_mut(name).unwrap();
-            p.bitrate_kbps = Some(kbps);
-        }
+        st.upload = streampai::engine::UploadStatus::compute([Some(4200), Some(4150)], Some(10_000));
         let m = model(&st, at("2026-01-01T10:00:05Z"));
         assert_eq!(m.status_line, "Live · 2/2 platforms · 00:00:05 · 8.3 Mbit/s");
         assert_eq!(m.tooltip, "Streampai: live · 8.3 Mbit/s out");
+        st.upload = streampai::engine::UploadStatus::compute([Some(4200), Some(4150)], Some(8000));
+        let m = model(&st, at("2026-01-01T10:00:05Z"));
+        assert_eq!(m.tooltip, "Streampai: live · 8.3 Mbit/s out · over the upload budget");
         st.stream.state = StreamPhase::Offline;
         assert_eq!(model(&st, Utc::now()).tooltip, "Streampai: OBS connected", "offline: no bitrate");
         assert_eq!(format_kbps(850), "850 kbit/s");

@@ -87,7 +87,7 @@ export function dashboardPage(root: HTMLElement, ctx: Ctx): () => void {
   };
 
   const uploadLine = (st: Status) => {
-    const up = uploadOf(st, ctx.settings.upload_budget_kbps);
+    const up = uploadOf(st);
     const onAir = st.stream.state !== "offline";
     if (!onAir && !up.measured) return null;
     const budget = up.budget_kbps !== null ? ` of ${formatBitrate(up.budget_kbps)} budget` : "";
