@@ -93,6 +93,8 @@ def test_start_makes_both_platforms_live_and_stop_removes_outputs(driver, fake):
         wait_for(f"{name} live", lambda n=name: text(driver, f"platform-status-{n}") == "Live")
     assert len(fake.outputs(uid)) == 2
     wait_for("elapsed", lambda: text(driver, "elapsed").startswith("00:00:"), show=lambda: text(driver, "elapsed"))
+    # Cloudflare outputs report no bitrate: the dashboard says who relays instead of a number.
+    wait_for("upload line", lambda: text(driver, "upload-total") == "relayed by Cloudflare", show=lambda: text(driver, "upload"))
     SEEN["uuid"] = text(driver, "stream-uuid")
     assert len(SEEN["uuid"]) == 36
     wait_for("live chart", lambda: driver.find_elements(By.CSS_SELECTOR, '[data-testid="live-chart-plot"] canvas'))

@@ -372,3 +372,17 @@ fn history_commands_list_the_stream_and_its_events() {
     let err = block(history::stream_detail(rig.shell(), "not-a-uuid".into())).unwrap_err();
     assert!(matches!(err, UiError::Invalid { ref field, .. } if field == "uuid"), "{err:?}");
 }
+
+#[test]
+fn engine_shuts_down_promptly_after_the_grace_stopped_the_tree() {
+    let rig = rig(QuitPolicy::test(true));
+    rig.run(actions::OPEN);
+    wait_until("tree running", || rig.status().manager == "running");
+    rig.run(actions::ALERTS_TEST);
+    let main = rig.app.get_webview_window(windows::MAIN).unwrap();
+    windows::on_window_event(&main.as_ref().window(), &WindowEvent::Destroyed);
+    wait_until("tree stopped after the grace", || rig.status().manager == "stopped");
+    let engine = rig.shell().engine.clone();
+    let done = block(async move { tokio::time::timeout(Duration::from_secs(10), engine.shutdown()).await });
+    assert!(done.is_ok(), "engine shutdown hung");
+}
