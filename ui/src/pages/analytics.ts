@@ -4,6 +4,7 @@ import { call, commands, messageOf } from "../api";
 import type { StreamDetail, StreamRecord } from "../bindings";
 import { durationWords, endedByWords, outcomeWords } from "../chart";
 import { fill, h } from "../dom";
+import { formatBytes } from "../format";
 import type { Ctx } from "../main";
 import { bitrateChart } from "./bitrate_chart";
 
@@ -24,7 +25,13 @@ function platformsCell(r: StreamRecord): HTMLElement {
     { class: "outcomes" },
     names.map((n) => {
       const p = r.platforms[n]!;
-      return h("li", { class: `outcome ${p.outcome}` }, h("strong", {}, n), ` ${outcomeWords(p.outcome, p.retries ?? 0)}`);
+      const sent = p.bytes_sent !== null && p.bytes_sent !== undefined ? ` · ${formatBytes(p.bytes_sent)} sent` : "";
+      return h(
+        "li",
+        { class: `outcome ${p.outcome}` },
+        h("strong", {}, n),
+        ` ${outcomeWords(p.outcome, p.retries ?? 0)}${sent}`,
+      );
     }),
   );
 }

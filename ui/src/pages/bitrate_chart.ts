@@ -93,6 +93,8 @@ export function bitrateChart(testid: string): BitrateChart {
           label: name,
           stroke: COLORS[i % COLORS.length],
           width: 2,
+          // Platforms fed the same stream draw on top of each other: every other one dashed.
+          dash: i % 2 ? [8, 5] : undefined,
           spanGaps: false,
           points: { show: c.data[0].length < 40 },
           value: (_u: uPlot, v: number | null) => formatBitrate(v),
@@ -114,6 +116,9 @@ export function bitrateChart(testid: string): BitrateChart {
     show(stream) {
       const c = chartData(stream);
       current = c;
+      // For tests and tools: how many points the chart has, and whether any carries a bitrate.
+      el.dataset.points = String(c.data[0].length);
+      el.dataset.measured = String(c.measured);
       if (!plot || c.platforms.join("\u0000") !== shownPlatforms) {
         build(c).catch((e) => {
           note.textContent = `The chart cannot be drawn: ${String(e)}`;
