@@ -169,7 +169,7 @@ async fn ensure(args: &CloudflareManagerArgs) -> Result<IngestInfo, IngestError>
                 info!("[CloudflareManager:{user}] reusing live input {uid}");
                 return Ok(IngestInfo::from_input(&input));
             }
-            Err(CloudflareError::NotFound { .. }) => {
+            Err(CloudflareError::NotFound) => {
                 warn!("[CloudflareManager:{user}] stored live input {uid} no longer exists");
             }
             Err(e) => return Err(e.into()),

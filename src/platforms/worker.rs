@@ -137,7 +137,7 @@ async fn cleanup(args: &WorkerArgs) {
     let Some(uid) = known_output(args) else { return };
     for attempt in 1..=3u32 {
         match args.client.delete_output(&args.input_uid, &uid).await {
-            Ok(()) | Err(CloudflareError::NotFound { .. }) => {
+            Ok(()) | Err(CloudflareError::NotFound) => {
                 info!("{} output {uid} deleted", tag(args));
                 if let Ok(mut m) = args.outputs.lock() {
                     m.remove(&args.target.name);

@@ -170,8 +170,8 @@ impl LiveInputStatus {
 
 /// `current` absent/null/object and `history` absent/null/array.
 fn is_status_object(map: &Map<String, Value>) -> bool {
-    let current_ok = map.get("current").map_or(true, |c| c.is_null() || c.is_object());
-    let history_ok = map.get("history").map_or(true, |h| h.is_null() || h.is_array());
+    let current_ok = map.get("current").is_none_or(|c| c.is_null() || c.is_object());
+    let history_ok = map.get("history").is_none_or(|h| h.is_null() || h.is_array());
     current_ok && history_ok
 }
 
