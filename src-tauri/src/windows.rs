@@ -78,7 +78,7 @@ pub fn open_new<R: Runtime>(app: &AppHandle<R>, view: View) -> tauri::Result<Str
     let n = app
         .try_state::<Shell>()
         .map(|s| s.next_window.fetch_add(1, std::sync::atomic::Ordering::SeqCst))
-        .unwrap_or_else(|| rand::random::<u32>());
+        .unwrap_or_else(rand::random::<u32>);
     let label = format!("view-{n}");
     build(app, &label, view)?;
     Ok(label)
