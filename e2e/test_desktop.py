@@ -7,6 +7,9 @@ from selenium.webdriver.support.ui import Select
 
 from conftest import ACCOUNT, APP, TOKEN, control, screenshot, wait_for
 
+# What one test leaves for a later one (the tests share one app session, in order).
+SEEN = {}
+
 
 def el(driver, testid):
     return driver.find_element(By.CSS_SELECTOR, f'[data-testid="{testid}"]')
@@ -90,12 +93,54 @@ def test_start_makes_both_platforms_live_and_stop_removes_outputs(driver, fake):
         wait_for(f"{name} live", lambda n=name: text(driver, f"platform-status-{n}") == "Live")
     assert len(fake.outputs(uid)) == 2
     wait_for("elapsed", lambda: text(driver, "elapsed").startswith("00:00:"), show=lambda: text(driver, "elapsed"))
-    assert len(text(driver, "stream-uuid")) == 36
+    # Cloudflare outputs report no bitrate: the dashboard says who relays instead of a number.
+    wait_for("upload line", lambda: text(driver, "upload-total") == "relayed by Cloudflare", show=lambda: text(driver, "upload"))
+    SEEN["uuid"] = text(driver, "stream-uuid")
+    assert len(SEEN["uuid"]) == 36
+    wait_for("live chart", lambda: driver.find_elements(By.CSS_SELECTOR, '[data-testid="live-chart-plot"] canvas'))
     screenshot(driver, "dashboard-live")
+    # While on air the ingest backend cannot be switched, and Settings says why.
+    goto(driver, "settings")
+    wait_for("backend locked", lambda: not el(driver, "ingest-backend").is_enabled())
+    assert "stop it to switch" in text(driver, "ingest-locked")
+    goto(driver, "dashboard")
     click(driver, "stop-btn")
     wait_for("offline", lambda: text(driver, "stream-state") == "Offline", show=lambda: text(driver, "stream-state"))
     wait_for("outputs gone", lambda: len(fake.outputs(uid)) == 0)
     assert text(driver, "platform-status-twitch-main") == "Ready"
+
+
+def canvases(driver, testid):
+    return driver.find_elements(By.CSS_SELECTOR, f'[data-testid="{testid}"] canvas')
+
+
+def test_analytics_lists_the_stopped_stream_with_its_chart(driver, control_port):
+    uuid = SEEN["uuid"]
+    goto(driver, "analytics")
+    row = f"stream-row-{uuid}"
+    wait_for("the stream's row", lambda: el(driver, row).is_displayed())
+    assert el(driver, row).get_attribute("data-ended-by") == "stopped"
+    assert text(driver, f"stream-ended-{uuid}") == "Stopped"
+    assert "twitch-main" in text(driver, row) and "youtube-main" in text(driver, row), text(driver, row)
+    rows = driver.find_elements(By.CSS_SELECTOR, '[data-testid^="stream-row-"]')
+    assert rows[0].get_attribute("data-testid") == row, "newest first"
+    wait_for("chart canvas", lambda: canvases(driver, "analytics-chart-plot"))
+    wait_for("detail of this stream", lambda: text(driver, "analytics-detail-ended") == "Stopped")
+    events = lambda: text(driver, "analytics-chart-events")
+    wait_for("platform events listed", lambda: "twitch-main: live" in events() and "youtube-main: live" in events(), show=events)
+    screenshot(driver, "analytics")
+    # "Open in new window" works for Analytics too: a second window on the same page.
+    first = driver.current_window_handle
+    click(driver, "open-new-window")
+    wait_for("analytics window", lambda: len(driver.window_handles) == 2)
+    other = [h for h in driver.window_handles if h != first][0]
+    driver.switch_to.window(other)
+    wait_for("opens on Analytics", lambda: "active" in el(driver, "nav-analytics").get_attribute("class"))
+    wait_for("lists the stream", lambda: el(driver, row).is_displayed())
+    wait_for("draws the chart", lambda: canvases(driver, "analytics-chart-plot"))
+    close_window(driver, other)
+    wait_for("one window again", lambda: len(windows_in(control_port)) == 1, show=lambda: windows_in(control_port))
+    driver.switch_to.window(first)
 
 
 def test_pages_stream_setup_platforms_alerts_debug(driver):
@@ -138,12 +183,35 @@ def test_a_second_launch_exits_and_the_first_keeps_running(driver, control_port)
     assert len([p for p in after["presence"] if p["kind"] == "window"]) == 1, "no second window, no second app"
 
 
+def test_streaming_settings_check_the_listen_address_and_warn_about_the_lan(driver, control_port):
+    goto(driver, "settings")
+    wait_for("backend unlocked", lambda: el(driver, "ingest-backend").is_enabled())
+    Select(el(driver, "ingest-backend")).select_by_value("local")
+    wait_for("local fields", lambda: el(driver, "local-listen").is_displayed())
+    typed(driver, "local-listen", "0.0.0.0:1935")
+    wait_for("LAN warning", lambda: "LAN" in text(driver, "listen-warning"), show=lambda: text(driver, "listen-warning"))
+    typed(driver, "local-listen", "127.0.0.1:1935")
+    wait_for("no warning for loopback", lambda: not el(driver, "listen-warning").is_displayed())
+    typed(driver, "local-listen", "localhost")
+    typed(driver, "upload-budget", "0")
+    click(driver, "streaming-save")
+    wait_for("listen error", lambda: "not an address" in text(driver, "streaming-error-local_listen"))
+    assert "more than 0" in text(driver, "streaming-error-upload_budget_kbps")
+    # Nothing was saved: the engine still uses Cloudflare.
+    assert control(control_port)["ingest"]["backend"] == "cloudflare"
+    typed(driver, "local-listen", "127.0.0.1:1935")
+    el(driver, "upload-budget").clear()
+    Select(el(driver, "ingest-backend")).select_by_value("cloudflare")
+
+
 def close_window(driver, handle):
-    """Closes a window the way its close button does (WebDriver's close only ends the webview)."""
+    """Closes a window the way its close button does (WebDriver's close only ends the webview).
+    The close runs after the script has returned, so WebDriver never waits on a closing page."""
     driver.switch_to.window(handle)
     driver.execute_script(
         "const i = window.__TAURI_INTERNALS__;"
-        "i.invoke('plugin:window|close', {label: i.metadata.currentWindow.label}); return true;"
+        "setTimeout(() => i.invoke('plugin:window|close', {label: i.metadata.currentWindow.label}), 50);"
+        "return true;"
     )
 
 

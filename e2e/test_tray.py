@@ -58,6 +58,8 @@ def tray_app(fake):
     app = subprocess.Popen([str(APP), "--minimized"], env=env, stdout=log, stderr=subprocess.STDOUT,
                            start_new_session=True)
     status = lambda: http("GET", f"http://127.0.0.1:{port}/api/v1/status", token=CONTROL_TOKEN)
+    status.base = f"http://127.0.0.1:{port}"  # the control API, for other routes
+    status.base = f"http://127.0.0.1:{port}"  # the control API, for other routes
     try:
         yield app, status
     finally:
@@ -85,7 +87,21 @@ def test_tray_start_stop_and_quit_for_real(tray_app):
     geometry = wait_for("tray icon embedded in trayer", tray_icon_geometry)
     choose(geometry, 1)  # Start stream (the status line is disabled, so the first enabled item)
     wait_for("live from the tray", lambda: status()["stream"]["state"] == "live", show=lambda: status()["stream"])
-    choose(geometry, 1)  # Stop stream (Start is now disabled)
+    # Enabled items now: Stop (Start is disabled), twitch-main, Pause alerts, Skip current alert,
+    # Send test alert, Open dashboard, Quit. Alerts while live: the stream holds the tree (the
+    # app has no window), so the queue runs.
+    alerts = lambda: http("GET", f"{status.base}/api/v1/alerts", token=CONTROL_TOKEN)
+    choose(geometry, 3)  # Pause alerts
+    wait_for("alerts paused from the tray", lambda: alerts()["paused"], show=alerts)
+    choose(geometry, 5)  # Send test alert: waits in the queue while paused
+    wait_for("test alert queued", lambda: [a["from"] for a in alerts()["queued"]] == ["Test viewer"], show=alerts)
+    choose(geometry, 3)  # the same item now reads "Resume alerts"
+    wait_for("alert on screen after resuming", lambda: not alerts()["paused"] and alerts()["current"], show=alerts)
+    choose(geometry, 4)  # Skip current alert
+    wait_for("skipped", lambda: alerts()["current"] is None and not alerts()["queued"], show=alerts)
+    choose(geometry, 1)  # Stop stream
     wait_for("offline again", lambda: status()["stream"]["state"] == "offline", show=lambda: status()["stream"])
-    choose(geometry, 4)  # Start, twitch-main, Open dashboard, Quit: offline, so no question
+    # Idle in the tray until the grace has stopped the tree, then Quit.
+    wait_for("tree stopped after the grace", lambda: status()["manager"] == "stopped", timeout=30)
+    choose(geometry, 7)  # Quit: offline, so no question
     wait_for("the app exited", lambda: app.poll() is not None, timeout=30)

@@ -2,12 +2,13 @@
 # Every desktop test: UI unit tests (Vitest), the UI build, the shell tests on Tauri's mock
 # runtime (bindings freshness included), the real keyring test, and the end-to-end tests in real
 # windows (tauri-driver + WebKitWebDriver under Xvfb, D-Bus and an unlocked gnome-keyring).
-# Installs what a fresh Debian 12 machine lacks: apt packages, npm packages, tauri-driver,
-# selenium + pytest.
+# Installs what a fresh Debian 12 machine lacks: apt packages (incl. ffmpeg + nginx-rtmp for the
+# local relay e2e test), npm packages, tauri-driver, selenium + pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
 scripts/desktop-deps.sh --test
+scripts/relay-deps.sh  # ffmpeg + nginx-rtmp for the local relay e2e test
 
 echo "== UI: install, unit tests, build"
 npm --prefix ui ci --no-audit --no-fund --loglevel=error
@@ -39,3 +40,5 @@ echo "== end-to-end tests: real windows"
 session python3 -m pytest -q -p no:cacheprovider e2e/test_desktop.py
 echo "== end-to-end tests: the real tray (own session: one app instance per D-Bus session)"
 session python3 -m pytest -q -p no:cacheprovider e2e/test_tray.py
+echo "== end-to-end tests: the local relay (ffmpeg → the app's ingest → nginx-rtmp), own session"
+session python3 -m pytest -q -p no:cacheprovider e2e/test_relay.py

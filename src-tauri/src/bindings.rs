@@ -6,7 +6,7 @@ use specta_typescript::{BigIntExportBehavior, Typescript};
 use tauri_specta::{collect_commands, collect_events};
 
 use crate::bridge::EngineEvent;
-use crate::commands::{alerts, settings, stream, windows};
+use crate::commands::{alerts, history, settings, stream, windows};
 
 /// The app's commands and events (for the real runtime; tests call command functions directly).
 pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
@@ -21,6 +21,7 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             settings::get_settings,
             settings::get_app_info,
             settings::save_general,
+            settings::save_streaming,
             settings::set_cloudflare_token,
             settings::test_cloudflare,
             settings::save_platform,
@@ -35,6 +36,8 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             alerts::alerts_skip,
             alerts::alerts_replay,
             alerts::alerts_clear,
+            history::stream_history,
+            history::stream_detail,
             windows::open_window::<tauri::Wry>,
         ])
         .events(collect_events![EngineEvent])

@@ -1,6 +1,7 @@
-//! Desktop notifications: while on air, a platform failing or OBS stopping sends one.
+//! Desktop notifications: while on air, a platform failing or OBS stopping sends one; so does
+//! the engine ending a stream because OBS sent nothing for too long.
 
-use streampai::stream_state::{InputStatus, PlatformStatus, StreamPhase};
+use streampai::stream_state::{EndReason, InputStatus, PlatformStatus, StreamPhase};
 use streampai::Event;
 use tauri::{AppHandle, Manager, Runtime};
 
@@ -41,6 +42,11 @@ impl Watch {
                         body: "Your platforms get no video until OBS streams again.".into(),
                     })
             }
+            // The engine ended the stream by itself ([local] source_timeout_ms without OBS).
+            Event::StreamEnded { ended_by: EndReason::SourceLost, .. } => Some(Notice {
+                title: "Stream ended".into(),
+                body: "OBS sent nothing for too long, so the stream was stopped on every platform.".into(),
+            }),
             _ => None,
         }
     }
@@ -91,5 +97,13 @@ mod tests {
         w.observe(&state(StreamPhase::Offline));
         assert!(!w.on_air());
         assert_eq!(w.observe(&failed("tw")), None);
+    }
+
+    #[test]
+    fn a_stream_the_engine_ended_for_lack_of_source_notifies() {
+        let ended = |ended_by| Event::StreamEnded { user_id: "u".into(), uuid: uuid::Uuid::nil(), ended_by };
+        let mut w = Watch::default();
+        assert_eq!(w.observe(&ended(EndReason::SourceLost)).unwrap().title, "Stream ended");
+        assert_eq!(w.observe(&ended(EndReason::Stopped)), None, "the user stopped it: no notice");
     }
 }

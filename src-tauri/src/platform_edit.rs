@@ -60,7 +60,7 @@ pub fn apply_input(
         Some(u) => validate_url(u).map_err(|m| UiError::invalid("url", m))?,
     }
     let key_given = input.key.as_deref().is_some_and(|k| !k.trim().is_empty());
-    let key_kept = original.is_some_and(|o| has_stored_key(o));
+    let key_kept = original.is_some_and(has_stored_key);
     if !key_given && !key_kept {
         return Err(UiError::invalid("key", "the stream key is empty"));
     }

@@ -21,6 +21,7 @@ pub enum View {
     Stream,
     Platforms,
     Alerts,
+    Analytics,
     Settings,
     Debug,
 }
@@ -32,6 +33,7 @@ impl View {
             View::Stream => "stream",
             View::Platforms => "platforms",
             View::Alerts => "alerts",
+            View::Analytics => "analytics",
             View::Settings => "settings",
             View::Debug => "debug",
         }
@@ -42,6 +44,7 @@ impl View {
             View::Stream => "Stream setup",
             View::Platforms => "Platforms",
             View::Alerts => "Alerts",
+            View::Analytics => "Analytics",
             View::Settings => "Settings",
             View::Debug => "Debug",
         };
@@ -75,7 +78,7 @@ pub fn open_new<R: Runtime>(app: &AppHandle<R>, view: View) -> tauri::Result<Str
     let n = app
         .try_state::<Shell>()
         .map(|s| s.next_window.fetch_add(1, std::sync::atomic::Ordering::SeqCst))
-        .unwrap_or_else(|| rand::random::<u32>());
+        .unwrap_or_else(rand::random::<u32>);
     let label = format!("view-{n}");
     build(app, &label, view)?;
     Ok(label)

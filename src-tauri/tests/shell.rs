@@ -286,3 +286,103 @@ fn settings_token_and_ingest_commands() {
     let view = block(cmd::finish_setup(rig.shell())).unwrap();
     assert!(!view.first_run);
 }
+
+#[test]
+fn tray_alert_controls_pause_skip_and_send_a_test_alert() {
+    let rig = rig(QuitPolicy::test(true));
+    rig.run(actions::OPEN);
+    wait_until("tree running", || rig.status().manager == "running");
+    let view = || block(rig.shell().engine.user().alert_desk().view()).unwrap();
+    rig.run(actions::ALERTS_TOGGLE);
+    assert!(view().paused, "the first click pauses");
+    rig.run(actions::ALERTS_TEST);
+    wait_until("test alert queued", || view().queued.len() == 1);
+    let v = view();
+    assert_eq!(v.queued[0].from, "Test viewer");
+    assert!(v.current.is_none(), "paused: nothing goes on screen");
+    rig.run(actions::ALERTS_TOGGLE);
+    assert!(!view().paused, "the second click resumes");
+    wait_until("test alert on screen", || view().current.is_some());
+    rig.run(actions::ALERTS_SKIP);
+    let v = view();
+    assert!(v.current.is_none() && v.queued.is_empty(), "skipped: {v:?}");
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[test]
+fn streaming_settings_switch_the_backend_only_while_offline() {
+    let rig = rig(QuitPolicy::test(true));
+    let listen = format!("127.0.0.1:{}", free_port());
+    let local = cmd::StreamingInput {
+        ingest: streampai::config::IngestBackend::Local,
+        local_listen: listen.clone(),
+        upload_budget_kbps: Some(8000),
+        auto_start: false,
+    };
+    rig.run(actions::START);
+    wait_until("live", || rig.status().stream.state == StreamPhase::Live);
+    let err = block(cmd::save_streaming(rig.shell(), local.clone())).unwrap_err();
+    assert!(matches!(err, UiError::Invalid { ref field, .. } if field == "ingest"), "{err:?}");
+    let same_backend =
+        cmd::StreamingInput { ingest: streampai::config::IngestBackend::Cloudflare, ..local.clone() };
+    let err = block(cmd::save_streaming(rig.shell(), same_backend)).unwrap_err();
+    assert!(matches!(err, UiError::Engine { .. }), "the engine refuses other changes while live: {err:?}");
+    assert_eq!(rig.shell().engine.config().local.upload_budget_kbps, None, "nothing applied");
+
+    rig.run(actions::STOP);
+    let view = block(cmd::save_streaming(rig.shell(), local)).unwrap();
+    assert_eq!(view.ingest_backend, streampai::config::IngestBackend::Local);
+    assert_eq!((view.local_listen.as_str(), view.upload_budget_kbps), (listen.as_str(), Some(8000)));
+    let stored = rig.shell().stored().config.unwrap();
+    assert_eq!(stored.ingest, Some(streampai::config::IngestBackend::Local));
+    assert_eq!(stored.local.upload_budget_kbps, Some(8000));
+    assert_eq!(rig.status().ingest.backend, streampai::config::IngestBackend::Local);
+}
+
+#[test]
+fn history_commands_list_the_stream_and_its_events() {
+    use streampai_desktop::commands::history;
+    let rig = rig(QuitPolicy::test(true));
+    assert!(block(history::stream_history(rig.shell())).unwrap().is_empty(), "no stream yet");
+    rig.run(actions::START);
+    wait_until("live", || rig.status().stream.state == StreamPhase::Live);
+    let uuid = rig.status().stream.uuid.unwrap();
+    rig.run(actions::STOP);
+    wait_until("recorded as stopped", || {
+        let list = block(history::stream_history(rig.shell())).unwrap();
+        list.len() == 1 && list[0].ended_by.as_deref() == Some("stopped")
+    });
+    let list = block(history::stream_history(rig.shell())).unwrap();
+    assert_eq!(list[0].uuid, uuid);
+    assert_eq!(list[0].platforms.keys().collect::<Vec<_>>(), ["tw", "yt"]);
+    let detail = block(history::stream_detail(rig.shell(), uuid.to_string())).unwrap().expect("detail");
+    assert_eq!(detail.stream.uuid, uuid);
+    for name in ["tw", "yt"] {
+        assert!(
+            detail.events.iter().any(|e| e.platform.as_deref() == Some(name) && e.kind == "live"),
+            "{name} went live: {:?}",
+            detail.events
+        );
+    }
+    let unknown = uuid::Uuid::new_v4().to_string();
+    assert_eq!(block(history::stream_detail(rig.shell(), unknown)).unwrap(), None);
+    let err = block(history::stream_detail(rig.shell(), "not-a-uuid".into())).unwrap_err();
+    assert!(matches!(err, UiError::Invalid { ref field, .. } if field == "uuid"), "{err:?}");
+}
+
+#[test]
+fn engine_shuts_down_promptly_after_the_grace_stopped_the_tree() {
+    let rig = rig(QuitPolicy::test(true));
+    rig.run(actions::OPEN);
+    wait_until("tree running", || rig.status().manager == "running");
+    rig.run(actions::ALERTS_TEST);
+    let main = rig.app.get_webview_window(windows::MAIN).unwrap();
+    windows::on_window_event(&main.as_ref().window(), &WindowEvent::Destroyed);
+    wait_until("tree stopped after the grace", || rig.status().manager == "stopped");
+    let engine = rig.shell().engine.clone();
+    let done = block(async move { tokio::time::timeout(Duration::from_secs(10), engine.shutdown()).await });
+    assert!(done.is_ok(), "engine shutdown hung");
+}

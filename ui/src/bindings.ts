@@ -88,6 +88,18 @@ async saveGeneral(input: GeneralInput) : Promise<Result<SettingsView, UiError>> 
 }
 },
 /**
+ * Ingest backend, local listen address, upload budget and auto start. The backend cannot change
+ * while the stream is on air (the engine refuses other changes then too).
+ */
+async saveStreaming(input: StreamingInput) : Promise<Result<SettingsView, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("save_streaming", { input }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
  * Stores the Cloudflare API token in the keyring (empty: deletes it) and rebuilds the tree.
  */
 async setCloudflareToken(token: string) : Promise<Result<SettingsView, UiError>> {
@@ -219,6 +231,28 @@ async alertsClear() : Promise<Result<null, UiError>> {
 }
 },
 /**
+ * Every recorded stream, newest first.
+ */
+async streamHistory() : Promise<Result<StreamRecord[], UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("stream_history") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * One stream with its bitrate samples and platform events; `null` if there is no such stream.
+ */
+async streamDetail(uuid: string) : Promise<Result<StreamDetail | null, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("stream_detail", { uuid }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
  * Opens `view` in a new window (each window is a presence session); returns its label.
  */
 async openWindow(view: View) : Promise<Result<string, UiError>> {
@@ -296,6 +330,18 @@ state: string; restarts: number; uptime_ms: number }) & { children: ChildInfo[] 
 export type DebugTree = { uptime_ms: number; users: DebugUser[] }
 export type DebugUser = { user_id: string; manager: string; manager_restarts: number; sessions: SessionInfo[]; children: DebugChild[] }
 /**
+ * How a stream ended (the history's `ended_by`).
+ */
+export type EndReason = 
+/**
+ * Stopped from the API, the UI, the tray, or the tree shutting down.
+ */
+"stopped" | 
+/**
+ * No media from OBS for `[local] source_timeout_ms` while on air.
+ */
+"source_lost"
+/**
  * Errors that reach the control API and the UI (serialized with a `kind` tag).
  */
 export type EngineError = 
@@ -318,7 +364,11 @@ export type EngineError =
 /**
  * A settings change that does not validate; names the key.
  */
-{ kind: "invalid_config"; key: string; message: string }
+{ kind: "invalid_config"; key: string; message: string } | 
+/**
+ * The local database failed (alerts, stream history).
+ */
+{ kind: "storage"; message: string }
 /**
  * An engine event, as the UI receives it (`events.engineEvent` in the bindings).
  */
@@ -355,6 +405,11 @@ export type Event =
  * The stream state machine moved.
  */
 { type: "stream_state"; user_id: string; state: StreamPhase; uuid: string | null; started_at: string | null } | 
+/**
+ * A stream ended and why (`stopped`, `source_lost`); sent just before the `offline`
+ * stream state.
+ */
+{ type: "stream_ended"; user_id: string; uuid: string; ended_by: EndReason } | 
 /**
  * OBS → ingest: is media arriving?
  */
@@ -427,6 +482,23 @@ url: string | null; enabled: boolean;
 key: string | null }
 export type PlatformKind = "twitch" | "youtube" | "kick" | "facebook" | "custom"
 /**
+ * How one platform did over a stream (the `platforms` JSON of a history row).
+ */
+export type PlatformOutcome = { 
+/**
+ * The last meaningful status before the stream stopped: `live`, `failed`, `retrying`,
+ * `disabled`, `starting`.
+ */
+outcome: string; 
+/**
+ * How many times the platform went `retrying`.
+ */
+retries?: number; 
+/**
+ * Final output statistics where the backend measures them (the local relay); `null` else.
+ */
+bytes_sent?: number | null; reconnects?: number | null }
+/**
  * One platform in the status: its status plus output statistics (`null` where the backend
  * cannot measure them, e.g. Cloudflare outputs).
  */
@@ -495,7 +567,23 @@ export type SessionKind =
  * A live stream (or a start request in flight): holds the tree while on air.
  */
 "lease"
-export type SettingsView = { user_id: string; cloudflare_account_id: string; cloudflare_api_base: string; has_cloudflare_token: boolean; cleanup_timeout_ms: number; poll_interval_ms: number; platforms: PlatformView[]; preferences: Preferences; 
+export type SettingsView = { user_id: string; cloudflare_account_id: string; cloudflare_api_base: string; has_cloudflare_token: boolean; cleanup_timeout_ms: number; poll_interval_ms: number; 
+/**
+ * The ingest backend in force (as chosen, else `cloudflare` when an account is set).
+ */
+ingest_backend: IngestBackend; 
+/**
+ * `[local] listen`: where the local ingest accepts OBS.
+ */
+local_listen: string; 
+/**
+ * `[local] upload_budget_kbps`: warn when the total outgoing bitrate passes it.
+ */
+upload_budget_kbps: number | null; 
+/**
+ * `[stream] auto_start`: start when OBS starts sending.
+ */
+auto_start: boolean; platforms: PlatformView[]; preferences: Preferences; 
 /**
  * Show the guided setup instead of the dashboard.
  */
@@ -516,12 +604,84 @@ manager: string; input: InputStatus;
  * Where OBS streams to. The stream key appears only here (token-protected) and in the UI
  * on reveal.
  */
-ingest: IngestEndpoint; stream: StreamStatus; presence: SessionInfo[] }
+ingest: IngestEndpoint; stream: StreamStatus; 
+/**
+ * The platforms' total outgoing bitrate against `[local] upload_budget_kbps`.
+ */
+upload: UploadStatus; presence: SessionInfo[] }
+/**
+ * One stream with everything recorded about it (`GET /api/v1/streams/{uuid}`).
+ */
+export type StreamDetail = ({ uuid: string; started_at: string; ended_at: string | null; 
+/**
+ * `stopped`, `source_lost` or `crashed`; `null` while on air.
+ */
+ended_by: string | null; 
+/**
+ * `local` or `cloudflare`.
+ */
+backend: string; 
+/**
+ * Platform name → how it did (empty while on air and for streams cut short by a crash).
+ */
+platforms: Partial<{ [key in string]: PlatformOutcome }> }) & { 
+/**
+ * Bitrate samples, in time order.
+ */
+samples: StreamSample[]; 
+/**
+ * Platform events (status changes), in time order.
+ */
+events: StreamEventRecord[] }
+/**
+ * One recorded event of a stream.
+ */
+export type StreamEventRecord = { at: string; 
+/**
+ * `null` for events of the whole stream.
+ */
+platform: string | null; 
+/**
+ * `starting`, `live`, `retrying`, `failed`, `stopped`, `disabled`, ...
+ */
+kind: string; detail: string | null }
 /**
  * Where the stream is in its life.
  */
 export type StreamPhase = "offline" | "starting" | "live" | "stopping"
+/**
+ * One stream as `GET /api/v1/streams` shows it.
+ */
+export type StreamRecord = { uuid: string; started_at: string; ended_at: string | null; 
+/**
+ * `stopped`, `source_lost` or `crashed`; `null` while on air.
+ */
+ended_by: string | null; 
+/**
+ * `local` or `cloudflare`.
+ */
+backend: string; 
+/**
+ * Platform name → how it did (empty while on air and for streams cut short by a crash).
+ */
+platforms: Partial<{ [key in string]: PlatformOutcome }> }
+/**
+ * One bitrate sample of one platform.
+ */
+export type StreamSample = { at: string; platform: string; 
+/**
+ * `null` where the backend cannot measure it (Cloudflare outputs).
+ */
+bitrate_kbps: number | null; bytes_sent: number | null }
 export type StreamStatus = { state: StreamPhase; uuid: string | null; started_at: string | null; platforms: Partial<{ [key in string]: PlatformSnapshot }> }
+/**
+ * The Settings page's streaming section.
+ */
+export type StreamingInput = { ingest: IngestBackend; local_listen: string; 
+/**
+ * `None`: no budget (no warning).
+ */
+upload_budget_kbps: number | null; auto_start: boolean }
 export type UiError = 
 /**
  * The engine refused (invalid platform, not configured, invalid transition, ...).
@@ -548,9 +708,27 @@ export type UiError =
  */
 { kind: "storage"; message: string } | { kind: "window"; message: string }
 /**
+ * Total outgoing bitrate (the local relay multiplies the upload by the number of platforms)
+ * against the configured budget.
+ */
+export type UploadStatus = { 
+/**
+ * Sum of the platforms' current bitrates; `null` when none is measured (offline, or
+ * Cloudflare outputs).
+ */
+total_kbps: number | null; 
+/**
+ * `[local] upload_budget_kbps`; `null` when not set.
+ */
+budget_kbps: number | null; 
+/**
+ * A budget is set and the total is above it.
+ */
+over_budget: boolean }
+/**
  * A page of the UI; a window opens on one.
  */
-export type View = "dashboard" | "stream" | "platforms" | "alerts" | "settings" | "debug"
+export type View = "dashboard" | "stream" | "platforms" | "alerts" | "analytics" | "settings" | "debug"
 
 /** tauri-specta globals **/
 

@@ -4,6 +4,8 @@ import {
   elapsedSince,
   errorField,
   errorWords,
+  formatBitrate,
+  formatBytes,
   formatElapsed,
   humanReason,
   inputWords,
@@ -58,5 +60,24 @@ describe("words", () => {
     expect(errorField(invalid)).toBe("url");
     expect(errorField(notConfigured)).toBeNull();
     expect(errorWords({ kind: "cloudflare", problem: { kind: "BadToken" } })).toMatch(/Bad token/);
+  });
+});
+
+describe("units", () => {
+  it("shows bitrates in kbit/s and Mbit/s", () => {
+    expect(formatBitrate(4200)).toBe("4.2 Mbit/s");
+    expect(formatBitrate(850)).toBe("850 kbit/s");
+    expect(formatBitrate(999.6)).toBe("1000 kbit/s");
+    expect(formatBitrate(12_600)).toBe("12.6 Mbit/s");
+    expect(formatBitrate(0)).toBe("0 kbit/s");
+    expect(formatBitrate(null)).toBe("—");
+  });
+  it("shows byte counts in decimal units", () => {
+    expect(formatBytes(1_300_000_000)).toBe("1.3 GB");
+    expect(formatBytes(3_400_000)).toBe("3.4 MB");
+    expect(formatBytes(512)).toBe("512 B");
+    expect(formatBytes(1000)).toBe("1.0 kB");
+    expect(formatBytes(2_500_000_000_000)).toBe("2.5 TB");
+    expect(formatBytes(null)).toBe("—");
   });
 });

@@ -108,6 +108,8 @@ function engineWords(e: EngineError): string {
       return e.message;
     case "invalid_config":
       return `${e.key}: ${e.message}`;
+    case "storage":
+      return `The local database could not be read or written: ${e.message}`;
   }
 }
 
@@ -133,4 +135,28 @@ export function errorWords(e: UiError): string {
 /** The field an error is about, when it names one. */
 export function errorField(e: UiError): string | null {
   return e.kind === "invalid" ? e.field : null;
+}
+
+/** A bitrate in human units: "850 kbit/s", "4.2 Mbit/s"; `null` (not measured): "—". */
+export function formatBitrate(kbps: number | null | undefined): string {
+  if (kbps === null || kbps === undefined || !Number.isFinite(kbps)) return "—";
+  const k = Math.max(0, kbps);
+  if (k >= 1_000_000) return `${(k / 1_000_000).toFixed(1)} Gbit/s`;
+  if (k >= 1000) return `${(k / 1000).toFixed(1)} Mbit/s`;
+  return `${Math.round(k)} kbit/s`;
+}
+
+/** A byte count in decimal units: "512 B", "3.4 MB", "1.3 GB"; `null` (not measured): "—". */
+export function formatBytes(bytes: number | null | undefined): string {
+  if (bytes === null || bytes === undefined || !Number.isFinite(bytes)) return "—";
+  const units = ["kB", "MB", "GB", "TB"];
+  let v = Math.max(0, bytes);
+  if (v < 1000) return `${Math.round(v)} B`;
+  let unit = "B";
+  for (const u of units) {
+    if (v < 1000) break;
+    v /= 1000;
+    unit = u;
+  }
+  return `${v.toFixed(1)} ${unit}`;
 }

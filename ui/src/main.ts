@@ -4,6 +4,7 @@ import { call, commands, messageOf, onEngineEvent } from "./api";
 import type { Event, SettingsView, View } from "./bindings";
 import { h, fill } from "./dom";
 import { alertsPage } from "./pages/alerts";
+import { analyticsPage } from "./pages/analytics";
 import { dashboardPage } from "./pages/dashboard";
 import { debugPage } from "./pages/debug";
 import { platformsPage } from "./pages/platforms";
@@ -25,6 +26,7 @@ const PAGES: { view: View; label: string; page: Page }[] = [
   { view: "stream", label: "Stream setup", page: streamPage },
   { view: "platforms", label: "Platforms", page: platformsPage },
   { view: "alerts", label: "Alerts", page: alertsPage },
+  { view: "analytics", label: "Analytics", page: analyticsPage },
   { view: "settings", label: "Settings", page: settingsPage },
   { view: "debug", label: "Debug", page: debugPage },
 ];

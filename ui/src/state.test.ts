@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { AlertQueueSnapshot, Status } from "./bindings";
-import { platformCounts, reduceAlerts, reduceStatus, streamButtons } from "./state";
+import { platformCounts, reduceAlerts, reduceStatus, streamButtons, uploadOf } from "./state";
 
 const base: Status = {
   user_id: "u",
@@ -13,6 +13,7 @@ const base: Status = {
     started_at: null,
     platforms: { a: { status: "stopped", bytes_sent: null, bitrate_kbps: null, reconnects: null, dropped_frames: null } },
   },
+  upload: { total_kbps: null, budget_kbps: null, over_budget: false },
   presence: [],
 };
 
@@ -69,5 +70,25 @@ describe("reduceAlerts", () => {
     s = reduceAlerts(s, { type: "alert_finished", user_id: "u", id: "1", outcome: "shown" });
     expect(s.current).toBeNull();
     expect(reduceAlerts(s, { type: "alert_queue", user_id: "u", paused: true, queued: 0 }).paused).toBe(true);
+  });
+});
+
+describe("uploadOf", () => {
+  const withUpload = (total_kbps: number | null, budget_kbps: number | null, over_budget: boolean): Status => ({
+    ...base,
+    upload: { total_kbps, budget_kbps, over_budget },
+  });
+  it("shows the engine's total against the budget", () => {
+    expect(uploadOf(withUpload(8300, 10_000, false))).toEqual({
+      total_kbps: 8300,
+      budget_kbps: 10_000,
+      over_budget: false,
+      measured: true,
+    });
+    expect(uploadOf(withUpload(12_300, 10_000, true)).over_budget).toBe(true);
+  });
+  it("says when nothing is measured (offline, Cloudflare outputs)", () => {
+    const u = uploadOf(withUpload(null, 5000, false));
+    expect(u).toEqual({ total_kbps: 0, budget_kbps: 5000, over_budget: false, measured: false });
   });
 });

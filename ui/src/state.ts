@@ -68,3 +68,22 @@ export function reduceAlerts(snap: AlertQueueSnapshot, event: Event): AlertQueue
       return snap;
   }
 }
+
+/** The upload as the dashboard shows it (from the engine's `status.upload`); `measured` is false
+ * when no output reports a bitrate (offline, Cloudflare outputs). */
+export interface Upload {
+  total_kbps: number;
+  budget_kbps: number | null;
+  over_budget: boolean;
+  measured: boolean;
+}
+
+export function uploadOf(status: Status): Upload {
+  const u = status.upload;
+  return {
+    total_kbps: u.total_kbps ?? 0,
+    budget_kbps: u.budget_kbps,
+    over_budget: u.over_budget,
+    measured: u.total_kbps !== null,
+  };
+}

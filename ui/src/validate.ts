@@ -73,3 +73,42 @@ export function suggestName(kind: PlatformKind, existingNames: string[]): string
   if (!existingNames.includes(`${base}-main`)) return `${base}-main`;
   for (let i = 2; ; i++) if (!existingNames.includes(`${base}-${i}`)) return `${base}-${i}`;
 }
+
+/** The host part of a listen address ("127.0.0.1:1935", "[::1]:1935"), or null if malformed. */
+export function parseListen(addr: string): { host: string; port: number } | null {
+  const a = addr.trim();
+  const m = /^\[([0-9a-fA-F:.]+)\]:(\d{1,5})$/.exec(a) ?? /^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/.exec(a);
+  if (!m) return null;
+  const port = Number(m[2]);
+  if (port > 65535) return null;
+  if (!m[1].includes(":") && m[1].split(".").some((o) => Number(o) > 255)) return null;
+  return { host: m[1].toLowerCase(), port };
+}
+
+/** What is wrong with a local ingest listen address, if anything. */
+export function listenProblem(addr: string): string | null {
+  const p = parseListen(addr);
+  if (!p) return `“${addr.trim()}” is not an address like 127.0.0.1:1935.`;
+  if (p.port === 0) return "Choose a port OBS can be told about (1935 is RTMP's usual one).";
+  return null;
+}
+
+/** True when the address accepts connections from other machines (not loopback). */
+export function listenExposed(addr: string): boolean {
+  const p = parseListen(addr);
+  if (!p) return false;
+  const h = p.host;
+  const loopback = /^127\./.test(h) || h === "::1" || /^::ffff:127\./.test(h);
+  return !loopback;
+}
+
+/** The upload budget field: empty = no budget; else whole kbit/s, 1 … 10,000,000. */
+export function parseBudget(text: string): { value: number | null; problem: string | null } {
+  const t = text.trim().replace(/[ _,]/g, "");
+  if (t === "") return { value: null, problem: null };
+  if (!/^\d+$/.test(t)) return { value: null, problem: "The upload budget is a whole number of kbit/s (e.g. 12000)." };
+  const n = Number(t);
+  if (n === 0) return { value: null, problem: "The upload budget must be more than 0 kbit/s (leave it empty for none)." };
+  if (n > 10_000_000) return { value: null, problem: "The upload budget must be at most 10,000,000 kbit/s." };
+  return { value: n, problem: null };
+}

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use streampai::cloudflare::api::{ClientConfig, CloudflareClient, ConnectionProblem};
+use streampai::config::IngestBackend;
 use streampai::secrets::{Secret, SecretName};
+use streampai::stream_state::StreamPhase;
 use tauri::{AppHandle, Runtime};
 
 use super::Sh;
@@ -22,6 +24,14 @@ pub struct SettingsView {
     pub has_cloudflare_token: bool,
     pub cleanup_timeout_ms: u32,
     pub poll_interval_ms: u32,
+    /// The ingest backend in force (as chosen, else `cloudflare` when an account is set).
+    pub ingest_backend: IngestBackend,
+    /// `[local] listen`: where the local ingest accepts OBS.
+    pub local_listen: String,
+    /// `[local] upload_budget_kbps`: warn when the total outgoing bitrate passes it.
+    pub upload_budget_kbps: Option<u32>,
+    /// `[stream] auto_start`: start when OBS starts sending.
+    pub auto_start: bool,
     pub platforms: Vec<PlatformView>,
     pub preferences: Preferences,
     /// Show the guided setup instead of the dashboard.
@@ -64,6 +74,10 @@ pub fn settings_view(shell: &Shell) -> SettingsView {
         has_cloudflare_token: has_secret(shell, SecretName::CloudflareApiToken),
         cleanup_timeout_ms: clamp(config.presence.cleanup_timeout_ms),
         poll_interval_ms: clamp(config.cloudflare.poll_interval_ms),
+        ingest_backend: config.ingest_backend(),
+        local_listen: config.local.listen.clone(),
+        upload_budget_kbps: config.local.upload_budget_kbps,
+        auto_start: config.stream.auto_start,
         platforms: config
             .platforms
             .iter()
@@ -108,6 +122,80 @@ pub async fn save_general(shell: Sh<'_>, input: GeneralInput) -> UiResult<Settin
     config.cloudflare.account_id = (!account.is_empty()).then(|| account.to_string());
     config.presence.cleanup_timeout_ms = input.cleanup_timeout_ms.into();
     config.cloudflare.poll_interval_ms = input.poll_interval_ms.into();
+    shell.apply_config(config).await?;
+    Ok(settings_view(&shell))
+}
+
+/// The Settings page's streaming section.
+#[derive(Clone, Debug, Deserialize, specta::Type)]
+pub struct StreamingInput {
+    pub ingest: IngestBackend,
+    pub local_listen: String,
+    /// `None`: no budget (no warning).
+    pub upload_budget_kbps: Option<u32>,
+    pub auto_start: bool,
+}
+
+/// The most a budget may say (10 Gbit/s): anything above is a typo.
+pub const MAX_UPLOAD_BUDGET_KBPS: u32 = 10_000_000;
+
+/// Checks the streaming section and puts it into `config` (field-named errors).
+pub fn apply_streaming(config: &mut streampai::Config, input: &StreamingInput) -> UiResult<()> {
+    let listen = input.local_listen.trim();
+    let addr = listen.parse::<std::net::SocketAddr>().map_err(|_| {
+        UiError::invalid("local_listen", format!("`{listen}` is not an address like 127.0.0.1:1935"))
+    })?;
+    if addr.port() == 0 {
+        return Err(UiError::invalid(
+            "local_listen",
+            "choose a port OBS can be told about (1935 is RTMP's usual one)",
+        ));
+    }
+    match input.upload_budget_kbps {
+        Some(0) => {
+            return Err(UiError::invalid(
+                "upload_budget_kbps",
+                "must be more than 0 kbit/s (leave it empty for no budget)",
+            ))
+        }
+        Some(b) if b > MAX_UPLOAD_BUDGET_KBPS => {
+            return Err(UiError::invalid(
+                "upload_budget_kbps",
+                "must be at most 10,000,000 kbit/s (10 Gbit/s)",
+            ))
+        }
+        _ => {}
+    }
+    if input.ingest == IngestBackend::Cloudflare
+        && config.cloudflare.account_id.as_deref().is_none_or(|a| a.trim().is_empty())
+    {
+        return Err(UiError::invalid(
+            "ingest",
+            "Cloudflare ingest needs your Cloudflare account ID and API token: save them above first",
+        ));
+    }
+    // Unchanged backend: keep "automatic" if that is what the config says.
+    if input.ingest != config.ingest_backend() {
+        config.ingest = Some(input.ingest);
+    }
+    config.local.listen = addr.to_string();
+    config.local.upload_budget_kbps = input.upload_budget_kbps;
+    config.stream.auto_start = input.auto_start;
+    Ok(())
+}
+
+/// Ingest backend, local listen address, upload budget and auto start. The backend cannot change
+/// while the stream is on air (the engine refuses other changes then too).
+#[tauri::command]
+#[specta::specta]
+pub async fn save_streaming(shell: Sh<'_>, input: StreamingInput) -> UiResult<SettingsView> {
+    let _guard = shell.settings_lock.lock().await;
+    let mut config = (*shell.engine.config()).clone();
+    let switching = input.ingest != config.ingest_backend();
+    apply_streaming(&mut config, &input)?;
+    if switching && shell.engine.status().await.stream.state != StreamPhase::Offline {
+        return Err(UiError::invalid("ingest", "stop the stream before switching the ingest backend"));
+    }
     shell.apply_config(config).await?;
     Ok(settings_view(&shell))
 }
@@ -235,4 +323,60 @@ pub async fn save_preferences<R: Runtime>(
 pub async fn finish_setup(shell: Sh<'_>) -> UiResult<SettingsView> {
     shell.set_setup_done(true)?;
     Ok(settings_view(&shell))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(ingest: IngestBackend, listen: &str, budget: Option<u32>) -> StreamingInput {
+        StreamingInput { ingest, local_listen: listen.into(), upload_budget_kbps: budget, auto_start: true }
+    }
+
+    fn field(r: UiResult<()>) -> String {
+        match r {
+            Err(UiError::Invalid { field, .. }) => field,
+            other => panic!("expected a field error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn streaming_settings_are_checked_field_by_field() {
+        let mut c = streampai::Config::for_user("u");
+        apply_streaming(&mut c, &input(IngestBackend::Local, " 0.0.0.0:1936 ", Some(12_000))).unwrap();
+        assert_eq!(c.local.listen, "0.0.0.0:1936");
+        assert_eq!(c.local.upload_budget_kbps, Some(12_000));
+        assert!(c.stream.auto_start);
+        assert_eq!(c.ingest, None, "the backend in force is kept as automatic");
+        assert!(c.validate().is_ok());
+
+        let mut c = streampai::Config::for_user("u");
+        assert_eq!(
+            field(apply_streaming(&mut c, &input(IngestBackend::Local, "localhost", None))),
+            "local_listen"
+        );
+        assert_eq!(
+            field(apply_streaming(&mut c, &input(IngestBackend::Local, "127.0.0.1:0", None))),
+            "local_listen"
+        );
+        assert_eq!(
+            field(apply_streaming(&mut c, &input(IngestBackend::Local, "127.0.0.1:1935", Some(0)))),
+            "upload_budget_kbps"
+        );
+        assert_eq!(
+            field(apply_streaming(&mut c, &input(IngestBackend::Local, "127.0.0.1:1935", Some(20_000_000)))),
+            "upload_budget_kbps"
+        );
+        assert_eq!(
+            field(apply_streaming(&mut c, &input(IngestBackend::Cloudflare, "127.0.0.1:1935", None))),
+            "ingest",
+            "Cloudflare needs an account"
+        );
+        assert_eq!(c, streampai::Config::for_user("u"), "nothing changed by a refused input");
+
+        c.cloudflare.account_id = Some("acc".into());
+        apply_streaming(&mut c, &input(IngestBackend::Local, "127.0.0.1:1935", None)).unwrap();
+        assert_eq!(c.ingest, Some(IngestBackend::Local), "an explicit switch away from the default");
+        assert_eq!(c.ingest_backend(), IngestBackend::Local);
+    }
 }

@@ -4,6 +4,9 @@
 use tauri::async_runtime::JoinHandle;
 use tauri::{AppHandle, Manager, Runtime};
 
+use streampai::alerts::{AlertKind, AlertQueueError};
+
+use crate::commands::alerts::test_alert;
 use crate::shell::Shell;
 
 pub const START: &str = "start";
@@ -11,6 +14,10 @@ pub const STOP: &str = "stop";
 pub const OPEN: &str = "open";
 pub const QUIT: &str = "quit";
 pub const PLATFORM_PREFIX: &str = "platform:";
+/// Pause the alert queue, or resume it when paused.
+pub const ALERTS_TOGGLE: &str = "alerts:toggle-pause";
+pub const ALERTS_SKIP: &str = "alerts:skip";
+pub const ALERTS_TEST: &str = "alerts:test";
 
 pub fn platform_id(name: &str) -> String {
     format!("{PLATFORM_PREFIX}{name}")
@@ -41,6 +48,16 @@ pub fn handle<R: Runtime>(app: &AppHandle<R>, id: &str) -> Option<JoinHandle<()>
             None
         }
         QUIT => Some(tauri::async_runtime::spawn(crate::lifecycle::quit(app))),
+        ALERTS_TOGGLE | ALERTS_SKIP | ALERTS_TEST => {
+            let id = id.to_string();
+            Some(tauri::async_runtime::spawn(async move {
+                let Some(shell) = app.try_state::<Shell>() else { return };
+                if let Err(e) = alert_action(&shell, &id).await {
+                    crate::notify::show(&app, "Alerts", &e.to_string());
+                }
+                super::refresh(&app).await;
+            }))
+        }
         other => {
             let name = other.strip_prefix(PLATFORM_PREFIX)?.to_string();
             Some(tauri::async_runtime::spawn(async move {
@@ -53,6 +70,23 @@ pub fn handle<R: Runtime>(app: &AppHandle<R>, id: &str) -> Option<JoinHandle<()>
                 }
                 super::refresh(&app).await;
             }))
+        }
+    }
+}
+
+/// The tray's alert controls, through the engine's alert desk (works with the tree down too).
+async fn alert_action(shell: &Shell, id: &str) -> Result<(), AlertQueueError> {
+    let desk = shell.engine.user().alert_desk();
+    match id {
+        ALERTS_TOGGLE => {
+            let paused = desk.store.paused()?;
+            desk.set_paused(!paused).await
+        }
+        ALERTS_SKIP => desk.skip().await,
+        _ => {
+            let accepted = desk.accept(test_alert(AlertKind::Donation), None)?;
+            tracing::info!(alert_id = %accepted.id, "test alert from the tray");
+            Ok(())
         }
     }
 }

@@ -27,6 +27,7 @@ struct Items<R: Runtime> {
     status: MenuItem<R>,
     start: MenuItem<R>,
     stop: MenuItem<R>,
+    alerts_toggle: MenuItem<R>,
     platforms: Vec<(String, CheckMenuItem<R>)>,
 }
 
@@ -36,15 +37,6 @@ pub fn icon_bytes(state: TrayIconState) -> &'static [u8] {
         TrayIconState::ObsConnected => include_bytes!("../../../icons/tray-obs@2x.png"),
         TrayIconState::Live => include_bytes!("../../../icons/tray-live@2x.png"),
         TrayIconState::Trouble => include_bytes!("../../../icons/tray-trouble@2x.png"),
-    }
-}
-
-fn tooltip(state: TrayIconState) -> &'static str {
-    match state {
-        TrayIconState::Offline => "Streampai: offline",
-        TrayIconState::ObsConnected => "Streampai: OBS connected",
-        TrayIconState::Live => "Streampai: live",
-        TrayIconState::Trouble => "Streampai: live, needs attention",
     }
 }
 
@@ -69,9 +61,15 @@ fn build_menu<R: Runtime>(app: &AppHandle<R>, m: &TrayModel) -> tauri::Result<(M
         menu.append(&MenuItem::with_id(app, "no-platforms", "No platforms yet", false, None::<&str>)?)?;
     }
     menu.append(&PredefinedMenuItem::separator(app)?)?;
+    let alerts_toggle =
+        MenuItem::with_id(app, actions::ALERTS_TOGGLE, m.alerts_toggle_text(), true, None::<&str>)?;
+    menu.append(&alerts_toggle)?;
+    menu.append(&MenuItem::with_id(app, actions::ALERTS_SKIP, "Skip current alert", true, None::<&str>)?)?;
+    menu.append(&MenuItem::with_id(app, actions::ALERTS_TEST, "Send test alert", true, None::<&str>)?)?;
+    menu.append(&PredefinedMenuItem::separator(app)?)?;
     menu.append(&MenuItem::with_id(app, actions::OPEN, "Open dashboard", true, None::<&str>)?)?;
     menu.append(&MenuItem::with_id(app, actions::QUIT, "Quit Streampai", true, None::<&str>)?)?;
-    Ok((menu, Items { shown: None, status, start, stop, platforms }))
+    Ok((menu, Items { shown: None, status, start, stop, alerts_toggle, platforms }))
 }
 
 /// Creates the tray (offline until the first refresh).
@@ -79,14 +77,16 @@ pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
     let initial = TrayModel {
         icon: TrayIconState::Offline,
         status_line: "Offline".into(),
+        tooltip: "Streampai: offline".into(),
         can_start: false,
         can_stop: false,
         platforms: vec![],
+        alerts_paused: false,
     };
     let (menu, items) = build_menu(app, &initial)?;
     let icon = TrayIconBuilder::with_id(TRAY_ID)
         .icon(Image::from_bytes(icon_bytes(TrayIconState::Offline))?)
-        .tooltip(tooltip(TrayIconState::Offline))
+        .tooltip(&initial.tooltip)
         .menu(&menu)
         .show_menu_on_left_click(true)
         .on_menu_event(|app, event| {
@@ -109,6 +109,7 @@ pub fn apply<R: Runtime>(app: &AppHandle<R>, m: &TrayModel) -> tauri::Result<()>
         items.status.set_text(&m.status_line)?;
         items.start.set_enabled(m.can_start)?;
         items.stop.set_enabled(m.can_stop)?;
+        items.alerts_toggle.set_text(m.alerts_toggle_text())?;
         for ((_, item), (_, enabled)) in items.platforms.iter().zip(&m.platforms) {
             item.set_checked(*enabled)?;
         }
@@ -119,7 +120,9 @@ pub fn apply<R: Runtime>(app: &AppHandle<R>, m: &TrayModel) -> tauri::Result<()>
     }
     if items.shown.as_ref().map(|s| s.icon) != Some(m.icon) {
         tray.icon.set_icon(Some(Image::from_bytes(icon_bytes(m.icon))?))?;
-        tray.icon.set_tooltip(Some(tooltip(m.icon)))?;
+    }
+    if items.shown.as_ref().map(|s| s.tooltip.as_str()) != Some(m.tooltip.as_str()) {
+        tray.icon.set_tooltip(Some(&m.tooltip))?;
     }
     items.shown = Some(m.clone());
     Ok(())
@@ -134,7 +137,8 @@ pub fn shown<R: Runtime>(app: &AppHandle<R>) -> Option<TrayModel> {
 pub async fn refresh<R: Runtime>(app: &AppHandle<R>) {
     let Some(shell) = app.try_state::<Shell>() else { return };
     let status = shell.engine.status().await;
-    let m = model::model(&status, chrono::Utc::now());
+    let paused = shell.engine.user().alert_desk().store.paused().unwrap_or(false);
+    let m = model::model(&status, chrono::Utc::now()).with_alerts_paused(paused);
     if let Err(e) = apply(app, &m) {
         tracing::debug!(cause = %e, "tray update failed");
     }

@@ -17,18 +17,54 @@ pub enum TrayIconState {
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrayModel {
     pub icon: TrayIconState,
-    /// e.g. "Live · 3/4 platforms · 00:12:34".
+    /// e.g. "Live · 3/4 platforms · 00:12:34 · 8.4 Mbit/s".
     pub status_line: String,
+    /// e.g. "Streampai: live · 8.4 Mbit/s out".
+    pub tooltip: String,
     pub can_start: bool,
     pub can_stop: bool,
     /// Every configured platform and whether it is enabled.
     pub platforms: Vec<(String, bool)>,
+    /// The alert queue is paused (the menu offers "Resume alerts").
+    pub alerts_paused: bool,
+}
+
+impl TrayModel {
+    /// The same model with the alert queue's paused flag (read from the alert store).
+    pub fn with_alerts_paused(mut self, paused: bool) -> Self {
+        self.alerts_paused = paused;
+        self
+    }
+
+    /// The text of the pause/resume item.
+    pub fn alerts_toggle_text(&self) -> &'static str {
+        if self.alerts_paused {
+            "Resume alerts"
+        } else {
+            "Pause alerts"
+        }
+    }
 }
 
 /// `hh:mm:ss` (hours grow past 99 if they must).
 pub fn format_elapsed(secs: i64) -> String {
     let secs = secs.max(0);
     format!("{:02}:{:02}:{:02}", secs / 3600, (secs % 3600) / 60, secs % 60)
+}
+
+/// "850 kbit/s", "4.2 Mbit/s" (the UI's `formatBitrate`).
+pub fn format_kbps(kbps: u64) -> String {
+    if kbps >= 1000 {
+        format!("{:.1} Mbit/s", kbps as f64 / 1000.0)
+    } else {
+        format!("{kbps} kbit/s")
+    }
+}
+
+/// The total outgoing bitrate (the engine's `status.upload`), where the outputs measure it (the
+/// local relay); `None` when no output reports one (offline, Cloudflare outputs).
+pub fn total_kbps(status: &Status) -> Option<u64> {
+    status.upload.total_kbps.map(u64::from)
 }
 
 pub fn model(status: &Status, now: DateTime<Utc>) -> TrayModel {
@@ -58,16 +94,34 @@ pub fn model(status: &Status, now: DateTime<Utc>) -> TrayModel {
         StreamPhase::Starting => format!("Starting · {live}/{enabled} platforms"),
         StreamPhase::Live => {
             let elapsed = stream.started_at.map(|t| (now - t).num_seconds()).unwrap_or(0);
-            format!("Live · {live}/{enabled} platforms · {}", format_elapsed(elapsed))
+            let mut line = format!("Live · {live}/{enabled} platforms · {}", format_elapsed(elapsed));
+            if let Some(kbps) = total_kbps(status) {
+                line.push_str(&format!(" · {}", format_kbps(kbps)));
+            }
+            line
         }
         StreamPhase::Stopping => "Stopping…".to_string(),
     };
+    let mut tooltip = match icon {
+        TrayIconState::Offline => "Streampai: offline".to_string(),
+        TrayIconState::ObsConnected => "Streampai: OBS connected".to_string(),
+        TrayIconState::Live => "Streampai: live".to_string(),
+        TrayIconState::Trouble => "Streampai: live, needs attention".to_string(),
+    };
+    if let (true, Some(kbps)) = (on_air, total_kbps(status)) {
+        tooltip.push_str(&format!(" · {} out", format_kbps(kbps)));
+        if status.upload.over_budget {
+            tooltip.push_str(" · over the upload budget");
+        }
+    }
     TrayModel {
         icon,
         status_line,
+        tooltip,
         can_start: stream.state == StreamPhase::Offline && enabled > 0,
         can_stop: on_air,
         platforms,
+        alerts_paused: false,
     }
 }
 
@@ -96,6 +150,7 @@ mod tests {
                 url: None,
                 stream_key: None,
             },
+            upload: streampai::engine::UploadStatus::default(),
             presence: vec![],
         }
     }
@@ -151,6 +206,34 @@ mod tests {
         let m = model(&st, Utc::now());
         assert_eq!(m.status_line, "Stopping…");
         assert!(!m.can_start && !m.can_stop);
+    }
+
+    #[test]
+    fn live_line_and_tooltip_show_the_total_outgoing_bitrate() {
+        use PlatformStatus::*;
+        let mut st = status(StreamPhase::Live, InputStatus::ReceivingTraffic, &[("a", Live), ("b", Live)]);
+        let m = model(&st, at("2026-01-01T10:00:05Z"));
+        assert_eq!(m.status_line, "Live · 2/2 platforms · 00:00:05", "Cloudflare outputs: no bitrate");
+        assert_eq!(m.tooltip, "Streampai: live");
+        st.upload = streampai::engine::UploadStatus::compute([Some(4200), Some(4150)], Some(10_000));
+        let m = model(&st, at("2026-01-01T10:00:05Z"));
+        assert_eq!(m.status_line, "Live · 2/2 platforms · 00:00:05 · 8.3 Mbit/s");
+        assert_eq!(m.tooltip, "Streampai: live · 8.3 Mbit/s out");
+        st.upload = streampai::engine::UploadStatus::compute([Some(4200), Some(4150)], Some(8000));
+        let m = model(&st, at("2026-01-01T10:00:05Z"));
+        assert_eq!(m.tooltip, "Streampai: live · 8.3 Mbit/s out · over the upload budget");
+        st.stream.state = StreamPhase::Offline;
+        assert_eq!(model(&st, Utc::now()).tooltip, "Streampai: OBS connected", "offline: no bitrate");
+        assert_eq!(format_kbps(850), "850 kbit/s");
+        assert_eq!(total_kbps(&st), Some(8350));
+    }
+
+    #[test]
+    fn the_alert_item_says_what_it_will_do() {
+        let st = status(StreamPhase::Offline, InputStatus::Unknown, &[]);
+        let m = model(&st, Utc::now());
+        assert_eq!(m.alerts_toggle_text(), "Pause alerts");
+        assert_eq!(m.with_alerts_paused(true).alerts_toggle_text(), "Resume alerts");
     }
 
     #[test]

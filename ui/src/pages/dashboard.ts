@@ -1,10 +1,12 @@
 // Dashboard: OBS input in words, Start/Stop, elapsed time and UUID, one card per platform.
 import { call, commands, messageOf } from "../api";
-import type { PlatformStatus, Status } from "../bindings";
+import type { PlatformSnapshot, Status } from "../bindings";
 import { h, fill } from "../dom";
 import {
   KIND_NAMES,
   elapsedSince,
+  formatBitrate,
+  formatBytes,
   formatElapsed,
   inputWords,
   phaseWords,
@@ -12,7 +14,8 @@ import {
   platformWords,
 } from "../format";
 import type { Ctx } from "../main";
-import { platformCounts, reduceStatus, streamButtons } from "../state";
+import { platformCounts, reduceStatus, streamButtons, uploadOf } from "../state";
+import { bitrateChart } from "./bitrate_chart";
 
 export function dashboardPage(root: HTMLElement, ctx: Ctx): () => void {
   let status: Status | null = null;
@@ -20,6 +23,25 @@ export function dashboardPage(root: HTMLElement, ctx: Ctx): () => void {
   let busy = false;
   const body = h("div", { class: "dashboard" });
   const elapsed = h("span", { "data-testid": "elapsed" });
+  // The current stream's bitrate chart (the same as Analytics), refreshed while on air.
+  const chart = bitrateChart("live-chart");
+  const chartBox = h("section", { class: "card live-chart" }, h("h2", {}, "This stream"), chart.el);
+  let chartFor: string | null = null;
+  let chartLoaded = false;
+  const loadChart = async () => {
+    const uuid = status?.stream.uuid ?? null;
+    if (!uuid) return;
+    try {
+      const detail = await call(commands.streamDetail(uuid));
+      if (detail && status?.stream.uuid === uuid) {
+        chart.show(detail);
+        chartLoaded = true;
+        chartBox.hidden = false;
+      }
+    } catch {
+      // The history is best effort here; Analytics shows its errors.
+    }
+  };
   fill(root, h("h1", {}, "Dashboard"), body);
 
   const load = async () => {
@@ -49,7 +71,49 @@ export function dashboardPage(root: HTMLElement, ctx: Ctx): () => void {
     elapsed.textContent = s && s.state !== "offline" ? formatElapsed(elapsedSince(s.started_at, Date.now())) : "";
   };
 
-  const card = (name: string, st: PlatformStatus) => {
+  // Output statistics (the local relay measures them; Cloudflare outputs report none).
+  const stats = (name: string, st: PlatformSnapshot) => {
+    if (st.bitrate_kbps === null && st.bytes_sent === null) return null;
+    const item = (label: string, testid: string, value: string) =>
+      h("div", {}, h("dt", {}, label), h("dd", { "data-testid": `${testid}-${name}` }, value));
+    return h(
+      "dl",
+      { class: "stats" },
+      item("Bitrate", "platform-bitrate", formatBitrate(st.bitrate_kbps)),
+      item("Sent", "platform-sent", formatBytes(st.bytes_sent)),
+      item("Dropped frames", "platform-dropped", st.dropped_frames === null ? "—" : String(st.dropped_frames)),
+      item("Reconnects", "platform-reconnects", st.reconnects === null ? "—" : String(st.reconnects)),
+    );
+  };
+
+  const uploadLine = (st: Status) => {
+    const up = uploadOf(st);
+    const onAir = st.stream.state !== "offline";
+    if (!onAir && !up.measured) return null;
+    const budget = up.budget_kbps !== null ? ` of ${formatBitrate(up.budget_kbps)} budget` : "";
+    return h(
+      "div",
+      { class: `upload${up.over_budget ? " over" : ""}`, "data-testid": "upload" },
+      h("span", { class: "muted" }, "Outgoing: "),
+      h(
+        "strong",
+        { "data-testid": "upload-total" },
+        up.measured ? formatBitrate(up.total_kbps) : st.ingest.backend === "cloudflare" ? "relayed by Cloudflare" : "—",
+      ),
+      up.measured ? h("span", { class: "muted" }, budget) : null,
+      up.over_budget
+        ? h(
+            "div",
+            { class: "warning", "data-testid": "upload-warning" },
+            `Over your upload budget: the platforms together need ${formatBitrate(up.total_kbps)}, ` +
+              `the budget is ${formatBitrate(up.budget_kbps)}. Lower the OBS bitrate or turn a platform off; ` +
+              "otherwise every platform may stutter.",
+          )
+        : null,
+    );
+  };
+
+  const card = (name: string, st: PlatformSnapshot) => {
     const cfg = ctx.settings.platforms.find((p) => p.name === name);
     const attempt = st.status === "retrying" ? st.attempt : null;
     const why = platformProblem(st);
@@ -60,6 +124,7 @@ export function dashboardPage(root: HTMLElement, ctx: Ctx): () => void {
       h("div", { class: `pill ${st.status}`, "data-testid": `platform-status-${name}` }, platformWords(st)),
       attempt !== null ? h("div", { class: "muted" }, `Retry ${attempt}`) : null,
       why ? h("div", { class: "problem", "data-testid": `platform-problem-${name}` }, why) : null,
+      stats(name, st),
       h(
         "label",
         { class: "switch" },
@@ -108,6 +173,7 @@ export function dashboardPage(root: HTMLElement, ctx: Ctx): () => void {
         s.state !== "offline" ? h("span", { class: "muted" }, `${counts.live}/${counts.total} platforms live · `, elapsed) : null,
       ),
       s.uuid ? h("div", { class: "muted" }, "Stream ", h("code", { "data-testid": "stream-uuid" }, s.uuid)) : null,
+      uploadLine(status),
       problem ? h("p", { class: "error", "data-testid": "error" }, problem) : null,
       names.length
         ? h("div", { class: "cards" }, names.map((n) => card(n, s.platforms[n]!)))
@@ -118,8 +184,15 @@ export function dashboardPage(root: HTMLElement, ctx: Ctx): () => void {
             h("a", { href: "#/platforms" }, "Add Twitch, YouTube, Kick, Facebook or any RTMP server"),
             ".",
           ),
+      s.uuid ? chartBox : null,
     );
     tick();
+    if ((s.uuid ?? null) !== chartFor) {
+      chartFor = s.uuid ?? null;
+      chartLoaded = false;
+      chartBox.hidden = true;
+      void loadChart();
+    }
   };
 
   const off = ctx.onEvent((ev) => {
@@ -128,12 +201,21 @@ export function dashboardPage(root: HTMLElement, ctx: Ctx): () => void {
     else draw();
   });
   const timer = window.setInterval(tick, 1000);
-  // Settings may change elsewhere (another window): reload the status now and then.
-  const poll = window.setInterval(() => void load(), 5000);
+  // Settings may change elsewhere (another window) and the output statistics are only in the
+  // status: reload it every 2 s while on air, every 5 s otherwise.
+  let polled = 0;
+  const poll = window.setInterval(() => {
+    polled += 1;
+    const onAir = status !== null && status.stream.state !== "offline";
+    if (polled % (onAir ? 2 : 5) === 0) void load();
+    // The engine writes a sample per platform every 5 s.
+    if (onAir && (polled % 5 === 0 || !chartLoaded)) void loadChart();
+  }, 1000);
   void load();
   return () => {
     off();
     clearInterval(timer);
     clearInterval(poll);
+    chart.destroy();
   };
 }

@@ -3,6 +3,7 @@ import { call, commands, messageOf } from "../api";
 import { fill, h } from "../dom";
 import type { Ctx } from "../main";
 import { cloudflareSection } from "./cloudflare";
+import { streamingSection } from "./streaming";
 
 export function settingsPage(root: HTMLElement, ctx: Ctx): () => void {
   const s = ctx.settings;
@@ -14,6 +15,7 @@ export function settingsPage(root: HTMLElement, ctx: Ctx): () => void {
   const login = h("input", { type: "checkbox", "data-testid": "start-on-login", checked: s.preferences.start_on_login });
   const prefsResult = h("div", { class: "result", "data-testid": "prefs-result" });
   const info = h("div", { class: "muted small" });
+  const streaming = streamingSection(ctx);
   const outcome = (el: HTMLElement, ok: boolean, text: string) => {
     el.className = ok ? "result ok" : "result error";
     el.textContent = text;
@@ -24,6 +26,7 @@ export function settingsPage(root: HTMLElement, ctx: Ctx): () => void {
     h("h1", {}, "Settings"),
     s.seeded ? h("p", { class: "note" }, "STREAMPAI_CONFIG is set: its values replace these settings at every launch.") : null,
     cloudflareSection(ctx, () => {}),
+    streaming.el,
     h(
       "section",
       { class: "card form" },
@@ -100,5 +103,5 @@ export function settingsPage(root: HTMLElement, ctx: Ctx): () => void {
       h("div", {}, `Logs: ${a.log_dir}`),
     ),
   );
-  return () => {};
+  return streaming.cleanup;
 }
