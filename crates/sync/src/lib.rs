@@ -6,4 +6,8 @@
 //! - [`server`]: the axum WebSocket server (presence per user, heartbeats, command relay,
 //!   limits), with an in-memory or Redis backend.
 
+pub mod cli;
 pub mod protocol;
+pub mod remote;
+pub mod server;
+pub mod users;
