@@ -65,6 +65,9 @@ pub struct Config {
     pub supervision: SupervisionConfig,
     #[serde(default)]
     pub platforms: Vec<PlatformConfig>,
+    /// The optional sync server link (`[sync] url = "ws://host:4860"`); off when `url` is unset.
+    #[serde(default)]
+    pub sync: crate::sync::SyncConfig,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -262,6 +265,7 @@ impl Config {
             storage: StorageConfig::default(),
             supervision: SupervisionConfig::default(),
             platforms: vec![],
+            sync: Default::default(),
         }
     }
 
@@ -312,6 +316,7 @@ impl Config {
         if self.user_id.trim().is_empty() {
             return Err(ConfigError::new("user_id", "must not be empty"));
         }
+        self.sync.validate()?;
         if self.control.listen.parse::<std::net::SocketAddr>().is_err() {
             return Err(ConfigError::new(
                 "control.listen",
@@ -406,6 +411,8 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("STREAMPAI_DATA_DIR", "storage.dir"),
     ("STREAMPAI_INGEST", "ingest"),
     ("STREAMPAI_LOCAL_LISTEN", "local.listen"),
+    ("STREAMPAI_SYNC_URL", "sync.url"),
+    ("STREAMPAI_SYNC_DEVICE_NAME", "sync.device_name"),
 ];
 
 fn apply_env(root: &mut toml::Value, env: &dyn Fn(&str) -> Option<String>) -> Result<(), ConfigError> {

@@ -19,6 +19,7 @@ pub mod state_file;
 pub mod storage;
 pub mod stream_state;
 pub mod supervisor;
+pub mod sync;
 pub mod telemetry;
 pub mod user_stream_manager;
 
