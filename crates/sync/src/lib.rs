@@ -6,8 +6,12 @@
 //! - [`server`]: the axum WebSocket server (presence per user, heartbeats, command relay,
 //!   limits), with an in-memory or Redis backend.
 
+#[cfg(feature = "server")]
 pub mod cli;
 pub mod protocol;
+#[cfg(feature = "server")]
 pub mod remote;
+#[cfg(feature = "server")]
 pub mod server;
+#[cfg(feature = "server")]
 pub mod users;

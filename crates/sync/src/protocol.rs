@@ -409,6 +409,29 @@ pub fn decode_server(bytes: &[u8], max: usize) -> Result<ServerMsg, DecodeError>
     serde_json::from_slice(bytes).map_err(json_error)
 }
 
+/// The fuzzing oracle: decode `data` both ways; it must never panic, and whatever decodes must
+/// come back unchanged from an encode/decode round trip (panics otherwise). Used by the
+/// `cargo fuzz` target, the corpus replay test and the bounded stable-toolchain fuzz test.
+pub fn check_frame(data: &[u8], max: usize) {
+    if let Ok(m) = decode_client(data, max) {
+        let again = encode(&m);
+        // Re-encoding may grow a frame (e.g. `1e2` → `100.0`), so the limit is not re-applied.
+        assert_eq!(
+            decode_client(again.as_bytes(), usize::MAX).as_ref(),
+            Ok(&m),
+            "client round trip: {again}"
+        );
+    }
+    if let Ok(m) = decode_server(data, max) {
+        let again = encode(&m);
+        assert_eq!(
+            decode_server(again.as_bytes(), usize::MAX).as_ref(),
+            Ok(&m),
+            "server round trip: {again}"
+        );
+    }
+}
+
 /// Encode any message (infallible for these types).
 pub fn encode<T: Serialize>(msg: &T) -> String {
     serde_json::to_string(msg).unwrap_or_else(|_| String::from("{}"))
