@@ -33,15 +33,16 @@ impl TlsConfig {
             return Err(ServerError::Tls(format!("{}: no certificate", cert.display())));
         }
         // The key's contents never reach an error message: only the path.
+        let key_path = key;
         let key = PrivateKeyDer::from_pem_file(key)
-            .map_err(|_| ServerError::Tls(format!("{}: no readable private key", key.display())))?;
+            .map_err(|_| ServerError::Tls(format!("{}: no readable private key", key_path.display())))?;
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(|e| ServerError::Tls(e.to_string()))?
             .with_no_client_auth()
             .with_single_cert(certs, key)
-            .map_err(|e| ServerError::Tls(e.to_string()))?;
+            .map_err(|e| ServerError::Tls(format!("{} with {}: {e}", cert.display(), key_path.display())))?;
         Ok(TlsConfig { acceptor: TlsAcceptor::from(Arc::new(config)) })
     }
 }
