@@ -79,8 +79,10 @@ impl Driver {
 
     async fn screenshot(&self, path: &std::path::Path) {
         use base64::Engine as _;
-        let v = self.cmd(reqwest::Method::GET, "/screenshot", Value::Null).await;
-        if let Some(b64) = v.as_str() {
+        let url = format!("{}/session/{}/screenshot", self.base, self.session);
+        let Ok(r) = self.http.get(url).send().await else { return };
+        let v: Value = r.json().await.unwrap_or_default();
+        if let Some(b64) = v["value"].as_str() {
             if let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(b64) {
                 let _ = std::fs::write(path, bytes);
             }
@@ -178,7 +180,10 @@ async fn the_phone_remote_signs_in_sees_the_state_and_starts_and_stops_the_strea
     driver
         .wait_js("live on the phone", "return document.getElementById('phase').textContent === 'live'")
         .await;
-    let shot = std::env::temp_dir().join("streampai-remote-live.png");
+    // For a person to look at: STREAMPAI_REMOTE_SHOT=/path/to/shot.png.
+    let shot = std::env::var_os("STREAMPAI_REMOTE_SHOT")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("streampai-remote-live.png"));
     driver.screenshot(&shot).await;
 
     // Stop from the phone: the stream stops.
