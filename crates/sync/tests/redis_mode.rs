@@ -16,7 +16,20 @@ use streampai_sync::server::{self, RunningServer};
 struct Redis {
     child: Child,
     url: String,
+    port: u16,
     _dir: tempfile::TempDir,
+}
+
+impl Redis {
+    /// Send one inline command; returns the first line of the reply.
+    async fn command(&self, cmd: &str) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut s = tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await.unwrap();
+        s.write_all(format!("{cmd}\r\n").as_bytes()).await.unwrap();
+        let mut buf = [0u8; 256];
+        let n = s.read(&mut buf).await.unwrap();
+        String::from_utf8_lossy(&buf[..n]).lines().next().unwrap_or_default().to_string()
+    }
 }
 
 impl Drop for Redis {
@@ -38,7 +51,7 @@ async fn redis() -> Redis {
         .spawn()
         .expect("redis-server is not installed: run scripts/sync-deps.sh");
     let url = format!("redis://127.0.0.1:{port}/");
-    let r = Redis { child, url, _dir: dir };
+    let r = Redis { child, url, port, _dir: dir };
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
         if let Ok(mut s) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
@@ -153,4 +166,36 @@ async fn two_instances_act_as_one_and_a_crashed_one_is_reaped() {
     }
     a.shutdown().await;
     drop(redis);
+}
+
+#[tokio::test]
+async fn events_missed_while_the_subscription_was_down_are_caught_up() {
+    let redis = redis().await;
+    let a = instance(&redis.url).await;
+    let b = instance(&redis.url).await;
+    let (mut host, _) = Client::hello(a.local_addr(), ALICE, "pc", "host").await;
+    host.next().await;
+    host.next().await;
+    let (mut phone, _) = Client::hello(b.local_addr(), ALICE, "phone", "device").await;
+    until_pinging(
+        &mut host,
+        |m| matches!(m, ServerMsg::PresenceDiff { joins, .. } if joins.contains_key("phone")),
+    )
+    .await;
+    let _ = phone.next().await;
+
+    // Every subscriber connection is cut; the phone leaves right then, so instance A cannot get
+    // the leave through pub/sub (it resubscribes 200 ms later) and no key expires to reap.
+    let reply = redis.command("CLIENT KILL TYPE pubsub").await;
+    assert!(reply.starts_with(':'), "{reply}");
+    phone.send_raw(tokio_tungstenite::tungstenite::Message::Close(None)).await;
+    let m = until_pinging(
+        &mut host,
+        |m| matches!(m, ServerMsg::PresenceDiff { leaves, .. } if !leaves.is_empty()),
+    )
+    .await;
+    let ServerMsg::PresenceDiff { leaves, .. } = m else { unreachable!() };
+    assert_eq!(ids(&leaves), ["phone"]);
+    a.shutdown().await;
+    b.shutdown().await;
 }

@@ -231,6 +231,59 @@ impl LocalHub {
         }
     }
 
+    /// Replace the cached shared state of `user` with `snap` (Redis mode, after the subscription
+    /// was lost and events may have been missed) and tell the local connections what changed.
+    pub fn resync(&self, user: &str, snap: Snapshot) {
+        let mut rooms = self.lock();
+        let Some(room) = rooms.get_mut(user) else { return };
+        let mut joins = Presences::new();
+        let mut leaves = Presences::new();
+        for (dev, e) in &room.presences {
+            for m in &e.metas {
+                let still = snap.presences.get(dev).is_some_and(|n| n.metas.iter().any(|x| x.conn == m.conn));
+                // Our own connections are alive whatever the snapshot says.
+                if !still && !room.conns.contains_key(&m.conn) {
+                    leaves.entry(dev.clone()).or_default().metas.push(m.clone());
+                }
+            }
+        }
+        for (dev, e) in &snap.presences {
+            for m in &e.metas {
+                let known = room.presences.get(dev).is_some_and(|o| o.metas.iter().any(|x| x.conn == m.conn));
+                if !known {
+                    joins.entry(dev.clone()).or_default().metas.push(m.clone());
+                }
+            }
+        }
+        for (dev, e) in &leaves {
+            for m in &e.metas {
+                remove_meta(&mut room.presences, dev, &m.conn);
+            }
+        }
+        for (dev, e) in &joins {
+            for m in &e.metas {
+                add_meta(&mut room.presences, dev, m);
+            }
+        }
+        if !joins.is_empty() || !leaves.is_empty() {
+            let f = frame(&ServerMsg::PresenceDiff { joins, leaves });
+            for c in room.conns.values() {
+                send(c, &f);
+            }
+        }
+        if room.state != snap.state {
+            room.state = snap.state;
+            let (host, state) = match &room.state {
+                Some((h, s)) => (Some(h.clone()), Some(s.clone())),
+                None => (None, None),
+            };
+            let f = frame(&ServerMsg::StreamState { host, state });
+            for c in room.conns.values() {
+                send(c, &f);
+            }
+        }
+    }
+
     /// Send one message to one local connection (e.g. an immediate `no_host` result).
     pub fn send_to(&self, user: &str, conn: &str, msg: &ServerMsg) {
         if let Some(c) = self.lock().get(user).and_then(|r| r.conns.get(conn)) {

@@ -106,13 +106,27 @@ impl RedisBackend {
         let first = self.pubsub.lock().unwrap_or_else(|p| p.into_inner()).take();
         let client = self.client.clone();
         let sh = shared.clone();
+        let resync_conn = self.conn.clone();
         let sub = tokio::spawn(async move {
             let mut ps = first;
             loop {
                 let p = match ps.take() {
                     Some(p) => p,
                     None => match subscribe(&client).await {
-                        Ok(p) => p,
+                        Ok(p) => {
+                            // Events may have been missed while unsubscribed: catch up from Redis.
+                            if let Some(shared) = sh.upgrade() {
+                                let mut c = resync_conn.clone();
+                                for user in shared.hub.users() {
+                                    match snapshot(&mut c, &user).await {
+                                        Ok(snap) => shared.hub.resync(&user, snap),
+                                        Err(e) => tracing::warn!(cause = %e, "redis: resync failed"),
+                                    }
+                                }
+                                tracing::info!("redis: resubscribed and resynced");
+                            }
+                            p
+                        }
                         Err(e) => {
                             tracing::warn!(cause = %e, "redis: cannot subscribe; retrying");
                             tokio::time::sleep(Duration::from_millis(500)).await;
@@ -158,7 +172,7 @@ impl RedisBackend {
         let mut c = self.conn.clone();
         let rec = serde_json::to_string(&MetaRecord { device_id: device_id.into(), meta: meta.clone() })
             .unwrap_or_default();
-        let (all, state): (HashMap<String, String>, Option<String>) = redis::pipe()
+        let () = redis::pipe()
             .cmd("SET")
             .arg(conn_key(user, &meta.conn))
             .arg("1")
@@ -169,21 +183,9 @@ impl RedisBackend {
             .ignore()
             .pexpire(metas_key(user), METAS_TTL_MS as i64)
             .ignore()
-            .hgetall(metas_key(user))
-            .get(state_key(user))
             .query_async(&mut c)
             .await?;
-        let live = live_metas(&mut c, user, all).await?;
-        let mut snap = Snapshot::default();
-        for rec in live.into_values() {
-            snap.presences.entry(rec.device_id).or_insert_with(PresenceEntry::default).metas.push(rec.meta);
-        }
-        for e in snap.presences.values_mut() {
-            e.metas.sort_by_key(|m| m.online_at);
-        }
-        snap.state =
-            state.and_then(|s| serde_json::from_str::<StateRecord>(&s).ok()).map(|r| (r.host, r.state));
-        Ok(snap)
+        snapshot(&mut c, user).await
     }
 
     pub async fn leave(&self, user: &str, conn: &str, was_host: bool) -> Result<(), RedisError> {
@@ -217,6 +219,22 @@ impl RedisBackend {
             t.abort();
         }
     }
+}
+
+/// The user's live presence and stream state as Redis has them.
+async fn snapshot(c: &mut ConnectionManager, user: &str) -> Result<Snapshot, RedisError> {
+    let (all, state): (HashMap<String, String>, Option<String>) =
+        redis::pipe().hgetall(metas_key(user)).get(state_key(user)).query_async(c).await?;
+    let live = live_metas(c, user, all).await?;
+    let mut snap = Snapshot::default();
+    for rec in live.into_values() {
+        snap.presences.entry(rec.device_id).or_insert_with(PresenceEntry::default).metas.push(rec.meta);
+    }
+    for e in snap.presences.values_mut() {
+        e.metas.sort_by_key(|m| m.online_at);
+    }
+    snap.state = state.and_then(|s| serde_json::from_str::<StateRecord>(&s).ok()).map(|r| (r.host, r.state));
+    Ok(snap)
 }
 
 /// Keep only the metas whose connection key still exists.
