@@ -261,6 +261,7 @@ impl Client {
         let mut seq = 0u64;
         let mut last_sent: Option<StreamState> = None;
         let mut dirty = true;
+        let mut bus_open = true;
         let mut flush = tokio::time::interval(Duration::from_millis(50));
         flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let lost = |last_heard: Instant| End::Lost { expire_at: last_heard + timeout, welcomed: true };
@@ -282,12 +283,12 @@ impl Client {
                         return lost(last_heard);
                     }
                 }
-                ev = events.recv() => match ev {
+                ev = events.recv(), if bus_open => match ev {
                     Ok(Event::StreamState { .. } | Event::PlatformStatus { .. } | Event::InputStatus { .. }
                         | Event::ManagerStarted { .. } | Event::ManagerStopped { .. })
                     | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => dirty = true,
                     Ok(_) => {}
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => bus_open = false,
                 },
                 _ = flush.tick(), if dirty => {
                     dirty = false;
