@@ -243,3 +243,43 @@ async fn shutdown_closes_every_connection_with_going_away() {
     assert_eq!(a.closed().await.0, 1001);
     assert_eq!(b.closed().await.0, 1001);
 }
+
+#[tokio::test]
+async fn a_device_that_stops_reading_is_dropped_as_a_slow_consumer() {
+    let srv = start(ServerConfig {
+        queue_frames: 8,
+        rate_per_sec: 100_000.0,
+        rate_burst: 100_000.0,
+        max_message_bytes: 64 * 1024,
+        // Long enough that only the slow-consumer rule can drop the ghost within the test.
+        heartbeat_timeout: Duration::from_secs(120),
+        ..ServerConfig::default()
+    })
+    .await;
+    let addr = srv.local_addr();
+    let (host, _) = Client::hello(addr, ALICE, "pc", "host").await;
+    let (_ghost, _) = Client::hello(addr, ALICE, "ghost", "device").await; // never reads again
+    let (mut w, mut r) = futures::StreamExt::split(host.ws);
+    // The host drains its own echoes.
+    tokio::spawn(async move { while futures::StreamExt::next(&mut r).await.is_some() {} });
+    // Big state frames until the ghost's socket buffers and its queue are full.
+    let reason = "r".repeat(60_000);
+    let frame = json!({"type": "stream_state", "state": {"phase": "live",
+        "platforms": {"twitch": {"status": "retrying", "reason": reason}}}})
+    .to_string();
+    let t0 = std::time::Instant::now();
+    loop {
+        let (mut probe, _) = Client::hello(addr, ALICE, "probe", "device").await;
+        let ServerMsg::PresenceState { presences } = probe.next().await else { panic!() };
+        if !presences.contains_key("ghost") {
+            break;
+        }
+        for _ in 0..50 {
+            if futures::SinkExt::send(&mut w, Message::Text(frame.clone().into())).await.is_err() {
+                panic!("the host was dropped instead");
+            }
+        }
+        assert!(t0.elapsed() < Duration::from_secs(30), "the ghost was never dropped");
+    }
+    srv.shutdown().await;
+}

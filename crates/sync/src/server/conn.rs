@@ -42,8 +42,13 @@ impl Bucket {
     }
 }
 
-/// Send an error and close with its code; the client's close reply is awaited briefly.
+/// Send an error and close with its code; the client's close reply is awaited briefly. Bounded:
+/// a peer that reads nothing cannot hold the task.
 async fn close(socket: &mut WebSocket, code: ErrorCode, message: &str) {
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), close_inner(socket, code, message)).await;
+}
+
+async fn close_inner(socket: &mut WebSocket, code: ErrorCode, message: &str) {
     let err = encode(&ServerMsg::Error { code, message: message.into(), fatal: true });
     let _ = socket.send(Message::Text(err.into())).await;
     let frame = CloseFrame { code: code.close_code(), reason: Utf8Bytes::from_static(code.as_str()) };
@@ -143,8 +148,17 @@ pub(super) async fn run(mut socket: WebSocket, sh: Arc<Shared>) {
             _ = &mut deadline => break Some((ErrorCode::HeartbeatTimeout, format!("nothing heard for {} ms", timeout.as_millis()))),
             out = rx.recv() => match out {
                 Some(Out::Frame(f)) => {
-                    if socket.send(Message::Text(f)).await.is_err() {
-                        break None;
+                    // A peer that stopped reading must not hold this task in a write forever:
+                    // the write races its queue overflowing and the write timeout.
+                    let slow_msg = || Some((ErrorCode::SlowConsumer, "frames were not read in time".to_string()));
+                    tokio::select! {
+                        r = socket.send(Message::Text(f)) => if r.is_err() { break None },
+                        _ = slow.cancelled() => break slow_msg(),
+                        _ = tokio::time::sleep(sh.cfg.write_timeout) => break slow_msg(),
+                        _ = sh.shutdown.cancelled() => {
+                            if sh.crashed.load(Ordering::SeqCst) { return; }
+                            break Some((ErrorCode::ShuttingDown, "the server is stopping".into()));
+                        }
                     }
                 }
                 Some(Out::Close(code)) => break Some((code, code.as_str().into())),

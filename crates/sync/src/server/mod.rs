@@ -42,6 +42,8 @@ pub struct ServerConfig {
     pub read_buffer_bytes: usize,
     /// How long shutdown waits for connections to close.
     pub shutdown_timeout: Duration,
+    /// A frame not written within this (the peer stopped reading) drops the connection.
+    pub write_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -56,6 +58,7 @@ impl Default for ServerConfig {
             queue_frames: 256,
             read_buffer_bytes: 4096,
             shutdown_timeout: Duration::from_secs(5),
+            write_timeout: Duration::from_secs(10),
         }
     }
 }
