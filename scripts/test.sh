@@ -5,6 +5,8 @@ cd "$(dirname "$0")/.."
 scripts/deps.sh
 # Real RTMP peers for the relay's end-to-end tests and benchmark (ffmpeg, nginx-rtmp, openssl).
 scripts/relay-deps.sh
+# A real redis-server for the sync server's Redis-mode tests.
+scripts/sync-deps.sh
 export CARGO_TERM_COLOR=never
 cargo fmt --all -- --check
 # The desktop shell needs GTK/WebKit: scripts/test-desktop.sh builds and tests it.
@@ -14,5 +16,7 @@ cargo test --workspace --exclude streampai-desktop
 STREAMPAI_BENCH_ROUNDS=3 cargo bench --profile dev --bench start_stream
 STREAMPAI_BENCH_ALERTS=300 cargo bench --profile dev --bench alerts
 STREAMPAI_RELAY_BENCH_SECS=5 cargo bench --profile dev --bench relay
+# The sync server's load tool (100 users x 10 devices here; 1,000 x 10 for the figures).
+STREAMPAI_SYNC_LOAD_USERS=100 cargo bench --profile dev -p streampai-sync --bench load
 # The desktop app: UI unit tests, shell tests, bindings check, real keyring, end-to-end in real windows.
 scripts/test-desktop.sh

@@ -67,6 +67,9 @@ pub struct Config {
     pub supervision: SupervisionConfig,
     #[serde(default)]
     pub platforms: Vec<PlatformConfig>,
+    /// The optional sync server link (`[sync] url = "ws://host:4860"`); off when `url` is unset.
+    #[serde(default)]
+    pub sync: crate::sync::SyncConfig,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -282,6 +285,7 @@ impl Config {
             history: HistoryConfig::default(),
             supervision: SupervisionConfig::default(),
             platforms: vec![],
+            sync: Default::default(),
         }
     }
 
@@ -332,6 +336,7 @@ impl Config {
         if self.user_id.trim().is_empty() {
             return Err(ConfigError::new("user_id", "must not be empty"));
         }
+        self.sync.validate()?;
         if self.control.listen.parse::<std::net::SocketAddr>().is_err() {
             return Err(ConfigError::new(
                 "control.listen",
@@ -433,6 +438,8 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("STREAMPAI_INGEST", "ingest"),
     ("STREAMPAI_LOCAL_LISTEN", "local.listen"),
     ("STREAMPAI_SAMPLE_INTERVAL_MS", "history.sample_interval_ms"),
+    ("STREAMPAI_SYNC_URL", "sync.url"),
+    ("STREAMPAI_SYNC_DEVICE_NAME", "sync.device_name"),
 ];
 
 fn apply_env(root: &mut toml::Value, env: &dyn Fn(&str) -> Option<String>) -> Result<(), ConfigError> {

@@ -281,7 +281,8 @@ impl Engine {
         );
         let task = tokio::spawn(root.run(cancel.clone()));
         tracing::info!(user_id = %config.user_id, "engine started");
-        Engine {
+        let sync_cancel = cancel.child_token();
+        let engine = Engine {
             inner: Arc::new(Inner {
                 user_id: config.user_id.clone(),
                 presence,
@@ -298,7 +299,10 @@ impl Engine {
                 root: Mutex::new(Some(task)),
                 started: Instant::now(),
             }),
-        }
+        };
+        // The optional sync server link (off until `[sync] url` is set).
+        crate::sync::client::spawn(&engine, sync_cancel);
+        engine
     }
 
     /// The config in force.

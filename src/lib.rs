@@ -20,6 +20,7 @@ pub mod storage;
 pub mod stream_automation;
 pub mod stream_state;
 pub mod supervisor;
+pub mod sync;
 pub mod telemetry;
 pub mod user_stream_manager;
 

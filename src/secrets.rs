@@ -53,6 +53,8 @@ pub enum SecretName {
     OverlayKey,
     /// Ko-fi's webhook verification token.
     KofiToken,
+    /// The user's token on the sync server (`[sync] url`).
+    SyncToken,
 }
 
 impl SecretName {
@@ -65,6 +67,7 @@ impl SecretName {
             SecretName::IngestKey => "ingest-key".into(),
             SecretName::OverlayKey => "overlay-key".into(),
             SecretName::KofiToken => "kofi-token".into(),
+            SecretName::SyncToken => "sync-token".into(),
         }
     }
     /// The env var that overrides it: `STREAMPAI_CONTROL_TOKEN`, `STREAMPAI_CLOUDFLARE_API_TOKEN`,
@@ -79,6 +82,7 @@ impl SecretName {
             SecretName::IngestKey => "STREAMPAI_INGEST_KEY".into(),
             SecretName::OverlayKey => "STREAMPAI_OVERLAY_KEY".into(),
             SecretName::KofiToken => "STREAMPAI_KOFI_TOKEN".into(),
+            SecretName::SyncToken => "STREAMPAI_SYNC_TOKEN".into(),
         }
     }
 }

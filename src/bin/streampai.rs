@@ -1,6 +1,8 @@
 //! `streampai`: the headless engine and a CLI for a running instance.
 //!
 //! - `streampai headless [--config FILE]` runs the engine and the local control API.
+//! - `streampai sync-server [--listen ADDR] [--data DIR] [--redis URL]` runs the sync server;
+//!   `streampai sync-server user add NAME [--data DIR]` adds a user and prints their token once.
 //! - `streampai status|start|stop|debug [--config FILE]` talk to a running instance and print
 //!   JSON; the exit code is 0 only on a 2xx answer (2 for a bad config, 1 otherwise).
 
@@ -36,6 +38,8 @@ enum Command {
     Stop,
     /// Print the live task tree.
     Debug,
+    /// Run the sync server (multi-device presence and remote control), or manage its users.
+    SyncServer(streampai_sync::cli::SyncServerArgs),
     /// Alerts.
     Alert {
         #[command(subcommand)]
@@ -64,6 +68,10 @@ fn main() -> ExitCode {
         Command::Start => rt.block_on(client(cli.config, reqwest::Method::POST, "/api/v1/stream/start")),
         Command::Stop => rt.block_on(client(cli.config, reqwest::Method::POST, "/api/v1/stream/stop")),
         Command::Debug => rt.block_on(client(cli.config, reqwest::Method::GET, "/api/v1/debug")),
+        Command::SyncServer(args) => rt.block_on(async {
+            streampai::telemetry::init("info");
+            streampai_sync::cli::run(args).await.map(|()| ExitCode::SUCCESS)
+        }),
         Command::Alert { action: AlertCommand::Test } => rt.block_on(request(
             cli.config,
             reqwest::Method::POST,

@@ -1,0 +1,146 @@
+//! `streampai sync-server ...`: the command-line front of the server (the `streampai` binary
+//! flattens [`SyncServerArgs`] into its own CLI).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+
+use crate::server::{self, tls::TlsConfig, ServerConfig};
+use crate::users::{self, Users};
+
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct SyncServerArgs {
+    #[command(subcommand)]
+    pub action: Option<SyncAction>,
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SyncAction {
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserAction {
+    /// Add a user and print their token once (only its SHA-256 is stored).
+    Add {
+        name: String,
+        /// Folder of users.json.
+        #[arg(long, env = "STREAMPAI_SYNC_DATA", default_value = ".")]
+        data: PathBuf,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "STREAMPAI_SYNC_LISTEN", default_value = "127.0.0.1:4860")]
+    pub listen: String,
+    /// Folder of users.json.
+    #[arg(long, env = "STREAMPAI_SYNC_DATA", default_value = ".")]
+    pub data: PathBuf,
+    /// Redis URL (e.g. redis://127.0.0.1:6379): presence and routing shared by several instances.
+    #[arg(long, env = "STREAMPAI_SYNC_REDIS")]
+    pub redis: Option<String>,
+    /// PEM certificate chain for wss:// (with --tls-key).
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for wss://.
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    #[arg(long, default_value_t = 5000)]
+    pub heartbeat_interval_ms: u64,
+    #[arg(long, default_value_t = 15000)]
+    pub heartbeat_timeout_ms: u64,
+    #[arg(long, default_value_t = crate::protocol::DEFAULT_MAX_MESSAGE_BYTES)]
+    pub max_message_bytes: usize,
+    /// Average frames per second per connection.
+    #[arg(long, default_value_t = 20.0)]
+    pub rate_per_sec: f64,
+    #[arg(long, default_value_t = 40.0)]
+    pub rate_burst: f64,
+}
+
+/// Run the `sync-server` command until ctrl-c / SIGTERM.
+pub async fn run(args: SyncServerArgs) -> anyhow::Result<()> {
+    match args.action {
+        Some(SyncAction::User { action: UserAction::Add { name, data } }) => {
+            let token = users::add_user(&data, &name)?;
+            println!("{token}");
+            eprintln!(
+                "streampai: user {name} added to {}. The token above is shown once; every device of {name} signs in with it.",
+                data.join(users::USERS_FILE).display()
+            );
+            Ok(())
+        }
+        None => serve(args.serve).await,
+    }
+}
+
+async fn serve(a: ServeArgs) -> anyhow::Result<()> {
+    if a.heartbeat_timeout_ms <= a.heartbeat_interval_ms {
+        anyhow::bail!("--heartbeat-timeout-ms must be larger than --heartbeat-interval-ms");
+    }
+    let users = Users::load(&a.data)?;
+    if users.is_empty() {
+        tracing::warn!(data = %a.data.display(), "no users yet: add one with `streampai sync-server user add NAME`");
+    }
+    let tls = match (&a.tls_cert, &a.tls_key) {
+        (Some(c), Some(k)) => Some(TlsConfig::from_pem_files(c, k)?),
+        _ => None,
+    };
+    let cfg = ServerConfig {
+        heartbeat_interval: Duration::from_millis(a.heartbeat_interval_ms),
+        heartbeat_timeout: Duration::from_millis(a.heartbeat_timeout_ms),
+        max_message_bytes: a.max_message_bytes,
+        rate_per_sec: a.rate_per_sec,
+        rate_burst: a.rate_burst,
+        ..ServerConfig::default()
+    };
+    raise_nofile_limit();
+    let listener = tokio::net::TcpListener::bind(&a.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", a.listen))?;
+    let scheme = if tls.is_some() { "wss" } else { "ws" };
+    let srv = server::start(listener, cfg, users, tls, a.redis.as_deref()).await?;
+    println!("streampai: sync server on {scheme}://{}/sync", srv.local_addr());
+    wait_for_signal().await;
+    tracing::info!("shutting down the sync server");
+    srv.shutdown().await;
+    Ok(())
+}
+
+/// Raise the soft open-files limit to the hard limit (each connection is a descriptor).
+pub fn raise_nofile_limit() {
+    #[cfg(unix)]
+    unsafe {
+        let mut l = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut l) == 0 && l.rlim_cur < l.rlim_max {
+            l.rlim_cur = l.rlim_max;
+            let _ = libc::setrlimit(libc::RLIMIT_NOFILE, &l);
+        }
+    }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}

@@ -1,0 +1,293 @@
+//! The local hub: this instance's connections per user, the user's presence and last stream
+//! state, and delivery of [`HubEvent`]s to the right local connections.
+//!
+//! In memory mode the hub is the truth. In Redis mode Redis is the truth and the hub is a cache
+//! kept current by the events every instance receives through pub/sub; events are idempotent
+//! (joins and leaves go by connection ref) so a snapshot racing an event does no harm.
+//!
+//! Every frame is serialized once and shared (`Utf8Bytes` is reference-counted) by all the
+//! connections it goes to. A connection whose queue is full is told to close (slow consumer)
+//! instead of slowing everyone else down.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use axum::extract::ws::Utf8Bytes;
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+
+use crate::protocol::{
+    encode, Command, CommandResult, ErrorCode, Meta, PresenceEntry, Presences, Role, ServerMsg, StreamState,
+};
+
+/// What goes to a connection's writer.
+#[derive(Debug, Clone)]
+pub enum Out {
+    Frame(Utf8Bytes),
+    Close(ErrorCode),
+}
+
+/// Something that happened to one user, delivered to that user's connections on every instance.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "ev", rename_all = "snake_case")]
+pub enum HubEvent {
+    Join { device_id: String, meta: Meta },
+    Leave { device_id: String, meta: Meta },
+    State { host: Option<String>, state: Option<StreamState> },
+    Command { id: String, from: String, device_id: String, device_name: String, command: Command },
+    Result { id: String, to: String, result: CommandResult },
+}
+
+/// A snapshot of a user's shared state (from Redis, when it is the truth).
+#[derive(Clone, Debug, Default)]
+pub struct Snapshot {
+    pub presences: Presences,
+    pub state: Option<(String, StreamState)>,
+}
+
+pub struct LocalConn {
+    pub device_id: String,
+    pub meta: Meta,
+    pub tx: mpsc::Sender<Out>,
+    /// Cancelled when the queue overflows; the connection then closes with `slow_consumer`.
+    pub slow: tokio_util::sync::CancellationToken,
+}
+
+#[derive(Default)]
+struct Room {
+    conns: HashMap<String, LocalConn>,
+    presences: Presences,
+    /// (host ref, state)
+    state: Option<(String, StreamState)>,
+}
+
+#[derive(Default)]
+pub struct LocalHub {
+    rooms: Mutex<HashMap<String, Room>>,
+}
+
+fn frame(msg: &ServerMsg) -> Utf8Bytes {
+    Utf8Bytes::from(encode(msg))
+}
+
+fn send(conn: &LocalConn, f: &Utf8Bytes) {
+    if let Err(mpsc::error::TrySendError::Full(_)) = conn.tx.try_send(Out::Frame(f.clone())) {
+        // The client is not reading: drop it rather than buffer without bound.
+        tracing::debug!(conn = %conn.meta.conn, "outgoing queue full; closing as a slow consumer");
+        conn.slow.cancel();
+    }
+}
+
+fn add_meta(p: &mut Presences, device_id: &str, meta: &Meta) -> bool {
+    let e = p.entry(device_id.to_string()).or_default();
+    if e.metas.iter().any(|m| m.conn == meta.conn) {
+        return false;
+    }
+    e.metas.push(meta.clone());
+    true
+}
+
+fn remove_meta(p: &mut Presences, device_id: &str, conn: &str) -> bool {
+    let Some(e) = p.get_mut(device_id) else { return false };
+    let before = e.metas.len();
+    e.metas.retain(|m| m.conn != conn);
+    let removed = e.metas.len() != before;
+    if e.metas.is_empty() {
+        p.remove(device_id);
+    }
+    removed
+}
+
+fn one(device_id: &str, meta: &Meta) -> Presences {
+    let mut p = Presences::new();
+    p.insert(device_id.to_string(), PresenceEntry { metas: vec![meta.clone()] });
+    p
+}
+
+impl LocalHub {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Room>> {
+        self.rooms.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Add a connection; queue its `welcome`, `presence_state` (itself included) and
+    /// `stream_state` before any diff can reach it. `snapshot` replaces the cached shared state
+    /// (Redis mode).
+    pub fn register(&self, user: &str, conn: LocalConn, welcome: ServerMsg, snapshot: Option<Snapshot>) {
+        let mut rooms = self.lock();
+        let room = rooms.entry(user.to_string()).or_default();
+        if let Some(s) = snapshot {
+            room.presences = s.presences;
+            room.state = s.state;
+        }
+        add_meta(&mut room.presences, &conn.device_id, &conn.meta);
+        let _ = conn.tx.try_send(Out::Frame(frame(&welcome)));
+        let _ = conn
+            .tx
+            .try_send(Out::Frame(frame(&ServerMsg::PresenceState { presences: room.presences.clone() })));
+        let (host, state) = match &room.state {
+            Some((h, s)) => (Some(h.clone()), Some(s.clone())),
+            None => (None, None),
+        };
+        let _ = conn.tx.try_send(Out::Frame(frame(&ServerMsg::StreamState { host, state })));
+        room.conns.insert(conn.meta.conn.clone(), conn);
+    }
+
+    /// Remove a connection. Returns whether it was the host whose state is current.
+    pub fn unregister(&self, user: &str, conn: &str) -> bool {
+        let mut rooms = self.lock();
+        let Some(room) = rooms.get_mut(user) else { return false };
+        room.conns.remove(conn);
+        let was_host = room.state.as_ref().is_some_and(|(h, _)| h == conn);
+        if room.conns.is_empty() {
+            rooms.remove(user);
+        }
+        was_host
+    }
+
+    /// Is any host of this user present (on any instance, as far as this hub knows)?
+    pub fn has_host(&self, user: &str) -> bool {
+        self.lock()
+            .get(user)
+            .is_some_and(|r| r.presences.values().any(|e| e.metas.iter().any(|m| m.role == Role::Host)))
+    }
+
+    /// Users with at least one connection here.
+    pub fn users(&self) -> Vec<String> {
+        self.lock().keys().cloned().collect()
+    }
+
+    /// Refs of this instance's connections per user, and which of them owns the state.
+    pub fn local_refs(&self) -> Vec<(String, Vec<String>, Option<String>)> {
+        self.lock()
+            .iter()
+            .map(|(u, r)| {
+                let owner = r.state.as_ref().map(|(h, _)| h.clone()).filter(|h| r.conns.contains_key(h));
+                (u.clone(), r.conns.keys().cloned().collect(), owner)
+            })
+            .collect()
+    }
+
+    pub fn connection_count(&self) -> usize {
+        self.lock().values().map(|r| r.conns.len()).sum()
+    }
+
+    /// Tell every local connection to close (shutdown).
+    pub fn close_all(&self, code: ErrorCode) {
+        for room in self.lock().values() {
+            for c in room.conns.values() {
+                let _ = c.tx.try_send(Out::Close(code));
+            }
+        }
+    }
+
+    /// Apply an event to the cache and deliver it to this instance's connections of `user`.
+    pub fn deliver(&self, user: &str, ev: HubEvent) {
+        let mut rooms = self.lock();
+        let Some(room) = rooms.get_mut(user) else { return };
+        match ev {
+            HubEvent::Join { device_id, meta } => {
+                add_meta(&mut room.presences, &device_id, &meta);
+                let f = frame(&ServerMsg::PresenceDiff {
+                    joins: one(&device_id, &meta),
+                    leaves: Presences::new(),
+                });
+                for c in room.conns.values().filter(|c| c.meta.conn != meta.conn) {
+                    send(c, &f);
+                }
+            }
+            HubEvent::Leave { device_id, meta } => {
+                if !remove_meta(&mut room.presences, &device_id, &meta.conn) {
+                    return;
+                }
+                let f = frame(&ServerMsg::PresenceDiff {
+                    joins: Presences::new(),
+                    leaves: one(&device_id, &meta),
+                });
+                for c in room.conns.values() {
+                    send(c, &f);
+                }
+            }
+            HubEvent::State { host, state } => {
+                room.state = match (&host, &state) {
+                    (Some(h), Some(s)) => Some((h.clone(), s.clone())),
+                    _ => None,
+                };
+                let f = frame(&ServerMsg::StreamState { host, state });
+                for c in room.conns.values() {
+                    send(c, &f);
+                }
+            }
+            HubEvent::Command { id, from, device_id, device_name, command } => {
+                let f = frame(&ServerMsg::Command { id, from, device_id, device_name, command });
+                for c in room.conns.values().filter(|c| c.meta.role == Role::Host) {
+                    send(c, &f);
+                }
+            }
+            HubEvent::Result { id, to, result } => {
+                if let Some(c) = room.conns.get(&to) {
+                    send(c, &frame(&ServerMsg::CommandResult { id, result }));
+                }
+            }
+        }
+    }
+
+    /// Replace the cached shared state of `user` with `snap` (Redis mode, after the subscription
+    /// was lost and events may have been missed) and tell the local connections what changed.
+    pub fn resync(&self, user: &str, snap: Snapshot) {
+        let mut rooms = self.lock();
+        let Some(room) = rooms.get_mut(user) else { return };
+        let mut joins = Presences::new();
+        let mut leaves = Presences::new();
+        for (dev, e) in &room.presences {
+            for m in &e.metas {
+                let still = snap.presences.get(dev).is_some_and(|n| n.metas.iter().any(|x| x.conn == m.conn));
+                // Our own connections are alive whatever the snapshot says.
+                if !still && !room.conns.contains_key(&m.conn) {
+                    leaves.entry(dev.clone()).or_default().metas.push(m.clone());
+                }
+            }
+        }
+        for (dev, e) in &snap.presences {
+            for m in &e.metas {
+                let known = room.presences.get(dev).is_some_and(|o| o.metas.iter().any(|x| x.conn == m.conn));
+                if !known {
+                    joins.entry(dev.clone()).or_default().metas.push(m.clone());
+                }
+            }
+        }
+        for (dev, e) in &leaves {
+            for m in &e.metas {
+                remove_meta(&mut room.presences, dev, &m.conn);
+            }
+        }
+        for (dev, e) in &joins {
+            for m in &e.metas {
+                add_meta(&mut room.presences, dev, m);
+            }
+        }
+        if !joins.is_empty() || !leaves.is_empty() {
+            let f = frame(&ServerMsg::PresenceDiff { joins, leaves });
+            for c in room.conns.values() {
+                send(c, &f);
+            }
+        }
+        if room.state != snap.state {
+            room.state = snap.state;
+            let (host, state) = match &room.state {
+                Some((h, s)) => (Some(h.clone()), Some(s.clone())),
+                None => (None, None),
+            };
+            let f = frame(&ServerMsg::StreamState { host, state });
+            for c in room.conns.values() {
+                send(c, &f);
+            }
+        }
+    }
+
+    /// Send one message to one local connection (e.g. an immediate `no_host` result).
+    pub fn send_to(&self, user: &str, conn: &str, msg: &ServerMsg) {
+        if let Some(c) = self.lock().get(user).and_then(|r| r.conns.get(conn)) {
+            send(c, &frame(msg));
+        }
+    }
+}

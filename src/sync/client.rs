@@ -1,0 +1,430 @@
+//! The sync client task: connect as `host`, publish the stream state, mirror every remote
+//! device's connection as a presence session of kind `device`, run relayed commands and answer
+//! them, reconnect with backoff.
+//!
+//! Remote sessions never linger: when the server goes quiet or the connection drops, they stay
+//! only until the heartbeat timeout has passed since the server was last heard from (a quick
+//! reconnect reconciles them without a leave), then they are untracked and the usual grace
+//! applies.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use serde::Serialize;
+use serde_json::json;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+use super::protocol::{
+    decode_server, encode, ClientMsg, Command, CommandResult, ErrorCode, PlatformState, Presences, Role,
+    ServerMsg, StreamState, DEFAULT_HEARTBEAT_TIMEOUT_MS, PROTOCOL_VERSION,
+};
+use crate::engine::{Engine, Status};
+use crate::events::Event;
+use crate::presence::SessionKind;
+use crate::secrets::{Secret, SecretName};
+
+/// Largest frame accepted from the server.
+const MAX_FRAME: usize = 256 * 1024;
+
+/// Start the client if `[sync] url` is set and a token is available. Stops with `cancel`.
+pub fn spawn(engine: &Engine, cancel: CancellationToken) -> Option<tokio::task::JoinHandle<()>> {
+    let cfg = engine.config().sync.clone();
+    if !cfg.enabled() {
+        return None;
+    }
+    let Some(url) = cfg.endpoint() else {
+        warn!("sync.url is not a valid URL; sync is off");
+        return None;
+    };
+    let token = match engine.secrets().get(&SecretName::SyncToken) {
+        Ok(Some(t)) if !t.is_blank() => t,
+        Ok(_) => {
+            warn!("sync.url is set but there is no sync token (STREAMPAI_SYNC_TOKEN or the keyring); sync is off");
+            return None;
+        }
+        Err(e) => {
+            warn!(cause = %e, "cannot read the sync token; sync is off");
+            return None;
+        }
+    };
+    let client = Client {
+        engine: engine.clone(),
+        url,
+        token,
+        device_id: cfg.device_id(),
+        device_name: cfg.device_name(),
+        backoff_initial: Duration::from_millis(cfg.reconnect_initial_ms),
+        backoff_max: Duration::from_millis(cfg.reconnect_max_ms),
+        remote: HashMap::new(),
+    };
+    Some(tokio::spawn(client.run(cancel)))
+}
+
+struct Client {
+    engine: Engine,
+    url: String,
+    token: Secret,
+    device_id: String,
+    device_name: String,
+    backoff_initial: Duration,
+    backoff_max: Duration,
+    /// Presence session id → remote connection ref, for the sessions this client tracks.
+    remote: HashMap<String, String>,
+}
+
+/// How a session ended.
+enum End {
+    Cancelled,
+    /// Dropped or gone quiet; remote sessions expire at `expire_at`.
+    Lost {
+        expire_at: Instant,
+        welcomed: bool,
+    },
+    /// The server refused us for good (token, version): retry only at the slowest pace.
+    Refused(ErrorCode),
+}
+
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+fn session_id(device_id: &str, conn: &str) -> String {
+    format!("device:{device_id}@{conn}")
+}
+
+impl Client {
+    async fn run(mut self, cancel: CancellationToken) {
+        let mut backoff = self.backoff_initial;
+        let mut expire_at: Option<Instant> = None;
+        loop {
+            let end = tokio::select! {
+                _ = cancel.cancelled() => End::Cancelled,
+                end = self.session(&cancel) => end,
+            };
+            let wait = match end {
+                End::Cancelled => {
+                    self.expire_all();
+                    return;
+                }
+                End::Lost { expire_at: at, welcomed } => {
+                    expire_at = Some(if welcomed { at } else { expire_at.map_or(at, |e| e.min(at)) });
+                    if welcomed {
+                        backoff = self.backoff_initial;
+                    }
+                    let w = jitter(backoff);
+                    backoff = (backoff * 2).min(self.backoff_max);
+                    w
+                }
+                End::Refused(code) => {
+                    warn!(code = code.as_str(), "the sync server refused this engine; check the sync token");
+                    self.expire_all();
+                    self.backoff_max
+                }
+            };
+            let until = Instant::now() + wait;
+            // Wait for the next attempt; expire remote sessions on time meanwhile.
+            loop {
+                let expiry = expire_at.filter(|_| !self.remote.is_empty());
+                tokio::select! {
+                    _ = cancel.cancelled() => { self.expire_all(); return; }
+                    _ = tokio::time::sleep_until(until) => break,
+                    _ = async { tokio::time::sleep_until(expiry.unwrap_or(until)).await }, if expiry.is_some() => {
+                        info!("sync server lost; remote devices expired");
+                        self.expire_all();
+                        expire_at = None;
+                    }
+                }
+            }
+            if self.remote.is_empty() {
+                expire_at = None;
+            }
+        }
+    }
+
+    fn expire_all(&mut self) {
+        let user = self.engine.user_id().to_string();
+        for id in std::mem::take(&mut self.remote).into_keys() {
+            self.engine.presence().untrack(&user, &id);
+        }
+    }
+
+    /// Make the tracked remote sessions equal `presences` (devices only, never ourselves).
+    fn reconcile(&mut self, presences: &Presences, own: &str) {
+        let user = self.engine.user_id().to_string();
+        let mut want: HashMap<String, (String, String)> = HashMap::new();
+        for (device_id, e) in presences {
+            for m in e.metas.iter().filter(|m| m.role == Role::Device && m.conn != own) {
+                want.insert(session_id(device_id, &m.conn), (m.conn.clone(), m.device_name.clone()));
+            }
+        }
+        let gone: Vec<String> = self.remote.keys().filter(|k| !want.contains_key(*k)).cloned().collect();
+        for id in gone {
+            self.remote.remove(&id);
+            self.engine.presence().untrack(&user, &id);
+        }
+        for (id, (conn, name)) in want {
+            if !self.remote.contains_key(&id) {
+                self.engine.presence().track(&user, &id, SessionKind::Device, Some(name));
+                self.remote.insert(id, conn);
+            }
+        }
+    }
+
+    fn apply_diff(&mut self, joins: &Presences, leaves: &Presences, own: &str) {
+        let user = self.engine.user_id().to_string();
+        for (device_id, e) in leaves {
+            for m in &e.metas {
+                let id = session_id(device_id, &m.conn);
+                if self.remote.remove(&id).is_some() {
+                    self.engine.presence().untrack(&user, &id);
+                }
+            }
+        }
+        for (device_id, e) in joins {
+            for m in e.metas.iter().filter(|m| m.role == Role::Device && m.conn != own) {
+                let id = session_id(device_id, &m.conn);
+                if !self.remote.contains_key(&id) {
+                    self.engine.presence().track(
+                        &user,
+                        &id,
+                        SessionKind::Device,
+                        Some(m.device_name.clone()),
+                    );
+                    self.remote.insert(id, m.conn.clone());
+                }
+            }
+        }
+    }
+
+    async fn connect(&self) -> Result<Ws, String> {
+        let mut cfg = WebSocketConfig::default();
+        cfg.max_message_size = Some(MAX_FRAME);
+        cfg.max_frame_size = Some(MAX_FRAME);
+        let fut = tokio_tungstenite::connect_async_with_config(self.url.as_str(), Some(cfg), true);
+        match tokio::time::timeout(Duration::from_secs(10), fut).await {
+            Ok(Ok((ws, _))) => Ok(ws),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err("connect timed out".into()),
+        }
+    }
+
+    async fn session(&mut self, cancel: &CancellationToken) -> End {
+        let lost_now = |welcomed| End::Lost {
+            expire_at: Instant::now() + Duration::from_millis(DEFAULT_HEARTBEAT_TIMEOUT_MS),
+            welcomed,
+        };
+        let mut ws = match self.connect().await {
+            Ok(ws) => ws,
+            Err(e) => {
+                debug!(cause = %e, "sync: cannot connect");
+                return lost_now(false);
+            }
+        };
+        let hello = ClientMsg::Hello {
+            version: PROTOCOL_VERSION,
+            token: self.token.expose().to_string(),
+            device_id: self.device_id.clone(),
+            device_name: self.device_name.clone(),
+            role: Role::Host,
+        };
+        if ws.send(Message::Text(encode(&hello).into())).await.is_err() {
+            return lost_now(false);
+        }
+        drop(hello);
+        // The welcome.
+        let (own, interval, timeout) = match tokio::time::timeout(Duration::from_secs(10), next_msg(&mut ws))
+            .await
+        {
+            Ok(Some(ServerMsg::Welcome {
+                conn, heartbeat_interval_ms, heartbeat_timeout_ms, user, ..
+            })) => {
+                info!(sync_user = %user, conn = %conn, "sync: connected");
+                (
+                    conn,
+                    Duration::from_millis(heartbeat_interval_ms.max(100)),
+                    Duration::from_millis(heartbeat_timeout_ms.max(200)),
+                )
+            }
+            Ok(Some(ServerMsg::Error { code, .. })) if code.is_permanent() => return End::Refused(code),
+            _ => return lost_now(false),
+        };
+
+        let mut events = self.engine.subscribe();
+        let (done_tx, mut done_rx) = mpsc::channel::<(String, String, CommandResult)>(64);
+        let mut last_heard = Instant::now();
+        let mut ping = tokio::time::interval(interval);
+        ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut seq = 0u64;
+        let mut last_sent: Option<StreamState> = None;
+        let mut dirty = true;
+        let mut bus_open = true;
+        let mut flush = tokio::time::interval(Duration::from_millis(50));
+        flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let lost = |last_heard: Instant| End::Lost { expire_at: last_heard + timeout, welcomed: true };
+
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => {
+                    let _ = ws.close(None).await;
+                    return End::Cancelled;
+                }
+                _ = tokio::time::sleep_until(last_heard + timeout) => {
+                    warn!(timeout_ms = timeout.as_millis() as u64, "sync: server silent; reconnecting");
+                    return lost(last_heard);
+                }
+                _ = ping.tick() => {
+                    seq += 1;
+                    let m = encode(&ClientMsg::Ping { seq });
+                    if ws.send(Message::Text(m.into())).await.is_err() {
+                        return lost(last_heard);
+                    }
+                }
+                ev = events.recv(), if bus_open => match ev {
+                    Ok(Event::StreamState { .. } | Event::PlatformStatus { .. } | Event::InputStatus { .. }
+                        | Event::ManagerStarted { .. } | Event::ManagerStopped { .. })
+                    | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => dirty = true,
+                    Ok(_) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => bus_open = false,
+                },
+                _ = flush.tick(), if dirty => {
+                    dirty = false;
+                    let state = stream_state(&self.engine.status().await);
+                    if last_sent.as_ref() != Some(&state) {
+                        let m = encode(&ClientMsg::StreamState { state: state.clone() });
+                        if ws.send(Message::Text(m.into())).await.is_err() {
+                            return lost(last_heard);
+                        }
+                        last_sent = Some(state);
+                    }
+                }
+                Some((id, to, result)) = done_rx.recv() => {
+                    let m = encode(&ClientMsg::CommandResult { id, to, result });
+                    if ws.send(Message::Text(m.into())).await.is_err() {
+                        return lost(last_heard);
+                    }
+                }
+                msg = next_msg(&mut ws) => {
+                    let Some(msg) = msg else { return lost(last_heard) };
+                    last_heard = Instant::now();
+                    match msg {
+                        ServerMsg::PresenceState { presences } => self.reconcile(&presences, &own),
+                        ServerMsg::PresenceDiff { joins, leaves } => self.apply_diff(&joins, &leaves, &own),
+                        ServerMsg::Command { id, from, device_id, command, .. } => {
+                            info!(device_id = %device_id, ?command, "sync: remote command");
+                            let engine = self.engine.clone();
+                            let tx = done_tx.clone();
+                            tokio::spawn(async move {
+                                let result = execute(&engine, command).await;
+                                let _ = tx.send((id, from, result)).await;
+                            });
+                        }
+                        ServerMsg::Error { code, fatal: true, .. } if code.is_permanent() => return End::Refused(code),
+                        ServerMsg::Error { code, .. } => debug!(code = code.as_str(), "sync: server error"),
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The next protocol message; `None` when the socket ends or sends garbage.
+async fn next_msg(ws: &mut Ws) -> Option<ServerMsg> {
+    loop {
+        match ws.next().await? {
+            Ok(Message::Text(t)) => match decode_server(t.as_bytes(), MAX_FRAME) {
+                Ok(m) => return Some(m),
+                Err(e) => {
+                    warn!(cause = %e, "sync: undecodable frame from the server");
+                    return None;
+                }
+            },
+            Ok(Message::Close(f)) => {
+                debug!(reason = ?f.as_ref().map(|f| f.reason.to_string()), "sync: closed by the server");
+                return None;
+            }
+            Ok(_) => continue,
+            Err(e) => {
+                debug!(cause = %e, "sync: read failed");
+                return None;
+            }
+        }
+    }
+}
+
+/// A random delay in [d/2, d].
+fn jitter(d: Duration) -> Duration {
+    let half = d / 2;
+    half + half.mul_f64(rand::random::<f64>())
+}
+
+fn as_str<T: Serialize>(v: &T) -> String {
+    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+}
+
+/// The engine's status as the protocol's stream state.
+pub fn stream_state(s: &Status) -> StreamState {
+    StreamState {
+        phase: as_str(&s.stream.state),
+        manager: s.manager.to_string(),
+        input: as_str(&s.input),
+        uuid: s.stream.uuid.map(|u| u.to_string()),
+        started_at: s.stream.started_at.map(|t| t.to_rfc3339()),
+        platforms: s
+            .stream
+            .platforms
+            .iter()
+            .map(|(name, p)| {
+                let v = serde_json::to_value(&p.status).unwrap_or_default();
+                let status = v.get("status").and_then(|x| x.as_str()).unwrap_or_default().to_string();
+                let reason = v.get("reason").and_then(|x| x.as_str()).map(str::to_string);
+                (name.clone(), PlatformState { status, reason })
+            })
+            .collect(),
+    }
+}
+
+fn engine_err(e: crate::EngineError) -> CommandResult {
+    let kind = serde_json::to_value(&e)
+        .ok()
+        .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_string))
+        .unwrap_or_else(|| "error".into());
+    CommandResult::err(kind, e.to_string())
+}
+
+/// Run one relayed command on the engine.
+pub async fn execute(engine: &Engine, command: Command) -> CommandResult {
+    let alerts = |r: Result<(), crate::alerts::AlertQueueError>| match r {
+        Ok(()) => CommandResult::ok(None),
+        Err(e) => CommandResult::err("alerts", e.to_string()),
+    };
+    match command {
+        Command::Start => match engine.start_stream().await {
+            Ok(uuid) => CommandResult::ok(Some(json!({ "uuid": uuid }))),
+            Err(e) => engine_err(e),
+        },
+        Command::Stop => match engine.stop_stream().await {
+            Ok(uuid) => CommandResult::ok(Some(json!({ "uuid": uuid, "state": "offline" }))),
+            Err(e) => engine_err(e),
+        },
+        Command::SetPlatformEnabled { platform, enabled } => {
+            let mut cfg = (*engine.config()).clone();
+            let Some(p) = cfg.platforms.iter_mut().find(|p| p.name == platform) else {
+                return CommandResult::err("unknown_platform", format!("no platform named {platform}"));
+            };
+            p.enabled = enabled;
+            match engine.reconfigure(cfg).await {
+                Ok(()) => CommandResult::ok(Some(json!({ "platform": platform, "enabled": enabled }))),
+                Err(e) => engine_err(e),
+            }
+        }
+        Command::AlertPause => alerts(engine.user().alert_desk().set_paused(true).await),
+        Command::AlertResume => alerts(engine.user().alert_desk().set_paused(false).await),
+        Command::AlertSkip => alerts(engine.user().alert_desk().skip().await),
+        Command::AlertClear => alerts(engine.user().alert_desk().clear().await),
+    }
+}

@@ -1,0 +1,126 @@
+//! The engine as a client of the sync server (`streampai sync-server`, crate `streampai-sync`):
+//! remote devices count as presence, the stream state is published, relayed commands run here.
+//! Off until `[sync] url` is set; the token comes from `STREAMPAI_SYNC_TOKEN` or the keyring.
+
+pub mod client;
+
+use serde::{Deserialize, Serialize};
+
+pub use streampai_sync::protocol;
+
+use crate::config::ConfigError;
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct SyncConfig {
+    /// `ws://host:4860` or `wss://host`; the path defaults to `/sync`. Unset: no sync.
+    pub url: Option<String>,
+    /// Shown to the other devices. Default: the host name.
+    pub device_name: Option<String>,
+    /// Stable id of this engine among the user's devices. Default: `host-<host name>`.
+    pub device_id: Option<String>,
+    /// First reconnect delay; doubles (with jitter) up to `reconnect_max_ms`.
+    pub reconnect_initial_ms: u64,
+    pub reconnect_max_ms: u64,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        SyncConfig {
+            url: None,
+            device_name: None,
+            device_id: None,
+            reconnect_initial_ms: 500,
+            reconnect_max_ms: 30_000,
+        }
+    }
+}
+
+fn host_name() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "streampai".into())
+}
+
+impl SyncConfig {
+    pub fn enabled(&self) -> bool {
+        self.url.as_deref().is_some_and(|u| !u.trim().is_empty())
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(u) = self.url.as_deref().filter(|u| !u.trim().is_empty()) {
+            let parsed =
+                url::Url::parse(u).map_err(|e| ConfigError::new("sync.url", format!("`{u}`: {e}")))?;
+            if !matches!(parsed.scheme(), "ws" | "wss") {
+                return Err(ConfigError::new("sync.url", format!("`{u}` must start with ws:// or wss://")));
+            }
+        }
+        if let Some(id) = &self.device_id {
+            let ok = !id.is_empty()
+                && id.len() <= protocol::MAX_ID_LEN
+                && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-'));
+            if !ok {
+                return Err(ConfigError::new("sync.device_id", "use 1-64 of A-Z a-z 0-9 _ . : -"));
+            }
+        }
+        if self.reconnect_initial_ms == 0 || self.reconnect_max_ms < self.reconnect_initial_ms {
+            return Err(ConfigError::new(
+                "sync.reconnect_max_ms",
+                "must be at least reconnect_initial_ms (> 0)",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The WebSocket URL (path `/sync` unless one is given).
+    pub fn endpoint(&self) -> Option<String> {
+        let u = url::Url::parse(self.url.as_deref()?.trim()).ok()?;
+        let mut u = u;
+        if u.path().is_empty() || u.path() == "/" {
+            u.set_path("/sync");
+        }
+        Some(u.to_string())
+    }
+
+    pub fn device_id(&self) -> String {
+        self.device_id.clone().unwrap_or_else(|| {
+            let h: String = host_name()
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') { c } else { '-' })
+                .take(protocol::MAX_ID_LEN - 5)
+                .collect();
+            format!("host-{h}")
+        })
+    }
+
+    pub fn device_name(&self) -> String {
+        let n = self.device_name.clone().unwrap_or_else(host_name);
+        n.chars().filter(|c| !c.is_control()).take(protocol::MAX_NAME_LEN).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_endpoint_and_validation() {
+        let mut c = SyncConfig::default();
+        assert!(!c.enabled());
+        assert!(c.validate().is_ok());
+        c.url = Some("ws://10.0.0.2:4860".into());
+        assert_eq!(c.endpoint().as_deref(), Some("ws://10.0.0.2:4860/sync"));
+        c.url = Some("wss://sync.example.com/custom".into());
+        assert_eq!(c.endpoint().as_deref(), Some("wss://sync.example.com/custom"));
+        c.url = Some("http://x".into());
+        assert_eq!(c.validate().unwrap_err().key, "sync.url");
+        c.url = None;
+        c.device_id = Some("a b".into());
+        assert_eq!(c.validate().unwrap_err().key, "sync.device_id");
+        c.device_id = None;
+        assert!(c.device_id().starts_with("host-"));
+    }
+}
