@@ -2,16 +2,24 @@
 # Runs the Streampai desktop app (release build, UI embedded). Installs the system packages and
 # builds what is missing first.
 #
-# - STREAMPAI_CONFIG set, or Cloudflare already set up in the app's settings: runs the app for
-#   real (your settings, your keyring).
-# - Otherwise a demo that needs no cloud account: a local fake of Cloudflare Stream, the app
-#   pointed at it with two demo platforms, in a throwaway data folder.
-# - `scripts/run.sh --headless` runs the headless engine instead (the same demo without a window;
-#   with STREAMPAI_CONFIG, your config).
+# - `scripts/run.sh`: the app for real (your settings, your keyring, your data folder). With no
+#   Cloudflare account it uses the local RTMP ingest: add a platform key, point OBS at the address
+#   the app shows, press Start. STREAMPAI_CONFIG seeds the settings from a config file.
+# - `scripts/run.sh --demo`: a throwaway demo: a local fake of Cloudflare Stream, the app pointed
+#   at it with two demo platforms, in a temporary data folder, plus a script that pretends OBS is
+#   sending.
+# - `--headless` (alone or with `--demo`) runs the headless engine instead of the window.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 headless=false
-[ "${1:-}" = "--headless" ] && headless=true
+demo_mode=false
+for arg in "$@"; do
+  case "$arg" in
+    --headless) headless=true ;;
+    --demo) demo_mode=true ;;
+    *) echo "usage: scripts/run.sh [--demo] [--headless]" >&2; exit 2 ;;
+  esac
+done
 
 target=$(cargo metadata --format-version 1 --no-deps 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])' || echo target)
 if $headless; then
@@ -26,19 +34,14 @@ else
   app=("$target/release/streampai-desktop")
 fi
 
-data_dir=${STREAMPAI_DATA_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/streampai}
-configured() {
-  python3 - "$data_dir/desktop-settings.json" <<'PY'
-import json, sys
-try:
-    cf = json.load(open(sys.argv[1])).get("config", {}).get("cloudflare", {})
-    sys.exit(0 if cf.get("account_id") else 1)
-except Exception:
-    sys.exit(1)
-PY
-}
-if [ -n "${STREAMPAI_CONFIG:-}" ] || { ! $headless && configured; }; then
-  if $headless; then exec "$target/release/streampai" headless; fi
+if ! $demo_mode; then
+  if $headless; then
+    if [ -z "${STREAMPAI_CONFIG:-}" ]; then
+      echo "run.sh --headless needs STREAMPAI_CONFIG=/path/to/streampai.toml (see the README), or --demo" >&2
+      exit 2
+    fi
+    exec "$target/release/streampai" headless
+  fi
   exec "${app[@]}"
 fi
 
