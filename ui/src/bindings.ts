@@ -171,6 +171,47 @@ async finishSetup() : Promise<Result<SettingsView, UiError>> {
     else return { status: "error", error: e  as any };
 }
 },
+async getSyncSettings() : Promise<Result<SyncSettingsView, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("get_sync_settings") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Saves the Sync section (address, device name, on/off).
+ */
+async saveSync(input: SyncInput) : Promise<Result<SyncSettingsView, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("save_sync", { input }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Stores the sync token in the keyring (never in the settings store) and reconnects with it.
+ */
+async setSyncToken(token: string) : Promise<Result<SyncSettingsView, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("set_sync_token", { token }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * "Forget token": deletes the stored token (sync stops connecting until a new one is given).
+ */
+async forgetSyncToken() : Promise<Result<SyncSettingsView, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("forget_sync_token") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
 async alertsSnapshot() : Promise<Result<AlertQueueSnapshot, UiError>> {
     try {
     return { status: "ok", data: await TAURI_INVOKE("alerts_snapshot") };
@@ -682,6 +723,46 @@ export type StreamingInput = { ingest: IngestBackend; local_listen: string;
  * `None`: no budget (no warning).
  */
 upload_budget_kbps: number | null; auto_start: boolean }
+/**
+ * What the Sync section saves.
+ */
+export type SyncInput = { enabled: boolean; 
+/**
+ * `ws://host:4860` or `wss://host`.
+ */
+url: string; 
+/**
+ * Empty: the computer's name.
+ */
+device_name: string }
+/**
+ * The Sync section as the UI shows it.
+ */
+export type SyncSettingsView = { 
+/**
+ * `[sync] url` is set: the engine connects.
+ */
+enabled: boolean; 
+/**
+ * The address in force, or the one kept while sync is off.
+ */
+url: string; 
+/**
+ * `[sync] device_name` as set (empty: the computer's name).
+ */
+device_name: string; 
+/**
+ * The name the other devices see.
+ */
+effective_device_name: string; device_id: string; 
+/**
+ * A token is stored (keyring) or given by `STREAMPAI_SYNC_TOKEN`.
+ */
+has_token: boolean; 
+/**
+ * `STREAMPAI_SYNC_TOKEN` is set: it wins over the keyring.
+ */
+token_from_env: boolean }
 export type UiError = 
 /**
  * The engine refused (invalid platform, not configured, invalid transition, ...).
