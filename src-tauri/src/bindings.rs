@@ -33,6 +33,7 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             sync::save_sync,
             sync::set_sync_token,
             sync::forget_sync_token,
+            sync::get_sync_status,
             alerts::alerts_snapshot,
             alerts::send_test_alert,
             alerts::alerts_pause,

@@ -71,6 +71,10 @@ fn rig(quit: QuitPolicy) -> Rig {
     let boot = Boot { data_dir: dir.path().to_path_buf(), seed: None };
     let shell = setup::start_shell(config, shared, boot, Box::<MemoryPersist>::default(), quit);
     let app = mock_builder().build(mock_context(noop_assets())).expect("mock app");
+    // The event bridge emits typed events (as in the app), so the mock app knows them too.
+    tauri_specta::Builder::<MockRuntime>::new()
+        .events(tauri_specta::collect_events![streampai_desktop::bridge::EngineEvent])
+        .mount_events(app.handle());
     setup::install(app.handle(), shell, false);
     Rig { app, fake, secrets, _dir: dir }
 }
@@ -437,4 +441,25 @@ fn sync_settings_keep_the_token_in_the_keyring_only() {
     let view = block(sync_cmd::forget_sync_token(rig.shell())).unwrap();
     assert!(!view.has_token);
     assert!(rig.secrets.get(&SecretName::SyncToken).unwrap().is_none());
+}
+
+#[test]
+fn a_platform_toggled_from_another_device_is_stored() {
+    use streampai::sync::protocol::Command;
+    let rig = rig(QuitPolicy::test(true));
+    block(cmd::finish_setup(rig.shell())).unwrap();
+    let stored_enabled = |name: &str| {
+        rig.shell().stored().config.unwrap().platforms.iter().find(|p| p.name == name).unwrap().enabled
+    };
+    assert!(stored_enabled("yt"));
+    // The exact path a command relayed by the sync server takes on the engine.
+    let engine = rig.shell().engine.clone();
+    let off = Command::SetPlatformEnabled { platform: "yt".into(), enabled: false };
+    let result = block(streampai::sync::client::execute(&engine, off));
+    assert!(result.ok, "{result:?}");
+    wait_until("the store follows the engine", || !stored_enabled("yt"));
+    assert!(stored_enabled("tw"), "only that platform changed");
+    let on = Command::SetPlatformEnabled { platform: "yt".into(), enabled: true };
+    assert!(block(streampai::sync::client::execute(&engine, on)).ok);
+    wait_until("and back", || stored_enabled("yt"));
 }

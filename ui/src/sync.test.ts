@@ -56,7 +56,24 @@ describe("connection state in words", () => {
   });
   it("says where it is connected and why it retries", () => {
     expect(syncStateWords(st({}))).toBe("Off");
-    expect(syncStateWords(st({ state: "off", last_error: "no sync token" }))).toBe("Off: no token");
+    // The engine's own words (src/sync/client.rs).
+    expect(
+      syncStateWords(st({ state: "off", last_error: "no sync token: save the token from `streampai sync-server user add` first" })),
+    ).toBe("Off: no token");
+    expect(
+      syncStateWords(
+        st({ state: "retrying", last_error: "the sync server refused the sync token (unknown or revoked): check the token" }),
+      ),
+    ).toBe("Retrying: wrong token");
+    expect(
+      syncStateWords(st({ state: "retrying", last_error: "cannot reach the sync server: connection refused (is it running?)" })),
+    ).toBe("Retrying: cannot reach the server");
+    expect(syncStateWords(st({ state: "retrying", last_error: "the sync server stopped answering" }))).toBe(
+      "Retrying: the server stopped answering",
+    );
+    expect(
+      syncStateWords(st({ state: "retrying", last_error: "the address answered HTTP 404 Not Found instead of the sync protocol" })),
+    ).toBe("Retrying: that address is not a sync server");
     expect(syncStateWords(st({ state: "connecting", server: "ws://h:4860/sync" }))).toBe("Connecting to ws://h:4860/sync…");
     expect(syncStateWords(st({ state: "connected", server: "ws://h:4860/sync" }))).toBe("Connected to ws://h:4860/sync");
     expect(syncStateWords(st({ state: "retrying", last_error: "unauthorized: unknown token" }))).toBe("Retrying: wrong token");

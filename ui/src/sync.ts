@@ -1,14 +1,9 @@
 // Settings › Sync and the remote devices: checks (the same rules as the shell, which checks
 // again on save), the connection state in words, and the devices signed in elsewhere.
-import type { SessionInfo } from "./bindings";
+import type { SessionInfo, SyncStatus } from "./bindings";
 
 /** The engine's sync link, as `get_sync_status` and the `sync_status` event report it. */
-export interface SyncStatusLike {
-  state: "off" | "connecting" | "connected" | "retrying";
-  server: string | null;
-  last_error: string | null;
-  devices: { id: string; name: string; joined_at: string }[];
-}
+export type SyncStatusLike = SyncStatus;
 
 /** What is wrong with a sync server address, if anything. */
 export function syncUrlProblem(url: string): string | null {
@@ -64,12 +59,15 @@ export function remoteUrl(wsUrl: string): string | null {
 export function syncErrorWords(error: string | null): string {
   const e = (error ?? "").trim();
   if (e === "") return "no answer yet";
-  if (/unauthori[sz]ed|4001|wrong token|unknown token/i.test(e)) return "wrong token";
+  if (/refused the (sync )?token|unauthori[sz]ed|wrong token|unknown token/i.test(e)) return "wrong token";
   if (/no (sync )?token/i.test(e)) return "no token";
-  if (/unsupported.version|4002/i.test(e)) return "the server speaks another protocol version";
-  if (/refused|unreachable|no route|resolve|dns|connect/i.test(e)) return "cannot reach the server";
-  if (/timed? ?out|heartbeat/i.test(e)) return "the server stopped answering";
-  if (/shutting.down|1001/i.test(e)) return "the server is restarting";
+  if (/another protocol version|unsupported.version/i.test(e)) return "the server speaks another protocol version";
+  if (/connection refused|cannot reach|unreachable|no route/i.test(e)) return "cannot reach the server";
+  if (/stopped answering|did not answer|timed? ?out/i.test(e)) return "the server stopped answering";
+  if (/answered HTTP \d+/i.test(e)) return "that address is not a sync server";
+  if (/not a valid URL|bad sync server address/i.test(e)) return "the address is not valid";
+  if (/shutting.down|restart/i.test(e)) return "the server is restarting";
+  if (/dropped|closed the connection/i.test(e)) return "the connection dropped";
   return e;
 }
 

@@ -4,7 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 use streampai::secrets::{Secret, SecretName};
-use streampai::Config;
+use streampai::sync::SyncStatus;
+use streampai::{Config, EngineError};
 
 use super::Sh;
 use crate::error::{UiError, UiResult};
@@ -188,10 +189,21 @@ pub async fn set_token(shell: &Shell, token: Option<&str>) -> UiResult<()> {
     reconnect(shell).await
 }
 
-/// Makes the engine pick up a changed token.
+/// Makes the engine pick up a changed token. The sync client restarts at any time; the tree
+/// rebuild `reload_secrets` also does (for Cloudflare credentials) is refused while on air, which
+/// does not concern the sync token.
 async fn reconnect(shell: &Shell) -> UiResult<()> {
-    shell.engine.reload_secrets().await?;
-    Ok(())
+    match shell.engine.reload_secrets().await {
+        Ok(()) | Err(EngineError::InvalidTransition { .. }) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The link to the sync server now (then live through `sync_status` events).
+#[tauri::command]
+#[specta::specta]
+pub async fn get_sync_status(shell: Sh<'_>) -> UiResult<SyncStatus> {
+    Ok(shell.engine.sync_status())
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ import {
 } from "../format";
 import type { Ctx } from "../main";
 import { platformCounts, reduceStatus, streamButtons, uploadOf } from "../state";
-import { remoteDevices, sinceWords } from "../sync";
+import { remoteDevices, sinceWords, syncStateWords } from "../sync";
 import { bitrateChart } from "./bitrate_chart";
 
 export function dashboardPage(root: HTMLElement, ctx: Ctx): () => void {
@@ -29,10 +29,13 @@ export function dashboardPage(root: HTMLElement, ctx: Ctx): () => void {
   const devicesBox = h("section", { class: "card devices", "data-testid": "remote-devices" });
   const drawDevices = () => {
     const list = status ? remoteDevices(status.presence) : [];
-    devicesBox.hidden = list.length === 0;
+    const sync = status?.sync;
+    devicesBox.hidden = list.length === 0 && (!sync || sync.state === "off");
     fill(
       devicesBox,
       h("h2", {}, "Other devices"),
+      sync ? h("div", { class: "muted small", "data-testid": "dashboard-sync-state" }, `Sync: ${syncStateWords(sync)}`) : null,
+      list.length === 0 ? h("div", { class: "muted", "data-testid": "remote-devices-none" }, "No other device signed in.") : null,
       h(
         "ul",
         { class: "device-list" },

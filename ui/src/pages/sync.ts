@@ -151,9 +151,19 @@ export function syncSection(ctx: Ctx): { el: HTMLElement; cleanup: () => void } 
   return { el, cleanup: off };
 }
 
-/** The engine's sync status now and on every change. */
+/** The engine's sync status now and on every change (`sync_status` events). */
 export function watchSyncStatus(ctx: Ctx, cb: (s: SyncStatusLike) => void): () => void {
-  void ctx;
-  void cb;
-  return () => {};
+  let live = false;
+  const off = ctx.onEvent((ev) => {
+    if (ev.type === "sync_status") {
+      live = true;
+      cb(ev.status);
+    }
+  });
+  void call(commands.getSyncStatus())
+    .then((s) => {
+      if (!live) cb(s);
+    })
+    .catch(() => {});
+  return off;
 }
