@@ -92,13 +92,13 @@ export function syncSection(ctx: Ctx): { el: HTMLElement; cleanup: () => void } 
     }
     try {
       // The token first, so the engine has it when sync is switched on.
+      const input = { enabled: enabled.checked, url: url.value.trim(), device_name: name.value.trim() };
       if (token.value !== "") {
-        setForm(await call(commands.setSyncToken(token.value)));
+        view = await call(commands.setSyncToken(token.value)); // the form keeps what was typed
         token.value = "";
+        draw();
       }
-      setForm(
-        await call(commands.saveSync({ enabled: enabled.checked, url: url.value.trim(), device_name: name.value.trim() })),
-      );
+      setForm(await call(commands.saveSync(input)));
       outcome(true, enabled.checked && !view?.has_token ? "Saved. Add a token to connect." : "Saved.");
     } catch (e) {
       fail(e);
