@@ -387,3 +387,39 @@ async fn quitting_while_live_takes_every_output_down_cleanly() {
     assert!(rig.fake.outputs(&input).is_empty(), "every output deleted on quit");
     rig.shutdown().await;
 }
+
+#[tokio::test]
+async fn fast_polling_never_starves_start_and_stop() {
+    // A tiny request budget (burst 30, then one call per 10 s) and a poll every millisecond:
+    // the polls alone would spend the whole budget within moments. Background polls must give
+    // way, so that creating and deleting the outputs never waits for the budget.
+    const N: usize = 3;
+    let rig = Rig::with(&FIVE[..N], |c| {
+        c.cloudflare.requests_per_5min = 30;
+        c.cloudflare.poll_interval_ms = 1;
+        c.stream.stop_timeout_ms = 3000;
+    })
+    .await;
+    rig.open_window("window:main");
+    let input = rig.input_uid().await;
+    // Let the polls run into their limit.
+    wait_until("polling started", Duration::from_secs(10), || {
+        rig.fake.request_count_for(RouteKind::GetLiveInput) >= 5
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    rig.engine.start_stream().await.unwrap();
+    rig.wait_state(StreamPhase::Live).await;
+    assert_eq!(rig.fake.outputs(&input).len(), N);
+    let status = rig.status().await;
+    assert!(status.stream.platforms.values().all(|p| p.status == PlatformStatus::Live), "{status:?}");
+    rig.engine.stop_stream().await.unwrap();
+    assert!(rig.fake.outputs(&input).is_empty(), "every output deleted on stop");
+    assert_eq!(rig.status().await.stream.state, StreamPhase::Offline);
+    // And once more, then quit while live.
+    rig.engine.start_stream().await.unwrap();
+    rig.wait_state(StreamPhase::Live).await;
+    rig.engine.shutdown().await;
+    assert!(rig.fake.outputs(&input).is_empty(), "every output deleted on quit");
+    rig.shutdown().await;
+}
