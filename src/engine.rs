@@ -687,7 +687,11 @@ impl Engine {
         Ok(())
     }
 
-    /// Stop everything in order (streams are stopped and outputs deleted) and wait.
+    /// Stop everything in order (the sync client first, then streams are stopped and outputs
+    /// deleted) and wait. Every step is bounded (per-child shutdown timeouts, then abort), but
+    /// the steps run as tasks on the runtime: a caller that blocks the runtime's worker threads
+    /// meanwhile (e.g. tasks waiting synchronously for a GUI main thread that is itself blocked
+    /// in `block_on(engine.shutdown())`) stalls it.
     pub async fn shutdown(&self) {
         let sync = self.inner.sync.lock().await.take();
         Self::stop_sync(sync).await;
