@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
 APP = Path(os.environ.get("STREAMPAI_DESKTOP_BIN", TARGET / "debug" / "streampai-desktop"))
 FAKE = Path(os.environ.get("FAKE_CLOUDFLARE_BIN", TARGET / "debug" / "fake-cloudflare"))
+ENGINE = Path(os.environ.get("STREAMPAI_BIN", TARGET / "debug" / "streampai"))
 SHOTS = Path(os.environ.get("STREAMPAI_SCREENSHOTS", ROOT / "docs" / "screenshots"))
 ACCOUNT = "e2eaccount0000000000000000000001"
 TOKEN = "e2e-cloudflare-token"
@@ -93,6 +94,36 @@ def fake():
     m = re.match(r"FAKE_CLOUDFLARE_BASE=(\S+)", line)
     assert m, f"fake-cloudflare said: {line!r}"
     yield Fake(proc, m.group(1))
+    proc.terminate()
+    proc.wait(10)
+
+
+class SyncServer:
+    def __init__(self, proc, url, token, data):
+        self.proc, self.url, self.token, self.data = proc, url, token, data
+
+
+@pytest.fixture(scope="session")
+def sync_server():
+    """A real `streampai sync-server` on loopback with one user (its token printed once)."""
+    assert ENGINE.exists(), f"build the engine binary first: {ENGINE}"
+    data = TARGET / "e2e-run" / "sync"
+    shutil.rmtree(data, ignore_errors=True)
+    data.mkdir(parents=True)
+    added = subprocess.run([str(ENGINE), "sync-server", "user", "add", "e2e", "--data", str(data)],
+                           capture_output=True, text=True, timeout=30, check=True)
+    token = added.stdout.strip()
+    assert token and "\n" not in token, added
+    log = data / "server.log"
+    proc = subprocess.Popen(
+        [str(ENGINE), "sync-server", "--listen", f"127.0.0.1:{free_port()}", "--data", str(data)],
+        stdout=open(log, "w"), stderr=subprocess.STDOUT, env={**os.environ, "RUST_LOG": "info"},
+    )
+    found = lambda: re.search(r"sync server on (ws://\S+)", log.read_text())
+    m = wait_for("the sync server", lambda: found() or (proc.poll() is not None and "exited"), show=log.read_text)
+    assert m != "exited", log.read_text()
+    url = m.group(1).removesuffix("/sync")
+    yield SyncServer(proc, url, token, data)
     proc.terminate()
     proc.wait(10)
 

@@ -1,11 +1,13 @@
 """End-to-end: the real app in real windows (WebKitWebDriver via tauri-driver) against the fake
 Cloudflare. Tests run in order and share one app session."""
+import json
 import subprocess
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from conftest import ACCOUNT, APP, TOKEN, control, screenshot, wait_for
+from conftest import ACCOUNT, APP, TOKEN, TARGET, control, screenshot, wait_for
+from phone import Phone
 
 # What one test leaves for a later one (the tests share one app session, in order).
 SEEN = {}
@@ -202,6 +204,99 @@ def test_streaming_settings_check_the_listen_address_and_warn_about_the_lan(driv
     typed(driver, "local-listen", "127.0.0.1:1935")
     el(driver, "upload-budget").clear()
     Select(el(driver, "ingest-backend")).select_by_value("cloudflare")
+
+
+def stored_settings():
+    return json.loads((TARGET / "e2e-run" / "data" / "desktop-settings.json").read_text())
+
+
+def every_file_under(folder):
+    return [p for p in folder.rglob("*") if p.is_file()]
+
+
+def test_sync_settings_connect_and_a_phone_shows_up(driver, control_port, sync_server):
+    goto(driver, "settings")
+    wait_for("sync section", lambda: el(driver, "sync-section").is_displayed())
+    assert text(driver, "sync-state") == "Off"
+    assert "presence" in text(driver, "sync-explain") and "phone" in text(driver, "sync-explain")
+    # Clear words before anything is saved.
+    el(driver, "sync-enabled").click()
+    typed(driver, "sync-url", sync_server.url.replace("ws://", "http://"))
+    click(driver, "sync-save")
+    wait_for("url error", lambda: "Use ws://" in text(driver, "sync-error-url"), show=lambda: text(driver, "sync-error-url"))
+    assert not ((stored_settings().get("config") or {}).get("sync") or {}).get("url"), "nothing saved"
+
+    typed(driver, "sync-url", sync_server.url)
+    wait_for("phone remote address", lambda: text(driver, "sync-remote-url") == sync_server.url.replace("ws://", "http://") + "/")
+    typed(driver, "sync-device-name", "E2E Studio")
+    typed(driver, "sync-token", sync_server.token)
+    assert el(driver, "sync-token").get_attribute("type") == "password"
+    click(driver, "sync-save")
+    wait_for("saved", lambda: text(driver, "sync-result") == "Saved.", show=lambda: text(driver, "sync-result"))
+    wait_for("connected", lambda: text(driver, "sync-state") == f"Connected to {sync_server.url}/sync",
+             timeout=20, show=lambda: text(driver, "sync-state"))
+    assert el(driver, "sync-token").get_attribute("value") == "", "the field is emptied once stored"
+    assert "keyring" in text(driver, "sync-token-state")
+    driver.execute_script("arguments[0].scrollIntoView({block: 'start'})", el(driver, "sync-section"))
+    screenshot(driver, "settings-sync")
+
+    # The token lives in the real keyring, never in the settings store or the logs.
+    out = subprocess.run(["secret-tool", "lookup", "service", "streampai", "username", "sync-token"],
+                         capture_output=True, text=True, check=False)
+    assert out.stdout.strip() == sync_server.token, out.stderr
+    assert stored_settings()["config"]["sync"]["url"] == sync_server.url
+    assert stored_settings()["config"]["sync"]["device_name"] == "E2E Studio"
+    data = TARGET / "e2e-run" / "data"
+    leaks = [str(p) for p in every_file_under(data) if sync_server.token.encode() in p.read_bytes()]
+    assert leaks == [], f"the sync token leaked into {leaks}"
+
+    # A phone signs in: the dashboard lists it, live.
+    goto(driver, "dashboard")
+    phone = Phone(sync_server.url + "/sync", sync_server.token, device_id="e2e-phone", device_name="E2E Phone")
+    try:
+        phone.wait(lambda f: f["type"] == "welcome")
+        phone.wait(lambda f: f["type"] == "presence_state")
+        wait_for("the phone on the dashboard", lambda: text(driver, "remote-device-name-e2e-phone") == "E2E Phone",
+                 show=lambda: driver.find_element(By.CSS_SELECTOR, ".dashboard").text)
+        assert "since" in text(driver, "remote-device-e2e-phone")
+        presence = control(control_port)["presence"]
+        assert any(p["kind"] == "device" and p["device"] == "E2E Phone" for p in presence), presence
+        screenshot(driver, "dashboard-devices")
+
+        # A platform toggled from the phone: the dashboard follows and so does the stored config
+        # (so the next launch does not turn it back on).
+        def stored_enabled(name):
+            return next(p["enabled"] for p in stored_settings()["config"]["platforms"] if p["name"] == name)
+
+        result = phone.command("t-1", {"action": "set_platform_enabled", "platform": "youtube-main", "enabled": False})
+        assert result["ok"], result
+        wait_for("dashboard shows it off", lambda: text(driver, "platform-status-youtube-main") == "Off")
+        wait_for("stored off", lambda: stored_enabled("youtube-main") is False, show=lambda: stored_settings()["config"]["platforms"])
+        result = phone.command("t-2", {"action": "set_platform_enabled", "platform": "youtube-main", "enabled": True})
+        assert result["ok"], result
+        wait_for("stored on", lambda: stored_enabled("youtube-main") is True)
+    finally:
+        phone.close()
+    wait_for("the phone left", lambda: not driver.find_elements(By.CSS_SELECTOR, '[data-testid="remote-device-e2e-phone"]'))
+
+
+def test_sync_wrong_token_says_so_and_off_disconnects(driver, sync_server):
+    goto(driver, "settings")
+    wait_for("sync section", lambda: el(driver, "sync-section").is_displayed())
+    typed(driver, "sync-token", "not-the-right-token")
+    click(driver, "sync-save")
+    wait_for("wrong token", lambda: text(driver, "sync-state") == "Retrying: wrong token",
+             timeout=20, show=lambda: text(driver, "sync-state"))
+    click(driver, "sync-token-forget")
+    wait_for("forgotten", lambda: "No token" in text(driver, "sync-token-state"), show=lambda: text(driver, "sync-token-state"))
+    out = subprocess.run(["secret-tool", "lookup", "service", "streampai", "username", "sync-token"],
+                         capture_output=True, text=True, check=False)
+    assert out.stdout.strip() == ""
+    el(driver, "sync-enabled").click()
+    click(driver, "sync-save")
+    wait_for("off", lambda: text(driver, "sync-state") == "Off", timeout=20, show=lambda: text(driver, "sync-state"))
+    assert not stored_settings()["config"]["sync"].get("url")
+    assert el(driver, "sync-url").get_attribute("value") == sync_server.url, "the address is kept for later"
 
 
 def close_window(driver, handle):

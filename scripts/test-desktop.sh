@@ -28,15 +28,17 @@ session() { xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- e2e/sessi
 echo "== keyring: the real Secret Service (gnome-keyring)"
 session cargo test -p streampai-desktop --test keyring -- --include-ignored
 
-echo "== end-to-end: build the app (assets embedded) and the fake Cloudflare"
+echo "== end-to-end: build the app (assets embedded), the fake Cloudflare and the engine binary (sync server)"
 # `cargo test` rebuilds target/debug/streampai-desktop without the embedded UI: keep a copy.
 cargo build -p streampai-desktop --features tauri/custom-protocol
 cargo build -p fake-cloudflare
+cargo build -p streampai --bin streampai  # `streampai sync-server` for the sync e2e test
 mkdir -p "$target/e2e"
 cp "$target/debug/streampai-desktop" "$target/e2e/streampai-desktop"
 export STREAMPAI_DESKTOP_BIN="$target/e2e/streampai-desktop" FAKE_CLOUDFLARE_BIN="$target/debug/fake-cloudflare"
+export STREAMPAI_BIN="$target/debug/streampai"
 
-echo "== end-to-end tests: real windows"
+echo "== end-to-end tests: real windows (incl. Settings › Sync against a real sync server + a phone client)"
 session python3 -m pytest -q -p no:cacheprovider e2e/test_desktop.py
 echo "== end-to-end tests: the real tray (own session: one app instance per D-Bus session)"
 session python3 -m pytest -q -p no:cacheprovider e2e/test_tray.py

@@ -21,6 +21,7 @@ use crate::state_file::StateFile;
 use crate::storage::{Db, StreamDetail, StreamRecord};
 use crate::stream_state::{InputStatus, PlatformStatus, StreamPhase};
 use crate::supervisor::{ChildInfo, ChildSpec, Restart, Supervisor, SupervisorConfig, SupervisorHandle};
+use crate::sync::{SyncStatus, SyncStatusCell};
 use crate::user_stream_manager::{EngineError, Stores, UserStream};
 
 /// What the engine needs to start.
@@ -54,7 +55,18 @@ struct Inner {
     cancel: CancellationToken,
     root: Mutex<Option<JoinHandle<ChildResult>>>,
     started: Instant,
+    sync_status: SyncStatusCell,
+    /// The running sync client, if any (restarted by `reconfigure` and `reload_secrets`).
+    sync: Mutex<Option<SyncRun>>,
 }
+
+struct SyncRun {
+    cancel: CancellationToken,
+    running: crate::sync::client::Running,
+}
+
+/// How long a stopping sync client may take to say goodbye before it is aborted.
+const SYNC_STOP_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// `GET /api/v1/status`.
 #[derive(Debug, Clone, Serialize)]
@@ -71,6 +83,8 @@ pub struct Status {
     /// The platforms' total outgoing bitrate against `[local] upload_budget_kbps`.
     pub upload: UploadStatus,
     pub presence: Vec<SessionInfo>,
+    /// The link to the sync server (`state: "off"` when not configured).
+    pub sync: SyncStatus,
 }
 
 /// Total outgoing bitrate (the local relay multiplies the upload by the number of platforms)
@@ -281,7 +295,7 @@ impl Engine {
         );
         let task = tokio::spawn(root.run(cancel.clone()));
         tracing::info!(user_id = %config.user_id, "engine started");
-        let sync_cancel = cancel.child_token();
+        let sync_status = SyncStatusCell::new(bus.user(&config.user_id));
         let engine = Engine {
             inner: Arc::new(Inner {
                 user_id: config.user_id.clone(),
@@ -298,11 +312,54 @@ impl Engine {
                 cancel,
                 root: Mutex::new(Some(task)),
                 started: Instant::now(),
+                sync_status,
+                sync: Mutex::new(None),
             }),
         };
         // The optional sync server link (off until `[sync] url` is set).
-        crate::sync::client::spawn(&engine, sync_cancel);
+        let run = engine.spawn_sync();
+        if let Ok(mut slot) = engine.inner.sync.try_lock() {
+            *slot = run;
+        }
         engine
+    }
+
+    fn spawn_sync(&self) -> Option<SyncRun> {
+        let cancel = self.inner.cancel.child_token();
+        let running = crate::sync::client::spawn(self, self.inner.sync_status.clone(), cancel.clone())?;
+        Some(SyncRun { cancel, running })
+    }
+
+    /// Stop the sync client (its remote device sessions leave) and wait for it, bounded.
+    async fn stop_sync(run: Option<SyncRun>) {
+        let Some(run) = run else { return };
+        run.cancel.cancel();
+        let abort = run.running.task.abort_handle();
+        if tokio::time::timeout(SYNC_STOP_TIMEOUT, run.running.task).await.is_err() {
+            tracing::warn!("the sync client did not stop in time; aborted");
+            abort.abort();
+        }
+    }
+
+    /// Restart the sync client from the config and secrets in force (or stop it, if sync is no
+    /// longer configured). With `only_if_token_changed`, a client already running with the
+    /// stored token is left alone.
+    async fn restart_sync(&self, only_if_token_changed: bool) {
+        let mut slot = self.inner.sync.lock().await;
+        if only_if_token_changed {
+            let stored = self.inner.secrets.get(&crate::secrets::SecretName::SyncToken).ok().flatten();
+            let running = slot.as_ref().map(|r| &r.running.token);
+            if running.is_some() && running == stored.as_ref() {
+                return;
+            }
+        }
+        Self::stop_sync(slot.take()).await;
+        *slot = self.spawn_sync();
+    }
+
+    /// The link to the sync server: state, last error in words, remote devices.
+    pub fn sync_status(&self) -> SyncStatus {
+        self.inner.sync_status.get()
     }
 
     /// The config in force.
@@ -455,6 +512,7 @@ impl Engine {
             stream,
             upload,
             presence: self.inner.presence.list(self.user_id()),
+            sync: self.sync_status(),
         }
     }
 
@@ -512,15 +570,34 @@ impl Engine {
     }
 
     /// Enable or disable a platform, also while live (see [`UserStream::set_platform_enabled`]).
+    /// Sends [`Event::ConfigChanged`] when the config in force changed.
     pub async fn set_platform_enabled(&self, name: &str, enabled: bool) -> Result<(), EngineError> {
-        self.user().set_platform_enabled(name, enabled).await
+        let before = self.config();
+        let res = self.user().set_platform_enabled(name, enabled).await;
+        self.config_changed_since(&before);
+        res
     }
 
-    /// Apply a new config. While the stream is on air only platforms' `enabled` flags may
-    /// change (applied live); anything else needs the stream stopped. Otherwise the user's tree
-    /// is rebuilt from the new config (queued alerts and known outputs are kept) and started
-    /// again if someone is present.
+    /// Tell the front-ends (to persist it) if the config in force is no longer `before`.
+    fn config_changed_since(&self, before: &Config) {
+        if *self.config() != *before {
+            self.inner.bus.user(self.user_id()).emit(Event::ConfigChanged { user_id: self.user_id().into() });
+        }
+    }
+
+    /// Apply a new config. While the stream is on air only platforms' `enabled` flags and
+    /// `[sync]` may change (applied live); anything else needs the stream stopped. Otherwise the
+    /// user's tree is rebuilt from the new config (queued alerts and known outputs are kept) and
+    /// started again if someone is present. A changed `[sync]` restarts (or stops) the sync
+    /// client without touching the tree. Sends [`Event::ConfigChanged`] when anything changed.
     pub async fn reconfigure(&self, new: Config) -> Result<(), EngineError> {
+        let before = self.config();
+        let res = self.reconfigure_inner(new).await;
+        self.config_changed_since(&before);
+        res
+    }
+
+    async fn reconfigure_inner(&self, new: Config) -> Result<(), EngineError> {
         new.validate().map_err(|e| EngineError::InvalidConfig { key: e.key, message: e.message })?;
         if new.user_id != self.user_id() {
             return Err(EngineError::InvalidConfig {
@@ -535,7 +612,9 @@ impl Engine {
                 current.snapshot().await.map(|d| d.state),
                 Ok(StreamPhase::Starting | StreamPhase::Live)
             );
+        let sync_changed = new.sync != old.sync;
         let mut same_but_enabled = new.clone();
+        same_but_enabled.sync = old.sync.clone();
         for p in same_but_enabled.platforms.iter_mut() {
             if let Some(o) = old.platforms.iter().find(|o| o.name == p.name) {
                 p.enabled = o.enabled;
@@ -544,6 +623,14 @@ impl Engine {
         if same_but_enabled == *old {
             for p in &new.platforms {
                 current.set_platform_enabled(&p.name, p.enabled).await?;
+            }
+            if sync_changed {
+                // The tree does not read `[sync]`: change it in place.
+                let mut cfg = (*current.config()).clone();
+                cfg.sync = new.sync.clone();
+                current.replace_config_outside_tree(Arc::new(cfg));
+                self.restart_sync(false).await;
+                tracing::info!(user_id = %self.user_id(), "sync settings applied");
             }
             return Ok(());
         }
@@ -556,13 +643,18 @@ impl Engine {
             });
         }
         self.rebuild_tree(current.reconfigured(Arc::new(new))).await?;
+        if sync_changed {
+            self.restart_sync(false).await;
+        }
         tracing::info!(user_id = %self.user_id(), "settings applied");
         Ok(())
     }
 
-    /// Rebuild the user's tree with the same config so it picks up changed secrets (e.g. a new
-    /// Cloudflare API token). Refused while the stream is not offline.
+    /// Pick up changed secrets: a new sync token restarts the sync client (at any time); the
+    /// user's tree is rebuilt with the same config (e.g. for a new Cloudflare API token), which
+    /// is refused while the stream is not offline.
     pub async fn reload_secrets(&self) -> Result<(), EngineError> {
+        self.restart_sync(true).await;
         let current = self.user();
         if self.is_running() && !matches!(current.snapshot().await.map(|d| d.state), Ok(StreamPhase::Offline))
         {
@@ -595,8 +687,14 @@ impl Engine {
         Ok(())
     }
 
-    /// Stop everything in order (streams are stopped and outputs deleted) and wait.
+    /// Stop everything in order (the sync client first, then streams are stopped and outputs
+    /// deleted) and wait. Every step is bounded (per-child shutdown timeouts, then abort), but
+    /// the steps run as tasks on the runtime: a caller that blocks the runtime's worker threads
+    /// meanwhile (e.g. tasks waiting synchronously for a GUI main thread that is itself blocked
+    /// in `block_on(engine.shutdown())`) stalls it.
     pub async fn shutdown(&self) {
+        let sync = self.inner.sync.lock().await.take();
+        Self::stop_sync(sync).await;
         self.inner.cancel.cancel();
         if let Some(task) = self.inner.root.lock().await.take() {
             if let Err(e) = task.await {

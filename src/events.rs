@@ -48,6 +48,13 @@ pub enum Event {
     AlertFinished { user_id: String, id: String, outcome: AlertOutcome },
     /// The alert queue changed (paused flag, queue length).
     AlertQueue { user_id: String, paused: bool, queued: usize },
+    /// The link to the sync server changed (state, error, remote devices).
+    SyncStatus { user_id: String, status: crate::sync::SyncStatus },
+    /// The config in force changed (through `Engine::reconfigure` or
+    /// `Engine::set_platform_enabled`, including commands relayed from another device, e.g. a
+    /// platform toggled from the phone). Read `Engine::config()` and persist it; the event
+    /// carries no settings and never a secret.
+    ConfigChanged { user_id: String },
 }
 
 #[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]

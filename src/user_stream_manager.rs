@@ -238,6 +238,14 @@ impl UserStream {
         &self.secrets
     }
 
+    /// Replace the config in force without rebuilding the tree. Only for settings the tree
+    /// does not read (`[sync]`); everything else goes through [`UserStream::reconfigured`].
+    pub(crate) fn replace_config_outside_tree(&self, config: Arc<Config>) {
+        if let Ok(mut c) = self.config.write() {
+            *c = config;
+        }
+    }
+
     /// The tree as a child of the users' DynamicSupervisor (transient: restarted only if it
     /// gives up).
     pub fn child_spec(&self) -> ChildSpec {

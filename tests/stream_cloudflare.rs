@@ -387,3 +387,72 @@ async fn quitting_while_live_takes_every_output_down_cleanly() {
     assert!(rig.fake.outputs(&input).is_empty(), "every output deleted on quit");
     rig.shutdown().await;
 }
+
+#[tokio::test]
+async fn fast_polling_never_starves_start_and_stop() {
+    // A tiny request budget (burst 30, then one call per 10 s) and a poll every millisecond:
+    // the polls alone would spend the whole budget within moments. Background polls must give
+    // way, so that creating and deleting the outputs never waits for the budget.
+    const N: usize = 3;
+    let rig = Rig::with(&FIVE[..N], |c| {
+        c.cloudflare.requests_per_5min = 30;
+        c.cloudflare.poll_interval_ms = 1;
+        c.stream.stop_timeout_ms = 3000;
+    })
+    .await;
+    rig.open_window("window:main");
+    let input = rig.input_uid().await;
+    // Let the polls run into their limit.
+    wait_until("polling started", Duration::from_secs(10), || {
+        rig.fake.request_count_for(RouteKind::GetLiveInput) >= 5
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    rig.engine.start_stream().await.unwrap();
+    rig.wait_state(StreamPhase::Live).await;
+    assert_eq!(rig.fake.outputs(&input).len(), N);
+    let status = rig.status().await;
+    assert!(status.stream.platforms.values().all(|p| p.status == PlatformStatus::Live), "{status:?}");
+    rig.engine.stop_stream().await.unwrap();
+    assert!(rig.fake.outputs(&input).is_empty(), "every output deleted on stop");
+    assert_eq!(rig.status().await.stream.state, StreamPhase::Offline);
+    // And once more, then quit while live.
+    rig.engine.start_stream().await.unwrap();
+    rig.wait_state(StreamPhase::Live).await;
+    rig.engine.shutdown().await;
+    assert!(rig.fake.outputs(&input).is_empty(), "every output deleted on quit");
+    rig.shutdown().await;
+}
+
+#[tokio::test]
+async fn stop_and_shutdown_while_live_never_hang() {
+    // The desktop's Quit while live (stop, then shut the engine down) and a plain shutdown while
+    // live, five rounds each against the fake with the desktop e2e's 500 ms polling. The bound
+    // is only a hang detector (the desktop gives the engine 30 s), not a speed claim.
+    let rounds = async {
+        for round in 0..5 {
+            let rig = Rig::with(&FIVE[..3], |c| {
+                c.cloudflare.poll_interval_ms = 500;
+                c.presence.cleanup_timeout_ms = 5000;
+            })
+            .await;
+            // Requests in flight when the shutdown comes.
+            rig.fake.set_latency(Duration::from_millis(40));
+            rig.open_window("window:main");
+            rig.engine.start_stream().await.unwrap();
+            rig.wait_state(StreamPhase::Live).await;
+            let input = rig.input_uid().await;
+            assert_eq!(rig.fake.outputs(&input).len(), 3, "round {round}");
+            // Like the tray: no window left, the live stream's lease holds the tree.
+            rig.close_window("window:main");
+            if round % 2 == 0 {
+                rig.engine.stop_stream().await.unwrap();
+            }
+            rig.engine.shutdown().await;
+            assert!(rig.fake.outputs(&input).is_empty(), "round {round}: outputs left behind");
+            assert!(!rig.engine.is_running(), "round {round}");
+            rig.shutdown().await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), rounds).await.expect("stop + shutdown hung");
+}

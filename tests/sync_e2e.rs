@@ -299,3 +299,144 @@ async fn server_restart_then_reconnect_and_a_lost_server_expires_remote_sessions
     wait_until("remote sessions expire when the server is lost", WAIT, || devices(&alice).is_empty()).await;
     alice.shutdown().await;
 }
+
+fn sync_state(e: &Engine) -> String {
+    serde_json::to_value(e.sync_status()).unwrap()["state"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn reconfigure_turns_sync_on_and_off_and_the_status_follows() {
+    let srv = sync_server("127.0.0.1:0").await;
+    let addr = srv.local_addr();
+    let fake = fake().await;
+    let cfg = cloud_config("alice-local", &fake, &[("twitch-main", PlatformKind::Twitch)]);
+    let secrets = secrets_for(&cfg, Some(&fake));
+    secrets.set(&SecretName::SyncToken, &Secret::new(ALICE)).unwrap();
+    let alice = engine(cfg.clone(), secrets);
+    let control = Control::start(&alice).await;
+    let (_, st) = control.get("/api/v1/status").await;
+    assert_eq!(st["sync"], json!({"state": "off", "server": null, "last_error": null, "devices": []}));
+    let mut events = alice.subscribe();
+
+    // On: the client starts and connects; the UI hears about it.
+    let mut on = cfg.clone();
+    on.sync.url = Some(format!("ws://{addr}"));
+    on.sync.device_id = Some("studio-pc".into());
+    on.sync.reconnect_initial_ms = 50;
+    on.sync.reconnect_max_ms = 200;
+    alice.reconfigure(on.clone()).await.unwrap();
+    next_event(
+        &mut events,
+        WAIT,
+        |e| matches!(e, streampai::Event::SyncStatus { status, .. } if sync_state_of(status) == "connected"),
+    )
+    .await;
+    assert_eq!(alice.sync_status().server, Some(format!("ws://{addr}/sync")));
+    assert_eq!(alice.sync_status().last_error, None);
+
+    // A phone signs in: a device session, and a device in the sync status.
+    let _phone = Phone::connect(addr, ALICE, "phone").await;
+    wait_until("phone tracked", WAIT, || devices(&alice).len() == 1).await;
+    wait_until("phone in the sync status", WAIT, || alice.sync_status().devices.len() == 1).await;
+    let d = &alice.sync_status().devices[0];
+    assert_eq!((d.id.as_str(), d.name.as_str()), ("phone", "Phone"));
+    let (_, st) = control.get("/api/v1/status").await;
+    assert_eq!(st["sync"]["state"], "connected", "{st}");
+    assert_eq!(st["sync"]["devices"][0]["id"], "phone", "{st}");
+    wait_until("the phone holds the tree", WAIT, || alice.is_running()).await;
+
+    // A device name change restarts the client; the phone is tracked again.
+    let mut renamed = on.clone();
+    renamed.sync.device_name = Some("Studio".into());
+    alice.reconfigure(renamed.clone()).await.unwrap();
+    assert_eq!(alice.config().sync.device_name.as_deref(), Some("Studio"));
+    wait_until("reconnected with the phone", WAIT, || {
+        sync_state(&alice) == "connected" && devices(&alice).len() == 1
+    })
+    .await;
+
+    // Off: the client stops, remote sessions leave at once, then the grace stops the tree.
+    alice.reconfigure(cfg.clone()).await.unwrap();
+    assert_eq!(alice.sync_status(), streampai::sync::SyncStatus::default());
+    assert!(devices(&alice).is_empty(), "remote device sessions gone with sync off");
+    wait_until("the tree stops after the grace", WAIT, || !alice.is_running()).await;
+    let (_, st) = control.get("/api/v1/status").await;
+    assert_eq!(st["sync"]["state"], "off", "{st}");
+
+    control.stop().await;
+    alice.shutdown().await;
+    srv.shutdown().await;
+}
+
+fn sync_state_of(s: &streampai::sync::SyncStatus) -> String {
+    serde_json::to_value(s).unwrap()["state"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn a_bad_token_shows_the_refusal_in_words_and_a_new_token_connects() {
+    let srv = sync_server("127.0.0.1:0").await;
+    let addr = srv.local_addr();
+    let bad = "not-a-real-token-9999";
+    let fake = fake().await;
+    let mut cfg = cloud_config("alice-local", &fake, &[("twitch-main", PlatformKind::Twitch)]);
+    cfg.sync.url = Some(format!("ws://{addr}"));
+    cfg.sync.reconnect_initial_ms = 50;
+    cfg.sync.reconnect_max_ms = 200;
+    let secrets = secrets_for(&cfg, Some(&fake));
+    secrets.set(&SecretName::SyncToken, &Secret::new(bad)).unwrap();
+    let alice = engine(cfg, secrets.clone());
+    wait_until("the refusal is reported", WAIT, || alice.sync_status().last_error.is_some()).await;
+    let st = alice.sync_status();
+    assert_eq!(sync_state_of(&st), "retrying");
+    let why = st.last_error.unwrap();
+    assert!(why.contains("refused the sync token"), "{why}");
+    assert!(!why.contains(bad));
+    assert!(!serde_json::to_string(&alice.status().await).unwrap().contains(bad));
+
+    // Reload with the right token: connected, the error cleared.
+    secrets.set(&SecretName::SyncToken, &Secret::new(ALICE)).unwrap();
+    alice.reload_secrets().await.unwrap();
+    wait_until("connected with the new token", WAIT, || sync_state(&alice) == "connected").await;
+    assert_eq!(alice.sync_status().last_error, None);
+
+    // A server that is not there: said in words too.
+    srv.shutdown().await;
+    wait_until("the lost server is reported", WAIT, || {
+        sync_state(&alice) == "retrying"
+            && alice.sync_status().last_error.is_some_and(|e| e.contains("connection refused"))
+    })
+    .await;
+    alice.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_platform_toggled_from_the_phone_announces_a_config_change() {
+    let srv = sync_server("127.0.0.1:0").await;
+    let addr = srv.local_addr();
+    let (alice, _f) = synced_engine("alice-local", ALICE, "studio-pc", addr).await;
+    let mut phone = Phone::connect(addr, ALICE, "phone").await;
+    phone
+        .until(|m| matches!(m, ServerMsg::StreamState { state: Some(s), .. } if s.manager == "running"))
+        .await;
+    let mut events = alice.subscribe();
+    let r = phone
+        .command(
+            "t-1",
+            json!({"action": "set_platform_enabled", "platform": "twitch-main", "enabled": false}),
+        )
+        .await;
+    assert_eq!(r["ok"], true, "{r}");
+    next_event(&mut events, WAIT, |e| matches!(e, streampai::Event::ConfigChanged { .. })).await;
+    assert!(!alice.config().platforms[0].enabled);
+    // The same again changes nothing: no event.
+    let r = phone
+        .command(
+            "t-2",
+            json!({"action": "set_platform_enabled", "platform": "twitch-main", "enabled": false}),
+        )
+        .await;
+    assert_eq!(r["ok"], true, "{r}");
+    assert!(drain(&mut events).iter().all(|e| !matches!(e, streampai::Event::ConfigChanged { .. })));
+    alice.shutdown().await;
+    srv.shutdown().await;
+}

@@ -6,7 +6,7 @@ use specta_typescript::{BigIntExportBehavior, Typescript};
 use tauri_specta::{collect_commands, collect_events};
 
 use crate::bridge::EngineEvent;
-use crate::commands::{alerts, history, settings, stream, windows};
+use crate::commands::{alerts, history, settings, stream, sync, windows};
 
 /// The app's commands and events (for the real runtime; tests call command functions directly).
 pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
@@ -29,6 +29,11 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             settings::set_platform_enabled,
             settings::save_preferences::<tauri::Wry>,
             settings::finish_setup,
+            sync::get_sync_settings,
+            sync::save_sync,
+            sync::set_sync_token,
+            sync::forget_sync_token,
+            sync::get_sync_status,
             alerts::alerts_snapshot,
             alerts::send_test_alert,
             alerts::alerts_pause,

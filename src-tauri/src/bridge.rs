@@ -1,5 +1,7 @@
 //! Engine → UI and tray: every engine event goes to every window as a typed `EngineEvent`, may
 //! raise a notification, and refreshes the tray (every second while live, for the elapsed time).
+//! `config_changed` (e.g. a platform toggled from the phone through the sync server) writes the
+//! config in force to the store, so the next launch does not revert it.
 
 use std::time::Duration;
 
@@ -27,6 +29,9 @@ pub fn spawn<R: Runtime>(app: AppHandle<R>) {
             tokio::select! {
                 received = rx.recv() => match received {
                     Ok(event) => {
+                        if matches!(event, Event::ConfigChanged { .. }) {
+                            persist_config(&app);
+                        }
                         if let Some(n) = watch.observe(&event) {
                             crate::notify::show(&app, &n.title, &n.body);
                         }
@@ -45,6 +50,21 @@ pub fn spawn<R: Runtime>(app: AppHandle<R>) {
                     crate::tray::refresh(&app).await;
                 },
             }
+        }
+    });
+}
+
+/// Stores the engine's config in force (off the bridge's loop: it waits for any settings change
+/// in progress, which saves the same config anyway).
+fn persist_config<R: Runtime>(app: &AppHandle<R>) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let Some(shell) = app.try_state::<Shell>() else { return };
+        let _guard = shell.settings_lock.lock().await;
+        match shell.persist_engine_config() {
+            Ok(true) => tracing::info!("settings changed by the engine (e.g. from another device) saved"),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(cause = %e, "cannot save the settings the engine changed"),
         }
     });
 }

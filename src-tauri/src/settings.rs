@@ -14,6 +14,7 @@ pub const DEFAULT_USER_ID: &str = "local";
 const KEY_CONFIG: &str = "config";
 const KEY_PREFS: &str = "preferences";
 const KEY_SETUP_DONE: &str = "setup_done";
+const KEY_SYNC_OFF_URL: &str = "sync_off_url";
 
 /// Shell-only settings.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, specta::Type)]
@@ -31,6 +32,8 @@ pub struct Stored {
     pub config: Option<Config>,
     pub preferences: Preferences,
     pub setup_done: bool,
+    /// The sync server address kept while sync is off (the engine's `[sync] url` is unset then).
+    pub sync_off_url: Option<String>,
 }
 
 /// Where [`Stored`] lives (the plugin store in the app; memory in tests).
@@ -51,7 +54,8 @@ impl<R: tauri::Runtime> Persist for Arc<tauri_plugin_store::Store<R>> {
         let preferences =
             self.get(KEY_PREFS).and_then(|v| serde_json::from_value(v).ok()).unwrap_or_default();
         let setup_done = self.get(KEY_SETUP_DONE).and_then(|v| v.as_bool()).unwrap_or(false);
-        Stored { config, preferences, setup_done }
+        let sync_off_url = self.get(KEY_SYNC_OFF_URL).and_then(|v| v.as_str().map(str::to_string));
+        Stored { config, preferences, setup_done, sync_off_url }
     }
 
     fn save(&self, stored: &Stored) -> Result<(), String> {
@@ -60,6 +64,12 @@ impl<R: tauri::Runtime> Persist for Arc<tauri_plugin_store::Store<R>> {
         self.set(KEY_CONFIG, config);
         self.set(KEY_PREFS, prefs);
         self.set(KEY_SETUP_DONE, Value::Bool(stored.setup_done));
+        match &stored.sync_off_url {
+            Some(url) => self.set(KEY_SYNC_OFF_URL, Value::String(url.clone())),
+            None => {
+                self.delete(KEY_SYNC_OFF_URL);
+            }
+        }
         tauri_plugin_store::Store::save(self).map_err(|e| e.to_string())
     }
 }

@@ -104,6 +104,28 @@ impl Shell {
         self.persist.save(&stored).map_err(|message| UiError::Storage { message })
     }
 
+    pub fn set_sync_off_url(&self, url: Option<String>) -> UiResult<()> {
+        let mut stored = self.persist.load();
+        if stored.sync_off_url == url {
+            return Ok(());
+        }
+        stored.sync_off_url = url;
+        self.persist.save(&stored).map_err(|message| UiError::Storage { message })
+    }
+
+    /// The engine changed its config itself (a remote device toggled a platform through the
+    /// sync server): store it, so the next launch does not revert it. Returns whether the store
+    /// changed.
+    pub fn persist_engine_config(&self) -> UiResult<bool> {
+        let config = self.engine.config();
+        let stored = self.persist.load();
+        if stored.config.as_ref() == Some(&*config) {
+            return Ok(false);
+        }
+        self.save_config(&config)?;
+        Ok(true)
+    }
+
     /// Apply a changed config to the engine, then save it.
     pub async fn apply_config(&self, config: Config) -> UiResult<()> {
         self.engine.reconfigure(config.clone()).await?;

@@ -71,6 +71,10 @@ fn rig(quit: QuitPolicy) -> Rig {
     let boot = Boot { data_dir: dir.path().to_path_buf(), seed: None };
     let shell = setup::start_shell(config, shared, boot, Box::<MemoryPersist>::default(), quit);
     let app = mock_builder().build(mock_context(noop_assets())).expect("mock app");
+    // The event bridge emits typed events (as in the app), so the mock app knows them too.
+    tauri_specta::Builder::<MockRuntime>::new()
+        .events(tauri_specta::collect_events![streampai_desktop::bridge::EngineEvent])
+        .mount_events(app.handle());
     setup::install(app.handle(), shell, false);
     Rig { app, fake, secrets, _dir: dir }
 }
@@ -385,4 +389,77 @@ fn engine_shuts_down_promptly_after_the_grace_stopped_the_tree() {
     let engine = rig.shell().engine.clone();
     let done = block(async move { tokio::time::timeout(Duration::from_secs(10), engine.shutdown()).await });
     assert!(done.is_ok(), "engine shutdown hung");
+}
+
+#[test]
+fn sync_settings_keep_the_token_in_the_keyring_only() {
+    use streampai_desktop::commands::sync as sync_cmd;
+    let rig = rig(QuitPolicy::test(true));
+    let token = "spt-sync-secret-7f3a";
+    let input = |enabled: bool, url: &str, name: &str| sync_cmd::SyncInput {
+        enabled,
+        url: url.into(),
+        device_name: name.into(),
+    };
+    let field = |r: Result<sync_cmd::SyncSettingsView, UiError>| match r {
+        Err(UiError::Invalid { field, .. }) => field,
+        other => panic!("expected a field error, got {other:?}"),
+    };
+    let view = block(sync_cmd::get_sync_settings(rig.shell())).unwrap();
+    assert!(!view.enabled && !view.has_token && view.url.is_empty());
+
+    // Refused input: nothing reaches the engine or the store.
+    assert_eq!(
+        field(block(sync_cmd::save_sync(rig.shell(), input(true, "http://127.0.0.1:4860", "")))),
+        "sync_url"
+    );
+    assert_eq!(field(block(sync_cmd::save_sync(rig.shell(), input(true, "", "")))), "sync_url");
+    assert_eq!(field(block(sync_cmd::set_sync_token(rig.shell(), "two words".into()))), "sync_token");
+    assert_eq!(field(block(sync_cmd::set_sync_token(rig.shell(), "  ".into()))), "sync_token");
+    assert!(!rig.shell().engine.config().sync.enabled());
+    assert!(rig.secrets.get(&SecretName::SyncToken).unwrap().is_none());
+
+    let view = block(sync_cmd::set_sync_token(rig.shell(), format!(" {token} "))).unwrap();
+    assert!(view.has_token);
+    assert_eq!(rig.secrets.get(&SecretName::SyncToken).unwrap().unwrap().expose(), token);
+    let url = format!("ws://127.0.0.1:{}", free_port());
+    let view = block(sync_cmd::save_sync(rig.shell(), input(true, &url, " Studio PC "))).unwrap();
+    assert!(view.enabled && view.has_token);
+    assert_eq!((view.url.as_str(), view.device_name.as_str()), (url.as_str(), "Studio PC"));
+    let stored = rig.shell().stored();
+    let sync = &stored.config.as_ref().unwrap().sync;
+    assert_eq!((sync.url.as_deref(), sync.device_name.as_deref()), (Some(url.as_str()), Some("Studio PC")));
+    assert!(!format!("{stored:?}").contains(token), "the token is not in the store: {stored:?}");
+    assert!(!serde_json::to_string(&stored.config).unwrap().contains(token));
+
+    // Off: the engine drops the address, the form keeps it.
+    let view = block(sync_cmd::save_sync(rig.shell(), input(false, &url, "Studio PC"))).unwrap();
+    assert!(!view.enabled && view.url == url);
+    assert!(rig.shell().stored().config.unwrap().sync.url.is_none());
+    assert_eq!(rig.shell().stored().sync_off_url.as_deref(), Some(url.as_str()));
+
+    let view = block(sync_cmd::forget_sync_token(rig.shell())).unwrap();
+    assert!(!view.has_token);
+    assert!(rig.secrets.get(&SecretName::SyncToken).unwrap().is_none());
+}
+
+#[test]
+fn a_platform_toggled_from_another_device_is_stored() {
+    use streampai::sync::protocol::Command;
+    let rig = rig(QuitPolicy::test(true));
+    block(cmd::finish_setup(rig.shell())).unwrap();
+    let stored_enabled = |name: &str| {
+        rig.shell().stored().config.unwrap().platforms.iter().find(|p| p.name == name).unwrap().enabled
+    };
+    assert!(stored_enabled("yt"));
+    // The exact path a command relayed by the sync server takes on the engine.
+    let engine = rig.shell().engine.clone();
+    let off = Command::SetPlatformEnabled { platform: "yt".into(), enabled: false };
+    let result = block(streampai::sync::client::execute(&engine, off));
+    assert!(result.ok, "{result:?}");
+    wait_until("the store follows the engine", || !stored_enabled("yt"));
+    assert!(stored_enabled("tw"), "only that platform changed");
+    let on = Command::SetPlatformEnabled { platform: "yt".into(), enabled: true };
+    assert!(block(streampai::sync::client::execute(&engine, on)).ok);
+    wait_until("and back", || stored_enabled("yt"));
 }

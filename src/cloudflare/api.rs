@@ -36,6 +36,11 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_REQUESTS_PER_5MIN: u32 = 900;
 /// Requests that may go out back to back before the steady rate applies.
 pub const MAX_BURST: u32 = 50;
+/// Background calls (periodic polls) may use at most this share of the budget's rate
+/// (1/`BACKGROUND_SHARE`) and at most [`MAX_BACKGROUND_BURST`] back to back, so foreground
+/// calls (live input setup, creating and deleting outputs) always keep headroom.
+pub const BACKGROUND_SHARE: u32 = 2;
+pub const MAX_BACKGROUND_BURST: u32 = 10;
 const BUDGET_WINDOW: Duration = Duration::from_secs(300);
 
 const T_VERIFY: &str = "/user/tokens/verify";
@@ -56,7 +61,9 @@ pub struct ClientConfig {
     /// Whole-request timeout (connect, send, read the body).
     pub timeout: Duration,
     /// Request budget per 5 minutes, spread evenly, with a burst of up to [`MAX_BURST`].
-    /// Calls wait for the budget before sending; that wait is not part of `timeout`.
+    /// Foreground calls wait for the budget before sending; that wait is not part of `timeout`.
+    /// Background calls ([`CloudflareClient::poll_live_input`]) never wait: they pass a
+    /// smaller limiter of their own and the budget at once, or are skipped.
     pub requests_per_5min: u32,
 }
 
@@ -80,6 +87,17 @@ struct Inner {
     auth: HeaderValue,
     token: Secret,
     budget: DefaultDirectRateLimiter,
+    /// Background calls pass this first (without waiting), then the budget (without waiting).
+    background: DefaultDirectRateLimiter,
+}
+
+/// Does a call wait for the budget, or give way?
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Priority {
+    /// Waits for the budget.
+    Foreground,
+    /// Never waits: skipped when its own limiter or the budget is exhausted.
+    Background,
 }
 
 /// The client; cheap to clone (clones share the connection pool and the request budget).
@@ -136,6 +154,11 @@ impl CloudflareClient {
         let quota = Quota::with_period(BUDGET_WINDOW / per_window.get())
             .ok_or_else(|| invalid("requests_per_5min is too large"))?
             .allow_burst(burst);
+        let bg_per_window = (per_window.get() / BACKGROUND_SHARE).max(1);
+        let bg_burst = NonZeroU32::new(bg_per_window.min(MAX_BACKGROUND_BURST)).unwrap_or(NonZeroU32::MIN);
+        let bg_quota = Quota::with_period(BUDGET_WINDOW / bg_per_window)
+            .ok_or_else(|| invalid("requests_per_5min is too large"))?
+            .allow_burst(bg_burst);
         let http = reqwest::Client::builder()
             .timeout(config.timeout)
             .connect_timeout(config.timeout.min(Duration::from_secs(10)))
@@ -150,6 +173,7 @@ impl CloudflareClient {
                 auth,
                 token: config.token,
                 budget: RateLimiter::direct(quota),
+                background: RateLimiter::direct(bg_quota),
             }),
         })
     }
@@ -187,6 +211,17 @@ impl CloudflareClient {
     pub async fn get_live_input(&self, uid: &str) -> Result<LiveInput, CloudflareError> {
         let raw = self.send(Method::GET, T_INPUT, &self.path(&[id(uid)?]), None).await?;
         self.result(raw)
+    }
+
+    /// `get_live_input` for periodic polling, at background priority: `Ok(None)` (nothing sent)
+    /// when the background share or the budget is exhausted right now. Never waits for the
+    /// budget, so polls can never starve foreground calls such as output deletes.
+    pub async fn poll_live_input(&self, uid: &str) -> Result<Option<LiveInput>, CloudflareError> {
+        let path = self.path(&[id(uid)?]);
+        match self.send_with(Priority::Background, Method::GET, T_INPUT, &path, None).await? {
+            Some(raw) => self.result(raw).map(Some),
+            None => Ok(None),
+        }
     }
 
     pub async fn update_live_input(
@@ -320,15 +355,38 @@ impl CloudflareClient {
         segments: &[&str],
         body: Option<Vec<u8>>,
     ) -> Result<Raw, CloudflareError> {
+        let raw = self.send_with(Priority::Foreground, method, template, segments, body).await?;
+        raw.ok_or_else(|| CloudflareError::InvalidRequest("a foreground call was skipped".into()))
+    }
+
+    /// Like `send`; at background priority, `Ok(None)` when it had to give way.
+    async fn send_with(
+        &self,
+        priority: Priority,
+        method: Method,
+        template: &'static str,
+        segments: &[&str],
+        body: Option<Vec<u8>>,
+    ) -> Result<Option<Raw>, CloudflareError> {
         let url = self.url(segments)?;
-        let queued = Instant::now();
-        self.inner.budget.until_ready().await;
-        if queued.elapsed() > Duration::from_secs(1) {
-            tracing::debug!(
-                waited_ms = queued.elapsed().as_millis() as u64,
-                path = template,
-                "request budget wait"
-            );
+        match priority {
+            Priority::Foreground => {
+                let queued = Instant::now();
+                self.inner.budget.until_ready().await;
+                if queued.elapsed() > Duration::from_secs(1) {
+                    tracing::debug!(
+                        waited_ms = queued.elapsed().as_millis() as u64,
+                        path = template,
+                        "request budget wait"
+                    );
+                }
+            }
+            Priority::Background => {
+                if self.inner.background.check().is_err() || self.inner.budget.check().is_err() {
+                    tracing::debug!(path = template, "request budget: background call skipped");
+                    return Ok(None);
+                }
+            }
         }
         let started = Instant::now();
         let mut req =
@@ -354,7 +412,7 @@ impl CloudflareClient {
                     elapsed_ms,
                     "cloudflare request"
                 );
-                Ok(raw)
+                Ok(Some(raw))
             }
             Err(e) => {
                 let err = self.transport_error(&e);

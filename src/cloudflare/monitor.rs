@@ -4,12 +4,16 @@
 //! Errors back off exponentially with jitter, starting from the poll interval and capped at six
 //! poll intervals, so a few failed polls never push detection minutes away; the first success
 //! resets it. A 429's `retry-after` is honoured. One error is logged per failure streak.
+//!
+//! Polls run at background priority ([`CloudflareClient::poll_live_input`]): when the request
+//! budget's background share is spent, the tick is skipped (logged at debug) instead of waiting,
+//! so polling never delays creating or deleting outputs.
 
 use std::time::Duration;
 
 use rand::Rng;
 use tokio_util::sync::CancellationToken;
-use tracing::{error, info, instrument};
+use tracing::{debug, error, info, instrument};
 
 use super::api::CloudflareClient;
 use super::manager::{CloudflareManagerHandle, IngestError};
@@ -53,7 +57,11 @@ pub async fn run(args: MonitorArgs, cancel: CancellationToken) -> ChildResult {
             r = poll(&client, &args.manager) => r,
         };
         match polled {
-            Ok(status) => {
+            Ok(None) => {
+                debug!("[CloudflareLiveInputMonitor:{user}] request budget busy; poll skipped");
+                delay = args.poll_interval;
+            }
+            Ok(Some(status)) => {
                 if failures > 0 {
                     info!("[CloudflareLiveInputMonitor:{user}] polling recovered after {failures} failures");
                 }
@@ -76,13 +84,14 @@ pub async fn run(args: MonitorArgs, cancel: CancellationToken) -> ChildResult {
     }
 }
 
+/// `None` when the poll gave way to foreground calls (background budget spent).
 async fn poll(
     client: &CloudflareClient,
     manager: &CloudflareManagerHandle,
-) -> Result<InputStatus, IngestError> {
+) -> Result<Option<InputStatus>, IngestError> {
     let info = manager.ensure_input().await?;
-    let input = client.get_live_input(&info.input_uid).await?;
-    Ok(if input.status.is_receiving() { InputStatus::ReceivingTraffic } else { InputStatus::NoTraffic })
+    let Some(input) = client.poll_live_input(&info.input_uid).await? else { return Ok(None) };
+    Ok(Some(if input.status.is_receiving() { InputStatus::ReceivingTraffic } else { InputStatus::NoTraffic }))
 }
 
 #[cfg(test)]

@@ -28,42 +28,61 @@ use crate::engine::{Engine, Status};
 use crate::events::Event;
 use crate::presence::SessionKind;
 use crate::secrets::{Secret, SecretName};
+use crate::sync::status::{display_server, SyncDevice, SyncState, SyncStatus, SyncStatusCell};
 
 /// Largest frame accepted from the server.
 const MAX_FRAME: usize = 256 * 1024;
 
-/// Start the client if `[sync] url` is set and a token is available. Stops with `cancel`.
-pub fn spawn(engine: &Engine, cancel: CancellationToken) -> Option<tokio::task::JoinHandle<()>> {
+/// A running client.
+pub struct Running {
+    pub task: tokio::task::JoinHandle<()>,
+    /// The token it signed in with (to tell whether a secrets reload changes anything).
+    pub token: Secret,
+}
+
+/// Start the client if `[sync] url` is set and a token is available; stops with `cancel`.
+/// Otherwise sets the status to `off` (with the reason when sync is configured but cannot run).
+pub fn spawn(engine: &Engine, status: SyncStatusCell, cancel: CancellationToken) -> Option<Running> {
     let cfg = engine.config().sync.clone();
     if !cfg.enabled() {
+        status.set(SyncStatus::default());
         return None;
     }
+    let off = |server: Option<String>, why: &str| {
+        status.set(SyncStatus { server, last_error: Some(why.to_string()), ..SyncStatus::default() })
+    };
     let Some(url) = cfg.endpoint() else {
         warn!("sync.url is not a valid URL; sync is off");
+        off(None, "the sync server address is not a valid URL");
         return None;
     };
+    let server = Some(display_server(&url));
     let token = match engine.secrets().get(&SecretName::SyncToken) {
         Ok(Some(t)) if !t.is_blank() => t,
         Ok(_) => {
             warn!("sync.url is set but there is no sync token (STREAMPAI_SYNC_TOKEN or the keyring); sync is off");
+            off(server, "no sync token: save the token from `streampai sync-server user add` first");
             return None;
         }
         Err(e) => {
             warn!(cause = %e, "cannot read the sync token; sync is off");
+            off(server, "cannot read the sync token from the keyring");
             return None;
         }
     };
+    status.set(SyncStatus { state: SyncState::Connecting, server, ..SyncStatus::default() });
     let client = Client {
         engine: engine.clone(),
         url,
-        token,
+        token: token.clone(),
         device_id: cfg.device_id(),
         device_name: cfg.device_name(),
         backoff_initial: Duration::from_millis(cfg.reconnect_initial_ms),
         backoff_max: Duration::from_millis(cfg.reconnect_max_ms),
         remote: HashMap::new(),
+        status,
     };
-    Some(tokio::spawn(client.run(cancel)))
+    Some(Running { task: tokio::spawn(client.run(cancel)), token })
 }
 
 struct Client {
@@ -74,8 +93,19 @@ struct Client {
     device_name: String,
     backoff_initial: Duration,
     backoff_max: Duration,
-    /// Presence session id → remote connection ref, for the sessions this client tracks.
-    remote: HashMap<String, String>,
+    /// Presence session id → the remote connection, for the sessions this client tracks.
+    remote: HashMap<String, Remote>,
+    status: SyncStatusCell,
+}
+
+struct Remote {
+    device: SyncDevice,
+}
+
+fn remote(device_id: &str, name: &str, online_at_ms: u64) -> Remote {
+    let joined_at =
+        chrono::DateTime::from_timestamp_millis(online_at_ms as i64).unwrap_or_else(chrono::Utc::now);
+    Remote { device: SyncDevice { id: device_id.to_string(), name: name.to_string(), joined_at } }
 }
 
 /// How a session ended.
@@ -85,6 +115,7 @@ enum End {
     Lost {
         expire_at: Instant,
         welcomed: bool,
+        why: String,
     },
     /// The server refused us for good (token, version): retry only at the slowest pace.
     Refused(ErrorCode),
@@ -110,7 +141,11 @@ impl Client {
                     self.expire_all();
                     return;
                 }
-                End::Lost { expire_at: at, welcomed } => {
+                End::Lost { expire_at: at, welcomed, why } => {
+                    self.status.update(|s| {
+                        s.state = SyncState::Retrying;
+                        s.last_error = Some(why);
+                    });
                     expire_at = Some(if welcomed { at } else { expire_at.map_or(at, |e| e.min(at)) });
                     if welcomed {
                         backoff = self.backoff_initial;
@@ -121,6 +156,10 @@ impl Client {
                 }
                 End::Refused(code) => {
                     warn!(code = code.as_str(), "the sync server refused this engine; check the sync token");
+                    self.status.update(|s| {
+                        s.state = SyncState::Retrying;
+                        s.last_error = Some(refusal_words(code));
+                    });
                     self.expire_all();
                     self.backoff_max
                 }
@@ -142,7 +181,15 @@ impl Client {
             if self.remote.is_empty() {
                 expire_at = None;
             }
+            self.status.update(|s| s.state = SyncState::Connecting);
         }
+    }
+
+    /// Publish the tracked remote devices in the status.
+    fn publish_devices(&self) {
+        let mut devices: Vec<SyncDevice> = self.remote.values().map(|r| r.device.clone()).collect();
+        devices.sort_by(|a, b| (a.joined_at, &a.id).cmp(&(b.joined_at, &b.id)));
+        self.status.update(|s| s.devices = devices);
     }
 
     fn expire_all(&mut self) {
@@ -150,15 +197,16 @@ impl Client {
         for id in std::mem::take(&mut self.remote).into_keys() {
             self.engine.presence().untrack(&user, &id);
         }
+        self.publish_devices();
     }
 
     /// Make the tracked remote sessions equal `presences` (devices only, never ourselves).
     fn reconcile(&mut self, presences: &Presences, own: &str) {
         let user = self.engine.user_id().to_string();
-        let mut want: HashMap<String, (String, String)> = HashMap::new();
+        let mut want: HashMap<String, Remote> = HashMap::new();
         for (device_id, e) in presences {
             for m in e.metas.iter().filter(|m| m.role == Role::Device && m.conn != own) {
-                want.insert(session_id(device_id, &m.conn), (m.conn.clone(), m.device_name.clone()));
+                want.insert(session_id(device_id, &m.conn), remote(device_id, &m.device_name, m.online_at));
             }
         }
         let gone: Vec<String> = self.remote.keys().filter(|k| !want.contains_key(*k)).cloned().collect();
@@ -166,12 +214,13 @@ impl Client {
             self.remote.remove(&id);
             self.engine.presence().untrack(&user, &id);
         }
-        for (id, (conn, name)) in want {
+        for (id, r) in want {
             if !self.remote.contains_key(&id) {
-                self.engine.presence().track(&user, &id, SessionKind::Device, Some(name));
-                self.remote.insert(id, conn);
+                self.engine.presence().track(&user, &id, SessionKind::Device, Some(r.device.name.clone()));
+                self.remote.insert(id, r);
             }
         }
+        self.publish_devices();
     }
 
     fn apply_diff(&mut self, joins: &Presences, leaves: &Presences, own: &str) {
@@ -194,10 +243,11 @@ impl Client {
                         SessionKind::Device,
                         Some(m.device_name.clone()),
                     );
-                    self.remote.insert(id, m.conn.clone());
+                    self.remote.insert(id, remote(device_id, &m.device_name, m.online_at));
                 }
             }
         }
+        self.publish_devices();
     }
 
     async fn connect(&self) -> Result<Ws, String> {
@@ -207,21 +257,22 @@ impl Client {
         let fut = tokio_tungstenite::connect_async_with_config(self.url.as_str(), Some(cfg), true);
         match tokio::time::timeout(Duration::from_secs(10), fut).await {
             Ok(Ok((ws, _))) => Ok(ws),
-            Ok(Err(e)) => Err(e.to_string()),
-            Err(_) => Err("connect timed out".into()),
+            Ok(Err(e)) => Err(connect_words(&e)),
+            Err(_) => Err("the sync server did not answer within 10 s".into()),
         }
     }
 
     async fn session(&mut self, cancel: &CancellationToken) -> End {
-        let lost_now = |welcomed| End::Lost {
+        let lost_now = |welcomed, why: &str| End::Lost {
             expire_at: Instant::now() + Duration::from_millis(DEFAULT_HEARTBEAT_TIMEOUT_MS),
             welcomed,
+            why: why.to_string(),
         };
         let mut ws = match self.connect().await {
             Ok(ws) => ws,
             Err(e) => {
                 debug!(cause = %e, "sync: cannot connect");
-                return lost_now(false);
+                return lost_now(false, &e);
             }
         };
         let hello = ClientMsg::Hello {
@@ -232,7 +283,7 @@ impl Client {
             role: Role::Host,
         };
         if ws.send(Message::Text(encode(&hello).into())).await.is_err() {
-            return lost_now(false);
+            return lost_now(false, "the connection to the sync server dropped while signing in");
         }
         drop(hello);
         // The welcome.
@@ -250,8 +301,19 @@ impl Client {
                 )
             }
             Ok(Some(ServerMsg::Error { code, .. })) if code.is_permanent() => return End::Refused(code),
-            _ => return lost_now(false),
+            Ok(Some(ServerMsg::Error { code, .. })) => {
+                return lost_now(
+                    false,
+                    &format!("the sync server refused the connection ({})", code.as_str()),
+                )
+            }
+            Ok(_) => return lost_now(false, "the sync server closed the connection while signing in"),
+            Err(_) => return lost_now(false, "the sync server did not answer the sign-in within 10 s"),
         };
+        self.status.update(|s| {
+            s.state = SyncState::Connected;
+            s.last_error = None;
+        });
 
         let mut events = self.engine.subscribe();
         let (done_tx, mut done_rx) = mpsc::channel::<(String, String, CommandResult)>(64);
@@ -264,7 +326,12 @@ impl Client {
         let mut bus_open = true;
         let mut flush = tokio::time::interval(Duration::from_millis(50));
         flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let lost = |last_heard: Instant| End::Lost { expire_at: last_heard + timeout, welcomed: true };
+        let lost = |last_heard: Instant, why: &str| End::Lost {
+            expire_at: last_heard + timeout,
+            welcomed: true,
+            why: why.to_string(),
+        };
+        const DROPPED: &str = "the connection to the sync server dropped";
 
         loop {
             tokio::select! {
@@ -274,13 +341,13 @@ impl Client {
                 }
                 _ = tokio::time::sleep_until(last_heard + timeout) => {
                     warn!(timeout_ms = timeout.as_millis() as u64, "sync: server silent; reconnecting");
-                    return lost(last_heard);
+                    return lost(last_heard, "the sync server stopped answering");
                 }
                 _ = ping.tick() => {
                     seq += 1;
                     let m = encode(&ClientMsg::Ping { seq });
                     if ws.send(Message::Text(m.into())).await.is_err() {
-                        return lost(last_heard);
+                        return lost(last_heard, DROPPED);
                     }
                 }
                 ev = events.recv(), if bus_open => match ev {
@@ -296,7 +363,7 @@ impl Client {
                     if last_sent.as_ref() != Some(&state) {
                         let m = encode(&ClientMsg::StreamState { state: state.clone() });
                         if ws.send(Message::Text(m.into())).await.is_err() {
-                            return lost(last_heard);
+                            return lost(last_heard, DROPPED);
                         }
                         last_sent = Some(state);
                     }
@@ -304,11 +371,11 @@ impl Client {
                 Some((id, to, result)) = done_rx.recv() => {
                     let m = encode(&ClientMsg::CommandResult { id, to, result });
                     if ws.send(Message::Text(m.into())).await.is_err() {
-                        return lost(last_heard);
+                        return lost(last_heard, DROPPED);
                     }
                 }
                 msg = next_msg(&mut ws) => {
-                    let Some(msg) = msg else { return lost(last_heard) };
+                    let Some(msg) = msg else { return lost(last_heard, DROPPED) };
                     last_heard = Instant::now();
                     match msg {
                         ServerMsg::PresenceState { presences } => self.reconcile(&presences, &own),
@@ -353,6 +420,34 @@ async fn next_msg(ws: &mut Ws) -> Option<ServerMsg> {
                 return None;
             }
         }
+    }
+}
+
+/// Why the server refused this engine, in words.
+fn refusal_words(code: ErrorCode) -> String {
+    match code {
+        ErrorCode::Unauthorized => {
+            "the sync server refused the sync token (unknown or revoked): check the token".into()
+        }
+        ErrorCode::UnsupportedVersion => {
+            "the sync server speaks another protocol version: update the app or the server".into()
+        }
+        other => format!("the sync server refused the connection ({})", other.as_str()),
+    }
+}
+
+/// A failed connect in words (the URL carries no secret; the token is only in the hello).
+fn connect_words(e: &tokio_tungstenite::tungstenite::Error) -> String {
+    use tokio_tungstenite::tungstenite::Error as E;
+    match e {
+        E::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+            "cannot reach the sync server: connection refused (is it running?)".into()
+        }
+        E::Io(io) => format!("cannot reach the sync server: {io}"),
+        E::Tls(t) => format!("TLS with the sync server failed: {t}"),
+        E::Http(r) => format!("the address answered HTTP {} instead of the sync protocol", r.status()),
+        E::Url(u) => format!("bad sync server address: {u}"),
+        other => format!("cannot connect to the sync server: {other}"),
     }
 }
 

@@ -3,9 +3,11 @@
 //! Off until `[sync] url` is set; the token comes from `STREAMPAI_SYNC_TOKEN` or the keyring.
 
 pub mod client;
+pub mod status;
 
 use serde::{Deserialize, Serialize};
 
+pub use status::{SyncDevice, SyncState, SyncStatus, SyncStatusCell};
 pub use streampai_sync::protocol;
 
 use crate::config::ConfigError;

@@ -171,6 +171,58 @@ async finishSetup() : Promise<Result<SettingsView, UiError>> {
     else return { status: "error", error: e  as any };
 }
 },
+async getSyncSettings() : Promise<Result<SyncSettingsView, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("get_sync_settings") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Saves the Sync section (address, device name, on/off).
+ */
+async saveSync(input: SyncInput) : Promise<Result<SyncSettingsView, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("save_sync", { input }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Stores the sync token in the keyring (never in the settings store) and reconnects with it.
+ */
+async setSyncToken(token: string) : Promise<Result<SyncSettingsView, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("set_sync_token", { token }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * "Forget token": deletes the stored token (sync stops connecting until a new one is given).
+ */
+async forgetSyncToken() : Promise<Result<SyncSettingsView, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("forget_sync_token") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * The link to the sync server now (then live through `sync_status` events).
+ */
+async getSyncStatus() : Promise<Result<SyncStatus, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("get_sync_status") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
 async alertsSnapshot() : Promise<Result<AlertQueueSnapshot, UiError>> {
     try {
     return { status: "ok", data: await TAURI_INVOKE("alerts_snapshot") };
@@ -430,7 +482,18 @@ export type Event =
 /**
  * The alert queue changed (paused flag, queue length).
  */
-{ type: "alert_queue"; user_id: string; paused: boolean; queued: number }
+{ type: "alert_queue"; user_id: string; paused: boolean; queued: number } | 
+/**
+ * The link to the sync server changed (state, error, remote devices).
+ */
+{ type: "sync_status"; user_id: string; status: SyncStatus } | 
+/**
+ * The config in force changed (through `Engine::reconfigure` or
+ * `Engine::set_platform_enabled`, including commands relayed from another device, e.g. a
+ * platform toggled from the phone). Read `Engine::config()` and persist it; the event
+ * carries no settings and never a secret.
+ */
+{ type: "config_changed"; user_id: string }
 /**
  * The Settings page's general section.
  */
@@ -608,7 +671,11 @@ ingest: IngestEndpoint; stream: StreamStatus;
 /**
  * The platforms' total outgoing bitrate against `[local] upload_budget_kbps`.
  */
-upload: UploadStatus; presence: SessionInfo[] }
+upload: UploadStatus; presence: SessionInfo[]; 
+/**
+ * The link to the sync server (`state: "off"` when not configured).
+ */
+sync: SyncStatus }
 /**
  * One stream with everything recorded about it (`GET /api/v1/streams/{uuid}`).
  */
@@ -682,6 +749,99 @@ export type StreamingInput = { ingest: IngestBackend; local_listen: string;
  * `None`: no budget (no warning).
  */
 upload_budget_kbps: number | null; auto_start: boolean }
+/**
+ * One remote device connection the engine currently counts as presence.
+ */
+export type SyncDevice = { 
+/**
+ * The device's id among the user's devices (e.g. `phone`).
+ */
+id: string; 
+/**
+ * The name the device signed in with.
+ */
+name: string; 
+/**
+ * When the device connected to the sync server.
+ */
+joined_at: string }
+/**
+ * What the Sync section saves.
+ */
+export type SyncInput = { enabled: boolean; 
+/**
+ * `ws://host:4860` or `wss://host`.
+ */
+url: string; 
+/**
+ * Empty: the computer's name.
+ */
+device_name: string }
+/**
+ * The Sync section as the UI shows it.
+ */
+export type SyncSettingsView = { 
+/**
+ * `[sync] url` is set: the engine connects.
+ */
+enabled: boolean; 
+/**
+ * The address in force, or the one kept while sync is off.
+ */
+url: string; 
+/**
+ * `[sync] device_name` as set (empty: the computer's name).
+ */
+device_name: string; 
+/**
+ * The name the other devices see.
+ */
+effective_device_name: string; device_id: string; 
+/**
+ * A token is stored (keyring) or given by `STREAMPAI_SYNC_TOKEN`.
+ */
+has_token: boolean; 
+/**
+ * `STREAMPAI_SYNC_TOKEN` is set: it wins over the keyring.
+ */
+token_from_env: boolean }
+/**
+ * The link to the sync server.
+ */
+export type SyncState = 
+/**
+ * Not configured (`[sync] url` unset), or no token to sign in with (`last_error` says so).
+ */
+"off" | 
+/**
+ * Connecting or signing in.
+ */
+"connecting" | 
+/**
+ * Signed in; remote devices count as presence.
+ */
+"connected" | 
+/**
+ * The last attempt failed (`last_error` says why); trying again with backoff.
+ */
+"retrying"
+/**
+ * `sync` in the status; the `sync_status` event's payload.
+ */
+export type SyncStatus = { state: SyncState; 
+/**
+ * The server's address (`ws(s)://host:port/path`, without any user info or query); `null`
+ * when sync is off.
+ */
+server: string | null; 
+/**
+ * Why the last attempt failed, in words (never the token). Cleared once connected.
+ */
+last_error: string | null; 
+/**
+ * Remote devices connected now, oldest first.
+ */
+devices: SyncDevice[] }
 export type UiError = 
 /**
  * The engine refused (invalid platform, not configured, invalid transition, ...).

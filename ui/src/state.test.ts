@@ -15,6 +15,7 @@ const base: Status = {
   },
   upload: { total_kbps: null, budget_kbps: null, over_budget: false },
   presence: [],
+  sync: { state: "off", server: null, last_error: null, devices: [] },
 };
 
 describe("reduceStatus", () => {
@@ -43,6 +44,18 @@ describe("reduceStatus", () => {
     s = reduceStatus(s, { type: "presence_diff", user_id: "u", joins: [], leaves: [win] });
     expect(s.presence).toEqual([]);
     expect(reduceStatus(s, { type: "manager_stopped", user_id: "u", reason: "shutdown" }).manager).toBe("stopped");
+  });
+  it("takes the sync status from its event", () => {
+    const status = {
+      state: "connected",
+      server: "ws://h:4860/sync",
+      last_error: null,
+      devices: [{ id: "phone", name: "Phone", joined_at: "2026-01-01T00:00:00Z" }],
+    } as const;
+    const s = reduceStatus(base, { type: "sync_status", user_id: "u", status: { ...status, devices: [...status.devices] } });
+    expect(s.sync.state).toBe("connected");
+    expect(s.sync.devices.map((d) => d.name)).toEqual(["Phone"]);
+    expect(base.sync.state).toBe("off"); // not mutated
   });
   it("counts live platforms out of the enabled ones", () => {
     expect(

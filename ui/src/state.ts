@@ -27,6 +27,8 @@ export function reduceStatus(status: Status, event: Event): Status {
       };
     case "manager_started":
       return { ...status, manager: "running" };
+    case "sync_status":
+      return { ...status, sync: event.status };
     case "manager_stopped":
       return { ...status, manager: "stopped", input: "unknown" };
     case "presence_diff": {

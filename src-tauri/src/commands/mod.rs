@@ -5,6 +5,7 @@ pub mod alerts;
 pub mod history;
 pub mod settings;
 pub mod stream;
+pub mod sync;
 pub mod windows;
 
 use tauri::State;

@@ -135,6 +135,7 @@ mod tests {
         Status {
             user_id: "u".into(),
             manager: "running",
+            sync: Default::default(),
             input,
             stream: StreamStatus {
                 state,

@@ -1,4 +1,5 @@
-// Dashboard: OBS input in words, Start/Stop, elapsed time and UUID, one card per platform.
+// Dashboard: OBS input in words, Start/Stop, elapsed time and UUID, one card per platform, the
+// other devices signed in through the sync server.
 import { call, commands, messageOf } from "../api";
 import type { PlatformSnapshot, Status } from "../bindings";
 import { h, fill } from "../dom";
@@ -15,6 +16,7 @@ import {
 } from "../format";
 import type { Ctx } from "../main";
 import { platformCounts, reduceStatus, streamButtons, uploadOf } from "../state";
+import { remoteDevices, sinceWords, syncStateWords } from "../sync";
 import { bitrateChart } from "./bitrate_chart";
 
 export function dashboardPage(root: HTMLElement, ctx: Ctx): () => void {
@@ -23,6 +25,33 @@ export function dashboardPage(root: HTMLElement, ctx: Ctx): () => void {
   let busy = false;
   const body = h("div", { class: "dashboard" });
   const elapsed = h("span", { "data-testid": "elapsed" });
+  // Other devices signed in through the sync server (presence sessions of kind `device`).
+  const devicesBox = h("section", { class: "card devices", "data-testid": "remote-devices" });
+  const drawDevices = () => {
+    const list = status ? remoteDevices(status.presence) : [];
+    const sync = status?.sync;
+    devicesBox.hidden = list.length === 0 && (!sync || sync.state === "off");
+    fill(
+      devicesBox,
+      h("h2", {}, "Other devices"),
+      sync ? h("div", { class: "muted small", "data-testid": "dashboard-sync-state" }, `Sync: ${syncStateWords(sync)}`) : null,
+      list.length === 0 ? h("div", { class: "muted", "data-testid": "remote-devices-none" }, "No other device signed in.") : null,
+      h(
+        "ul",
+        { class: "device-list" },
+        list.map((d) =>
+          h(
+            "li",
+            { "data-testid": `remote-device-${d.id}` },
+            h("strong", { "data-testid": `remote-device-name-${d.id}` }, d.name),
+            " ",
+            h("span", { class: "muted" }, sinceWords(d.since, Date.now())),
+            d.connections > 1 ? h("span", { class: "muted" }, ` · ${d.connections} connections`) : null,
+          ),
+        ),
+      ),
+    );
+  };
   // The current stream's bitrate chart (the same as Analytics), refreshed while on air.
   const chart = bitrateChart("live-chart");
   const chartBox = h("section", { class: "card live-chart" }, h("h2", {}, "This stream"), chart.el);
@@ -67,6 +96,7 @@ export function dashboardPage(root: HTMLElement, ctx: Ctx): () => void {
   };
 
   const tick = () => {
+    drawDevices();
     const s = status?.stream;
     elapsed.textContent = s && s.state !== "offline" ? formatElapsed(elapsedSince(s.started_at, Date.now())) : "";
   };
@@ -174,6 +204,7 @@ export function dashboardPage(root: HTMLElement, ctx: Ctx): () => void {
       ),
       s.uuid ? h("div", { class: "muted" }, "Stream ", h("code", { "data-testid": "stream-uuid" }, s.uuid)) : null,
       uploadLine(status),
+      devicesBox,
       problem ? h("p", { class: "error", "data-testid": "error" }, problem) : null,
       names.length
         ? h("div", { class: "cards" }, names.map((n) => card(n, s.platforms[n]!)))

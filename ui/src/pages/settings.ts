@@ -1,9 +1,10 @@
-// Settings: Cloudflare, timing, hotkeys, start on login, and facts about the app.
+// Settings: Cloudflare, streaming, sync, timing, hotkeys, start on login, and facts about the app.
 import { call, commands, messageOf } from "../api";
 import { fill, h } from "../dom";
 import type { Ctx } from "../main";
 import { cloudflareSection } from "./cloudflare";
 import { streamingSection } from "./streaming";
+import { syncSection } from "./sync";
 
 export function settingsPage(root: HTMLElement, ctx: Ctx): () => void {
   const s = ctx.settings;
@@ -16,6 +17,7 @@ export function settingsPage(root: HTMLElement, ctx: Ctx): () => void {
   const prefsResult = h("div", { class: "result", "data-testid": "prefs-result" });
   const info = h("div", { class: "muted small" });
   const streaming = streamingSection(ctx);
+  const sync = syncSection(ctx);
   const outcome = (el: HTMLElement, ok: boolean, text: string) => {
     el.className = ok ? "result ok" : "result error";
     el.textContent = text;
@@ -27,6 +29,7 @@ export function settingsPage(root: HTMLElement, ctx: Ctx): () => void {
     s.seeded ? h("p", { class: "note" }, "STREAMPAI_CONFIG is set: its values replace these settings at every launch.") : null,
     cloudflareSection(ctx, () => {}),
     streaming.el,
+    sync.el,
     h(
       "section",
       { class: "card form" },
@@ -103,5 +106,8 @@ export function settingsPage(root: HTMLElement, ctx: Ctx): () => void {
       h("div", {}, `Logs: ${a.log_dir}`),
     ),
   );
-  return streaming.cleanup;
+  return () => {
+    streaming.cleanup();
+    sync.cleanup();
+  };
 }
