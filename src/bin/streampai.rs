@@ -39,7 +39,7 @@ enum Command {
     /// Print the live task tree.
     Debug,
     /// Run the sync server (multi-device presence and remote control), or manage its users.
-    SyncServer(streampai_sync::cli::SyncServerArgs),
+    SyncServer(Box<streampai_sync::cli::SyncServerArgs>),
     /// Alerts.
     Alert {
         #[command(subcommand)]
@@ -70,7 +70,7 @@ fn main() -> ExitCode {
         Command::Debug => rt.block_on(client(cli.config, reqwest::Method::GET, "/api/v1/debug")),
         Command::SyncServer(args) => rt.block_on(async {
             streampai::telemetry::init("info");
-            streampai_sync::cli::run(args).await.map(|()| ExitCode::SUCCESS)
+            streampai_sync::cli::run(*args).await.map(|()| ExitCode::SUCCESS)
         }),
         Command::Alert { action: AlertCommand::Test } => rt.block_on(request(
             cli.config,
