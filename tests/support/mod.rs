@@ -81,11 +81,32 @@ pub fn engine(cfg: Config, secrets: Arc<MemorySecrets>) -> Engine {
     })
 }
 
-/// Poll `cond` until it holds, failing the test after `timeout`.
+/// A wait's deadline in both clocks. In paused-time tests tokio jumps the clock forward whenever
+/// the runtime is idle, also while the engine waits on a real OS thread (the local relay runs on
+/// its own thread): the virtual deadline alone would expire in microseconds of real time. A wait
+/// fails only once `timeout` has passed in virtual *and* in real time.
+struct Deadline {
+    virtual_end: tokio::time::Instant,
+    real_end: std::time::Instant,
+}
+
+impl Deadline {
+    fn new(timeout: Duration) -> Self {
+        Deadline {
+            virtual_end: tokio::time::Instant::now() + timeout,
+            real_end: std::time::Instant::now() + timeout,
+        }
+    }
+    fn passed(&self) -> bool {
+        tokio::time::Instant::now() >= self.virtual_end && std::time::Instant::now() >= self.real_end
+    }
+}
+
+/// Poll `cond` until it holds, failing the test after `timeout` (see [`Deadline`]).
 pub async fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + timeout;
+    let deadline = Deadline::new(timeout);
     while !cond() {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for: {what}");
+        assert!(!deadline.passed(), "timed out waiting for: {what}");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
@@ -96,9 +117,9 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,
 {
-    let deadline = tokio::time::Instant::now() + timeout;
+    let deadline = Deadline::new(timeout);
     while !cond().await {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for: {what}");
+        assert!(!deadline.passed(), "timed out waiting for: {what}");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
