@@ -4,77 +4,19 @@
 
 mod support;
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::{json, Value};
 use streampai::events::AlertOutcome;
 use streampai::presence::SessionKind;
 use streampai::Event;
+use support::browser::Driver;
 use support::*;
-
-struct Driver {
-    child: Child,
-    base: String,
-    session: String,
-    http: reqwest::Client,
-}
-
-impl Driver {
-    async fn start(profile: &std::path::Path) -> Option<Driver> {
-        let chromedriver = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
-            .into_iter()
-            .find(|p| std::path::Path::new(p).exists())?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
-        let child = Command::new(chromedriver)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .ok()?;
-        let base = format!("http://127.0.0.1:{port}");
-        let http = reqwest::Client::new();
-        let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {
-            "binary": "/usr/bin/chromium",
-            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                     format!("--user-data-dir={}", profile.display())]
-        }}}});
-        let mut session = None;
-        for _ in 0..100 {
-            if let Ok(r) = http.post(format!("{base}/session")).json(&caps).send().await {
-                let v: Value = r.json().await.ok()?;
-                session = v["value"]["sessionId"].as_str().map(str::to_string);
-                assert!(session.is_some(), "chromedriver refused the session: {v}");
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        Some(Driver { child, base, session: session?, http })
-    }
-
-    async fn cmd(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
-        let url = format!("{}/session/{}{path}", self.base, self.session);
-        let r = self.http.request(method, url).json(&body).send().await.unwrap();
-        r.json::<Value>().await.unwrap()["value"].clone()
-    }
-
-    async fn goto(&self, url: &str) {
-        self.cmd(reqwest::Method::POST, "/url", json!({"url": url})).await;
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_alert_posted_to_the_api_appears_on_the_overlay_in_chromium() {
     let profile = tempfile::tempdir().unwrap();
-    let Some(driver) = Driver::start(profile.path()).await else {
+    let Some(driver) = Driver::start(profile.path(), &[]).await else {
         assert!(
             std::env::var_os("CI").is_none(),
             "chromium-driver must be installed in CI (scripts/deps.sh)"
@@ -134,7 +76,7 @@ async fn an_alert_posted_to_the_api_appears_on_the_overlay_in_chromium() {
         t0.elapsed() < Duration::from_secs(6),
         "advanced on the overlay's report, not the fallback timer"
     );
-    let _ = driver.cmd(reqwest::Method::DELETE, "", Value::Null).await;
+    driver.quit().await;
     c.stop().await;
     e.shutdown().await;
 }

@@ -4,103 +4,24 @@
 
 mod support;
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use serde_json::{json, Value};
 use streampai::platforms::PlatformKind;
 use streampai::presence::SessionKind;
 use streampai::secrets::{Secret, SecretName, SecretStore};
 use streampai::stream_state::StreamPhase;
 use streampai_sync::server::{self, ServerConfig};
 use streampai_sync::users::Users;
+use support::browser::Driver;
 use support::*;
 
 const TOKEN: &str = "remote-browser-token-42";
 const WAIT: Duration = Duration::from_secs(20);
 
-struct Driver {
-    child: Child,
-    base: String,
-    session: String,
-    http: reqwest::Client,
-}
-
-impl Driver {
-    async fn start(profile: &std::path::Path) -> Option<Driver> {
-        let chromedriver = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
-            .into_iter()
-            .find(|p| std::path::Path::new(p).exists())?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
-        let child = Command::new(chromedriver)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .ok()?;
-        let base = format!("http://127.0.0.1:{port}");
-        let http = reqwest::Client::new();
-        let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {
-            "binary": "/usr/bin/chromium",
-            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--window-size=420,900",
-                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                     format!("--user-data-dir={}", profile.display())]
-        }}}});
-        let mut session = None;
-        for _ in 0..100 {
-            if let Ok(r) = http.post(format!("{base}/session")).json(&caps).send().await {
-                let v: Value = r.json().await.ok()?;
-                session = v["value"]["sessionId"].as_str().map(str::to_string);
-                assert!(session.is_some(), "chromedriver refused the session: {v}");
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        Some(Driver { child, base, session: session?, http })
-    }
-
-    async fn cmd(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
-        let url = format!("{}/session/{}{path}", self.base, self.session);
-        let r = self.http.request(method, url).json(&body).send().await.unwrap();
-        r.json::<Value>().await.unwrap()["value"].clone()
-    }
-
-    async fn js(&self, script: &str) -> Value {
-        self.cmd(reqwest::Method::POST, "/execute/sync", json!({"script": script, "args": []})).await
-    }
-
-    async fn wait_js(&self, what: &str, script: &str) {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        while self.js(script).await != json!(true) {
-            assert!(tokio::time::Instant::now() < deadline, "timed out waiting for: {what}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    async fn screenshot(&self, path: &std::path::Path) {
-        use base64::Engine as _;
-        let url = format!("{}/session/{}/screenshot", self.base, self.session);
-        let Ok(r) = self.http.get(url).send().await else { return };
-        let v: Value = r.json().await.unwrap_or_default();
-        if let Some(b64) = v["value"].as_str() {
-            if let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(b64) {
-                let _ = std::fs::write(path, bytes);
-            }
-        }
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_phone_remote_signs_in_sees_the_state_and_starts_and_stops_the_stream() {
     let profile = tempfile::tempdir().unwrap();
-    let Some(driver) = Driver::start(profile.path()).await else {
+    let Some(driver) = Driver::start(profile.path(), &["--window-size=420,900"]).await else {
         assert!(
             std::env::var_os("CI").is_none(),
             "chromium-driver must be installed in CI (scripts/deps.sh)"
@@ -127,7 +48,7 @@ async fn the_phone_remote_signs_in_sees_the_state_and_starts_and_stops_the_strea
     engine.presence().track(engine.user_id(), "window:main", SessionKind::Window, None);
 
     // A wrong token is refused on the page.
-    driver.cmd(reqwest::Method::POST, "/url", json!({"url": format!("http://{addr}/")})).await;
+    driver.goto(&format!("http://{addr}/")).await;
     driver.wait_js("the sign-in form", "return !!document.getElementById('token')").await;
     driver
         .js("document.getElementById('token').value='wrong'; document.getElementById('signin-form').requestSubmit(); return true")

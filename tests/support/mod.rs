@@ -2,6 +2,8 @@
 //! conditions (never fixed sleeps), and the control API on 127.0.0.1:0.
 #![allow(dead_code)]
 
+pub mod browser;
+
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
