@@ -2,6 +2,11 @@
 //! raise a notification, and refreshes the tray (every second while live, for the elapsed time).
 //! `config_changed` (e.g. a platform toggled from the phone through the sync server) writes the
 //! config in force to the store, so the next launch does not revert it.
+//!
+//! Nothing here waits for the main thread (events to windows, the tray and notifications are
+//! all handed over without waiting), so the bridge never holds up a runtime worker the engine
+//! needs, e.g. for its shutdown while the main thread waits in `RunEvent::Exit`. Once the app is
+//! exiting, the tray and notifications are left alone.
 
 use std::time::Duration;
 

@@ -1,16 +1,19 @@
 //! Staying in the tray, quitting (asks while live, then stops the stream cleanly), and shutting
 //! the engine down on exit.
-
-use std::sync::atomic::Ordering;
-use std::time::Duration;
+//!
+//! The engine's shutdown runs as tasks on the runtime's worker threads. Quit therefore shuts it
+//! down on the runtime *before* asking Tauri to exit, while the main thread still runs the event
+//! loop; `RunEvent::Exit` (which blocks the main thread) then finds it done. Exits that do not go
+//! through Quit (the OS ending the session, …) still shut it down there. Neither blocks for long
+//! because nothing in the shell keeps a worker waiting for the main thread: the tray is updated
+//! on the main thread without waiting (`tray::show`), notifications are sent from the blocking
+//! pool, and both stop once the app is exiting.
 
 use streampai::stream_state::StreamPhase;
 use tauri::{AppHandle, Manager, RunEvent, Runtime};
 
 use crate::shell::Shell;
-
-/// How long the engine gets to stop streams and delete outputs on exit.
-pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
+pub use crate::shell::SHUTDOWN_TIMEOUT;
 
 pub fn on_run_event<R: Runtime>(app: &AppHandle<R>, event: RunEvent) {
     match event {
@@ -23,21 +26,26 @@ pub fn on_run_event<R: Runtime>(app: &AppHandle<R>, event: RunEvent) {
         }
         RunEvent::Exit => {
             if let Some(shell) = app.try_state::<Shell>() {
-                let engine = shell.engine.clone();
-                tauri::async_runtime::block_on(async move {
-                    if tokio::time::timeout(SHUTDOWN_TIMEOUT, engine.shutdown()).await.is_err() {
-                        tracing::warn!("engine shutdown timed out");
-                    }
-                });
+                shell.quit.begin_exit();
+                if !shell.engine_is_down() {
+                    tracing::info!("exiting: shutting the engine down");
+                }
+                // At once after Quit (already done there); otherwise waits for the engine, or
+                // for a shutdown already under way.
+                tauri::async_runtime::block_on(shell.shutdown_engine());
             }
         }
         _ => {}
     }
 }
 
-/// Quit: while the stream is on air, ask; if confirmed, stop it (outputs deleted), then exit.
+/// Quit: while the stream is on air, ask; if confirmed, stop it (outputs deleted), shut the
+/// engine down, then exit.
 pub async fn quit<R: Runtime>(app: AppHandle<R>) {
     let Some(shell) = app.try_state::<Shell>() else { return };
+    if shell.quit.is_exiting() {
+        return;
+    }
     let state = shell.engine.status().await.stream.state;
     if state != StreamPhase::Offline {
         if !confirm(&app, &shell).await {
@@ -50,8 +58,12 @@ pub async fn quit<R: Runtime>(app: AppHandle<R>) {
             }
         }
     }
-    shell.quit.exiting.store(true, Ordering::SeqCst);
+    if shell.quit.begin_exit() {
+        return; // another Quit got here first
+    }
     tracing::info!("quitting");
+    // Here, on the runtime, while the main thread is free (see the module docs).
+    shell.shutdown_engine().await;
     if shell.quit.real_exit {
         app.exit(0);
     }

@@ -5,6 +5,8 @@ use streampai::stream_state::{EndReason, InputStatus, PlatformStatus, StreamPhas
 use streampai::Event;
 use tauri::{AppHandle, Manager, Runtime};
 
+use crate::shell::Shell;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Notice {
     pub title: String,
@@ -52,16 +54,25 @@ impl Watch {
     }
 }
 
-/// Shows a desktop notification (logged too; silently skipped without the plugin).
+/// Shows a desktop notification (logged too; silently skipped without the plugin, and once the
+/// app is exiting). Called from the blocking pool, so the shell never makes the plugin's call on
+/// a runtime worker (on Linux, plugin 2.8 hands its synchronous D-Bus call to the blocking pool
+/// itself; on macOS and Windows it makes its call in an async task, which the shell cannot change).
 pub fn show<R: Runtime>(app: &AppHandle<R>, title: &str, body: &str) {
     tracing::info!(title, body, "notification");
+    if app.try_state::<Shell>().is_some_and(|s| s.quit.is_exiting()) {
+        return;
+    }
     if app.try_state::<tauri_plugin_notification::Notification<R>>().is_none() {
         return;
     }
-    use tauri_plugin_notification::NotificationExt;
-    if let Err(e) = app.notification().builder().title(title).body(body).show() {
-        tracing::warn!(cause = %e, "cannot show a notification");
-    }
+    let (app, title, body) = (app.clone(), title.to_owned(), body.to_owned());
+    tauri::async_runtime::spawn_blocking(move || {
+        use tauri_plugin_notification::NotificationExt;
+        if let Err(e) = app.notification().builder().title(title).body(body).show() {
+            tracing::warn!(cause = %e, "cannot show a notification");
+        }
+    });
 }
 
 #[cfg(test)]

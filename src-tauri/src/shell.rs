@@ -3,6 +3,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
+use std::time::Duration;
 
 use serde::Serialize;
 use streampai::secrets::SharedSecrets;
@@ -12,12 +13,16 @@ use crate::boot::Boot;
 use crate::error::{UiError, UiResult};
 use crate::settings::{Persist, Preferences, Stored};
 
+/// How long the engine gets to stop streams and delete outputs on exit.
+pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// How Quit asks while live, and whether it really exits (tests record the request instead).
 pub struct QuitPolicy {
     /// `None`: ask with a dialog; `Some(answer)`: answer without asking (tests).
     pub auto_answer: Option<bool>,
     pub real_exit: bool,
-    /// Set once an exit was requested (so closing the last window never blocks it).
+    /// Set once an exit was requested (so closing the last window never blocks it, and the tray
+    /// and notifications stop touching the GUI).
     pub exiting: AtomicBool,
 }
 
@@ -30,6 +35,10 @@ impl QuitPolicy {
     }
     pub fn is_exiting(&self) -> bool {
         self.exiting.load(Ordering::SeqCst)
+    }
+    /// Marks the app as exiting; returns whether it already was.
+    pub fn begin_exit(&self) -> bool {
+        self.exiting.swap(true, Ordering::SeqCst)
     }
 }
 
@@ -50,6 +59,8 @@ pub struct Shell {
     pub quit: QuitPolicy,
     /// Window labels handed out so far (for "open in new window").
     pub next_window: std::sync::atomic::AtomicU32,
+    /// Set once the engine was shut down (see [`Shell::shutdown_engine`]).
+    engine_down: tokio::sync::OnceCell<()>,
 }
 
 impl Shell {
@@ -62,7 +73,29 @@ impl Shell {
             control: Mutex::new(ControlInfo::default()),
             quit,
             next_window: std::sync::atomic::AtomicU32::new(1),
+            engine_down: tokio::sync::OnceCell::new(),
         }
+    }
+
+    /// Shuts the engine down (streams stopped, outputs deleted), at most [`SHUTDOWN_TIMEOUT`].
+    /// Once: a caller that comes while a shutdown is under way waits for it, later ones return
+    /// at once. The steps run as tasks on the runtime, so no caller may keep its worker threads
+    /// waiting for something the shutdown's own caller holds (e.g. the GUI main thread).
+    pub async fn shutdown_engine(&self) {
+        self.engine_down
+            .get_or_init(|| async {
+                if tokio::time::timeout(SHUTDOWN_TIMEOUT, self.engine.shutdown()).await.is_err() {
+                    tracing::warn!(timeout = ?SHUTDOWN_TIMEOUT, "engine shutdown timed out");
+                } else {
+                    tracing::info!("engine shut down");
+                }
+            })
+            .await;
+    }
+
+    /// Has [`Shell::shutdown_engine`] finished?
+    pub fn engine_is_down(&self) -> bool {
+        self.engine_down.initialized()
     }
 
     pub fn secrets(&self) -> &SharedSecrets {

@@ -97,8 +97,31 @@ pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
     Ok(())
 }
 
-/// Shows `m`: updates items in place, rebuilds the menu when the platform list changed.
-pub fn apply<R: Runtime>(app: &AppHandle<R>, m: &TrayModel) -> tauri::Result<()> {
+/// Shows `m` on the main thread, without waiting for it. Tauri runs every menu and tray setter
+/// on the main thread and makes a caller on any other thread wait for it; a tokio worker waiting
+/// like that stalls the engine whenever the main thread is itself waiting for the runtime (as it
+/// does while the app exits). On the main thread, the setters run at once.
+pub fn show<R: Runtime>(app: &AppHandle<R>, m: TrayModel) {
+    if app.try_state::<Tray<R>>().is_none() {
+        return;
+    }
+    let handle = app.clone();
+    let on_main = move || {
+        if handle.try_state::<Shell>().is_some_and(|s| s.quit.is_exiting()) {
+            return;
+        }
+        if let Err(e) = apply(&handle, &m) {
+            tracing::debug!(cause = %e, "tray update failed");
+        }
+    };
+    if let Err(e) = app.run_on_main_thread(on_main) {
+        tracing::debug!(cause = %e, "cannot reach the main thread for the tray");
+    }
+}
+
+/// Shows `m`: updates items in place, rebuilds the menu when the platform list changed. Blocks
+/// until the main thread has done it: call it on the main thread (see [`show`]).
+fn apply<R: Runtime>(app: &AppHandle<R>, m: &TrayModel) -> tauri::Result<()> {
     let Some(tray) = app.try_state::<Tray<R>>() else { return Ok(()) };
     let mut items = tray.items.lock().map_err(|_| tauri::Error::FailedToReceiveMessage)?;
     if items.shown.as_ref() == Some(m) {
@@ -133,13 +156,13 @@ pub fn shown<R: Runtime>(app: &AppHandle<R>) -> Option<TrayModel> {
     app.try_state::<Tray<R>>()?.items.lock().ok()?.shown.clone()
 }
 
-/// Reads the engine's status and shows it.
+/// Reads the engine's status and shows it (nothing once the app is exiting).
 pub async fn refresh<R: Runtime>(app: &AppHandle<R>) {
     let Some(shell) = app.try_state::<Shell>() else { return };
+    if shell.quit.is_exiting() || app.try_state::<Tray<R>>().is_none() {
+        return;
+    }
     let status = shell.engine.status().await;
     let paused = shell.engine.user().alert_desk().store.paused().unwrap_or(false);
-    let m = model::model(&status, chrono::Utc::now()).with_alerts_paused(paused);
-    if let Err(e) = apply(app, &m) {
-        tracing::debug!(cause = %e, "tray update failed");
-    }
+    show(app, model::model(&status, chrono::Utc::now()).with_alerts_paused(paused));
 }
