@@ -106,6 +106,13 @@ fn json(out: &Output) -> serde_json::Value {
         .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&out.stdout)))
 }
 
+/// `GET url` with the control token; the JSON body.
+async fn get_json(url: &str) -> serde_json::Value {
+    let resp = reqwest::Client::new().get(url).bearer_auth(TOKEN).send().await.unwrap();
+    assert!(resp.status().is_success(), "GET {url}: {}", resp.status());
+    resp.json().await.unwrap()
+}
+
 async fn cli_async(
     h: &Headless,
     args: &'static [&'static str],
@@ -233,16 +240,7 @@ async fn a_kill_while_live_is_reconciled_at_the_next_start() {
     // The history knows the first stream was cut short.
     let streams = json(&cli_async(&h, &["status"], &config, &fake, dir.path()).await);
     assert_eq!(streams["stream"]["state"], "live");
-    let http = reqwest::Client::new();
-    let list: serde_json::Value = http
-        .get(format!("http://{}/api/v1/streams", h.addr))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list = get_json(&format!("http://{}/api/v1/streams", h.addr)).await;
     assert_eq!(list.as_array().unwrap().len(), 2, "{list}");
     assert!(list[0]["ended_at"].is_null(), "the new stream is on air");
     assert_eq!(list[1]["ended_by"], "crashed", "{list}");
@@ -354,15 +352,7 @@ async fn a_kill_mid_burst_loses_no_accepted_alert_and_duplicates_none() {
 
     let h = Headless::start(&config, &fake, dir.path());
     let base = format!("http://{}", h.addr);
-    let view: serde_json::Value = http
-        .get(format!("{base}/api/v1/alerts"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let view = get_json(&format!("{base}/api/v1/alerts")).await;
     let queued: Vec<String> =
         view["queued"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap().to_string()).collect();
     for (i, id) in &acked {
@@ -383,15 +373,7 @@ async fn a_kill_mid_burst_loses_no_accepted_alert_and_duplicates_none() {
             assert_eq!(v["id"].as_str(), Some(id.as_str()), "same key, same alert");
         }
     }
-    let view: serde_json::Value = http
-        .get(format!("{base}/api/v1/alerts"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let view = get_json(&format!("{base}/api/v1/alerts")).await;
     assert_eq!(view["queued"].as_array().unwrap().len(), TOTAL, "every alert exactly once");
     tokio::task::spawn_blocking(move || h.terminate()).await.unwrap();
     fake.shutdown().await;
@@ -406,16 +388,7 @@ async fn alert_test_from_the_cli() {
     let out = cli_async(&h, &["alert", "test"], &config, &fake, dir.path()).await;
     assert!(out.status.success(), "{out:?}");
     let id = json(&out)["id"].as_str().unwrap().to_string();
-    let http = reqwest::Client::new();
-    let view: serde_json::Value = http
-        .get(format!("http://{}/api/v1/alerts", h.addr))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let view = get_json(&format!("http://{}/api/v1/alerts", h.addr)).await;
     assert_eq!(view["queued"][0]["id"], id.as_str());
     assert_eq!(view["queued"][0]["from"], "Streampai test");
     tokio::task::spawn_blocking(move || h.terminate()).await.unwrap();

@@ -122,7 +122,7 @@ async fn headless(config_path: Option<PathBuf>) -> anyhow::Result<ExitCode> {
         token,
         shutdown.clone().cancelled_owned(),
     ));
-    wait_for_signal().await;
+    streampai_sync::cli::wait_for_signal().await;
     tracing::info!("shutting down: stopping the stream and the tree");
     engine.shutdown().await;
     shutdown.cancel();
@@ -147,21 +147,6 @@ fn control_token(secrets: &SharedSecrets) -> Secret {
         ),
     }
     token
-}
-
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 /// The control address: from the config if one is given, else env/default.

@@ -130,7 +130,9 @@ pub fn raise_nofile_limit() {
     }
 }
 
-async fn wait_for_signal() {
+/// Waits for Ctrl-C, or SIGTERM on Unix (what service managers send); shared by the
+/// `streampai` binary's long-running commands.
+pub async fn wait_for_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
