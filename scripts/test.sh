@@ -16,7 +16,8 @@ cargo test --workspace --exclude streampai-desktop
 STREAMPAI_BENCH_ROUNDS=3 cargo bench --profile dev --bench start_stream
 STREAMPAI_BENCH_ALERTS=300 cargo bench --profile dev --bench alerts
 STREAMPAI_RELAY_BENCH_SECS=5 cargo bench --profile dev --bench relay
-# The sync server's load tool (100 users x 10 devices here; 1,000 x 10 for the figures).
-STREAMPAI_SYNC_LOAD_USERS=100 cargo bench --profile dev -p streampai-sync --bench load
+# The sync server's load tool (100 users x 10 devices here; 1,000 x 10 for the figures). No `-p`:
+# with it the sync crate alone resolves other features and rebuilds ~40 crates.
+STREAMPAI_SYNC_LOAD_USERS=100 cargo bench --profile dev --bench load
 # The desktop app: UI unit tests, shell tests, bindings check, real keyring, end-to-end in real windows.
 scripts/test-desktop.sh
