@@ -9,6 +9,7 @@ pub mod cloudflare;
 pub mod config;
 pub mod control;
 pub mod engine;
+mod error;
 pub mod events;
 pub mod ingest;
 pub mod platforms;
@@ -25,6 +26,8 @@ pub mod telemetry;
 pub mod user_stream_manager;
 
 pub use config::{Config, ConfigError};
-pub use engine::{DebugTree, Engine, EngineOptions, IngestEndpoint, PlatformSnapshot, Status, UploadStatus};
+pub use engine::{
+    DebugTree, Engine, EngineOptions, IngestEndpoint, IngestSettings, PlatformSnapshot, Status, UploadStatus,
+};
+pub use error::EngineError;
 pub use events::{Event, EventBus};
-pub use user_stream_manager::{EngineError, UserStream};

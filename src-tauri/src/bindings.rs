@@ -41,6 +41,8 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             alerts::alerts_skip,
             alerts::alerts_replay,
             alerts::alerts_clear,
+            alerts::alerts_approve,
+            alerts::alerts_reject,
             history::stream_history,
             history::stream_detail,
             windows::open_window::<tauri::Wry>,

@@ -2,11 +2,14 @@
 //! remote devices count as presence, the stream state is published, relayed commands run here.
 //! Off until `[sync] url` is set; the token comes from `STREAMPAI_SYNC_TOKEN` or the keyring.
 
-pub mod client;
+pub(crate) mod client;
+mod link;
 pub mod status;
 
 use serde::{Deserialize, Serialize};
 
+pub use client::execute;
+pub(crate) use link::{link_spec, SyncLinkHandle, SYNC_STOP_TIMEOUT};
 pub use status::{SyncDevice, SyncState, SyncStatus, SyncStatusCell};
 pub use streampai_sync::protocol;
 
