@@ -11,6 +11,7 @@ pub mod control;
 pub mod engine;
 mod error;
 pub mod events;
+pub mod failure;
 pub mod ingest;
 pub mod platforms;
 pub mod presence;

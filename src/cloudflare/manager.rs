@@ -51,6 +51,9 @@ pub enum IngestError {
     #[error("Cloudflare: {message}")]
     Cloudflare {
         message: String,
+        /// What kind of failure, for the platforms' status.
+        #[serde(skip)]
+        kind: crate::failure::FailureKind,
         retryable: bool,
         #[serde(skip)]
         retry_after: Option<Duration>,
@@ -63,6 +66,7 @@ impl From<CloudflareError> for IngestError {
     fn from(e: CloudflareError) -> Self {
         IngestError::Cloudflare {
             message: e.to_string(),
+            kind: crate::failure::Failure::from(&e).kind,
             retryable: e.is_retryable(),
             retry_after: e.retry_after(),
         }

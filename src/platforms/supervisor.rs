@@ -383,7 +383,7 @@ impl Launcher {
                 Err(e) => e,
             };
             attempt += 1;
-            let reason = err.to_string();
+            let reason = crate::failure::Failure::from(&err);
             let retry = &self.args.retry;
             let exhausted = retry.max_attempts > 0 && attempt >= retry.max_attempts;
             if !err.is_retryable() || exhausted {

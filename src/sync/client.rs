@@ -482,7 +482,11 @@ pub fn stream_state(s: &Status) -> StreamState {
             .map(|(name, p)| {
                 let v = serde_json::to_value(&p.status).unwrap_or_default();
                 let status = v.get("status").and_then(|x| x.as_str()).unwrap_or_default().to_string();
-                let reason = v.get("reason").and_then(|x| x.as_str()).map(str::to_string);
+                let reason = match &p.status {
+                    crate::stream_state::PlatformStatus::Retrying { reason, .. }
+                    | crate::stream_state::PlatformStatus::Failed { reason } => Some(reason.to_string()),
+                    _ => None,
+                };
                 (name.clone(), PlatformState { status, reason })
             })
             .collect(),

@@ -178,12 +178,25 @@ mod tests {
 
     #[test]
     fn trouble_when_a_platform_fails_or_obs_stops_while_on_air() {
-        let failed = PlatformStatus::Failed { reason: "nope".into() };
+        let failed = PlatformStatus::Failed {
+            reason: streampai::failure::Failure::new(
+                streampai::failure::FailureKind::Other,
+                streampai::failure::FailureSource::Platform,
+                "nope",
+            ),
+        };
         let st = status(StreamPhase::Live, InputStatus::ReceivingTraffic, &[("a", failed)]);
         assert_eq!(model(&st, Utc::now()).icon, TrayIconState::Trouble);
         let st = status(StreamPhase::Live, InputStatus::NoTraffic, &[("a", PlatformStatus::Live)]);
         assert_eq!(model(&st, Utc::now()).icon, TrayIconState::Trouble);
-        let retrying = PlatformStatus::Retrying { reason: "x".into(), attempt: 2 };
+        let retrying = PlatformStatus::Retrying {
+            reason: streampai::failure::Failure::new(
+                streampai::failure::FailureKind::Timeout,
+                streampai::failure::FailureSource::Platform,
+                "x",
+            ),
+            attempt: 2,
+        };
         let st = status(StreamPhase::Starting, InputStatus::ReceivingTraffic, &[("a", retrying)]);
         let m = model(&st, Utc::now());
         assert_eq!((m.icon, m.status_line.as_str()), (TrayIconState::Trouble, "Starting · 0/1 platforms"));
