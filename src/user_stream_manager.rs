@@ -208,10 +208,6 @@ impl UserStream {
         self.config.read().map(|c| c.clone()).unwrap_or_else(|p| p.into_inner().clone())
     }
 
-    pub fn secrets(&self) -> &SharedSecrets {
-        &self.secrets
-    }
-
     /// Replace the config in force without rebuilding the tree. Only for settings the tree
     /// does not read (`[sync]`); everything else goes through [`UserStream::reconfigured`].
     pub(crate) fn replace_config_outside_tree(&self, config: Arc<Config>) {

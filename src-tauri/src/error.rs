@@ -3,8 +3,8 @@
 
 use serde::Serialize;
 use streampai::alerts::AlertQueueError;
-use streampai::cloudflare::api::ConnectionProblem;
 use streampai::secrets::SecretError;
+use streampai::ConnectionProblem;
 use streampai::{ConfigError, EngineError};
 
 #[derive(Debug, Clone, Serialize, specta::Type, thiserror::Error)]

@@ -1,8 +1,8 @@
 //! Desktop notifications: while on air, a platform failing or OBS stopping sends one; so does
 //! the engine ending a stream because OBS sent nothing for too long.
 
-use streampai::stream_state::{EndReason, InputStatus, PlatformStatus, StreamPhase};
 use streampai::Event;
+use streampai::{EndReason, InputStatus, PlatformStatus, StreamPhase};
 use tauri::{AppHandle, Manager, Runtime};
 
 use crate::shell::Shell;

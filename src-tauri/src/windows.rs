@@ -3,7 +3,7 @@
 //! tray; the engine's grace timer then decides about the tree.
 
 use serde::{Deserialize, Serialize};
-use streampai::presence::SessionKind;
+use streampai::SessionKind;
 use tauri::{
     AppHandle, Manager, Runtime, WebviewUrl, WebviewWindow, WebviewWindowBuilder, Window, WindowEvent,
 };

@@ -6,12 +6,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use fake_cloudflare::{FakeCloudflare, FakeOptions};
-use streampai::cloudflare::api::ConnectionProblem;
 use streampai::config::PlatformConfig;
-use streampai::platforms::PlatformKind;
 use streampai::secrets::{MemorySecrets, SecretName, SecretStore, SharedSecrets};
-use streampai::stream_state::{InputStatus, PlatformStatus, StreamPhase};
 use streampai::Config;
+use streampai::ConnectionProblem;
+use streampai::PlatformKind;
+use streampai::{InputStatus, PlatformStatus, StreamPhase};
 use streampai_desktop::boot::Boot;
 use streampai_desktop::commands::{settings as cmd, stream as stream_cmd};
 use streampai_desktop::error::UiError;

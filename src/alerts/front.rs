@@ -68,6 +68,11 @@ impl AlertDesk {
         OverlayGuard(self.overlays.clone())
     }
 
+    /// How many OBS overlays are connected now.
+    pub fn overlays_connected(&self) -> usize {
+        self.overlays.load(Ordering::SeqCst)
+    }
+
     /// The alert on screen now, if the queue runs and shows one.
     pub async fn current(&self) -> Option<Alert> {
         if !self.running {

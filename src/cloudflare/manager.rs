@@ -26,8 +26,6 @@ pub struct IngestInfo {
     pub rtmps_stream_key: Option<Secret>,
     pub srt_url: Option<String>,
     pub srt_stream_id: Option<String>,
-    #[serde(skip)]
-    pub srt_passphrase: Option<Secret>,
 }
 
 impl IngestInfo {
@@ -38,7 +36,6 @@ impl IngestInfo {
             rtmps_stream_key: input.rtmps.as_ref().map(|r| r.stream_key.clone()),
             srt_url: input.srt.as_ref().map(|s| s.url.clone()),
             srt_stream_id: input.srt.as_ref().map(|s| s.stream_id.clone()),
-            srt_passphrase: input.srt.as_ref().map(|s| s.passphrase.clone()),
         }
     }
 }

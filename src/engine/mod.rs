@@ -226,6 +226,11 @@ impl Engine {
         self.inner.presence.untrack(self.user_id(), session_id)
     }
 
+    /// The user's presence sessions now.
+    pub fn sessions(&self) -> Vec<crate::presence::SessionInfo> {
+        self.inner.presence.list(self.user_id())
+    }
+
     /// A presence session for as long as the guard lives (e.g. an events socket).
     pub fn session(&self, kind: SessionKind, device: Option<String>) -> SessionGuard {
         self.inner.presence.guard(self.user_id(), kind, device)

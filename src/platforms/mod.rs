@@ -6,4 +6,4 @@ pub mod supervisor;
 pub mod worker;
 
 pub use platform::{validate_name, validate_url, PlatformKind, PlatformTarget};
-pub use supervisor::{PlatformSupervisorArgs, PlatformSupervisorHandle};
+pub use supervisor::PlatformSupervisorHandle;

@@ -59,7 +59,6 @@ pub fn validate_url(raw: &str) -> Result<(), String> {
 #[derive(Clone, Debug)]
 pub struct PlatformTarget {
     pub name: String,
-    pub kind: PlatformKind,
     pub url: String,
     pub stream_key: Secret,
 }
@@ -76,7 +75,7 @@ impl PlatformTarget {
             Some(k) if !k.is_blank() => k,
             _ => return Err(format!("{}: the stream key is empty", cfg.name)),
         };
-        Ok(PlatformTarget { name: cfg.name.clone(), kind: cfg.kind, url, stream_key })
+        Ok(PlatformTarget { name: cfg.name.clone(), url, stream_key })
     }
 }
 

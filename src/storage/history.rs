@@ -127,6 +127,7 @@ impl HistoryStore {
         Ok(())
     }
 
+    #[cfg(test)]
     pub fn sample(
         &self,
         uuid: Uuid,

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use streampai::config::IngestBackend;
 use streampai::secrets::{Secret, SecretName};
-use streampai::stream_state::StreamPhase;
+use streampai::StreamPhase;
 use tauri::{AppHandle, Runtime};
 
 use super::Sh;
