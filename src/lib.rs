@@ -47,7 +47,7 @@ pub use engine::{
 };
 pub use error::EngineError;
 pub use events::{Event, EventBus};
-pub use platforms::{validate_name, validate_url, PlatformKind};
+pub use platforms::{url_problem as platform_url_problem, validate_name, validate_url, PlatformKind};
 pub use presence::{SessionGuard, SessionInfo, SessionKind};
 pub use state_file::StateFile;
 pub use storage::{
