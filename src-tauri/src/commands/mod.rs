@@ -3,6 +3,7 @@
 
 pub mod alerts;
 pub mod history;
+pub mod secrets;
 pub mod settings;
 pub mod stream;
 pub mod sync;
