@@ -19,10 +19,10 @@ pub fn open(data_dir: &Path) -> SharedSecrets {
 }
 
 /// [`open`] with the keyring given (tests pass one that fails, as a desktop without a Secret
-/// Service does). The keyring is probed with one read: an absent value means it works.
+/// Service does). See [`probe`].
 pub fn open_with<K: SecretStore>(data_dir: &Path, keyring: K) -> SharedSecrets {
     let file = FileSecrets::new(data_dir.join(SECRETS_FILE));
-    let chosen: Box<dyn SecretStore> = match keyring.get(&SecretName::ControlToken) {
+    let chosen: Box<dyn SecretStore> = match probe(&keyring) {
         Ok(_) if file.exists() => {
             tracing::info!(
                 file = %file.path().display(),
@@ -48,6 +48,20 @@ pub fn open_with<K: SecretStore>(data_dir: &Path, keyring: K) -> SharedSecrets {
         }
     };
     Arc::new(LayeredSecrets::new(chosen))
+}
+
+/// Does the store keep a value? A write, a read back and a delete of [`SecretName::Probe`]. A read
+/// alone is not enough: in a fresh desktop session D-Bus starts gnome-keyring on demand, which
+/// answers reads ("absent") but has no collection to write to ("no result found").
+pub fn probe(store: &dyn SecretStore) -> Result<(), SecretError> {
+    let value = Secret::generate();
+    store.set(&SecretName::Probe, &value)?;
+    let back = store.get(&SecretName::Probe);
+    let _ = store.delete(&SecretName::Probe);
+    match back? {
+        Some(v) if v == value => Ok(()),
+        _ => Err(SecretError::Unavailable("a value written to it could not be read back".into())),
+    }
 }
 
 impl SecretStore for Box<dyn SecretStore> {

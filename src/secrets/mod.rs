@@ -15,7 +15,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-pub use choose::{open, open_with, SECRETS_FILE};
+pub use choose::{open, open_with, probe, SECRETS_FILE};
 pub use file::FileSecrets;
 pub use keyring::KeyringSecrets;
 
@@ -67,6 +67,8 @@ pub enum SecretName {
     KofiToken,
     /// The user's token on the sync server (`[sync] url`).
     SyncToken,
+    /// Written, read back and deleted once at start to see whether a store works.
+    Probe,
 }
 
 impl SecretName {
@@ -80,6 +82,7 @@ impl SecretName {
             SecretName::OverlayKey => "overlay-key".into(),
             SecretName::KofiToken => "kofi-token".into(),
             SecretName::SyncToken => "sync-token".into(),
+            SecretName::Probe => "probe".into(),
         }
     }
     /// The env var that overrides it: `STREAMPAI_CONTROL_TOKEN`, `STREAMPAI_CLOUDFLARE_API_TOKEN`,
@@ -95,6 +98,7 @@ impl SecretName {
             SecretName::OverlayKey => "STREAMPAI_OVERLAY_KEY".into(),
             SecretName::KofiToken => "STREAMPAI_KOFI_TOKEN".into(),
             SecretName::SyncToken => "STREAMPAI_SYNC_TOKEN".into(),
+            SecretName::Probe => "STREAMPAI_PROBE".into(),
         }
     }
 }

@@ -65,6 +65,21 @@ impl SecretStore for FakeKeyring {
     }
 }
 
+/// A Secret Service started on demand with no collection: reads answer "absent", writes fail.
+struct ReadOnlyKeyring;
+
+impl SecretStore for ReadOnlyKeyring {
+    fn get(&self, _: &SecretName) -> Result<Option<Secret>, SecretError> {
+        Ok(None)
+    }
+    fn set(&self, _: &SecretName, _: &Secret) -> Result<(), SecretError> {
+        Err(SecretError::Keyring { cause: "no result found".into(), fallback: "/x/secrets.json".into() })
+    }
+    fn delete(&self, _: &SecretName) -> Result<(), SecretError> {
+        Ok(())
+    }
+}
+
 fn key(n: &str) -> SecretName {
     SecretName::StreamKey(format!("file-test-{n}"))
 }
@@ -160,12 +175,22 @@ fn without_a_keyring_secrets_go_to_the_file_and_survive_a_restart() {
 }
 
 #[test]
+fn a_keyring_that_reads_but_cannot_write_is_not_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_with(dir.path(), ReadOnlyKeyring);
+    assert_eq!(store.backend().kind, SecretBackendKind::File);
+    store.set(&key("a"), &Secret::new("v")).unwrap();
+    assert!(dir.path().join(SECRETS_FILE).exists());
+}
+
+#[test]
 fn a_keyring_that_answers_stays_the_first_choice() {
     let dir = tempfile::tempdir().unwrap();
     let store = open_with(dir.path(), FakeKeyring::default());
     assert_eq!(store.backend(), SecretBackend { kind: SecretBackendKind::Keyring, path: None, reason: None });
     store.set(&key("a"), &Secret::new("v")).unwrap();
     assert!(!dir.path().join(SECRETS_FILE).exists());
+    assert_eq!(store.get(&SecretName::Probe).unwrap(), None, "the probe leaves nothing behind");
 }
 
 #[test]
