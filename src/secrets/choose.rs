@@ -44,6 +44,13 @@ pub fn open_with<K: SecretStore>(data_dir: &Path, keyring: K) -> SharedSecrets {
                  account only; install or unlock a keyring (gnome-keyring, KWallet) to use it instead",
                 file.path().display()
             );
+            if file.readable_by_others() {
+                tracing::warn!(
+                    file = %file.path().display(),
+                    "the secrets file is readable by other accounts: run `chmod 600` on it (the next change \
+                     rewrites it with mode 0600)"
+                );
+            }
             Box::new(file.because(reason))
         }
     };

@@ -3,6 +3,9 @@
 //! encrypted, so anyone with that account or root can read it). Every write goes to a new 0600
 //! temp file in the same folder, is synced, and renamed over the old one, so a crash never
 //! leaves half a file. A file that does not parse is an error naming it and is never rewritten.
+//! Writes are serialized within a process; two processes changing different secrets at the same
+//! instant (the app and `streampai headless` on one data folder) could lose one change, never the
+//! file: readers always see a whole old or a whole new file.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -42,6 +45,19 @@ impl FileSecrets {
     }
     pub fn exists(&self) -> bool {
         self.path.exists()
+    }
+    /// Whether other accounts can read the file (Unix: group or other bits set), e.g. after a
+    /// copy or a `chmod`. The next write makes it 0600 again.
+    pub fn readable_by_others(&self) -> bool {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::metadata(&self.path).is_ok_and(|m| m.permissions().mode() & 0o077 != 0)
+        }
+        #[cfg(not(unix))]
+        {
+            false
+        }
     }
 
     fn io(&self, what: &str, e: std::io::Error) -> SecretError {

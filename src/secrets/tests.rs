@@ -117,9 +117,12 @@ fn the_file_is_readable_by_its_owner_only() {
     store.set(&key("a"), &Secret::new("v")).unwrap();
     assert_eq!(mode(), 0o600);
     // A file someone loosened is replaced by a 0600 one at the next write.
+    assert!(!store.readable_by_others());
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    assert!(store.readable_by_others());
     store.set(&key("a"), &Secret::new("v2")).unwrap();
     assert_eq!(mode(), 0o600);
+    assert!(!store.readable_by_others());
 }
 
 #[test]
