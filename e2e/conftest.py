@@ -20,7 +20,9 @@ TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
 APP = Path(os.environ.get("STREAMPAI_DESKTOP_BIN", TARGET / "debug" / "streampai-desktop"))
 FAKE = Path(os.environ.get("FAKE_CLOUDFLARE_BIN", TARGET / "debug" / "fake-cloudflare"))
 ENGINE = Path(os.environ.get("STREAMPAI_BIN", TARGET / "debug" / "streampai"))
-SHOTS = Path(os.environ.get("STREAMPAI_SCREENSHOTS", ROOT / "docs" / "screenshots"))
+# Screenshots go to an ignored folder (the checkout stays clean); scripts/refresh-screenshots.sh
+# copies them into docs/screenshots/ on purpose.
+SHOTS = Path(os.environ.get("STREAMPAI_SCREENSHOTS", TARGET / "screenshots"))
 ACCOUNT = "e2eaccount0000000000000000000001"
 TOKEN = "e2e-cloudflare-token"
 CONTROL_TOKEN = "e2e-control-token"
@@ -202,7 +204,7 @@ def control(control_port, path="/api/v1/status"):
 
 
 def screenshot(driver, name):
-    """The app window as X shows it (imagemagick), for the README. The window sits at 0,0 (no
+    """The app window as X shows it (imagemagick), into SHOTS (see refresh-screenshots.sh). The window sits at 0,0 (no
     window manager). WebDriver's own screenshot is not used: WebKit's snapshot hangs when
     compositing is off, which is the app's default."""
     SHOTS.mkdir(parents=True, exist_ok=True)
