@@ -115,11 +115,20 @@ export function ingestBox(onLoaded: (s: IngestSettings) => void = () => {}): HTM
     onLoaded(ingest);
   };
 
+  let waits = 0;
   const load = async () => {
-    fill(box, h("p", { "data-testid": "ingest-loading" }, "Getting your ingest settings…"));
+    if (waits === 0) fill(box, h("p", { "data-testid": "ingest-loading" }, "Getting your ingest settings…"));
     try {
       show(await call(commands.getIngest()));
+      waits = 0;
     } catch (e) {
+      // The stream manager is (re)starting, e.g. right after a backend switch: ask again shortly.
+      if (engineKind(e) === "not_running" && waits < 15 && box.isConnected !== false) {
+        waits += 1;
+        window.setTimeout(() => void load(), 1000);
+        return;
+      }
+      waits = 0;
       const p = ingestProblem(e);
       fill(
         box,
