@@ -92,7 +92,7 @@ def test_start_makes_both_platforms_live_and_stop_removes_outputs(driver, fake):
     uid = fake.input_uid()
     click(driver, "start-btn")
     for name in ("twitch-main", "youtube-main"):
-        wait_for(f"{name} live", lambda n=name: text(driver, f"platform-status-{n}") == "Live")
+        wait_for(f"{name} live", lambda n=name: text(driver, f"platform-status-{n}") == "live")
     assert len(fake.outputs(uid)) == 2
     wait_for("elapsed", lambda: text(driver, "elapsed").startswith("00:00:"), show=lambda: text(driver, "elapsed"))
     # Cloudflare outputs report no bitrate: the dashboard says who relays instead of a number.
@@ -107,9 +107,9 @@ def test_start_makes_both_platforms_live_and_stop_removes_outputs(driver, fake):
     assert "stop it to switch" in text(driver, "ingest-locked")
     goto(driver, "dashboard")
     click(driver, "stop-btn")
-    wait_for("offline", lambda: text(driver, "stream-state") == "Offline", show=lambda: text(driver, "stream-state"))
+    wait_for("offline", lambda: text(driver, "stream-state") == "offline", show=lambda: text(driver, "stream-state"))
     wait_for("outputs gone", lambda: len(fake.outputs(uid)) == 0)
-    assert text(driver, "platform-status-twitch-main") == "Ready"
+    assert text(driver, "platform-status-twitch-main") == "ready"
 
 
 def canvases(driver, testid):
@@ -270,7 +270,7 @@ def test_sync_settings_connect_and_a_phone_shows_up(driver, control_port, sync_s
 
         result = phone.command("t-1", {"action": "set_platform_enabled", "platform": "youtube-main", "enabled": False})
         assert result["ok"], result
-        wait_for("dashboard shows it off", lambda: text(driver, "platform-status-youtube-main") == "Off")
+        wait_for("dashboard shows it off", lambda: text(driver, "platform-status-youtube-main") == "off")
         wait_for("stored off", lambda: stored_enabled("youtube-main") is False, show=lambda: stored_settings()["config"]["platforms"])
         result = phone.command("t-2", {"action": "set_platform_enabled", "platform": "youtube-main", "enabled": True})
         assert result["ok"], result

@@ -110,7 +110,7 @@ fn tray_start_toggle_stop_and_the_tray_follows() {
     });
     assert_eq!(rig.outputs(), 2, "one Cloudflare output per platform");
     let m = tray::model::model(&rig.status(), chrono::Utc::now());
-    assert!(m.status_line.starts_with("Live · 2/2 platforms · "), "{}", m.status_line);
+    assert!(m.status_line.starts_with("live · 2/2 platforms · "), "{}", m.status_line);
     assert!(m.can_stop && !m.can_start);
     wait_until("first poll", || rig.status().input != InputStatus::Unknown);
     let m = tray::model::model(&rig.status(), chrono::Utc::now());

@@ -8,6 +8,7 @@ import {
   formatBytes,
   formatElapsed,
   inputWords,
+  phaseWords,
   platformWords,
 } from "./format";
 
@@ -37,8 +38,10 @@ describe("words", () => {
   });
   it("describes platform statuses and their problems", () => {
     const reason = { kind: "timeout", source: "platform", detail: "x" } as const;
-    expect(platformWords({ status: "retrying", reason, attempt: 3 })).toBe("Retrying (attempt 3)");
-    expect(platformWords({ status: "stopped" })).toBe("Ready");
+    expect(platformWords({ status: "retrying", reason, attempt: 3 })).toBe("retrying (attempt 3)");
+    expect(platformWords({ status: "stopped" })).toBe("ready");
+    expect(platformWords({ status: "live" })).toBe("live");
+    expect(phaseWords("offline")).toBe("offline");
   });
   it("tells connection problems apart", () => {
     expect(connectionProblemWords({ kind: "BadToken" })).toMatch(/^Bad token/);

@@ -33,24 +33,25 @@ export function inputWords(input: InputStatus): string {
   }
 }
 
+/** The stream phase in the API's own words (as the control API, the CLI and the tray say it). */
 export function phaseWords(phase: StreamPhase): string {
-  return { offline: "Offline", starting: "Starting…", live: "Live", stopping: "Stopping…" }[phase];
+  return phase;
 }
 
 export function platformWords(status: PlatformStatus): string {
   switch (status.status) {
     case "starting":
-      return "Connecting…";
+      return "connecting…";
     case "live":
-      return "Live";
+      return "live";
     case "retrying":
-      return `Retrying (attempt ${status.attempt})`;
+      return `retrying (attempt ${status.attempt})`;
     case "failed":
-      return "Failed";
+      return "failed";
     case "stopped":
-      return "Ready";
+      return "ready";
     case "disabled":
-      return "Off";
+      return "off";
   }
 }
 
