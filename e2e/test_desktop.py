@@ -163,6 +163,7 @@ def test_stream_keys_live_in_the_real_keyring(driver):
 
 
 def test_obs_traffic_flips_the_dashboard(driver, fake):
+    goto(driver, "dashboard")
     wait_for("waiting for OBS", lambda: "Waiting for OBS" in text(driver, "obs-state"), show=lambda: text(driver, "obs-state"))
     screenshot(driver, "dashboard-waiting")
     uid = wait_for("live input", fake.input_uid)
