@@ -544,3 +544,48 @@ fn desktop_and_tray_alerts_follow_the_same_rules_as_the_control_api() {
     block(alerts_cmd::alerts_pause(rig.shell())).unwrap();
     assert!(view().paused, "controls work with the tree down");
 }
+
+#[test]
+fn stream_setup_answers_in_local_mode_at_once_and_the_key_comes_only_on_reveal() {
+    use streampai::config::IngestBackend;
+    let port = free_port();
+    let rig = rig_with(QuitPolicy::test(true), |c| {
+        c.ingest = Some(IngestBackend::Local);
+        c.local.listen = format!("127.0.0.1:{port}");
+    });
+    // No window: the tree is down, and the local relay's settings come from the config.
+    assert_eq!(rig.status().manager, "stopped");
+    let ingest = block(stream_cmd::get_ingest(rig.shell())).unwrap();
+    assert_eq!(ingest.backend, IngestBackend::Local);
+    assert_eq!(ingest.server, format!("rtmp://127.0.0.1:{port}/live"));
+    assert!(ingest.has_key && ingest.srt_url.is_none());
+    let key = block(stream_cmd::reveal_ingest_key(rig.shell())).unwrap();
+    assert!(!key.is_empty());
+    assert_eq!(
+        rig.status().ingest.stream_key.as_deref(),
+        Some(key.as_str()),
+        "the control API's status keeps it"
+    );
+    let ui_status = block(stream_cmd::get_status(rig.shell())).unwrap();
+    assert_eq!(ui_status.ingest.stream_key, None, "the UI's status never carries the key");
+}
+
+#[test]
+fn stream_setup_in_cloudflare_mode_says_why_at_once_when_it_cannot_answer() {
+    use streampai::EngineError;
+    // The tree is down: a typed `not_running` (the old path waited 60 s for an actor that never ran).
+    let rig = rig(QuitPolicy::test(true));
+    let err = block(stream_cmd::get_ingest(rig.shell())).unwrap_err();
+    assert!(matches!(err, UiError::Engine { error: EngineError::NotRunning { .. } }), "{err:?}");
+    assert!(matches!(
+        block(stream_cmd::reveal_ingest_key(rig.shell())).unwrap_err(),
+        UiError::Engine { error: EngineError::NotRunning { .. } }
+    ));
+    // No credentials: `not_configured`.
+    let bare = rig_with(QuitPolicy::test(true), |c| {
+        c.ingest = Some(streampai::config::IngestBackend::Cloudflare);
+        c.cloudflare.account_id = None;
+    });
+    let err = block(stream_cmd::get_ingest(bare.shell())).unwrap_err();
+    assert!(matches!(err, UiError::Engine { error: EngineError::NotConfigured { .. } }), "{err:?}");
+}
