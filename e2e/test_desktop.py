@@ -7,7 +7,7 @@ import subprocess
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from conftest import ACCOUNT, APP, TOKEN, TARGET, clipboard, control, screenshot, wait_for
+from conftest import ACCOUNT, APP, TOKEN, TARGET, clipboard, control, http, screenshot, wait_for
 from phone import Phone
 
 # What one test leaves for a later one (the tests share one app session, in order).
@@ -226,6 +226,30 @@ def test_analytics_lists_the_stopped_stream_with_its_chart(driver, control_port)
     close_window(driver, other)
     wait_for("one window again", lambda: len(windows_in(control_port)) == 1, show=lambda: windows_in(control_port))
     driver.switch_to.window(first)
+
+
+def test_a_refused_token_is_worded_on_the_platform_card(driver, fake):
+    """Typed failures in words: Cloudflare refuses one output's creation (401), the card says who
+    refused what (no text parsing), the underlying error stays as secondary text."""
+    goto(driver, "dashboard")
+    http("POST", f"{fake.root}/__fake/faults", {"kind": "unauthorized", "route": "create_output", "count": 1})
+    click(driver, "start-btn")
+    problems = lambda: [
+        (el(driver, f"platform-problem-{n}").text, n)
+        for n in ("twitch-main", "youtube-main")
+        if driver.find_elements(By.CSS_SELECTOR, f'[data-testid="platform-problem-{n}"]')
+    ]
+    found = wait_for("a worded problem", lambda: [p for p in problems() if "Cloudflare refused the API token" in p[0]],
+                     show=problems)
+    name = found[0][1]
+    assert text(driver, f"platform-problem-detail-{name}").strip(), "the detail is shown as secondary text"
+    assert text(driver, f"platform-status-{name}") == "failed"
+    screenshot(driver, "dashboard-problem")
+    click(driver, "stop-btn")
+    wait_for("offline", lambda: text(driver, "stream-state") == "offline", show=lambda: text(driver, "stream-state"))
+    uid = fake.input_uid()
+    wait_for("outputs gone", lambda: len(fake.outputs(uid)) == 0)
+    http("DELETE", f"{fake.root}/__fake/faults")
 
 
 def test_pages_platforms_alerts_debug(driver):
