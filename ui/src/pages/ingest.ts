@@ -123,7 +123,7 @@ export function ingestBox(onLoaded: (s: IngestSettings) => void = () => {}): HTM
       waits = 0;
     } catch (e) {
       // The stream manager is (re)starting, e.g. right after a backend switch: ask again shortly.
-      if (engineKind(e) === "not_running" && waits < 15 && box.isConnected !== false) {
+      if (engineKind(e) === "not_running" && waits < 15 && box.isConnected) {
         waits += 1;
         window.setTimeout(() => void load(), 1000);
         return;
