@@ -136,7 +136,13 @@ def control_port():
 
 
 @pytest.fixture(scope="session")
-def app_env(fake, control_port):
+def local_port():
+    """Where the local relay takes OBS in these tests (never the shared 1935)."""
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+def app_env(fake, control_port, local_port):
     data = TARGET / "e2e-run" / "data"  # kept after the run: logs/ has the app's log
     shutil.rmtree(data, ignore_errors=True)
     os.environ.update({
@@ -146,6 +152,7 @@ def app_env(fake, control_port):
         "STREAMPAI_CLEANUP_TIMEOUT_MS": "2000",
         "STREAMPAI_CONTROL_LISTEN": f"127.0.0.1:{control_port}",
         "STREAMPAI_CONTROL_TOKEN": CONTROL_TOKEN,
+        "STREAMPAI_LOCAL_LISTEN": f"127.0.0.1:{local_port}",
         "RUST_LOG": os.environ.get("RUST_LOG", "info"),
     })
     return os.environ
@@ -201,6 +208,12 @@ def stop_group(proc):
 
 def control(control_port, path="/api/v1/status"):
     return http("GET", f"http://127.0.0.1:{control_port}{path}", token=CONTROL_TOKEN)
+
+
+def clipboard():
+    """The X clipboard's text (what Copy put there), or None."""
+    out = subprocess.run(["xclip", "-o", "-selection", "clipboard"], capture_output=True, text=True, timeout=5, check=False)
+    return out.stdout if out.returncode == 0 else None
 
 
 def screenshot(driver, name):
