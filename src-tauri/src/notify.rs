@@ -133,8 +133,7 @@ mod tests {
     fn the_notice_names_the_platform_as_the_streamer_knows_it() {
         let mut w = Watch::default();
         w.observe(&state(StreamPhase::Live), &plain);
-        let label =
-            |n: &str| crate::words::platform_label(n, Some(streampai::platforms::PlatformKind::Twitch));
+        let label = |n: &str| crate::words::platform_label(n, Some(streampai::PlatformKind::Twitch));
         let n = w.observe(&failed("twitch"), &label).unwrap();
         assert_eq!(n.title, "Twitch stopped streaming");
         assert!(n.body.starts_with("Twitch refused the stream key."), "{}", n.body);

@@ -2,7 +2,7 @@
 //! each `Failure` kind and source in a sentence naming the platform; `detail` stays secondary.
 
 use streampai::failure::{Failure, FailureKind as K, FailureSource as S};
-use streampai::platforms::PlatformKind;
+use streampai::PlatformKind;
 
 /// The service's own name for a preset kind.
 fn service(kind: PlatformKind) -> &'static str {

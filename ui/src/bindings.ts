@@ -321,6 +321,18 @@ async alertsReject(id: string) : Promise<Result<null, UiError>> {
 }
 },
 /**
+ * What is wrong with the field, in words, or `null`.
+ */
+async checkField(check: FieldCheck) : Promise<string | null> {
+    return await TAURI_INVOKE("check_field", { check });
+},
+/**
+ * Every platform kind with its default ingest URL.
+ */
+async platformPresets() : Promise<PlatformPreset[]> {
+    return await TAURI_INVOKE("platform_presets");
+},
+/**
  * Every recorded stream, newest first.
  */
 async streamHistory() : Promise<Result<StreamRecord[], UiError>> {
@@ -642,6 +654,18 @@ export type FailureSource =
  */
 "app"
 /**
+ * One form field to check.
+ */
+export type FieldCheck = { field: "platform_name"; value: string } | 
+/**
+ * Empty means the kind's preset.
+ */
+{ field: "platform_url"; value: string; kind: PlatformKind } | { field: "sync_url"; value: string } | 
+/**
+ * Empty means the computer's name.
+ */
+{ field: "device_name"; value: string }
+/**
  * The Settings page's general section.
  */
 export type GeneralInput = { cloudflare_account_id: string; cleanup_timeout_ms: number; poll_interval_ms: number }
@@ -721,6 +745,11 @@ retries?: number;
  * Final output statistics where the backend measures them (the local relay); `null` else.
  */
 bytes_sent?: number | null; reconnects?: number | null }
+export type PlatformPreset = { kind: PlatformKind; 
+/**
+ * The default ingest URL; `null` for custom.
+ */
+url: string | null }
 /**
  * One platform in the status: its status plus output statistics (`null` where the backend
  * cannot measure them, e.g. Cloudflare outputs).
