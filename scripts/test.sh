@@ -14,6 +14,10 @@ if cargo tree -p streampai-desktop -e normal --prefix none | grep -E '^(clap|red
   echo "test.sh: streampai-desktop depends on CLI/sync-server crates (see the engine's \`cli\` feature)" >&2
   exit 1
 fi
+# Windows, where most streamers are: every crate and target must type-check for it (the
+# desktop shell included), so no change breaks the Windows build unnoticed.
+scripts/windows-deps.sh
+cargo check --workspace --lib --bins --tests --target x86_64-pc-windows-gnu
 # The desktop shell needs GTK/WebKit: scripts/test-desktop.sh builds and tests it.
 cargo build --workspace --exclude streampai-desktop --all-targets
 cargo test --workspace --exclude streampai-desktop
