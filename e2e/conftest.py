@@ -158,32 +158,44 @@ def app_env(fake, control_port, local_port):
     return os.environ
 
 
-@pytest.fixture(scope="session")
-def driver(app_env):
-    assert APP.exists(), f"build the app first: {APP}"
+def start_tauri_driver(log_name, env=None):
+    """tauri-driver (→ WebKitWebDriver) in its own process group: (process, port, native port)."""
     port, native_port = free_port(), free_port()
     tauri_driver = shutil.which("tauri-driver") or str(Path.home() / ".cargo/bin/tauri-driver")
-    log = open(TARGET / "tauri-driver.log", "w")
+    log = open(TARGET / log_name, "w")
     proc = subprocess.Popen(
         [tauri_driver, "--port", str(port), "--native-port", str(native_port),
          "--native-driver", "/usr/bin/WebKitWebDriver"],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env,
     )
+    return proc, port, native_port
+
+
+def open_app(port, native_port):
+    """A WebDriver session on the app (tauri-driver launches it)."""
     def listening(p):
         return lambda: socket.create_connection(("127.0.0.1", p), timeout=1).close() or True
 
+    # tauri-driver forwards to WebKitWebDriver, which may come up later on a loaded machine.
+    wait_for("tauri-driver", listening(port))
+    wait_for("WebKitWebDriver", listening(native_port))
+    options = ArgOptions()
+    options.set_capability("browserName", "wry")
+    options.set_capability("tauri:options", {"application": str(APP)})
+    drv = webdriver.Remote(command_executor=f"http://127.0.0.1:{port}", options=options)
+    drv.implicitly_wait(0)
+    return drv
+
+
+@pytest.fixture(scope="session")
+def driver(app_env):
+    assert APP.exists(), f"build the app first: {APP}"
+    proc, port, native_port = start_tauri_driver("tauri-driver.log")
     try:
-        # tauri-driver forwards to WebKitWebDriver, which may come up later on a loaded machine.
-        wait_for("tauri-driver", listening(port))
-        wait_for("WebKitWebDriver", listening(native_port))
-        options = ArgOptions()
-        options.set_capability("browserName", "wry")
-        options.set_capability("tauri:options", {"application": str(APP)})
-        drv = webdriver.Remote(command_executor=f"http://127.0.0.1:{port}", options=options)
+        drv = open_app(port, native_port)
     except BaseException:
         stop_group(proc)
         raise
-    drv.implicitly_wait(0)
     yield drv
     try:
         drv.quit()

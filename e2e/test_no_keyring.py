@@ -11,12 +11,10 @@ import subprocess
 import time
 
 import pytest
-from selenium import webdriver
 from selenium.webdriver.common.by import By
-from selenium.webdriver.common.options import ArgOptions
 from selenium.webdriver.support.ui import Select
 
-from conftest import APP, ENGINE, TARGET, free_port, screenshot, stop_group, wait_for
+from conftest import APP, ENGINE, TARGET, free_port, open_app, screenshot, start_tauri_driver, stop_group, wait_for
 
 NAME = "twitch-main"
 KEY = "live_no_keyring_key_123"
@@ -58,26 +56,11 @@ def run():
 @pytest.fixture(scope="module")
 def sessions(run):
     """tauri-driver started with the app's environment; `new()` launches the app in a new session."""
-    port, native_port = free_port(), free_port()
-    tauri_driver = shutil.which("tauri-driver") or os.path.expanduser("~/.cargo/bin/tauri-driver")
-    log = open(TARGET / "tauri-driver-no-keyring.log", "w")
-    proc = subprocess.Popen(
-        [tauri_driver, "--port", str(port), "--native-port", str(native_port),
-         "--native-driver", "/usr/bin/WebKitWebDriver"],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=run["env"],
-    )
-    listening = lambda p: lambda: socket.create_connection(("127.0.0.1", p), timeout=1).close() or True
+    proc, port, native_port = start_tauri_driver("tauri-driver-no-keyring.log", env=run["env"])
     opened = []
 
     def new():
-        # tauri-driver forwards to WebKitWebDriver, which may come up later on a loaded machine.
-        wait_for("tauri-driver", listening(port))
-        wait_for("WebKitWebDriver", listening(native_port))
-        options = ArgOptions()
-        options.set_capability("browserName", "wry")
-        options.set_capability("tauri:options", {"application": str(APP)})
-        drv = webdriver.Remote(command_executor=f"http://127.0.0.1:{port}", options=options)
-        drv.implicitly_wait(0)
+        drv = open_app(port, native_port)
         opened.append(drv)
         return drv
 

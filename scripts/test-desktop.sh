@@ -48,6 +48,5 @@ session python3 -m pytest -q -p no:cacheprovider e2e/test_tray.py
 echo "== end-to-end tests: the local relay (ffmpeg → the app's ingest → nginx-rtmp), own session"
 session python3 -m pytest -q -p no:cacheprovider e2e/test_relay.py
 echo "== end-to-end tests: no keyring (plain session, no unlocked Secret Service): the secrets file"
-xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- e2e/session-no-keyring.sh \
-  python3 -m pytest -q -p no:cacheprovider e2e/test_no_keyring.py
+session --no-keyring python3 -m pytest -q -p no:cacheprovider e2e/test_no_keyring.py
 echo "Screenshots: $STREAMPAI_SCREENSHOTS (scripts/refresh-screenshots.sh copies them into docs/screenshots/)"
