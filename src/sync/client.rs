@@ -381,7 +381,7 @@ impl Client {
                         ServerMsg::PresenceState { presences } => self.reconcile(&presences, &own),
                         ServerMsg::PresenceDiff { joins, leaves } => self.apply_diff(&joins, &leaves, &own),
                         ServerMsg::Command { id, from, device_id, command, .. } => {
-                            info!(device_id = %device_id, ?command, "sync: remote command");
+                            info!(device_id = %crate::telemetry::esc(&device_id), ?command, "sync: remote command");
                             let engine = self.engine.clone();
                             let tx = done_tx.clone();
                             tokio::spawn(async move {

@@ -118,17 +118,7 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Raise the soft open-files limit to the hard limit (each connection is a descriptor).
-pub fn raise_nofile_limit() {
-    #[cfg(unix)]
-    unsafe {
-        let mut l = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut l) == 0 && l.rlim_cur < l.rlim_max {
-            l.rlim_cur = l.rlim_max;
-            let _ = libc::setrlimit(libc::RLIMIT_NOFILE, &l);
-        }
-    }
-}
+pub use crate::guard::raise_nofile_limit;
 
 /// Waits for Ctrl-C, or SIGTERM on Unix (what service managers send); shared by the
 /// `streampai` binary's long-running commands.
