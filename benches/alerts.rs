@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use streampai::config::Config;
-use streampai::presence::SessionKind;
 use streampai::secrets::{MemorySecrets, Secret};
-use streampai::state_file::StateFile;
-use streampai::storage::Db;
+use streampai::Db;
+use streampai::SessionKind;
+use streampai::StateFile;
 use streampai::{Engine, EngineOptions};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -86,8 +86,8 @@ fn main() {
 
         // 2. Latency POST → overlay while idle: the tree runs, an overlay is connected and reports
         //    each alert finished at once, so every POST finds the queue idle.
-        engine.presence().track("bench-user", "window:bench", SessionKind::Window, None);
-        while engine.user().tree_children().len() < 5 {
+        engine.join("window:bench", SessionKind::Window, None);
+        while engine.debug_tree().users.first().is_none_or(|u| u.children.len() < 5) {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         http.post(format!("{base}/api/v1/alerts/resume")).bearer_auth(TOKEN).send().await.unwrap();

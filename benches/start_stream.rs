@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 
 use fake_cloudflare::{FakeCloudflare, FakeOptions};
 use streampai::config::{Config, PlatformConfig};
-use streampai::platforms::PlatformKind;
 use streampai::secrets::{MemorySecrets, Secret, SecretName, SecretStore};
-use streampai::state_file::StateFile;
-use streampai::stream_state::StreamPhase;
+use streampai::PlatformKind;
+use streampai::StateFile;
+use streampai::StreamPhase;
 use streampai::{Engine, EngineOptions, Event};
 
 const LATENCY: Duration = Duration::from_millis(50);
@@ -38,7 +38,7 @@ async fn engine_with(fake: &FakeCloudflare, platforms: usize) -> Engine {
         config: cfg,
         secrets: Arc::new(secrets),
         state_file: Some(StateFile::in_memory()),
-        db: Some(streampai::storage::Db::open_in_memory().unwrap()),
+        db: Some(streampai::Db::open_in_memory().unwrap()),
     })
 }
 

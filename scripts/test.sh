@@ -9,6 +9,11 @@ scripts/relay-deps.sh
 scripts/sync-deps.sh
 export CARGO_TERM_COLOR=never
 cargo fmt --all -- --check
+# The desktop app builds the engine library alone: no CLI or sync-server crates (clap, redis).
+if cargo tree -p streampai-desktop -e normal --prefix none | grep -E '^(clap|redis) '; then
+  echo "test.sh: streampai-desktop depends on CLI/sync-server crates (see the engine's \`cli\` feature)" >&2
+  exit 1
+fi
 # The desktop shell needs GTK/WebKit: scripts/test-desktop.sh builds and tests it.
 cargo build --workspace --exclude streampai-desktop --all-targets
 cargo test --workspace --exclude streampai-desktop

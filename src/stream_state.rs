@@ -34,8 +34,8 @@ pub enum InputStatus {
 pub enum PlatformStatus {
     Starting,
     Live,
-    Retrying { reason: String, attempt: u32 },
-    Failed { reason: String },
+    Retrying { reason: crate::failure::Failure, attempt: u32 },
+    Failed { reason: crate::failure::Failure },
     Stopped,
     Disabled,
 }

@@ -45,7 +45,17 @@ async fn full_lifecycle_with_events_and_lease() {
     r.handle.set_platform("a", PlatformStatus::Live).await.unwrap();
     assert_eq!(r.handle.snapshot().await.unwrap().state, StreamPhase::Starting, "b still starting");
     r.handle
-        .set_platform("b", PlatformStatus::Retrying { reason: "timeout".into(), attempt: 1 })
+        .set_platform(
+            "b",
+            PlatformStatus::Retrying {
+                reason: crate::failure::Failure::new(
+                    crate::failure::FailureKind::Timeout,
+                    crate::failure::FailureSource::Cloudflare,
+                    "timeout",
+                ),
+                attempt: 1,
+            },
+        )
         .await
         .unwrap();
     let snap = r.handle.snapshot().await.unwrap();

@@ -43,6 +43,7 @@ pub struct ChildCtx {
     /// Cancelled when the child must stop. Everything the child spawns should hang off it.
     pub cancel: CancellationToken,
     /// How many times this child has been restarted so far.
+    #[allow(dead_code)]
     pub restarts: u32,
 }
 
@@ -278,11 +279,6 @@ impl Supervisor {
     pub fn with_mailbox(mut self, mailbox: SupervisorMailbox) -> Self {
         self.mailbox = Some(mailbox.mailbox);
         self.info = mailbox.info;
-        self
-    }
-
-    pub fn with_info(mut self, info: SupervisorInfo) -> Self {
-        self.info = info;
         self
     }
 

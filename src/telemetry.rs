@@ -1,6 +1,7 @@
-//! One tracing setup for binaries (`RUST_LOG` overrides the default filter), the log-safe
-//! wrapper for user-supplied fields, and [`LogFiles`]: log files capped by size as well as by
-//! days, so no flood of log lines can fill a disk.
+//! One tracing setup for binaries (`RUST_LOG` overrides the default filter; with the `cli`
+//! feature), the log-safe wrapper for user-supplied fields, the open-files limit, and
+//! [`LogFiles`]: log files capped by size as well as by days, so no flood of log lines can fill
+//! a disk (the desktop app writes through it).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -13,6 +14,7 @@ use chrono::{NaiveDate, Utc};
 pub use streampai_sync::log_safe::{esc, escaped, Esc};
 
 /// Log to stderr; `default` is used when `RUST_LOG` is unset (e.g. "info").
+#[cfg(feature = "cli")]
 pub fn init(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));

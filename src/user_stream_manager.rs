@@ -1,6 +1,7 @@
 //! UserStreamManager: one user's supervised tree —
-//! StreamStateServer, CloudflareManager, CloudflareLiveInputMonitor, PlatformSupervisor,
-//! AlertQueue, StreamAutomation — and the [`UserStream`] front door used by the control API, CLI and shell.
+//! StreamStateServer, the ingest pair (CloudflareManager + CloudflareLiveInputMonitor, or
+//! LocalIngestManager + LocalIngestMonitor), PlatformSupervisor, AlertQueue, StreamAutomation.
+//! Crate-private: front ends reach it only through [`crate::Engine`].
 //!
 //! Handles and stashes are made once per user and outlive every restart of the tree and of its
 //! children, so callers keep working handles and a crash never forgets a stream on air.
@@ -8,11 +9,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Serialize;
 use tracing::{info, info_span, Instrument};
 use uuid::Uuid;
 
-use crate::actor::{ActorError, Mailbox};
+use crate::actor::Mailbox;
 use crate::alerts::queue::{self as alert_queue, AlertMsg};
 use crate::alerts::AlertStash;
 use crate::alerts::{AlertQueueArgs, AlertQueueHandle};
@@ -20,6 +20,7 @@ use crate::cloudflare::api::{ClientConfig, CloudflareClient};
 use crate::cloudflare::manager::{self as cf_manager, CloudflareManagerArgs, CloudflareManagerHandle};
 use crate::cloudflare::monitor::{self, MonitorArgs};
 use crate::config::{Config, IngestBackend};
+use crate::error::EngineError;
 use crate::events::{Event, EventBus};
 use crate::ingest::local::{self, LocalIngestArgs};
 use crate::ingest::RelaySlot;
@@ -31,65 +32,34 @@ use crate::secrets::{SecretName, SharedSecrets};
 use crate::state_file::StateFile;
 use crate::storage::{AlertStore, Db, HistoryStore};
 use crate::stream_state::{
-    self, EndReason, StreamData, StreamError, StreamPhase, StreamStash, StreamStateArgs, StreamStateHandle,
+    self, EndReason, StreamData, StreamPhase, StreamStash, StreamStateArgs, StreamStateHandle,
 };
 use crate::supervisor::{
     ChildInfo, ChildSpec, Restart, Supervisor, SupervisorConfig, SupervisorHandle, SupervisorMailbox,
 };
 
-/// Errors that reach the control API and the UI (serialized with a `kind` tag).
-#[derive(Debug, Clone, thiserror::Error, Serialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum EngineError {
-    /// Bad platform settings (empty key, bad URL, ...): nothing was started.
-    #[error("{message}")]
-    InvalidPlatform { message: String },
-    /// Something required is missing (e.g. Cloudflare credentials).
-    #[error("{message}")]
-    NotConfigured { message: String },
-    /// Start while live, stop while offline, ...
-    #[error("{message}")]
-    InvalidTransition { message: String },
-    /// The user's tree is not running or did not answer.
-    #[error("{message}")]
-    Unavailable { message: String },
-    #[error("{message}")]
-    UnknownUser { message: String },
-    /// A settings change that does not validate; names the key.
-    #[error("{key}: {message}")]
-    InvalidConfig { key: String, message: String },
-    /// The local database failed (alerts, stream history).
-    #[error("{message}")]
-    Storage { message: String },
+/// The ingest backend's handles: a Cloudflare handle cannot exist in local mode, nor a relay in
+/// Cloudflare mode.
+#[derive(Clone)]
+pub(crate) enum IngestHandles {
+    /// OBS → the local relay; `relay` holds the running relay (none while the tree is down).
+    Local { relay: RelaySlot },
+    /// OBS → Cloudflare; `client` is `None` when the credentials are missing (start refuses).
+    Cloudflare { manager: CloudflareManagerHandle, client: Option<CloudflareClient> },
 }
 
-impl From<crate::storage::DbError> for EngineError {
-    fn from(e: crate::storage::DbError) -> Self {
-        EngineError::Storage { message: e.to_string() }
-    }
-}
-
-impl From<StreamError> for EngineError {
-    fn from(e: StreamError) -> Self {
-        match e {
-            StreamError::InvalidTransition { .. } => {
-                EngineError::InvalidTransition { message: e.to_string() }
-            }
-            StreamError::Actor(a) => a.into(),
+impl IngestHandles {
+    pub(crate) fn client(&self) -> Option<&CloudflareClient> {
+        match self {
+            IngestHandles::Cloudflare { client, .. } => client.as_ref(),
+            IngestHandles::Local { .. } => None,
         }
-    }
-}
-
-impl From<ActorError> for EngineError {
-    fn from(e: ActorError) -> Self {
-        EngineError::Unavailable { message: format!("the stream manager is unavailable: {e}") }
     }
 }
 
 /// Everything that outlives the tree's restarts for one user.
 #[derive(Clone)]
-pub struct UserStream {
+pub(crate) struct UserStream {
     user_id: String,
     /// Only `enabled` flags change in place (platform toggles while live); any other change
     /// builds a new `UserStream` (see `Engine::reconfigure`).
@@ -99,33 +69,32 @@ pub struct UserStream {
     bus: EventBus,
     state_file: StateFile,
     /// Durable alerts and stream history.
-    pub stores: Stores,
+    pub(crate) stores: Stores,
     /// How many OBS overlays are connected (they pace the alert queue).
-    pub overlays: Arc<std::sync::atomic::AtomicUsize>,
-    client: Option<CloudflareClient>,
-    pub state: StreamStateHandle,
-    pub cloudflare: CloudflareManagerHandle,
-    pub platforms: PlatformSupervisorHandle,
-    pub alerts: AlertQueueHandle,
+    pub(crate) overlays: Arc<std::sync::atomic::AtomicUsize>,
+    ingest: IngestHandles,
+    pub(crate) state: StreamStateHandle,
+    pub(crate) platforms: PlatformSupervisorHandle,
+    pub(crate) alerts: AlertQueueHandle,
     boxes: Mailboxes,
     stash: Stash,
     /// The tree's supervisor: its children for the debug view, and kill for tests and debugging.
-    pub tree: SupervisorHandle,
+    pub(crate) tree: SupervisorHandle,
     tree_mailbox: SupervisorMailbox,
     /// The PlatformSupervisor's workers.
-    pub workers: SupervisorHandle,
+    pub(crate) workers: SupervisorHandle,
     workers_mailbox: SupervisorMailbox,
 }
 
 /// The database-backed stores of one engine.
 #[derive(Clone)]
-pub struct Stores {
-    pub alerts: AlertStore,
-    pub history: HistoryStore,
+pub(crate) struct Stores {
+    pub(crate) alerts: AlertStore,
+    pub(crate) history: HistoryStore,
 }
 
 impl Stores {
-    pub fn new(db: Db) -> Self {
+    pub(crate) fn new(db: Db) -> Self {
         Stores { alerts: AlertStore::new(db.clone()), history: HistoryStore::new(db) }
     }
 }
@@ -194,7 +163,13 @@ impl UserStream {
         let (cloudflare, cf_mb) = CloudflareManagerHandle::channel();
         let (platforms, plat_mb) = PlatformSupervisorHandle::channel();
         let (alerts, alerts_mb) = AlertQueueHandle::channel();
-        let client = cloudflare_client(&config, &secrets);
+        let ingest = match config.ingest_backend() {
+            IngestBackend::Local => IngestHandles::Local { relay: stash.relay.clone() },
+            IngestBackend::Cloudflare => IngestHandles::Cloudflare {
+                manager: cloudflare,
+                client: cloudflare_client(&config, &secrets),
+            },
+        };
         let (tree, tree_mailbox) = Supervisor::channel();
         let (workers, workers_mailbox) = Supervisor::channel();
         UserStream {
@@ -206,9 +181,8 @@ impl UserStream {
             state_file,
             stores,
             overlays: stash.overlays.clone(),
-            client,
+            ingest,
             state,
-            cloudflare,
             platforms,
             alerts,
             boxes: Mailboxes { state: state_mb, cloudflare: cf_mb, platforms: plat_mb, alerts: alerts_mb },
@@ -232,10 +206,6 @@ impl UserStream {
     /// The config in force.
     pub fn config(&self) -> Arc<Config> {
         self.config.read().map(|c| c.clone()).unwrap_or_else(|p| p.into_inner().clone())
-    }
-
-    pub fn secrets(&self) -> &SharedSecrets {
-        &self.secrets
     }
 
     /// Replace the config in force without rebuilding the tree. Only for settings the tree
@@ -311,32 +281,10 @@ impl UserStream {
             stream_state::run(state_args.clone(), mb.clone(), ctx.cancel)
         });
 
-        let cf_args = CloudflareManagerArgs {
-            user_id: user.clone(),
-            client: self.client.clone(),
-            state: self.state_file.clone(),
-        };
-        let mb = self.boxes.cloudflare.clone();
-        let cloudflare = ChildSpec::new("CloudflareManager", Restart::Permanent, move |ctx| {
-            cf_manager::run(cf_args.clone(), mb.clone(), ctx.cancel)
-        });
-
-        let mon_args = MonitorArgs {
-            user_id: user.clone(),
-            client: self.client.clone(),
-            manager: self.cloudflare.clone(),
-            state: self.state.clone(),
-            poll_interval: Duration::from_millis(cfg.cloudflare.poll_interval_ms),
-        };
-        let monitor = ChildSpec::new("CloudflareLiveInputMonitor", Restart::Permanent, move |ctx| {
-            monitor::run(mon_args.clone(), ctx.cancel)
-        });
-
         let stop_timeout = Duration::from_millis(cfg.stream.stop_timeout_ms);
         let plat_args = PlatformSupervisorArgs {
             user_id: user.clone(),
-            client: self.client.clone(),
-            manager: self.cloudflare.clone(),
+            ingest: self.ingest.clone(),
             state: self.state.clone(),
             events: events.clone(),
             retry: RetryPolicy {
@@ -348,8 +296,6 @@ impl UserStream {
             stash: self.stash.platforms.clone(),
             workers: self.workers.clone(),
             workers_mailbox: self.workers_mailbox.clone(),
-            backend: cfg.ingest_backend(),
-            relay: self.stash.relay.clone(),
             source_grace: Duration::from_millis(cfg.local.source_grace_ms),
         };
         let mb = self.boxes.platforms.clone();
@@ -371,14 +317,36 @@ impl UserStream {
             alert_queue::run(alert_args.clone(), mb.clone(), ctx.cancel)
         });
 
-        let (manager, monitor) = match cfg.ingest_backend() {
-            IngestBackend::Cloudflare => (cloudflare, monitor),
-            IngestBackend::Local => {
+        let (manager, monitor) = match &self.ingest {
+            IngestHandles::Cloudflare { manager, client } => {
+                let cf_args = CloudflareManagerArgs {
+                    user_id: user.clone(),
+                    client: client.clone(),
+                    state: self.state_file.clone(),
+                };
+                let mb = self.boxes.cloudflare.clone();
+                let mon_args = MonitorArgs {
+                    user_id: user.clone(),
+                    client: client.clone(),
+                    manager: manager.clone(),
+                    state: self.state.clone(),
+                    poll_interval: Duration::from_millis(cfg.cloudflare.poll_interval_ms),
+                };
+                (
+                    ChildSpec::new("CloudflareManager", Restart::Permanent, move |ctx| {
+                        cf_manager::run(cf_args.clone(), mb.clone(), ctx.cancel)
+                    }),
+                    ChildSpec::new("CloudflareLiveInputMonitor", Restart::Permanent, move |ctx| {
+                        monitor::run(mon_args.clone(), ctx.cancel)
+                    }),
+                )
+            }
+            IngestHandles::Local { relay } => {
                 let local = LocalIngestArgs {
                     user_id: user.clone(),
                     config: cfg.local.clone(),
                     ingest_key: self.ingest_key(),
-                    slot: self.stash.relay.clone(),
+                    slot: relay.clone(),
                     state: self.state.clone(),
                 };
                 let mon = local.clone();
@@ -426,7 +394,7 @@ impl UserStream {
     pub fn validate_start(&self) -> Result<Vec<PlatformTarget>, EngineError> {
         match self.config().ingest_backend() {
             IngestBackend::Local => {}
-            IngestBackend::Cloudflare if self.client.is_none() => {
+            IngestBackend::Cloudflare if self.ingest.client().is_none() => {
                 return Err(EngineError::NotConfigured {
                     message: "Cloudflare is not configured: set cloudflare.account_id and the API token \
                           (STREAMPAI_CLOUDFLARE_API_TOKEN or the keyring)"
@@ -527,6 +495,7 @@ impl UserStream {
             queue: self.alerts.clone(),
             config: self.config().alerts.clone(),
             running: self.running(),
+            overlays: self.overlays.clone(),
         }
     }
 
@@ -539,9 +508,51 @@ impl UserStream {
             .clone()
     }
 
-    /// The running local relay, if any.
+    /// The running local relay, if any (never in Cloudflare mode).
     pub fn relay(&self) -> Option<crate::relay::RelayHandle> {
-        self.stash.relay.get()
+        match &self.ingest {
+            IngestHandles::Local { relay } => relay.get(),
+            IngestHandles::Cloudflare { .. } => None,
+        }
+    }
+
+    /// The ingest backend's handles.
+    pub fn ingest_handles(&self) -> &IngestHandles {
+        &self.ingest
+    }
+
+    /// OBS's server address for the local ingest: the relay's bound address when it runs (the
+    /// configured port may be 0), else the configured one; an unspecified IP (0.0.0.0, ::)
+    /// becomes loopback, which is where OBS on this machine reaches it.
+    pub fn local_ingest_url(&self) -> String {
+        let listen = self.config().local.listen.clone();
+        let addr = self.relay().map(|r| r.local_addr()).or_else(|| listen.parse().ok());
+        match addr {
+            Some(mut a) => {
+                if a.ip().is_unspecified() {
+                    a.set_ip(if a.is_ipv4() {
+                        [127, 0, 0, 1].into()
+                    } else {
+                        std::net::Ipv6Addr::LOCALHOST.into()
+                    });
+                }
+                format!("rtmp://{a}/live")
+            }
+            None => format!("rtmp://{listen}/live"),
+        }
+    }
+
+    /// The Cloudflare live input if the manager knows it already (no API call).
+    pub async fn cloudflare_cached(&self) -> Option<crate::cloudflare::manager::IngestInfo> {
+        match &self.ingest {
+            IngestHandles::Cloudflare { manager, .. } => manager.cached().await.ok().flatten(),
+            IngestHandles::Local { .. } => None,
+        }
+    }
+
+    /// The PlatformSupervisor's workers (debug view).
+    pub fn worker_children(&self) -> Vec<ChildInfo> {
+        self.workers.info().children()
     }
 
     /// Is this user's tree running?
@@ -558,18 +569,28 @@ impl UserStream {
 fn cloudflare_client(config: &Config, secrets: &SharedSecrets) -> Option<CloudflareClient> {
     let account_id = config.cloudflare.account_id.clone().filter(|a| !a.trim().is_empty())?;
     let token = secrets.get(&SecretName::CloudflareApiToken).ok().flatten().filter(|t| !t.is_blank())?;
-    let cfg = ClientConfig {
-        api_base: config.cloudflare.api_base.clone(),
-        account_id,
-        token,
-        timeout: Duration::from_millis(config.cloudflare.request_timeout_ms),
-        requests_per_5min: config.cloudflare.requests_per_5min,
-    };
-    match CloudflareClient::new(cfg) {
+    match cloudflare_client_for(config, &account_id, token) {
         Ok(c) => Some(c),
         Err(e) => {
             tracing::error!(cause = %e, "cannot build the Cloudflare client");
             None
         }
     }
+}
+
+/// The one way a Cloudflare client is built: API base, timeout and request budget from the
+/// config (also for "Test connection" with credentials not yet saved).
+pub(crate) fn cloudflare_client_for(
+    config: &Config,
+    account_id: &str,
+    token: crate::secrets::Secret,
+) -> Result<CloudflareClient, crate::cloudflare::api::ConnectionProblem> {
+    CloudflareClient::new(ClientConfig {
+        api_base: config.cloudflare.api_base.clone(),
+        account_id: account_id.to_string(),
+        token,
+        timeout: Duration::from_millis(config.cloudflare.request_timeout_ms),
+        requests_per_5min: config.cloudflare.requests_per_5min,
+    })
+    .map_err(|e| crate::cloudflare::api::ConnectionProblem::Other(e.to_string()))
 }

@@ -9,8 +9,8 @@ use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use streampai::events::AlertOutcome;
 use streampai::secrets::{Secret, SecretName, SecretStore};
-use streampai::stream_state::StreamPhase;
 use streampai::Event;
+use streampai::StreamPhase;
 use support::*;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -54,7 +54,7 @@ async fn alerts_are_accepted_with_no_session_and_shown_once_a_tree_runs() {
     assert!(view["current"].is_null());
     assert!(view["queued"][0]["platform"].is_null(), "absent optional fields are null");
 
-    e.presence().track("user-1", "window:1", streampai::presence::SessionKind::Window, None);
+    e.join("window:1", streampai::SessionKind::Window, None);
     let shown =
         next_event(&mut events, Duration::from_secs(10), |ev| matches!(ev, Event::AlertShown { .. })).await;
     let Event::AlertShown { alert, .. } = shown else { unreachable!() };
@@ -102,7 +102,9 @@ async fn idempotency_keys_and_bad_input() {
         assert_eq!(err["error"]["kind"], kind, "{preview}: {err}");
         assert!(err["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
     }
-    assert_eq!(e.user().stores.alerts.count().unwrap(), 1, "nothing else was stored");
+    let view = e.alerts().view().await.unwrap();
+    let stored = view.queued.len() + view.held.len() + usize::from(view.current.is_some());
+    assert_eq!(stored, 1, "nothing else was stored");
     c.stop().await;
     e.shutdown().await;
 }
@@ -114,8 +116,11 @@ async fn moderation_holds_alerts_with_a_message_and_minimums_filter() {
     cfg.alerts.min_amounts.insert(streampai::alerts::AlertKind::Donation, 2.0);
     let e = engine(cfg.clone(), secrets_for(&cfg, None));
     let c = Control::start(&e).await;
-    e.presence().track("user-1", "window:1", streampai::presence::SessionKind::Window, None);
-    wait_until("tree", Duration::from_secs(5), || e.user().tree_children().len() == 6).await;
+    e.join("window:1", streampai::SessionKind::Window, None);
+    wait_until("tree", Duration::from_secs(5), || {
+        e.debug_tree().users.first().is_some_and(|u| u.children.len() == 6)
+    })
+    .await;
     let mut events = e.subscribe();
     let (_, held) = post_json(
         &c,
@@ -206,16 +211,16 @@ async fn the_overlay_shows_alerts_and_paces_the_queue() {
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("/overlay/alerts/ws"));
 
-    e.presence().track("user-1", "window:1", streampai::presence::SessionKind::Window, None);
-    wait_until("tree", Duration::from_secs(5), || e.user().tree_children().len() == 6).await;
+    e.join("window:1", streampai::SessionKind::Window, None);
+    wait_until("tree", Duration::from_secs(5), || {
+        e.debug_tree().users.first().is_some_and(|u| u.children.len() == 6)
+    })
+    .await;
     let (mut ws, _) =
         tokio_tungstenite::connect_async(format!("ws://{}/overlay/alerts/ws?key={key}", c.addr))
             .await
             .unwrap();
-    wait_until("overlay counted", Duration::from_secs(5), || {
-        e.user().overlays.load(std::sync::atomic::Ordering::SeqCst) == 1
-    })
-    .await;
+    wait_until("overlay counted", Duration::from_secs(5), || e.alerts().overlays_connected() == 1).await;
     let mut events = e.subscribe();
     let (_, a) =
         post_json(&c, "/api/v1/alerts", &json!({"kind": "raid", "from": "crew", "amount": 50})).await;
@@ -240,10 +245,7 @@ async fn the_overlay_shows_alerts_and_paces_the_queue() {
     let page = c.http().get(format!("{}/overlay/alerts?key={key}", c.base)).send().await.unwrap();
     assert_eq!(page.status(), 403);
     drop(ws);
-    wait_until("overlay gone", Duration::from_secs(5), || {
-        e.user().overlays.load(std::sync::atomic::Ordering::SeqCst) == 0
-    })
-    .await;
+    wait_until("overlay gone", Duration::from_secs(5), || e.alerts().overlays_connected() == 0).await;
     c.stop().await;
     e.shutdown().await;
 }
@@ -286,7 +288,7 @@ async fn alerts_cleared_while_the_queue_is_down_stay_cleared() {
     assert_eq!(code, 200);
     let (_, kept) = post_json(&c, "/api/v1/alerts", &json!({"kind": "follow", "from": "after-clear"})).await;
     let mut events = e.subscribe();
-    e.presence().track("user-1", "window:1", streampai::presence::SessionKind::Window, None);
+    e.join("window:1", streampai::SessionKind::Window, None);
     let ev =
         next_event(&mut events, Duration::from_secs(5), |ev| matches!(ev, Event::AlertShown { .. })).await;
     assert!(

@@ -6,7 +6,7 @@ mod support;
 use std::time::Duration;
 
 use futures::StreamExt;
-use streampai::platforms::PlatformKind;
+use streampai::PlatformKind;
 use support::*;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
@@ -124,13 +124,12 @@ async fn the_events_socket_is_a_presence_session() {
     // A second client with ?token= (browsers cannot set headers).
     let url = format!("ws://{}/api/v1/events?token={}&device=phone", c.addr, c.token);
     let (ws2, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-    wait_until("two sessions", Duration::from_secs(2), || e.presence().list("user-1").len() == 2).await;
-    assert!(e.presence().list("user-1").iter().any(|s| s.device.as_deref() == Some("phone")));
+    wait_until("two sessions", Duration::from_secs(2), || e.sessions().len() == 2).await;
+    assert!(e.sessions().iter().any(|s| s.device.as_deref() == Some("phone")));
 
     ws.close(None).await.unwrap();
     drop(ws);
-    wait_until("first socket leaves", Duration::from_secs(2), || e.presence().list("user-1").len() == 1)
-        .await;
+    wait_until("first socket leaves", Duration::from_secs(2), || e.sessions().len() == 1).await;
     assert!(e.is_running());
     drop(ws2); // dropped without a close frame: the server notices the TCP close
     wait_until("tree stops after the grace", Duration::from_secs(5), || !e.is_running()).await;
@@ -145,7 +144,7 @@ async fn debug_shows_the_tree() {
     let c = Control::start(&e).await;
     let (_, d) = c.get("/api/v1/debug").await;
     assert_eq!(d["users"].as_array().unwrap().len(), 0);
-    e.presence().track("user-1", "window:1", streampai::presence::SessionKind::Window, None);
+    e.join("window:1", streampai::SessionKind::Window, None);
     wait_until_async("five children", Duration::from_secs(5), || async {
         c.get("/api/v1/debug").await.1["users"][0]["children"].as_array().map(|a| a.len()) == Some(6)
     })

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chrono::DateTime;
 use serde_json::Value;
-use streampai::stream_state::StreamPhase;
+use streampai::StreamPhase;
 use support::*;
 
 fn times(list: &Value) -> Vec<DateTime<chrono::FixedOffset>> {

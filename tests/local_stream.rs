@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use relay_support::{media, publish, Nginx};
 use streampai::config::{IngestBackend, PlatformConfig};
-use streampai::platforms::PlatformKind;
-use streampai::stream_state::{InputStatus, PlatformStatus, StreamPhase};
-use support::{config, engine, secrets_for, wait_until_async};
+use streampai::PlatformKind;
+use streampai::{InputStatus, PlatformStatus, StreamPhase};
+use support::{config, engine, local_ingest_addr, relay_outputs_gone, secrets_for, wait_until_async};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn obs_to_the_app_to_two_platforms_with_the_local_relay() {
@@ -36,12 +36,13 @@ async fn obs_to_the_app_to_two_platforms_with_the_local_relay() {
     // Any real stream is over a 1 kbit/s budget.
     cfg.local.upload_budget_kbps = Some(1);
     let e = engine(cfg.clone(), secrets_for(&cfg, None));
-    e.presence().track("user-1", "window:main", streampai::presence::SessionKind::Window, None);
-    wait_until_async("relay up", Duration::from_secs(10), || async { e.user().relay().is_some() }).await;
+    e.join("window:main", streampai::SessionKind::Window, None);
+    wait_until_async("relay up", Duration::from_secs(10), || async { local_ingest_addr(&e).await.is_some() })
+        .await;
     assert_eq!(relay_threads(), 1, "the relay runs on a thread of its own");
     let status = e.status().await;
     let key = status.ingest.stream_key.clone().expect("the OBS key is shown");
-    let relay_addr = e.user().relay().unwrap().local_addr();
+    let relay_addr = local_ingest_addr(&e).await.unwrap();
     assert_eq!(status.ingest.url.as_deref(), Some(format!("rtmp://{relay_addr}/live").as_str()));
 
     // Start first: the platforms wait for OBS, then carry the whole stream.
@@ -104,7 +105,7 @@ async fn obs_to_the_app_to_two_platforms_with_the_local_relay() {
     }
     let s = e.status().await;
     assert_eq!(s.stream.state, StreamPhase::Offline);
-    assert!(e.user().relay().unwrap().outputs().is_empty(), "outputs removed on stop");
+    assert!(relay_outputs_gone(&e).await, "outputs removed on stop");
     let s = e.status().await;
     assert_eq!((s.upload.total_kbps, s.upload.over_budget), (None, false), "nothing going out");
     wait_until_async("the history row ended", Duration::from_secs(5), || async {

@@ -98,10 +98,20 @@ async fn every_error_is_json_and_foreign_hosts_are_refused() {
     let url = |p: &str| format!("{}{p}", c.base);
     let cases = [
         ("405", http.post(url("/api/v1/status")).bearer_auth(&c.token), 405, "method_not_allowed"),
-        ("bad percent-encoding", http.get(url("/api/v1/streams/%FF")).bearer_auth(&c.token), 400, "bad_request"),
+        (
+            "bad percent-encoding",
+            http.get(url("/api/v1/streams/%FF")).bearer_auth(&c.token),
+            400,
+            "bad_request",
+        ),
         ("not a WebSocket", http.get(url("/api/v1/events")).bearer_auth(&c.token), 400, "bad_request"),
         ("unknown route", http.get(url("/nope")), 404, "not_found"),
-        ("DNS rebinding", http.get(url("/api/v1/status")).bearer_auth(&c.token).header("host", "evil.example"), 403, "forbidden"),
+        (
+            "DNS rebinding",
+            http.get(url("/api/v1/status")).bearer_auth(&c.token).header("host", "evil.example"),
+            403,
+            "forbidden",
+        ),
     ];
     for (what, req, code, kind) in cases {
         let (got, ctype, body) = raw(&c, req).await;
@@ -136,7 +146,8 @@ async fn a_device_name_is_bounded_and_free_of_control_characters() {
         .append_pair("token", &c.token)
         .append_pair("device", &forged)
         .finish();
-    let (_ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/api/v1/events?{q}", c.addr)).await.unwrap();
+    let (_ws, _) =
+        tokio_tungstenite::connect_async(format!("ws://{}/api/v1/events?{q}", c.addr)).await.unwrap();
     let t = std::time::Instant::now();
     let device = loop {
         let (_, debug) = c.get("/api/v1/debug").await;

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use streampai::events::AlertOutcome;
-use streampai::presence::SessionKind;
 use streampai::Event;
+use streampai::SessionKind;
 use support::browser::Driver;
 use support::*;
 
@@ -28,14 +28,14 @@ async fn an_alert_posted_to_the_api_appears_on_the_overlay_in_chromium() {
     cfg.alerts.default_duration_ms = 2000;
     let e = engine(cfg.clone(), secrets_for(&cfg, None));
     let c = Control::start(&e).await;
-    e.presence().track("user-1", "window:1", SessionKind::Window, None);
-    wait_until("tree", Duration::from_secs(5), || e.user().tree_children().len() == 6).await;
-
-    driver.goto(&format!("{}/overlay/alerts?key={}", c.base, e.overlay_key().expose())).await;
-    wait_until("overlay connected", Duration::from_secs(15), || {
-        e.user().overlays.load(std::sync::atomic::Ordering::SeqCst) == 1
+    e.join("window:1", SessionKind::Window, None);
+    wait_until("tree", Duration::from_secs(5), || {
+        e.debug_tree().users.first().is_some_and(|u| u.children.len() == 6)
     })
     .await;
+
+    driver.goto(&format!("{}/overlay/alerts?key={}", c.base, e.overlay_key().expose())).await;
+    wait_until("overlay connected", Duration::from_secs(15), || e.alerts().overlays_connected() == 1).await;
     let mut events = e.subscribe();
     let body = json!({"kind": "donation", "from": "Chromium Fan", "amount": 7, "currency": "USD", "message": "hello overlay"});
     let r = c

@@ -5,17 +5,17 @@ mod support;
 
 use std::time::Duration;
 
-use streampai::presence::SessionKind;
 use streampai::Event;
+use streampai::SessionKind;
 use support::*;
 
 const GRACE: Duration = Duration::from_millis(5000);
 
 fn window(e: &streampai::Engine, id: &str) {
-    e.presence().track(e.user_id(), id, SessionKind::Window, None);
+    e.join(id, SessionKind::Window, None);
 }
 fn close(e: &streampai::Engine, id: &str) {
-    e.presence().untrack(e.user_id(), id);
+    e.leave(id);
 }
 async fn settle() {
     tokio::time::sleep(Duration::from_millis(1)).await;
@@ -93,30 +93,19 @@ async fn every_session_kind_counts_and_starting_is_idempotent() {
     let cfg = config("user-1");
     let e = engine(cfg.clone(), secrets_for(&cfg, None));
     let mut events = e.subscribe();
-    let p = e.presence();
-    p.track("user-1", "socket:1", SessionKind::Socket, None);
-    p.track("user-1", "device:phone", SessionKind::Device, Some("phone".into()));
-    p.track("user-1", "window:main", SessionKind::Window, None);
+    e.join("socket:1", SessionKind::Socket, None);
+    e.join("device:phone", SessionKind::Device, Some("phone".into()));
+    e.join("window:main", SessionKind::Window, None);
     wait_until("tree starts", Duration::from_secs(5), || e.is_running()).await;
-    p.untrack("user-1", "window:main");
-    p.untrack("user-1", "socket:1");
+    e.leave("window:main");
+    e.leave("socket:1");
     tokio::time::sleep(GRACE * 2).await;
     assert!(e.is_running(), "a remote device holds the tree");
-    p.untrack_kind("user-1", SessionKind::Device);
+    e.leave("device:phone");
     tokio::time::sleep(GRACE + Duration::from_millis(100)).await;
     wait_until("tree stops", Duration::from_secs(1), || !e.is_running()).await;
     let evs = drain(&mut events);
     assert_eq!(evs.iter().filter(|e| matches!(e, Event::ManagerStarted { .. })).count(), 1);
-    e.shutdown().await;
-}
-
-#[tokio::test(start_paused = true)]
-async fn sessions_of_users_this_engine_does_not_serve_start_nothing() {
-    let cfg = config("user-1");
-    let e = engine(cfg.clone(), secrets_for(&cfg, None));
-    e.presence().track("someone-else", "window:x", SessionKind::Window, None);
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    assert!(e.debug_tree().users.is_empty());
     e.shutdown().await;
 }
 

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use streampai::alerts::{AlertInput, AlertKind};
 use streampai::config::PlatformConfig;
-use streampai::platforms::PlatformKind;
-use streampai::stream_state::{PlatformStatus, StreamPhase};
 use streampai::EngineError;
+use streampai::PlatformKind;
+use streampai::{PlatformStatus, StreamPhase};
 use support::*;
 
 #[tokio::test]
@@ -53,9 +53,9 @@ async fn reconfigure_rebuilds_the_tree_when_offline_and_refuses_while_live() {
     let rig = Rig::new(&FIVE[..1]).await;
     rig.open_window("window:main");
     wait_until("tree", Duration::from_secs(5), || rig.engine.is_running()).await;
-    let alerts = rig.engine.user().alerts.clone();
-    alerts.pause().await.unwrap();
-    alerts.push(AlertInput::new(AlertKind::Follow, "kept")).await.unwrap();
+    let alerts = rig.engine.alerts();
+    alerts.set_paused(true).await.unwrap();
+    alerts.accept(AlertInput::new(AlertKind::Follow, "kept"), None).unwrap();
 
     let mut cfg = (*rig.engine.config()).clone();
     cfg.platforms.push(PlatformConfig {
@@ -69,8 +69,11 @@ async fn reconfigure_rebuilds_the_tree_when_offline_and_refuses_while_live() {
     rig.secrets.set(&SecretName::StreamKey("yt-2".into()), &Secret::new("k")).unwrap();
     rig.engine.reconfigure(cfg.clone()).await.unwrap();
     assert_eq!(rig.engine.config().platforms.len(), 2);
-    wait_until("tree back", Duration::from_secs(5), || rig.engine.user().tree_children().len() == 6).await;
-    let snap = rig.engine.user().alerts.snapshot().await.unwrap();
+    wait_until("tree back", Duration::from_secs(5), || {
+        rig.engine.debug_tree().users.first().is_some_and(|u| u.children.len() == 6)
+    })
+    .await;
+    let snap = rig.engine.alerts().view().await.unwrap();
     assert_eq!(snap.queued.len(), 1, "queued alerts survive a settings change");
 
     rig.engine.start_stream().await.unwrap();

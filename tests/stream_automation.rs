@@ -9,10 +9,10 @@ mod support;
 use std::time::Duration;
 
 use streampai::config::PlatformConfig;
-use streampai::platforms::PlatformKind;
 use streampai::secrets::{SecretName, SecretStore};
-use streampai::stream_state::{EndReason, InputStatus, StreamPhase};
 use streampai::Event;
+use streampai::PlatformKind;
+use streampai::{EndReason, InputStatus, StreamPhase};
 use support::*;
 
 async fn wait_input(rig: &Rig, want: InputStatus) {
@@ -22,7 +22,7 @@ async fn wait_input(rig: &Rig, want: InputStatus) {
     .await;
 }
 
-async fn wait_recorded(e: &streampai::Engine, count: usize) -> Vec<streampai::storage::StreamRecord> {
+async fn wait_recorded(e: &streampai::Engine, count: usize) -> Vec<streampai::StreamRecord> {
     wait_until_async(&format!("{count} ended streams in the history"), Duration::from_secs(10), || async {
         let h = e.stream_history().unwrap();
         h.len() == count && h.iter().all(|s| s.ended_at.is_some())
@@ -172,10 +172,11 @@ async fn local_auto_start_and_source_timeout_with_real_obs_and_platforms() {
     cfg.stream.auto_start = true;
     cfg.local.source_timeout_ms = 1000;
     let e = engine(cfg.clone(), secrets_for(&cfg, None));
-    e.presence().track("user-1", "window:main", streampai::presence::SessionKind::Window, None);
-    wait_until_async("relay up", Duration::from_secs(10), || async { e.user().relay().is_some() }).await;
+    e.join("window:main", streampai::SessionKind::Window, None);
+    wait_until_async("relay up", Duration::from_secs(10), || async { local_ingest_addr(&e).await.is_some() })
+        .await;
     let key = e.status().await.ingest.stream_key.unwrap();
-    let addr = e.user().relay().unwrap().local_addr();
+    let addr = local_ingest_addr(&e).await.unwrap();
     let live = || async {
         let s = e.status().await;
         s.stream.state == StreamPhase::Live && s.stream.platforms["tw-main"].bytes_sent.is_some_and(|b| b > 0)
@@ -189,7 +190,7 @@ async fn local_auto_start_and_source_timeout_with_real_obs_and_platforms() {
     let h = wait_recorded(&e, 1).await;
     assert_eq!((h[0].uuid, h[0].ended_by.as_deref()), (first, Some("source_lost")));
     assert!(h[0].platforms["tw-main"].bytes_sent.is_some_and(|b| b > 0), "{h:?}");
-    assert!(e.user().relay().unwrap().outputs().is_empty(), "output removed");
+    assert!(relay_outputs_gone(&e).await, "output removed");
     assert!(!nginx.recordings("tw").is_empty(), "the platform received the stream");
 
     // OBS again → a new stream; a manual stop while OBS still sends is not undone.

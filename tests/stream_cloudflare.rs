@@ -6,8 +6,8 @@ mod support;
 use std::time::Duration;
 
 use fake_cloudflare::{Fault, RouteKind};
-use streampai::stream_state::{InputStatus, PlatformStatus, StreamPhase};
 use streampai::{EngineError, Event};
+use streampai::{InputStatus, PlatformStatus, StreamPhase};
 use support::*;
 
 #[tokio::test]
@@ -215,8 +215,13 @@ async fn one_platform_failing_never_touches_another() {
     let live = status.stream.platforms.values().filter(|s| s.status == PlatformStatus::Live).count();
     assert_eq!((failed.len(), live), (1, 2), "{status:?}");
     if let PlatformStatus::Failed { reason } = &failed[0].1.status {
-        assert!(!reason.is_empty());
-        assert!(!reason.contains(rig.fake.token()), "no secret in the reason");
+        assert_eq!(
+            (reason.kind, reason.source),
+            (streampai::failure::FailureKind::AuthRejected, streampai::failure::FailureSource::Cloudflare),
+            "{reason:?}"
+        );
+        assert!(!reason.detail.is_empty());
+        assert!(!reason.detail.contains(rig.fake.token()), "no secret in the reason");
     }
     assert_eq!(rig.fake.outputs(&input).len(), 2);
     // No restarts or retries happened for the healthy ones.
@@ -297,7 +302,7 @@ async fn start_with_no_session_starts_the_tree_and_the_lease_holds_it() {
     rig.wait_state(StreamPhase::Live).await;
     tokio::time::sleep(Duration::from_millis(900)).await;
     assert!(rig.engine.is_running());
-    let sessions = rig.engine.presence().list("user-1");
+    let sessions = rig.engine.sessions();
     assert_eq!(sessions.len(), 1, "only the stream's lease: {sessions:?}");
     assert_eq!(sessions[0].id, "lease:stream");
     rig.engine.stop_stream().await.unwrap();
@@ -366,7 +371,9 @@ async fn a_bad_cloudflare_token_fails_platforms_with_a_clear_reason() {
     else {
         panic!()
     };
-    assert!(!reason.contains("wrong-token"), "{reason}");
+    assert!(!reason.detail.contains("wrong-token"), "{reason}");
+    assert_eq!(reason.kind, streampai::failure::FailureKind::AuthRejected, "{reason:?}");
+    assert_eq!(reason.source, streampai::failure::FailureSource::Cloudflare, "{reason:?}");
     e.stop_stream().await.unwrap();
     e.shutdown().await;
     fake.shutdown().await;

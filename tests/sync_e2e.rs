@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
 use serde_json::json;
-use streampai::platforms::PlatformKind;
-use streampai::presence::SessionKind;
 use streampai::secrets::{Secret, SecretName, SecretStore};
 use streampai::Engine;
+use streampai::PlatformKind;
+use streampai::SessionKind;
 use streampai_sync::protocol::{decode_server, ServerMsg};
 use streampai_sync::server::{self, RunningServer, ServerConfig};
 use streampai_sync::users::Users;
@@ -59,12 +59,7 @@ async fn synced_engine(
 }
 
 fn devices(e: &Engine) -> Vec<(String, Option<String>)> {
-    e.presence()
-        .list(e.user_id())
-        .into_iter()
-        .filter(|s| s.kind == SessionKind::Device)
-        .map(|s| (s.id, s.device))
-        .collect()
+    e.sessions().into_iter().filter(|s| s.kind == SessionKind::Device).map(|s| (s.id, s.device)).collect()
 }
 
 type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -240,12 +235,12 @@ async fn a_window_closing_while_the_phone_is_connected_keeps_the_tree() {
     let srv = sync_server("127.0.0.1:0").await;
     let addr = srv.local_addr();
     let (alice, _f) = synced_engine("alice-local", ALICE, "studio-pc", addr).await;
-    alice.presence().track(alice.user_id(), "window:main", SessionKind::Window, None);
+    alice.join("window:main", SessionKind::Window, None);
     wait_until("tree up", WAIT, || alice.is_running()).await;
     let _phone = Phone::connect(addr, ALICE, "phone").await;
     wait_until("phone tracked", WAIT, || devices(&alice).len() == 1).await;
     let mut events = alice.subscribe();
-    alice.presence().untrack(alice.user_id(), "window:main");
+    alice.leave("window:main");
     // Well past the 300 ms grace: the phone holds the tree.
     tokio::time::sleep(Duration::from_millis(900)).await;
     assert!(alice.is_running());

@@ -6,10 +6,10 @@ mod support;
 
 use std::time::Duration;
 
-use streampai::platforms::PlatformKind;
-use streampai::presence::SessionKind;
 use streampai::secrets::{Secret, SecretName, SecretStore};
-use streampai::stream_state::StreamPhase;
+use streampai::PlatformKind;
+use streampai::SessionKind;
+use streampai::StreamPhase;
 use streampai_sync::server::{self, ServerConfig};
 use streampai_sync::users::Users;
 use support::browser::Driver;
@@ -45,7 +45,7 @@ async fn the_phone_remote_signs_in_sees_the_state_and_starts_and_stops_the_strea
     let secrets = secrets_for(&cfg, Some(&fake));
     secrets.set(&SecretName::SyncToken, &Secret::new(TOKEN)).unwrap();
     let engine = engine(cfg, secrets);
-    engine.presence().track(engine.user_id(), "window:main", SessionKind::Window, None);
+    engine.join("window:main", SessionKind::Window, None);
 
     // A wrong token is refused on the page.
     driver.goto(&format!("http://{addr}/")).await;
@@ -64,7 +64,7 @@ async fn the_phone_remote_signs_in_sees_the_state_and_starts_and_stops_the_strea
         ))
         .await;
     wait_until("the phone is a device session on the PC", WAIT, || {
-        engine.presence().list(engine.user_id()).iter().any(|s| s.kind == SessionKind::Device)
+        engine.sessions().iter().any(|s| s.kind == SessionKind::Device)
     })
     .await;
     driver
@@ -87,7 +87,7 @@ async fn the_phone_remote_signs_in_sees_the_state_and_starts_and_stops_the_strea
         .await;
 
     // Closing the desktop window while the phone is connected keeps the tree alive.
-    engine.presence().untrack(engine.user_id(), "window:main");
+    engine.leave("window:main");
     tokio::time::sleep(Duration::from_millis(700)).await; // past the 300 ms grace
     assert!(engine.is_running());
 

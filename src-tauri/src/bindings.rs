@@ -6,7 +6,7 @@ use specta_typescript::{BigIntExportBehavior, Typescript};
 use tauri_specta::{collect_commands, collect_events};
 
 use crate::bridge::EngineEvent;
-use crate::commands::{alerts, history, settings, stream, sync, windows};
+use crate::commands::{alerts, checks, history, settings, stream, sync, windows};
 
 /// The app's commands and events (for the real runtime; tests call command functions directly).
 pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
@@ -41,6 +41,10 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             alerts::alerts_skip,
             alerts::alerts_replay,
             alerts::alerts_clear,
+            alerts::alerts_approve,
+            alerts::alerts_reject,
+            checks::check_field,
+            checks::platform_presets,
             history::stream_history,
             history::stream_detail,
             windows::open_window::<tauri::Wry>,

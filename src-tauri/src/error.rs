@@ -3,9 +3,8 @@
 
 use serde::Serialize;
 use streampai::alerts::AlertQueueError;
-use streampai::cloudflare::api::ConnectionProblem;
-use streampai::cloudflare::manager::IngestError;
 use streampai::secrets::SecretError;
+use streampai::ConnectionProblem;
 use streampai::{ConfigError, EngineError};
 
 #[derive(Debug, Clone, Serialize, specta::Type, thiserror::Error)]
@@ -65,12 +64,6 @@ impl From<SecretError> for UiError {
 impl From<AlertQueueError> for UiError {
     fn from(e: AlertQueueError) -> Self {
         UiError::Alerts { message: e.to_string() }
-    }
-}
-
-impl From<IngestError> for UiError {
-    fn from(e: IngestError) -> Self {
-        UiError::Ingest { message: e.to_string() }
     }
 }
 

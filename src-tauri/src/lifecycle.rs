@@ -9,7 +9,7 @@
 //! on the main thread without waiting (`tray::show`), notifications are sent from the blocking
 //! pool, and both stop once the app is exiting.
 
-use streampai::stream_state::StreamPhase;
+use streampai::StreamPhase;
 use tauri::{AppHandle, Manager, RunEvent, Runtime};
 
 use crate::shell::Shell;

@@ -1,8 +1,8 @@
 //! Desktop notifications: while on air, a platform failing or OBS stopping sends one; so does
 //! the engine ending a stream because OBS sent nothing for too long.
 
-use streampai::stream_state::{EndReason, InputStatus, PlatformStatus, StreamPhase};
 use streampai::Event;
+use streampai::{EndReason, InputStatus, PlatformStatus, StreamPhase};
 use tauri::{AppHandle, Manager, Runtime};
 
 use crate::shell::Shell;
@@ -34,7 +34,7 @@ impl Watch {
             Event::PlatformStatus { platform, status: PlatformStatus::Failed { reason }, .. }
                 if self.on_air =>
             {
-                Some(Notice { title: format!("{platform} stopped streaming"), body: reason.clone() })
+                Some(Notice { title: format!("{platform} stopped streaming"), body: reason.to_string() })
             }
             Event::InputStatus { status, .. } => {
                 let was = std::mem::replace(&mut self.input, *status);
@@ -89,7 +89,13 @@ mod tests {
         Event::PlatformStatus {
             user_id: "u".into(),
             platform: p.into(),
-            status: PlatformStatus::Failed { reason: "key rejected".into() },
+            status: PlatformStatus::Failed {
+                reason: streampai::failure::Failure::new(
+                    streampai::failure::FailureKind::AuthRejected,
+                    streampai::failure::FailureSource::Platform,
+                    "key rejected",
+                ),
+            },
         }
     }
 

@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 use streampai::config::PlatformConfig;
-use streampai::platforms::{validate_name, validate_url, PlatformKind};
 use streampai::Config;
+use streampai::{validate_name, validate_url, PlatformKind};
 
 use crate::error::{UiError, UiResult};
 

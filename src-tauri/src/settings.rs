@@ -124,7 +124,7 @@ pub fn effective_config(
 mod tests {
     use super::*;
     use streampai::config::PlatformConfig;
-    use streampai::platforms::PlatformKind;
+    use streampai::PlatformKind;
 
     fn no_env(_: &str) -> Option<String> {
         None

@@ -3,7 +3,7 @@
 //! tray; the engine's grace timer then decides about the tree.
 
 use serde::{Deserialize, Serialize};
-use streampai::presence::SessionKind;
+use streampai::SessionKind;
 use tauri::{
     AppHandle, Manager, Runtime, WebviewUrl, WebviewWindow, WebviewWindowBuilder, Window, WindowEvent,
 };
@@ -66,8 +66,7 @@ pub fn build<R: Runtime>(app: &AppHandle<R>, label: &str, view: View) -> tauri::
         .initialization_script(format!("window.__STREAMPAI_VIEW__ = {:?};", view.as_str()))
         .build()?;
     if let Some(shell) = app.try_state::<Shell>() {
-        let engine = &shell.engine;
-        engine.presence().track(engine.user_id(), &session_id(label), SessionKind::Window, None);
+        shell.engine.join(&session_id(label), SessionKind::Window, None);
     }
     tracing::info!(window = label, view = view.as_str(), "window opened");
     Ok(window)
@@ -106,8 +105,7 @@ pub fn on_window_event<R: Runtime>(window: &Window<R>, event: &WindowEvent) {
 
 pub fn forget<R: Runtime>(app: &AppHandle<R>, label: &str) {
     if let Some(shell) = app.try_state::<Shell>() {
-        let engine = &shell.engine;
-        engine.presence().untrack(engine.user_id(), &session_id(label));
+        shell.engine.leave(&session_id(label));
         tracing::info!(window = label, "window closed");
     }
 }

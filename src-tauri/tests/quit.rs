@@ -16,10 +16,10 @@ use std::time::{Duration, Instant};
 
 use fake_cloudflare::{FakeCloudflare, FakeOptions};
 use streampai::config::PlatformConfig;
-use streampai::platforms::PlatformKind;
 use streampai::secrets::{MemorySecrets, SecretName, SharedSecrets};
-use streampai::stream_state::StreamPhase;
 use streampai::Config;
+use streampai::PlatformKind;
+use streampai::StreamPhase;
 use streampai_desktop::boot::Boot;
 use streampai_desktop::settings::MemoryPersist;
 use streampai_desktop::shell::{QuitPolicy, Shell};

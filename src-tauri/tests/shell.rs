@@ -6,12 +6,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use fake_cloudflare::{FakeCloudflare, FakeOptions};
-use streampai::cloudflare::api::ConnectionProblem;
 use streampai::config::PlatformConfig;
-use streampai::platforms::PlatformKind;
 use streampai::secrets::{MemorySecrets, SecretName, SecretStore, SharedSecrets};
-use streampai::stream_state::{InputStatus, PlatformStatus, StreamPhase};
 use streampai::Config;
+use streampai::ConnectionProblem;
+use streampai::PlatformKind;
+use streampai::{InputStatus, PlatformStatus, StreamPhase};
 use streampai_desktop::boot::Boot;
 use streampai_desktop::commands::{settings as cmd, stream as stream_cmd};
 use streampai_desktop::error::UiError;
@@ -275,7 +275,7 @@ fn settings_token_and_ingest_commands() {
     // The ingest settings need the tree: a window holds it.
     rig.run(actions::OPEN);
     let ingest = block(stream_cmd::get_ingest(rig.shell())).unwrap();
-    assert!(ingest.rtmps_url.unwrap().starts_with("rtmps://"));
+    assert!(ingest.server.starts_with("rtmps://"));
     let key = block(stream_cmd::reveal_ingest_key(rig.shell())).unwrap();
     assert!(!key.is_empty());
 
@@ -296,7 +296,7 @@ fn tray_alert_controls_pause_skip_and_send_a_test_alert() {
     let rig = rig(QuitPolicy::test(true));
     rig.run(actions::OPEN);
     wait_until("tree running", || rig.status().manager == "running");
-    let view = || block(rig.shell().engine.user().alert_desk().view()).unwrap();
+    let view = || block(rig.shell().engine.alerts().view()).unwrap();
     rig.run(actions::ALERTS_TOGGLE);
     assert!(view().paused, "the first click pauses");
     rig.run(actions::ALERTS_TEST);
@@ -455,11 +455,11 @@ fn a_platform_toggled_from_another_device_is_stored() {
     // The exact path a command relayed by the sync server takes on the engine.
     let engine = rig.shell().engine.clone();
     let off = Command::SetPlatformEnabled { platform: "yt".into(), enabled: false };
-    let result = block(streampai::sync::client::execute(&engine, off));
+    let result = block(streampai::sync::execute(&engine, off));
     assert!(result.ok, "{result:?}");
     wait_until("the store follows the engine", || !stored_enabled("yt"));
     assert!(stored_enabled("tw"), "only that platform changed");
     let on = Command::SetPlatformEnabled { platform: "yt".into(), enabled: true };
-    assert!(block(streampai::sync::client::execute(&engine, on)).ok);
+    assert!(block(streampai::sync::execute(&engine, on)).ok);
     wait_until("and back", || stored_enabled("yt"));
 }

@@ -2,6 +2,9 @@
 //! the queue view and the controls. Works whether or not the user's tree runs: the database is
 //! the source of truth, the running AlertQueue its live copy.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
 use serde::Serialize;
 
 use super::input::{lenient, truncate_marked, validate, MAX_MESSAGE_CHARS};
@@ -13,6 +16,7 @@ use crate::telemetry::esc;
 
 /// `GET /api/v1/alerts`.
 #[derive(Clone, Debug, Serialize, PartialEq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct AlertsView {
     pub paused: bool,
     pub current: Option<Alert>,
@@ -24,6 +28,7 @@ pub struct AlertsView {
 
 /// What happened to an accepted alert.
 #[derive(Clone, Debug, Serialize, PartialEq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Accepted {
     pub id: String,
     /// The idempotency key was seen before; nothing new was queued.
@@ -33,14 +38,57 @@ pub struct Accepted {
 }
 
 pub struct AlertDesk {
-    pub store: AlertStore,
-    pub queue: AlertQueueHandle,
-    pub config: AlertsConfig,
+    pub(crate) store: AlertStore,
+    pub(crate) queue: AlertQueueHandle,
+    pub(crate) config: AlertsConfig,
     /// Is the AlertQueue running (the user's tree is up)?
-    pub running: bool,
+    pub(crate) running: bool,
+    /// Connected OBS overlays (they pace the queue).
+    pub(crate) overlays: Arc<AtomicUsize>,
+}
+
+/// An OBS overlay counted as connected while this lives: the queue then advances on what the
+/// overlay reports it showed.
+pub struct OverlayGuard(Arc<AtomicUsize>);
+
+impl Drop for OverlayGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl AlertDesk {
+    /// Is the alert queue paused? (Stored, so it answers with the tree down too.)
+    pub fn paused(&self) -> bool {
+        self.store.paused().unwrap_or(false)
+    }
+
+    /// Count an OBS overlay as connected for as long as the guard lives.
+    pub fn overlay_connected(&self) -> OverlayGuard {
+        self.overlays.fetch_add(1, Ordering::SeqCst);
+        OverlayGuard(self.overlays.clone())
+    }
+
+    /// How many OBS overlays are connected now.
+    pub fn overlays_connected(&self) -> usize {
+        self.overlays.load(Ordering::SeqCst)
+    }
+
+    /// The alert on screen now, if the queue runs and shows one.
+    pub async fn current(&self) -> Option<Alert> {
+        if !self.running {
+            return None;
+        }
+        self.queue.snapshot().await.ok().and_then(|s| s.current)
+    }
+
+    /// An overlay reports that the alert `id` finished showing.
+    pub async fn finished(&self, id: &str) {
+        if self.running {
+            let _ = self.queue.finished(id).await;
+        }
+    }
+
     /// Validate and store an alert (durably, before answering), then hand it to the queue.
     pub fn accept(&self, input: AlertInput, key: Option<&str>) -> Result<Accepted, AlertQueueError> {
         if let Some(k) = key {

@@ -113,7 +113,7 @@ async fn headless(config_path: Option<PathBuf>) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot listen on {} (control.listen)", config.control.listen))?;
     let addr = listener.local_addr()?;
     let db_path = config.data_dir().join("streampai.db");
-    let db = streampai::storage::Db::open(&db_path)?;
+    let db = streampai::Db::open(&db_path)?;
     let engine = Engine::start(EngineOptions { config, secrets, state_file: None, db: Some(db) });
     println!("streampai: control API on http://{addr}");
     let shutdown = tokio_util::sync::CancellationToken::new();

@@ -566,3 +566,6 @@ mod tests {
         assert_eq!(id("  "), Err(CloudflareError::InvalidRequest("empty id".into())));
     }
 }
+
+#[cfg(test)]
+mod client_tests;

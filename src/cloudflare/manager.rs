@@ -26,8 +26,6 @@ pub struct IngestInfo {
     pub rtmps_stream_key: Option<Secret>,
     pub srt_url: Option<String>,
     pub srt_stream_id: Option<String>,
-    #[serde(skip)]
-    pub srt_passphrase: Option<Secret>,
 }
 
 impl IngestInfo {
@@ -38,7 +36,6 @@ impl IngestInfo {
             rtmps_stream_key: input.rtmps.as_ref().map(|r| r.stream_key.clone()),
             srt_url: input.srt.as_ref().map(|s| s.url.clone()),
             srt_stream_id: input.srt.as_ref().map(|s| s.stream_id.clone()),
-            srt_passphrase: input.srt.as_ref().map(|s| s.passphrase.clone()),
         }
     }
 }
@@ -51,6 +48,9 @@ pub enum IngestError {
     #[error("Cloudflare: {message}")]
     Cloudflare {
         message: String,
+        /// What kind of failure, for the platforms' status.
+        #[serde(skip)]
+        kind: crate::failure::FailureKind,
         retryable: bool,
         #[serde(skip)]
         retry_after: Option<Duration>,
@@ -63,6 +63,7 @@ impl From<CloudflareError> for IngestError {
     fn from(e: CloudflareError) -> Self {
         IngestError::Cloudflare {
             message: e.to_string(),
+            kind: crate::failure::Failure::from(&e).kind,
             retryable: e.is_retryable(),
             retry_after: e.retry_after(),
         }

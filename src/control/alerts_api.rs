@@ -38,13 +38,13 @@ pub async fn post_alert(
     let bytes = body(raw)?;
     let post: AlertPost = serde_json::from_slice(&bytes)
         .map_err(|e| ApiError::BadRequest(format!("invalid alert JSON: {e}")))?;
-    let accepted = s.engine.user().alert_desk().accept(post.input, post.idempotency_key.as_deref())?;
+    let accepted = s.engine.alerts().accept(post.input, post.idempotency_key.as_deref())?;
     let code = if accepted.duplicate { StatusCode::OK } else { StatusCode::CREATED };
     Ok((code, Json(accepted)))
 }
 
 pub async fn get_alerts(State(s): State<ControlState>) -> Result<impl IntoResponse, ApiError> {
-    Ok(Json(s.engine.user().alert_desk().view().await?))
+    Ok(Json(s.engine.alerts().view().await?))
 }
 
 fn ok() -> Json<serde_json::Value> {
@@ -52,22 +52,22 @@ fn ok() -> Json<serde_json::Value> {
 }
 
 pub async fn pause(State(s): State<ControlState>) -> Result<impl IntoResponse, ApiError> {
-    s.engine.user().alert_desk().set_paused(true).await?;
+    s.engine.alerts().set_paused(true).await?;
     Ok(ok())
 }
 
 pub async fn resume(State(s): State<ControlState>) -> Result<impl IntoResponse, ApiError> {
-    s.engine.user().alert_desk().set_paused(false).await?;
+    s.engine.alerts().set_paused(false).await?;
     Ok(ok())
 }
 
 pub async fn skip(State(s): State<ControlState>) -> Result<impl IntoResponse, ApiError> {
-    s.engine.user().alert_desk().skip().await?;
+    s.engine.alerts().skip().await?;
     Ok(ok())
 }
 
 pub async fn clear(State(s): State<ControlState>) -> Result<impl IntoResponse, ApiError> {
-    s.engine.user().alert_desk().clear().await?;
+    s.engine.alerts().clear().await?;
     Ok(ok())
 }
 
@@ -75,7 +75,7 @@ pub async fn act(
     State(s): State<ControlState>,
     Path((id, action)): Path<(String, String)>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let desk = s.engine.user().alert_desk();
+    let desk = s.engine.alerts();
     match action.as_str() {
         "replay" => desk.replay(&id).await?,
         "approve" => desk.approve(&id).await?,

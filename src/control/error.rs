@@ -5,7 +5,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
-use crate::user_stream_manager::EngineError;
+use crate::EngineError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -57,6 +57,11 @@ impl ApiError {
                 EngineError::UnknownUser { .. } => (StatusCode::NOT_FOUND, "unknown_user"),
                 EngineError::InvalidConfig { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_config"),
                 EngineError::Storage { .. } => (StatusCode::INTERNAL_SERVER_ERROR, "storage"),
+                EngineError::NotRunning { .. } => (StatusCode::SERVICE_UNAVAILABLE, "not_running"),
+                EngineError::Ingest { .. } => (StatusCode::BAD_GATEWAY, "ingest"),
+                EngineError::Cloudflare { .. } => (StatusCode::BAD_GATEWAY, "cloudflare"),
+                EngineError::Secrets { .. } => (StatusCode::INTERNAL_SERVER_ERROR, "secrets"),
+                EngineError::Alerts { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "alerts"),
             },
         }
     }

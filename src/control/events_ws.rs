@@ -38,7 +38,7 @@ pub async fn events(
 
 async fn session(s: ControlState, mut socket: WebSocket, device: Option<String>) {
     let mut rx = s.engine.subscribe();
-    let guard = s.engine.presence().guard(s.engine.user_id(), SessionKind::Socket, device);
+    let guard = s.engine.session(SessionKind::Socket, device);
     tracing::info!(session = guard.id(), "events socket opened");
     // First frame: the current status, so a client needs no extra request.
     let status = s.engine.status().await;

@@ -89,7 +89,7 @@ pub async fn webhook(
     if let Some(reason) = &hold {
         tracing::warn!(from = %esc(&input.from), reason = %esc(reason), "Ko-fi donation partly unreadable; held");
     }
-    let accepted = s.engine.user().alert_desk().accept_donor(input, key.as_deref(), hold)?;
+    let accepted = s.engine.alerts().accept_donor(input, key.as_deref(), hold)?;
     Ok((StatusCode::OK, Json(accepted)))
 }
 

@@ -4,8 +4,6 @@
 //! the control token. An overlay is not a presence session (OBS keeps it open all day).
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
-use std::sync::Arc;
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
@@ -47,15 +45,6 @@ pub async fn socket(
     Ok(ws.max_message_size(4096).on_upgrade(move |socket| session(s, socket)))
 }
 
-/// Counts a connected overlay while alive.
-struct Connected(Arc<std::sync::atomic::AtomicUsize>);
-
-impl Drop for Connected {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
 #[derive(Deserialize)]
 struct FromOverlay {
     #[serde(rename = "type")]
@@ -68,23 +57,18 @@ fn show(alert: &crate::alerts::Alert, duration_ms: u64) -> String {
 }
 
 async fn session(s: ControlState, mut socket: WebSocket) {
-    let user = s.engine.user();
+    let desk = s.engine.alerts();
     let mut events = s.engine.subscribe();
-    user.overlays.fetch_add(1, Ordering::SeqCst);
-    let _connected = Connected(user.overlays.clone());
+    let _connected = desk.overlay_connected();
     tracing::info!("overlay connected");
     let duration = |kind| {
         let cfg = s.engine.config();
         cfg.alerts.durations_ms.get(&kind).copied().unwrap_or(cfg.alerts.default_duration_ms)
     };
     // Whatever is on screen now.
-    if user.running() {
-        if let Ok(snap) = user.alerts.snapshot().await {
-            if let Some(a) = snap.current {
-                if socket.send(Message::Text(show(&a, duration(a.kind)).into())).await.is_err() {
-                    return;
-                }
-            }
+    if let Some(a) = desk.current().await {
+        if socket.send(Message::Text(show(&a, duration(a.kind)).into())).await.is_err() {
+            return;
         }
     }
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + super::WS_PING, super::WS_PING);
@@ -111,7 +95,7 @@ async fn session(s: ControlState, mut socket: WebSocket) {
                 Some(Ok(Message::Text(t))) => {
                     if let Ok(FromOverlay { kind, id: Some(id) }) = serde_json::from_str::<FromOverlay>(&t) {
                         if kind == "finished" {
-                            let _ = s.engine.user().alerts.finished(&id).await;
+                            s.engine.alerts().finished(&id).await;
                         }
                     }
                 }

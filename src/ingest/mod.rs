@@ -7,4 +7,4 @@
 
 pub mod local;
 
-pub use local::{LocalIngestArgs, RelaySlot};
+pub use local::RelaySlot;

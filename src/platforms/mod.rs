@@ -5,5 +5,5 @@ pub mod relay_worker;
 pub mod supervisor;
 pub mod worker;
 
-pub use platform::{validate_name, validate_url, PlatformKind, PlatformTarget};
-pub use supervisor::{PlatformSupervisorArgs, PlatformSupervisorHandle};
+pub use platform::{url_problem, validate_name, validate_url, PlatformKind, PlatformTarget};
+pub use supervisor::PlatformSupervisorHandle;

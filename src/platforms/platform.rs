@@ -55,11 +55,23 @@ pub fn validate_url(raw: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The URL field of a platform as typed (empty means the kind's preset): what is wrong, if
+/// anything. One source for the config check, the desktop commands and the UI.
+pub fn url_problem(raw: &str, kind: PlatformKind) -> Option<String> {
+    let u = raw.trim();
+    if u.is_empty() {
+        return kind
+            .preset_url()
+            .is_none()
+            .then(|| "a custom platform needs an rtmp:// or rtmps:// URL".into());
+    }
+    validate_url(u).err()
+}
+
 /// A platform ready to stream to: name, ingest URL, and stream key.
 #[derive(Clone, Debug)]
 pub struct PlatformTarget {
     pub name: String,
-    pub kind: PlatformKind,
     pub url: String,
     pub stream_key: Secret,
 }
@@ -76,7 +88,7 @@ impl PlatformTarget {
             Some(k) if !k.is_blank() => k,
             _ => return Err(format!("{}: the stream key is empty", cfg.name)),
         };
-        Ok(PlatformTarget { name: cfg.name.clone(), kind: cfg.kind, url, stream_key })
+        Ok(PlatformTarget { name: cfg.name.clone(), url, stream_key })
     }
 }
 

@@ -13,6 +13,7 @@ use tracing::{info, info_span, warn, Instrument};
 
 use super::platform::PlatformTarget;
 use crate::actor::ChildResult;
+use crate::failure::{Failure, FailureKind, FailureSource};
 use crate::ingest::RelaySlot;
 use crate::relay::{OutputState, RelayError, RelayEvent, RelayHandle};
 use crate::stream_state::{PlatformStatus, StreamStateHandle};
@@ -48,7 +49,11 @@ async fn work(args: RelayWorkerArgs, cancel: CancellationToken) -> ChildResult {
         r = args.slot.wait(Duration::from_secs(30)) => r,
     };
     let Some(relay) = relay else {
-        let reason = "the local ingest is not running (is another program using its port?)".to_string();
+        let reason = Failure::new(
+            FailureKind::IngestDown,
+            FailureSource::App,
+            "the local ingest is not running (is another program using its port?)",
+        );
         args.state.set_platform(&name, PlatformStatus::Failed { reason }).await?;
         cancel.cancelled().await;
         return Ok(());
@@ -59,7 +64,8 @@ async fn work(args: RelayWorkerArgs, cancel: CancellationToken) -> ChildResult {
         Err(RelayError::DuplicateOutput { .. }) => info!("{} adopted its relay output", tag(&args)),
         Err(e) => {
             warn!(cause = %e, "{} cannot add the relay output", tag(&args));
-            args.state.set_platform(&name, PlatformStatus::Failed { reason: e.to_string() }).await?;
+            let reason = Failure::new(FailureKind::Other, FailureSource::App, e.to_string());
+            args.state.set_platform(&name, PlatformStatus::Failed { reason }).await?;
             cancel.cancelled().await;
             return Ok(());
         }
@@ -76,7 +82,8 @@ async fn work(args: RelayWorkerArgs, cancel: CancellationToken) -> ChildResult {
             _ = sleep_until(wake), if wake.is_some() => {
                 tracker.lost_since = None;
                 warn!("{} OBS gone longer than the grace", tag(&args));
-                let status = PlatformStatus::Retrying { reason: SOURCE_LOST.into(), attempt: 0 };
+                let reason = Failure::new(FailureKind::SourceLost, FailureSource::Obs, SOURCE_LOST);
+                let status = PlatformStatus::Retrying { reason, attempt: 0 };
                 args.state.set_platform(&name, status).await?;
             }
             ev = events.recv() => {
@@ -136,8 +143,16 @@ impl Tracker {
                 self.lost_since = None;
                 Some(PlatformStatus::Live)
             }
-            OutputState::Retrying { reason, attempt } => Some(PlatformStatus::Retrying { reason, attempt }),
-            OutputState::Failed { reason } => Some(PlatformStatus::Failed { reason }),
+            OutputState::Retrying { reason, attempt } => {
+                Some(PlatformStatus::Retrying { reason: push_failure(reason), attempt })
+            }
+            OutputState::Failed { reason } => Some(PlatformStatus::Failed { reason: push_failure(reason) }),
         }
     }
+}
+
+/// A relay output's problem. The relay reports words only for now; its kind is `other` until
+/// the push client reports typed errors.
+fn push_failure(reason: String) -> Failure {
+    Failure::new(FailureKind::Other, FailureSource::Platform, reason)
 }

@@ -20,13 +20,13 @@ use super::worker::{self, OutputMap, RetryPolicy, WorkerArgs};
 use crate::actor::{self, ActorError, ChildError, ChildResult, Mailbox, CALL_TIMEOUT};
 use crate::cloudflare::api::CloudflareClient;
 use crate::cloudflare::{CloudflareManagerHandle, IngestError};
-use crate::config::IngestBackend;
 use crate::events::{Event, UserEvents};
 use crate::ingest::RelaySlot;
 use crate::stream_state::{PlatformStatus, StreamPhase, StreamStateHandle};
 use crate::supervisor::{
     ChildSpec, Restart, Supervisor, SupervisorConfig, SupervisorHandle, SupervisorMailbox,
 };
+use crate::user_stream_manager::IngestHandles;
 
 /// The running stream's platforms, kept outside the actor so a restarted PlatformSupervisor
 /// brings its workers back (they adopt their outputs).
@@ -47,8 +47,8 @@ struct ActiveRun {
 #[derive(Clone)]
 pub struct PlatformSupervisorArgs {
     pub user_id: String,
-    pub client: Option<CloudflareClient>,
-    pub manager: CloudflareManagerHandle,
+    /// The ingest backend the workers relay from, with its handles.
+    pub ingest: IngestHandles,
     pub state: StreamStateHandle,
     pub events: UserEvents,
     pub retry: RetryPolicy,
@@ -57,10 +57,6 @@ pub struct PlatformSupervisorArgs {
     /// The worker supervisor's handle and mailbox, made once per user so they outlive restarts.
     pub workers: SupervisorHandle,
     pub workers_mailbox: SupervisorMailbox,
-    /// Which ingest the workers relay from.
-    pub backend: IngestBackend,
-    /// The local relay (local backend).
-    pub relay: RelaySlot,
     /// Local backend: how long OBS may drop while live before platforms report `source_lost`.
     pub source_grace: Duration,
 }
@@ -213,7 +209,7 @@ impl State {
         if self.args.stash.active.lock().map(|a| a.is_some()).unwrap_or(false) {
             return Err(PlatformError::AlreadyRunning);
         }
-        if self.args.backend == IngestBackend::Cloudflare && self.args.client.is_none() {
+        if matches!(self.args.ingest, IngestHandles::Cloudflare { client: None, .. }) {
             return Err(IngestError::NotConfigured.into());
         }
         let run = ActiveRun { uuid, input_uid: None, targets };
@@ -245,7 +241,7 @@ impl State {
         if let Ok(mut a) = self.args.stash.active.lock() {
             *a = None;
         }
-        if let (Some(client), Some(input)) = (self.args.client.clone(), run.input_uid) {
+        if let (Some(client), Some(input)) = (self.args.ingest.client().cloned(), run.input_uid) {
             self.launcher_for().reconcile(&client, &input, &[]).await;
         }
     }
@@ -280,13 +276,14 @@ struct Launcher {
 
 impl Launcher {
     async fn launch(self, mut run: ActiveRun) {
-        if self.args.backend == IngestBackend::Local {
-            return self.launch_local(&run).await;
-        }
-        let Some(client) = self.args.client.clone() else { return };
+        let (client, manager) = match &self.args.ingest {
+            IngestHandles::Local { relay } => return self.launch_local(&run, relay).await,
+            IngestHandles::Cloudflare { client: None, .. } => return,
+            IngestHandles::Cloudflare { client: Some(c), manager } => (c.clone(), manager.clone()),
+        };
         let input_uid = match run.input_uid.clone() {
             Some(uid) => uid,
-            None => match self.ensure_input(&run).await {
+            None => match self.ensure_input(&manager, &run).await {
                 Some(uid) => uid,
                 None => return,
             },
@@ -313,8 +310,8 @@ impl Launcher {
     }
 
     /// Local relay: take away outputs no current platform owns, then one worker per platform.
-    async fn launch_local(&self, run: &ActiveRun) {
-        if let Some(relay) = self.args.relay.wait(Duration::from_secs(10)).await {
+    async fn launch_local(&self, run: &ActiveRun, slot: &RelaySlot) {
+        if let Some(relay) = slot.wait(Duration::from_secs(10)).await {
             for o in relay.outputs() {
                 if !run.targets.iter().any(|t| t.name == o.name) {
                     info!(
@@ -326,11 +323,11 @@ impl Launcher {
             }
         }
         for target in &run.targets {
-            self.start_relay_worker(target).await;
+            self.start_relay_worker(target, slot).await;
         }
     }
 
-    async fn start_relay_worker(&self, target: &PlatformTarget) {
+    async fn start_relay_worker(&self, target: &PlatformTarget, relay: &RelaySlot) {
         let flag = Arc::new(AtomicBool::new(false));
         if let Ok(mut flags) = self.delete_on_exit.lock() {
             flags.insert(target.name.clone(), flag.clone());
@@ -338,7 +335,7 @@ impl Launcher {
         let wargs = RelayWorkerArgs {
             user_id: self.args.user_id.clone(),
             target: target.clone(),
-            slot: self.args.relay.clone(),
+            slot: relay.clone(),
             state: self.args.state.clone(),
             source_grace: self.args.source_grace,
             delete_on_exit: flag,
@@ -378,15 +375,15 @@ impl Launcher {
 
     /// The live input's uid, retrying transient errors with the workers' policy. On a final
     /// error every platform of the run is marked failed with the reason.
-    async fn ensure_input(&self, run: &ActiveRun) -> Option<String> {
+    async fn ensure_input(&self, manager: &CloudflareManagerHandle, run: &ActiveRun) -> Option<String> {
         let mut attempt = 0u32;
         loop {
-            let err = match self.args.manager.ensure_input().await {
+            let err = match manager.ensure_input().await {
                 Ok(info) => return Some(info.input_uid),
                 Err(e) => e,
             };
             attempt += 1;
-            let reason = err.to_string();
+            let reason = crate::failure::Failure::from(&err);
             let retry = &self.args.retry;
             let exhausted = retry.max_attempts > 0 && attempt >= retry.max_attempts;
             if !err.is_retryable() || exhausted {
@@ -445,9 +442,9 @@ impl State {
             run.input_uid.clone()
         };
         // If the launcher is still at work it starts the new target with the others.
-        if self.args.backend == IngestBackend::Local {
-            self.launcher_for().start_relay_worker(&target).await;
-        } else if let (Some(input_uid), Some(client)) = (input_uid, self.args.client.clone()) {
+        if let IngestHandles::Local { relay } = &self.args.ingest {
+            self.launcher_for().start_relay_worker(&target, relay).await;
+        } else if let (Some(input_uid), Some(client)) = (input_uid, self.args.ingest.client().cloned()) {
             let launcher = self.launcher_for();
             launcher.start_worker(&client, &input_uid, &target).await;
         }

@@ -16,6 +16,7 @@ use tracing::{info, info_span, warn, Instrument};
 use super::platform::PlatformTarget;
 use crate::actor::ChildResult;
 use crate::cloudflare::api::{CloudflareClient, CloudflareError, CreateOutput};
+use crate::failure::Failure;
 use crate::stream_state::{PlatformStatus, StreamStateHandle};
 
 /// How a worker retries.
@@ -78,7 +79,7 @@ async fn work(args: WorkerArgs, cancel: CancellationToken) -> ChildResult {
             }
             Err(e) => {
                 attempt += 1;
-                let reason = e.to_string();
+                let reason = Failure::from(&e);
                 let exhausted = args.retry.max_attempts > 0 && attempt >= args.retry.max_attempts;
                 if !e.is_retryable() || exhausted {
                     warn!(cause = %reason, attempt, "{} failed", tag(&args));

@@ -7,8 +7,8 @@ pub mod tracker;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use manager::{PresenceManager, PresenceManagerError, PresenceManagerHandle, TreeFactory};
-pub use tracker::{Presence, PresenceDiff, SessionGuard};
+pub use manager::{PresenceManager, PresenceManagerHandle};
+pub use tracker::{Presence, SessionGuard};
 
 /// What kind of thing holds a session.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, Hash)]

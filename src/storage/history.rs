@@ -128,6 +128,7 @@ impl HistoryStore {
         Ok(())
     }
 
+    #[cfg(test)]
     pub fn sample(
         &self,
         uuid: Uuid,

@@ -6,7 +6,7 @@ mod db;
 mod history;
 pub mod recorder;
 
-pub use alerts::{AlertRow, AlertState, AlertStore, Inserted};
+pub use alerts::{AlertState, AlertStore, Inserted};
 pub use db::{Db, DbError};
 pub use history::{
     HistoryStore, PlatformOutcome, StreamDetail, StreamEventRecord, StreamRecord, StreamSample,

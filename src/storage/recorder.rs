@@ -62,7 +62,7 @@ fn status_kind(s: &PlatformStatus) -> (&'static str, Option<String>) {
         PlatformStatus::Retrying { reason, attempt } => {
             ("retrying", Some(format!("attempt {attempt}: {reason}")))
         }
-        PlatformStatus::Failed { reason } => ("failed", Some(reason.clone())),
+        PlatformStatus::Failed { reason } => ("failed", Some(reason.to_string())),
         PlatformStatus::Stopped => ("stopped", None),
         PlatformStatus::Disabled => ("disabled", None),
     }

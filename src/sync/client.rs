@@ -24,25 +24,24 @@ use super::protocol::{
     decode_server, encode, ClientMsg, Command, CommandResult, ErrorCode, PlatformState, Presences, Role,
     ServerMsg, StreamState, DEFAULT_HEARTBEAT_TIMEOUT_MS, PROTOCOL_VERSION,
 };
-use crate::engine::{Engine, Status};
+use crate::engine::{Engine, Status, WeakEngine};
 use crate::events::Event;
-use crate::presence::SessionKind;
+use crate::presence::{Presence, SessionKind};
 use crate::secrets::{Secret, SecretName};
 use crate::sync::status::{display_server, SyncDevice, SyncState, SyncStatus, SyncStatusCell};
 
 /// Largest frame accepted from the server.
 const MAX_FRAME: usize = 256 * 1024;
 
-/// A running client.
-pub struct Running {
-    pub task: tokio::task::JoinHandle<()>,
-    /// The token it signed in with (to tell whether a secrets reload changes anything).
-    pub token: Secret,
-}
-
-/// Start the client if `[sync] url` is set and a token is available; stops with `cancel`.
-/// Otherwise sets the status to `off` (with the reason when sync is configured but cannot run).
-pub fn spawn(engine: &Engine, status: SyncStatusCell, cancel: CancellationToken) -> Option<Running> {
+/// Build the client if `[sync] url` is set and a token is available: the future runs it until
+/// `cancel` (the SyncClient actor polls it). Otherwise sets the status to `off` (with the reason
+/// when sync is configured but cannot run). Returns the future and the token it signs in with.
+pub(crate) fn prepare(
+    engine: &Engine,
+    weak: WeakEngine,
+    status: SyncStatusCell,
+    cancel: CancellationToken,
+) -> Option<(futures::future::BoxFuture<'static, ()>, Secret)> {
     let cfg = engine.config().sync.clone();
     if !cfg.enabled() {
         status.set(SyncStatus::default());
@@ -66,13 +65,15 @@ pub fn spawn(engine: &Engine, status: SyncStatusCell, cancel: CancellationToken)
         }
         Err(e) => {
             warn!(cause = %e, "cannot read the sync token; sync is off");
-            off(server, "cannot read the sync token from the keyring");
+            off(server, "cannot read the sync token from the secret store");
             return None;
         }
     };
     status.set(SyncStatus { state: SyncState::Connecting, server, ..SyncStatus::default() });
     let client = Client {
-        engine: engine.clone(),
+        engine: weak,
+        user_id: engine.user_id().to_string(),
+        presence: engine.presence().clone(),
         url,
         token: token.clone(),
         device_id: cfg.device_id(),
@@ -82,11 +83,14 @@ pub fn spawn(engine: &Engine, status: SyncStatusCell, cancel: CancellationToken)
         remote: HashMap::new(),
         status,
     };
-    Some(Running { task: tokio::spawn(client.run(cancel)), token })
+    Some((Box::pin(client.run(cancel)), token))
 }
 
 struct Client {
-    engine: Engine,
+    /// Weak: the engine owns this client (through its root supervisor), not the reverse.
+    engine: WeakEngine,
+    user_id: String,
+    presence: Presence,
     url: String,
     token: Secret,
     device_id: String,
@@ -193,16 +197,16 @@ impl Client {
     }
 
     fn expire_all(&mut self) {
-        let user = self.engine.user_id().to_string();
+        let user = self.user_id.clone();
         for id in std::mem::take(&mut self.remote).into_keys() {
-            self.engine.presence().untrack(&user, &id);
+            self.presence.untrack(&user, &id);
         }
         self.publish_devices();
     }
 
     /// Make the tracked remote sessions equal `presences` (devices only, never ourselves).
     fn reconcile(&mut self, presences: &Presences, own: &str) {
-        let user = self.engine.user_id().to_string();
+        let user = self.user_id.clone();
         let mut want: HashMap<String, Remote> = HashMap::new();
         for (device_id, e) in presences {
             for m in e.metas.iter().filter(|m| m.role == Role::Device && m.conn != own) {
@@ -212,11 +216,11 @@ impl Client {
         let gone: Vec<String> = self.remote.keys().filter(|k| !want.contains_key(*k)).cloned().collect();
         for id in gone {
             self.remote.remove(&id);
-            self.engine.presence().untrack(&user, &id);
+            self.presence.untrack(&user, &id);
         }
         for (id, r) in want {
             if !self.remote.contains_key(&id) {
-                self.engine.presence().track(&user, &id, SessionKind::Device, Some(r.device.name.clone()));
+                self.presence.track(&user, &id, SessionKind::Device, Some(r.device.name.clone()));
                 self.remote.insert(id, r);
             }
         }
@@ -224,12 +228,12 @@ impl Client {
     }
 
     fn apply_diff(&mut self, joins: &Presences, leaves: &Presences, own: &str) {
-        let user = self.engine.user_id().to_string();
+        let user = self.user_id.clone();
         for (device_id, e) in leaves {
             for m in &e.metas {
                 let id = session_id(device_id, &m.conn);
                 if self.remote.remove(&id).is_some() {
-                    self.engine.presence().untrack(&user, &id);
+                    self.presence.untrack(&user, &id);
                 }
             }
         }
@@ -237,12 +241,7 @@ impl Client {
             for m in e.metas.iter().filter(|m| m.role == Role::Device && m.conn != own) {
                 let id = session_id(device_id, &m.conn);
                 if !self.remote.contains_key(&id) {
-                    self.engine.presence().track(
-                        &user,
-                        &id,
-                        SessionKind::Device,
-                        Some(m.device_name.clone()),
-                    );
+                    self.presence.track(&user, &id, SessionKind::Device, Some(m.device_name.clone()));
                     self.remote.insert(id, remote(device_id, &m.device_name, m.online_at));
                 }
             }
@@ -315,7 +314,9 @@ impl Client {
             s.last_error = None;
         });
 
-        let mut events = self.engine.subscribe();
+        let Some(mut events) = self.engine.upgrade().map(|e| e.subscribe()) else {
+            return End::Cancelled;
+        };
         let (done_tx, mut done_rx) = mpsc::channel::<(String, String, CommandResult)>(64);
         let mut last_heard = Instant::now();
         let mut ping = tokio::time::interval(interval);
@@ -359,7 +360,9 @@ impl Client {
                 },
                 _ = flush.tick(), if dirty => {
                     dirty = false;
-                    let state = stream_state(&self.engine.status().await);
+                    let Some(engine) = self.engine.upgrade() else { return End::Cancelled };
+                    let state = stream_state(&engine.status().await);
+                    drop(engine);
                     if last_sent.as_ref() != Some(&state) {
                         let m = encode(&ClientMsg::StreamState { state: state.clone() });
                         if ws.send(Message::Text(m.into())).await.is_err() {
@@ -385,7 +388,10 @@ impl Client {
                             let engine = self.engine.clone();
                             let tx = done_tx.clone();
                             tokio::spawn(async move {
-                                let result = execute(&engine, command).await;
+                                let result = match engine.upgrade() {
+                                    Some(engine) => execute(&engine, command).await,
+                                    None => CommandResult::err("unavailable", "the engine is shutting down"),
+                                };
                                 let _ = tx.send((id, from, result)).await;
                             });
                         }
@@ -476,7 +482,11 @@ pub fn stream_state(s: &Status) -> StreamState {
             .map(|(name, p)| {
                 let v = serde_json::to_value(&p.status).unwrap_or_default();
                 let status = v.get("status").and_then(|x| x.as_str()).unwrap_or_default().to_string();
-                let reason = v.get("reason").and_then(|x| x.as_str()).map(str::to_string);
+                let reason = match &p.status {
+                    crate::stream_state::PlatformStatus::Retrying { reason, .. }
+                    | crate::stream_state::PlatformStatus::Failed { reason } => Some(reason.to_string()),
+                    _ => None,
+                };
                 (name.clone(), PlatformState { status, reason })
             })
             .collect(),
@@ -507,19 +517,17 @@ pub async fn execute(engine: &Engine, command: Command) -> CommandResult {
             Err(e) => engine_err(e),
         },
         Command::SetPlatformEnabled { platform, enabled } => {
-            let mut cfg = (*engine.config()).clone();
-            let Some(p) = cfg.platforms.iter_mut().find(|p| p.name == platform) else {
+            if !engine.config().platforms.iter().any(|p| p.name == platform) {
                 return CommandResult::err("unknown_platform", format!("no platform named {platform}"));
-            };
-            p.enabled = enabled;
-            match engine.reconfigure(cfg).await {
+            }
+            match engine.set_platform_enabled(&platform, enabled).await {
                 Ok(()) => CommandResult::ok(Some(json!({ "platform": platform, "enabled": enabled }))),
                 Err(e) => engine_err(e),
             }
         }
-        Command::AlertPause => alerts(engine.user().alert_desk().set_paused(true).await),
-        Command::AlertResume => alerts(engine.user().alert_desk().set_paused(false).await),
-        Command::AlertSkip => alerts(engine.user().alert_desk().skip().await),
-        Command::AlertClear => alerts(engine.user().alert_desk().clear().await),
+        Command::AlertPause => alerts(engine.alerts().set_paused(true).await),
+        Command::AlertResume => alerts(engine.alerts().set_paused(false).await),
+        Command::AlertSkip => alerts(engine.alerts().skip().await),
+        Command::AlertClear => alerts(engine.alerts().clear().await),
     }
 }

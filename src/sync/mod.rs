@@ -2,11 +2,14 @@
 //! remote devices count as presence, the stream state is published, relayed commands run here.
 //! Off until `[sync] url` is set; the token comes from `STREAMPAI_SYNC_TOKEN` or the keyring.
 
-pub mod client;
+pub(crate) mod client;
+mod link;
 pub mod status;
 
 use serde::{Deserialize, Serialize};
 
+pub use client::execute;
+pub(crate) use link::{link_spec, SyncLinkHandle, SYNC_STOP_TIMEOUT};
 pub use status::{SyncDevice, SyncState, SyncStatus, SyncStatusCell};
 pub use streampai_sync::protocol;
 
@@ -47,6 +50,51 @@ fn host_name() -> String {
         .unwrap_or_else(|| "streampai".into())
 }
 
+/// What is wrong with a sync server address, if anything (one source: the engine's config check, the desktop and the UI use it).
+pub fn url_problem(url: &str) -> Option<String> {
+    let u = url.trim();
+    if u.is_empty() {
+        return Some("enter the sync server's address, e.g. ws://192.168.1.10:4860".into());
+    }
+    let parsed = match url::Url::parse(u) {
+        Ok(p) => p,
+        Err(_) => return Some(format!("`{u}` is not an address like ws://192.168.1.10:4860")),
+    };
+    match parsed.scheme() {
+        "ws" | "wss" => {}
+        "http" | "https" => {
+            let s = if parsed.scheme() == "https" { "wss" } else { "ws" };
+            return Some(format!(
+                "use {s}:// here, not {}:// (the server speaks WebSocket)",
+                parsed.scheme()
+            ));
+        }
+        other => return Some(format!("the address must start with ws:// or wss://, not {other}://")),
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Some("the address has no host".into());
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Some("put the token in the Token field, not in the address".into());
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Some("the address cannot have ?query or #fragment parts".into());
+    }
+    None
+}
+
+/// What is wrong with a device name, if anything (empty is fine: the computer's name).
+pub fn device_name_problem(name: &str) -> Option<String> {
+    let n = name.trim();
+    if n.len() > protocol::MAX_NAME_LEN {
+        return Some(format!("the device name must be at most {} bytes", protocol::MAX_NAME_LEN));
+    }
+    if n.chars().any(char::is_control) {
+        return Some("the device name cannot contain control characters".into());
+    }
+    None
+}
+
 impl SyncConfig {
     pub fn enabled(&self) -> bool {
         self.url.as_deref().is_some_and(|u| !u.trim().is_empty())
@@ -54,11 +102,12 @@ impl SyncConfig {
 
     pub fn validate(&self) -> Result<(), ConfigError> {
         if let Some(u) = self.url.as_deref().filter(|u| !u.trim().is_empty()) {
-            let parsed =
-                url::Url::parse(u).map_err(|e| ConfigError::new("sync.url", format!("`{u}`: {e}")))?;
-            if !matches!(parsed.scheme(), "ws" | "wss") {
-                return Err(ConfigError::new("sync.url", format!("`{u}` must start with ws:// or wss://")));
+            if let Some(problem) = url_problem(u) {
+                return Err(ConfigError::new("sync.url", problem));
             }
+        }
+        if let Some(problem) = self.device_name.as_deref().and_then(device_name_problem) {
+            return Err(ConfigError::new("sync.device_name", problem));
         }
         if let Some(id) = &self.device_id {
             let ok = !id.is_empty()

@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use fake_cloudflare::{FakeCloudflare, FakeOptions};
 use streampai::config::{Config, PlatformConfig};
-use streampai::platforms::PlatformKind;
 use streampai::secrets::{MemorySecrets, Secret, SecretName, SecretStore};
-use streampai::state_file::StateFile;
+use streampai::PlatformKind;
+use streampai::StateFile;
 use streampai::{Engine, EngineOptions, Event};
 use tokio::sync::broadcast;
 
@@ -79,7 +79,7 @@ pub fn engine(cfg: Config, secrets: Arc<MemorySecrets>) -> Engine {
         config: cfg,
         secrets,
         state_file: Some(StateFile::in_memory()),
-        db: Some(streampai::storage::Db::open_in_memory().unwrap()),
+        db: Some(streampai::Db::open_in_memory().unwrap()),
     })
 }
 
@@ -234,16 +234,11 @@ impl Rig {
     }
 
     pub fn open_window(&self, id: &str) {
-        self.engine.presence().track(
-            self.engine.user_id(),
-            id,
-            streampai::presence::SessionKind::Window,
-            None,
-        );
+        self.engine.join(id, streampai::SessionKind::Window, None);
     }
 
     pub fn close_window(&self, id: &str) {
-        self.engine.presence().untrack(self.engine.user_id(), id);
+        self.engine.leave(id);
     }
 
     /// The one live input the engine created.
@@ -257,7 +252,7 @@ impl Rig {
         self.engine.status().await
     }
 
-    pub async fn wait_state(&self, state: streampai::stream_state::StreamPhase) {
+    pub async fn wait_state(&self, state: streampai::StreamPhase) {
         let what = format!("stream {state:?}");
         wait_until_async(&what, Duration::from_secs(15), || async {
             self.status().await.stream.state == state
@@ -273,4 +268,17 @@ impl Rig {
         drop((engine, events, secrets));
         fake.shutdown().await;
     }
+}
+
+/// The local ingest's bound address, once the relay listens (read from the status, like any
+/// front end would).
+pub async fn local_ingest_addr(e: &Engine) -> Option<std::net::SocketAddr> {
+    let url = e.status().await.ingest.url?;
+    let addr: std::net::SocketAddr = url.strip_prefix("rtmp://")?.strip_suffix("/live")?.parse().ok()?;
+    (addr.port() != 0).then_some(addr)
+}
+
+/// No platform has a relay output any more (the status measures none).
+pub async fn relay_outputs_gone(e: &Engine) -> bool {
+    e.status().await.stream.platforms.values().all(|p| p.bytes_sent.is_none())
 }

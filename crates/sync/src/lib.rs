@@ -8,7 +8,7 @@
 
 #[cfg(feature = "server")]
 pub mod cli;
-#[cfg(feature = "server")]
+#[cfg(feature = "guard")]
 pub mod guard;
 pub mod log_safe;
 pub mod protocol;

@@ -1,7 +1,7 @@
 //! Analytics: the stream history and one stream's samples and events (from the engine's
 //! SQLite history; works whether or not the user's tree runs).
 
-use streampai::storage::{StreamDetail, StreamRecord};
+use streampai::{StreamDetail, StreamRecord};
 
 use super::Sh;
 use crate::error::{UiError, UiResult};

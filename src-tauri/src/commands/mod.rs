@@ -2,6 +2,7 @@
 //! Commands only translate: engine calls and settings changes live in the engine and `Shell`.
 
 pub mod alerts;
+pub mod checks;
 pub mod history;
 pub mod settings;
 pub mod stream;

@@ -1,13 +1,10 @@
 //! Settings, Platforms and First run: the config (no secrets), keys into the keyring, the
 //! Cloudflare connection test.
 
-use std::time::Duration;
-
 use serde::{Deserialize, Serialize};
-use streampai::cloudflare::api::{ClientConfig, CloudflareClient, ConnectionProblem};
 use streampai::config::IngestBackend;
 use streampai::secrets::{Secret, SecretName};
-use streampai::stream_state::StreamPhase;
+use streampai::StreamPhase;
 use tauri::{AppHandle, Runtime};
 
 use super::Sh;
@@ -227,28 +224,15 @@ pub struct ConnectionTest {
 #[tauri::command]
 #[specta::specta]
 pub async fn test_cloudflare(shell: Sh<'_>, test: ConnectionTest) -> UiResult<()> {
-    let account = test.account_id.trim();
-    if account.is_empty() {
-        return Err(UiError::invalid("cloudflare_account_id", "enter your Cloudflare account ID"));
-    }
-    let token = match test.token.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        Some(t) => Secret::new(t),
-        None => shell
-            .secrets()
-            .get(&SecretName::CloudflareApiToken)?
-            .filter(|t| !t.is_blank())
-            .ok_or_else(|| UiError::invalid("cloudflare_token", "enter an API token"))?,
-    };
-    let config = shell.engine.config();
-    let client = CloudflareClient::new(ClientConfig {
-        api_base: config.cloudflare.api_base.clone(),
-        account_id: account.to_string(),
-        token,
-        timeout: Duration::from_millis(config.cloudflare.request_timeout_ms).min(Duration::from_secs(15)),
-        requests_per_5min: 60,
+    let token = test.token.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(Secret::new);
+    shell.engine.test_cloudflare(&test.account_id, token).await.map_err(|e| match e {
+        streampai::EngineError::Cloudflare { problem } => UiError::Cloudflare { problem },
+        streampai::EngineError::InvalidConfig { key, message } => UiError::Invalid {
+            field: key.replace("cloudflare.api_token", "cloudflare_token").replace('.', "_"),
+            message,
+        },
+        other => other.into(),
     })
-    .map_err(|e| UiError::Cloudflare { problem: ConnectionProblem::Other(e.to_string()) })?;
-    client.test_connection().await.map_err(|problem| UiError::Cloudflare { problem })
 }
 
 /// Adds or edits a platform; its key goes to the keyring only.

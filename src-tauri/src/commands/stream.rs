@@ -1,15 +1,17 @@
 //! Dashboard and Stream setup: status, start/stop, the task tree, the OBS ingest settings.
 
-use serde::Serialize;
-use streampai::{DebugTree, Status};
+use streampai::{DebugTree, IngestSettings, Status};
 
 use super::Sh;
-use crate::error::{UiError, UiResult};
+use crate::error::UiResult;
 
 #[tauri::command]
 #[specta::specta]
 pub async fn get_status(shell: Sh<'_>) -> UiResult<Status> {
-    Ok(shell.engine.status().await)
+    let mut status = shell.engine.status().await;
+    // The UI gets the ingest key only on reveal (`reveal_ingest_key`).
+    status.ingest.stream_key = None;
+    Ok(status)
 }
 
 /// Starts the stream on every enabled platform; returns the new stream UUID.
@@ -32,31 +34,17 @@ pub async fn get_debug_tree(shell: Sh<'_>) -> UiResult<DebugTree> {
     Ok(shell.engine.debug_tree())
 }
 
-/// Where OBS streams to. The key is not included (see [`reveal_ingest_key`]).
-#[derive(Clone, Debug, Serialize, specta::Type)]
-pub struct IngestView {
-    pub rtmps_url: Option<String>,
-    pub has_rtmps_key: bool,
-    pub srt_url: Option<String>,
-}
-
+/// What to paste into OBS for the ingest backend in force (local relay or Cloudflare). The key
+/// is not included (see [`reveal_ingest_key`]).
 #[tauri::command]
 #[specta::specta]
-pub async fn get_ingest(shell: Sh<'_>) -> UiResult<IngestView> {
-    let info = shell.engine.user().cloudflare.ensure_input().await?;
-    Ok(IngestView {
-        rtmps_url: info.rtmps_url,
-        has_rtmps_key: info.rtmps_stream_key.is_some(),
-        srt_url: info.srt_url,
-    })
+pub async fn get_ingest(shell: Sh<'_>) -> UiResult<IngestSettings> {
+    Ok(shell.engine.ingest().await?)
 }
 
 /// The OBS stream key, only when the user presses reveal or copy.
 #[tauri::command]
 #[specta::specta]
 pub async fn reveal_ingest_key(shell: Sh<'_>) -> UiResult<String> {
-    let info = shell.engine.user().cloudflare.ensure_input().await?;
-    info.rtmps_stream_key
-        .map(|k| k.expose().to_string())
-        .ok_or_else(|| UiError::Ingest { message: "Cloudflare gave no RTMPS stream key".into() })
+    Ok(shell.engine.reveal_ingest_key().await?.expose().to_string())
 }

@@ -11,9 +11,6 @@ use super::Sh;
 use crate::error::{UiError, UiResult};
 use crate::shell::Shell;
 
-/// Longest device name the sync protocol accepts (bytes).
-pub const MAX_DEVICE_NAME: usize = 64;
-
 /// The Sync section as the UI shows it.
 #[derive(Clone, Debug, Serialize, specta::Type)]
 pub struct SyncSettingsView {
@@ -62,50 +59,7 @@ pub fn sync_view(shell: &Shell) -> SyncSettingsView {
     }
 }
 
-/// What is wrong with a sync server address, if anything (the same words as the UI's check).
-pub fn url_problem(url: &str) -> Option<String> {
-    let u = url.trim();
-    if u.is_empty() {
-        return Some("enter the sync server's address, e.g. ws://192.168.1.10:4860".into());
-    }
-    let parsed = match url::Url::parse(u) {
-        Ok(p) => p,
-        Err(_) => return Some(format!("`{u}` is not an address like ws://192.168.1.10:4860")),
-    };
-    match parsed.scheme() {
-        "ws" | "wss" => {}
-        "http" | "https" => {
-            let s = if parsed.scheme() == "https" { "wss" } else { "ws" };
-            return Some(format!(
-                "use {s}:// here, not {}:// (the server speaks WebSocket)",
-                parsed.scheme()
-            ));
-        }
-        other => return Some(format!("the address must start with ws:// or wss://, not {other}://")),
-    }
-    if parsed.host_str().is_none_or(str::is_empty) {
-        return Some("the address has no host".into());
-    }
-    if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Some("put the token in the Token field, not in the address".into());
-    }
-    if parsed.query().is_some() || parsed.fragment().is_some() {
-        return Some("the address cannot have ?query or #fragment parts".into());
-    }
-    None
-}
-
-/// What is wrong with a device name, if anything (empty is fine: the computer's name).
-pub fn device_name_problem(name: &str) -> Option<String> {
-    let n = name.trim();
-    if n.len() > MAX_DEVICE_NAME {
-        return Some(format!("the device name must be at most {MAX_DEVICE_NAME} bytes"));
-    }
-    if n.chars().any(char::is_control) {
-        return Some("the device name cannot contain control characters".into());
-    }
-    None
-}
+pub use streampai::sync::{device_name_problem, url_problem};
 
 /// Checks the Sync section and puts it into `config` (field-named errors; nothing changes on a
 /// refusal). Returns the address to keep while sync is off.

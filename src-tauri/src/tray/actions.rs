@@ -76,12 +76,9 @@ pub fn handle<R: Runtime>(app: &AppHandle<R>, id: &str) -> Option<JoinHandle<()>
 
 /// The tray's alert controls, through the engine's alert desk (works with the tree down too).
 async fn alert_action(shell: &Shell, id: &str) -> Result<(), AlertQueueError> {
-    let desk = shell.engine.user().alert_desk();
+    let desk = shell.engine.alerts();
     match id {
-        ALERTS_TOGGLE => {
-            let paused = desk.store.paused()?;
-            desk.set_paused(!paused).await
-        }
+        ALERTS_TOGGLE => desk.set_paused(!desk.paused()).await,
         ALERTS_SKIP => desk.skip().await,
         _ => {
             let accepted = desk.accept(test_alert(AlertKind::Donation), None)?;

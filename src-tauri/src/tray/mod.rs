@@ -163,6 +163,6 @@ pub async fn refresh<R: Runtime>(app: &AppHandle<R>) {
         return;
     }
     let status = shell.engine.status().await;
-    let paused = shell.engine.user().alert_desk().store.paused().unwrap_or(false);
+    let paused = shell.engine.alerts().paused();
     show(app, model::model(&status, chrono::Utc::now()).with_alerts_paused(paused));
 }

@@ -1,8 +1,8 @@
 //! What the tray shows, computed from the engine's status (pure, so it is tested directly).
 
 use chrono::{DateTime, Utc};
-use streampai::stream_state::{InputStatus, PlatformStatus, StreamPhase};
 use streampai::Status;
+use streampai::{InputStatus, PlatformStatus, StreamPhase};
 
 /// The tray icon's state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -129,7 +129,7 @@ pub fn model(status: &Status, now: DateTime<Utc>) -> TrayModel {
 mod tests {
     use super::*;
     use std::collections::BTreeMap;
-    use streampai::engine::StreamStatus;
+    use streampai::StreamStatus;
 
     fn status(state: StreamPhase, input: InputStatus, platforms: &[(&str, PlatformStatus)]) -> Status {
         Status {
@@ -151,7 +151,7 @@ mod tests {
                 url: None,
                 stream_key: None,
             },
-            upload: streampai::engine::UploadStatus::default(),
+            upload: streampai::UploadStatus::default(),
             presence: vec![],
         }
     }
@@ -178,12 +178,25 @@ mod tests {
 
     #[test]
     fn trouble_when_a_platform_fails_or_obs_stops_while_on_air() {
-        let failed = PlatformStatus::Failed { reason: "nope".into() };
+        let failed = PlatformStatus::Failed {
+            reason: streampai::failure::Failure::new(
+                streampai::failure::FailureKind::Other,
+                streampai::failure::FailureSource::Platform,
+                "nope",
+            ),
+        };
         let st = status(StreamPhase::Live, InputStatus::ReceivingTraffic, &[("a", failed)]);
         assert_eq!(model(&st, Utc::now()).icon, TrayIconState::Trouble);
         let st = status(StreamPhase::Live, InputStatus::NoTraffic, &[("a", PlatformStatus::Live)]);
         assert_eq!(model(&st, Utc::now()).icon, TrayIconState::Trouble);
-        let retrying = PlatformStatus::Retrying { reason: "x".into(), attempt: 2 };
+        let retrying = PlatformStatus::Retrying {
+            reason: streampai::failure::Failure::new(
+                streampai::failure::FailureKind::Timeout,
+                streampai::failure::FailureSource::Platform,
+                "x",
+            ),
+            attempt: 2,
+        };
         let st = status(StreamPhase::Starting, InputStatus::ReceivingTraffic, &[("a", retrying)]);
         let m = model(&st, Utc::now());
         assert_eq!((m.icon, m.status_line.as_str()), (TrayIconState::Trouble, "Starting · 0/1 platforms"));
@@ -216,11 +229,11 @@ mod tests {
         let m = model(&st, at("2026-01-01T10:00:05Z"));
         assert_eq!(m.status_line, "Live · 2/2 platforms · 00:00:05", "Cloudflare outputs: no bitrate");
         assert_eq!(m.tooltip, "Streampai: live");
-        st.upload = streampai::engine::UploadStatus::compute([Some(4200), Some(4150)], Some(10_000));
+        st.upload = streampai::UploadStatus::compute([Some(4200), Some(4150)], Some(10_000));
         let m = model(&st, at("2026-01-01T10:00:05Z"));
         assert_eq!(m.status_line, "Live · 2/2 platforms · 00:00:05 · 8.3 Mbit/s");
         assert_eq!(m.tooltip, "Streampai: live · 8.3 Mbit/s out");
-        st.upload = streampai::engine::UploadStatus::compute([Some(4200), Some(4150)], Some(8000));
+        st.upload = streampai::UploadStatus::compute([Some(4200), Some(4150)], Some(8000));
         let m = model(&st, at("2026-01-01T10:00:05Z"));
         assert_eq!(m.tooltip, "Streampai: live · 8.3 Mbit/s out · over the upload budget");
         st.stream.state = StreamPhase::Offline;

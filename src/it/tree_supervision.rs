@@ -2,14 +2,12 @@
 //! only that child and loses nothing; a worker restart adopts its output; too many restarts make
 //! the tree give up, and the users' supervisor starts it again.
 
-mod support;
-
 use std::time::Duration;
 
+use super::support::*;
 use streampai::alerts::{AlertInput, AlertKind};
-use streampai::stream_state::{PlatformStatus, StreamPhase};
 use streampai::Event;
-use support::*;
+use streampai::{PlatformStatus, StreamPhase};
 
 const CHILDREN: [&str; 6] = [
     "StreamStateServer",

@@ -8,12 +8,12 @@ mod cloudflare {
     use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
-    use fake_cloudflare::{FakeCloudflare, FakeOptions, Fault, RouteKind, StatusForm};
-    use streampai::cloudflare::api::{
+    use crate::cloudflare::api::{
         ClientConfig, CloudflareClient, CloudflareError, ConnectionProblem, CreateLiveInput, CreateOutput,
         LiveInputStatus,
     };
-    use streampai::secrets::Secret;
+    use crate::secrets::Secret;
+    use fake_cloudflare::{FakeCloudflare, FakeOptions, Fault, RouteKind, StatusForm};
 
     const ACCOUNT: &str = "023e105f4ecef8ad9ca31a8372d0c353";
     const TOKEN: &str = "cf-token-SUPERSECRET-0123456789";

@@ -1,0 +1,83 @@
+//! Field checks for the UI's forms, with the engine's own rules and words (one source: the UI
+//! keeps no copy of them), and the platforms' URL presets.
+
+use serde::{Deserialize, Serialize};
+use streampai::PlatformKind;
+
+/// One form field to check.
+#[derive(Clone, Debug, Deserialize, specta::Type)]
+#[serde(tag = "field", rename_all = "snake_case")]
+pub enum FieldCheck {
+    PlatformName {
+        value: String,
+    },
+    /// Empty means the kind's preset.
+    PlatformUrl {
+        value: String,
+        kind: PlatformKind,
+    },
+    SyncUrl {
+        value: String,
+    },
+    /// Empty means the computer's name.
+    DeviceName {
+        value: String,
+    },
+}
+
+/// What is wrong with the field, in words, or `null`.
+#[tauri::command]
+#[specta::specta]
+pub fn check_field(check: FieldCheck) -> Option<String> {
+    match check {
+        FieldCheck::PlatformName { value } => streampai::validate_name(value.trim()).err(),
+        FieldCheck::PlatformUrl { value, kind } => streampai::platform_url_problem(&value, kind),
+        FieldCheck::SyncUrl { value } => streampai::sync::url_problem(&value),
+        FieldCheck::DeviceName { value } => streampai::sync::device_name_problem(&value),
+    }
+}
+
+#[derive(Clone, Debug, Serialize, specta::Type)]
+pub struct PlatformPreset {
+    pub kind: PlatformKind,
+    /// The default ingest URL; `null` for custom.
+    pub url: Option<String>,
+}
+
+/// Every platform kind with its default ingest URL.
+#[tauri::command]
+#[specta::specta]
+pub fn platform_presets() -> Vec<PlatformPreset> {
+    [
+        PlatformKind::Twitch,
+        PlatformKind::Youtube,
+        PlatformKind::Kick,
+        PlatformKind::Facebook,
+        PlatformKind::Custom,
+    ]
+    .into_iter()
+    .map(|kind| PlatformPreset { kind, url: kind.preset_url().map(str::to_string) })
+    .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checks_use_the_engines_rules() {
+        let name = |v: &str| check_field(FieldCheck::PlatformName { value: v.into() });
+        assert_eq!(name("twitch-main"), None);
+        assert!(name("Twitch").is_some());
+        let url = |v: &str, kind| check_field(FieldCheck::PlatformUrl { value: v.into(), kind });
+        assert_eq!(url("", PlatformKind::Twitch), None, "empty: the preset");
+        assert!(url("", PlatformKind::Custom).is_some());
+        assert!(url("http://x/app", PlatformKind::Custom).unwrap().contains("rtmp://"));
+        let sync = |v: &str| check_field(FieldCheck::SyncUrl { value: v.into() });
+        assert!(sync("http://host:4860").unwrap().contains("ws://"));
+        assert_eq!(sync("ws://10.0.0.2:4860"), None);
+        assert!(check_field(FieldCheck::DeviceName { value: "a\u{7}b".into() }).is_some());
+        assert_eq!(platform_presets().len(), 5);
+        assert!(platform_presets().iter().all(|p| (p.url.is_none()) == (p.kind == PlatformKind::Custom)));
+    }
+}

@@ -1,0 +1,8 @@
+//! Tests that look inside the tree (kill a child, read an actor's handle) live in the crate;
+//! everything else tests the public API from `tests/`. They share `tests/support`.
+
+#[allow(dead_code, unused_imports)]
+#[path = "../../tests/support/mod.rs"]
+mod support;
+
+mod tree_supervision;
