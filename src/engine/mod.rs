@@ -187,7 +187,7 @@ impl Engine {
                 sync,
             }
         });
-        tracing::info!(user_id = %config.user_id, "engine started");
+        tracing::info!(user_id = %crate::telemetry::esc(&config.user_id), "engine started");
         Engine { inner }
     }
 

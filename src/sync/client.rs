@@ -292,7 +292,7 @@ impl Client {
             Ok(Some(ServerMsg::Welcome {
                 conn, heartbeat_interval_ms, heartbeat_timeout_ms, user, ..
             })) => {
-                info!(sync_user = %user, conn = %conn, "sync: connected");
+                info!(sync_user = %crate::telemetry::esc(&user), conn = %crate::telemetry::esc(&conn), "sync: connected");
                 (
                     conn,
                     Duration::from_millis(heartbeat_interval_ms.max(100)),
