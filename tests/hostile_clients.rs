@@ -327,6 +327,8 @@ mod sync {
         let mut cfg = ServerConfig::default();
         cfg.guard.header_timeout = Duration::from_millis(500);
         cfg.guard.idle_timeout = Duration::from_millis(800);
+        cfg.heartbeat_interval = Duration::from_millis(100);
+        cfg.heartbeat_timeout = Duration::from_millis(300);
         let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let srv = server::start(l, cfg, Users::from_tokens([("alice", TOKEN)]), None, None).await.unwrap();
         let addr = srv.local_addr();

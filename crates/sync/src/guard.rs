@@ -416,8 +416,15 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for GuardedIo<T> {
             return Poll::Ready(Err(io::Error::new(io::ErrorKind::ConnectionAborted, "evicted")));
         }
         let res = Pin::new(&mut self.io).poll_write(cx, data);
-        if matches!(res, Poll::Ready(Ok(n)) if n > 0) {
-            self.last_activity = Instant::now();
+        match res {
+            Poll::Ready(Ok(n)) if n > 0 => self.last_activity = Instant::now(),
+            // A peer that stopped reading: the idle limit applies to a stuck write too.
+            Poll::Pending => {
+                if let Err(e) = self.check(cx) {
+                    return Poll::Ready(Err(e));
+                }
+            }
+            _ => {}
         }
         res
     }

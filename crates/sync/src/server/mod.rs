@@ -257,7 +257,11 @@ pub async fn start(
         r.spawn_tasks(Arc::downgrade(&shared));
     }
     let app = router(shared.clone()).into_make_service_with_connect_info::<Peer>();
-    let guard = Guard::new("sync server", shared.cfg.guard.clone());
+    // A signed-in device is kept alive by its heartbeats; the guard's idle limit never cuts
+    // in before the heartbeat timeout would.
+    let mut guard_cfg = shared.cfg.guard.clone();
+    guard_cfg.idle_timeout = guard_cfg.idle_timeout.max(shared.cfg.heartbeat_timeout * 2);
+    let guard = Guard::new("sync server", guard_cfg);
     let g = guard.clone();
     let sh = shared.clone();
     let stop = shutdown.clone();
