@@ -20,7 +20,9 @@ TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
 APP = Path(os.environ.get("STREAMPAI_DESKTOP_BIN", TARGET / "debug" / "streampai-desktop"))
 FAKE = Path(os.environ.get("FAKE_CLOUDFLARE_BIN", TARGET / "debug" / "fake-cloudflare"))
 ENGINE = Path(os.environ.get("STREAMPAI_BIN", TARGET / "debug" / "streampai"))
-SHOTS = Path(os.environ.get("STREAMPAI_SCREENSHOTS", ROOT / "docs" / "screenshots"))
+# Screenshots go to an ignored folder (the checkout stays clean); scripts/refresh-screenshots.sh
+# copies them into docs/screenshots/ on purpose.
+SHOTS = Path(os.environ.get("STREAMPAI_SCREENSHOTS", TARGET / "screenshots"))
 ACCOUNT = "e2eaccount0000000000000000000001"
 TOKEN = "e2e-cloudflare-token"
 CONTROL_TOKEN = "e2e-control-token"
@@ -134,7 +136,13 @@ def control_port():
 
 
 @pytest.fixture(scope="session")
-def app_env(fake, control_port):
+def local_port():
+    """Where the local relay takes OBS in these tests (never the shared 1935)."""
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+def app_env(fake, control_port, local_port):
     data = TARGET / "e2e-run" / "data"  # kept after the run: logs/ has the app's log
     shutil.rmtree(data, ignore_errors=True)
     os.environ.update({
@@ -144,6 +152,7 @@ def app_env(fake, control_port):
         "STREAMPAI_CLEANUP_TIMEOUT_MS": "2000",
         "STREAMPAI_CONTROL_LISTEN": f"127.0.0.1:{control_port}",
         "STREAMPAI_CONTROL_TOKEN": CONTROL_TOKEN,
+        "STREAMPAI_LOCAL_LISTEN": f"127.0.0.1:{local_port}",
         "RUST_LOG": os.environ.get("RUST_LOG", "info"),
     })
     return os.environ
@@ -201,8 +210,14 @@ def control(control_port, path="/api/v1/status"):
     return http("GET", f"http://127.0.0.1:{control_port}{path}", token=CONTROL_TOKEN)
 
 
+def clipboard():
+    """The X clipboard's text (what Copy put there), or None."""
+    out = subprocess.run(["xclip", "-o", "-selection", "clipboard"], capture_output=True, text=True, timeout=5, check=False)
+    return out.stdout if out.returncode == 0 else None
+
+
 def screenshot(driver, name):
-    """The app window as X shows it (imagemagick), for the README. The window sits at 0,0 (no
+    """The app window as X shows it (imagemagick), into SHOTS (see refresh-screenshots.sh). The window sits at 0,0 (no
     window manager). WebDriver's own screenshot is not used: WebKit's snapshot hangs when
     compositing is off, which is the app's default."""
     SHOTS.mkdir(parents=True, exist_ok=True)

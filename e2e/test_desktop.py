@@ -1,12 +1,13 @@
-"""End-to-end: the real app in real windows (WebKitWebDriver via tauri-driver) against the fake
-Cloudflare. Tests run in order and share one app session."""
+"""End-to-end: the real app in real windows (WebKitWebDriver via tauri-driver). A fresh profile
+starts local-first (the local relay, no account), then switches to the fake Cloudflare in Settings.
+Tests run in order and share one app session."""
 import json
 import subprocess
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from conftest import ACCOUNT, APP, TOKEN, TARGET, control, screenshot, wait_for
+from conftest import ACCOUNT, APP, TOKEN, TARGET, clipboard, control, http, screenshot, wait_for
 from phone import Phone
 
 # What one test leaves for a later one (the tests share one app session, in order).
@@ -44,16 +45,67 @@ def add_platform(driver, kind, name, key):
     click(driver, "pf-save")
 
 
-def test_first_run_setup_with_cloudflare_and_two_platforms(driver):
+MASK = "••••••••••••••••"
+
+
+def local_server(port):
+    return f"rtmp://127.0.0.1:{port}/live"
+
+
+def the_ingest_key(control_port):
+    """The stream key as the control API shows it (token-protected), to compare with the page."""
+    return wait_for("the ingest key", lambda: control(control_port)["ingest"]["stream_key"])
+
+
+def check_ingest_box(driver, control_port, server_ok, timeout):
+    """The server shows within `timeout`, the key masked and absent from the page until Reveal,
+    Reveal and Copy give the key, Copy gives the server. Returns the server shown."""
+    wait_for("server", lambda: server_ok(el(driver, "ingest-url").get_attribute("value")), timeout=timeout,
+             show=lambda: el(driver, "ingest-box").text)
+    server = el(driver, "ingest-url").get_attribute("value")
+    key = the_ingest_key(control_port)
+    assert el(driver, "ingest-key").get_attribute("value") == MASK
+    assert key not in driver.page_source, "the key reaches the page only on reveal"
+    click(driver, "reveal-key")
+    wait_for("revealed", lambda: el(driver, "ingest-key").get_attribute("value") == key,
+             show=lambda: el(driver, "ingest-key").get_attribute("value"))
+    click(driver, "reveal-key")
+    wait_for("masked again", lambda: el(driver, "ingest-key").get_attribute("value") == MASK)
+    click(driver, "copy-key")
+    wait_for("key copied", lambda: clipboard() == key, show=clipboard)
+    assert "Stream key copied" in text(driver, "copy-note")
+    click(driver, "copy-server")
+    wait_for("server copied", lambda: clipboard() == server, show=clipboard)
+    return server
+
+
+def step_class(driver, n):
+    return el(driver, f"setup-step-{n}").get_attribute("class")
+
+
+def test_first_run_in_local_mode_with_two_platforms(driver, control_port, local_port):
     wait_for("setup page", lambda: el(driver, "setup").is_displayed())
-    typed(driver, "cf-account", ACCOUNT)
-    typed(driver, "cf-token", TOKEN)
-    click(driver, "cf-test")
-    wait_for("connection ok", lambda: "Connected" in text(driver, "cf-result"), show=lambda: text(driver, "cf-result"))
-    screenshot(driver, "first-run")
-    click(driver, "cf-save")
-    wait_for("saved", lambda: "Saved" in text(driver, "cf-result"), show=lambda: text(driver, "cf-result"))
+    # Local-first: "This computer" is chosen; Cloudflare's credentials only when asked for.
+    assert el(driver, "setup-backend-local").is_selected()
+    assert not el(driver, "setup-cloudflare").is_displayed()
+    el(driver, "setup-backend-cloudflare").click()
+    wait_for("Cloudflare's credentials", lambda: el(driver, "cf-account").is_displayed())
     click(driver, "setup-next")
+    wait_for("credentials first", lambda: "Cloudflare account ID" in text(driver, "setup-error"),
+             show=lambda: text(driver, "setup-error"))
+    # A skipped step never looks done.
+    click(driver, "setup-skip")
+    wait_for("platform step", lambda: el(driver, "pf-kind").is_displayed())
+    assert step_class(driver, 0) == "skipped" and "✓" not in text(driver, "setup-step-0"), text(driver, "setup-steps")
+    click(driver, "setup-back")
+    wait_for("first step again", lambda: el(driver, "setup-backend-local").is_displayed())
+    el(driver, "setup-backend-local").click()
+    wait_for("no credentials asked", lambda: not el(driver, "setup-cloudflare").is_displayed())
+    screenshot(driver, "first-run")
+    click(driver, "setup-next")
+    wait_for("platform step", lambda: el(driver, "pf-kind").is_displayed())
+    assert step_class(driver, 0) == "done" and "✓" in text(driver, "setup-step-0")
+    assert control(control_port)["ingest"]["backend"] == "local"
     # Validation shows in words before anything is saved.
     Select(el(driver, "pf-kind")).select_by_value("custom")
     typed(driver, "pf-url", "http://not-rtmp.example.com/app")
@@ -68,8 +120,38 @@ def test_first_run_setup_with_cloudflare_and_two_platforms(driver):
     add_platform(driver, "kick", "twitch-main", "x")
     wait_for("duplicate refused", lambda: "already exists" in text(driver, "pf-error-name"), show=lambda: text(driver, "pf-error-name"))
     click(driver, "setup-next")
+    # The last step: what to paste into OBS, for the local relay, at once.
+    check_ingest_box(driver, control_port, lambda v: v == local_server(local_port), timeout=2)
+    assert [step_class(driver, n) for n in range(3)] == ["done", "done", "active"]
+    screenshot(driver, "first-run-obs")
     click(driver, "setup-finish")
     wait_for("dashboard", lambda: el(driver, "obs-state").is_displayed())
+
+
+def test_stream_setup_in_local_mode(driver, control_port, local_port):
+    goto(driver, "stream")
+    check_ingest_box(driver, control_port, lambda v: v == local_server(local_port), timeout=2)
+    assert "this computer" in text(driver, "ingest-backend-words")
+    screenshot(driver, "stream-setup-local")
+
+
+def test_cloudflare_from_settings_and_stream_setup_follows(driver, control_port, fake):
+    goto(driver, "settings")
+    typed(driver, "cf-account", ACCOUNT)
+    typed(driver, "cf-token", TOKEN)
+    click(driver, "cf-test")
+    wait_for("connection ok", lambda: "Connected" in text(driver, "cf-result"), show=lambda: text(driver, "cf-result"))
+    click(driver, "cf-save")
+    wait_for("saved", lambda: "Saved" in text(driver, "cf-result"), show=lambda: text(driver, "cf-result"))
+    wait_for("backend unlocked", lambda: el(driver, "ingest-backend").is_enabled())
+    Select(el(driver, "ingest-backend")).select_by_value("cloudflare")
+    click(driver, "streaming-save")
+    wait_for("streaming saved", lambda: text(driver, "streaming-result") == "Saved.", show=lambda: text(driver, "streaming-result"))
+    assert control(control_port)["ingest"]["backend"] == "cloudflare"
+    goto(driver, "stream")
+    check_ingest_box(driver, control_port, lambda v: v.startswith("rtmps://"), timeout=20)
+    assert "Cloudflare" in text(driver, "ingest-backend-words")
+    screenshot(driver, "stream-setup")
 
 
 def test_stream_keys_live_in_the_real_keyring(driver):
@@ -81,6 +163,7 @@ def test_stream_keys_live_in_the_real_keyring(driver):
 
 
 def test_obs_traffic_flips_the_dashboard(driver, fake):
+    goto(driver, "dashboard")
     wait_for("waiting for OBS", lambda: "Waiting for OBS" in text(driver, "obs-state"), show=lambda: text(driver, "obs-state"))
     screenshot(driver, "dashboard-waiting")
     uid = wait_for("live input", fake.input_uid)
@@ -92,7 +175,7 @@ def test_start_makes_both_platforms_live_and_stop_removes_outputs(driver, fake):
     uid = fake.input_uid()
     click(driver, "start-btn")
     for name in ("twitch-main", "youtube-main"):
-        wait_for(f"{name} live", lambda n=name: text(driver, f"platform-status-{n}") == "Live")
+        wait_for(f"{name} live", lambda n=name: text(driver, f"platform-status-{n}") == "live")
     assert len(fake.outputs(uid)) == 2
     wait_for("elapsed", lambda: text(driver, "elapsed").startswith("00:00:"), show=lambda: text(driver, "elapsed"))
     # Cloudflare outputs report no bitrate: the dashboard says who relays instead of a number.
@@ -107,9 +190,9 @@ def test_start_makes_both_platforms_live_and_stop_removes_outputs(driver, fake):
     assert "stop it to switch" in text(driver, "ingest-locked")
     goto(driver, "dashboard")
     click(driver, "stop-btn")
-    wait_for("offline", lambda: text(driver, "stream-state") == "Offline", show=lambda: text(driver, "stream-state"))
+    wait_for("offline", lambda: text(driver, "stream-state") == "offline", show=lambda: text(driver, "stream-state"))
     wait_for("outputs gone", lambda: len(fake.outputs(uid)) == 0)
-    assert text(driver, "platform-status-twitch-main") == "Ready"
+    assert text(driver, "platform-status-twitch-main") == "ready"
 
 
 def canvases(driver, testid):
@@ -145,14 +228,31 @@ def test_analytics_lists_the_stopped_stream_with_its_chart(driver, control_port)
     driver.switch_to.window(first)
 
 
-def test_pages_stream_setup_platforms_alerts_debug(driver):
-    goto(driver, "stream")
-    wait_for("ingest url", lambda: el(driver, "ingest-url").get_attribute("value").startswith("rtmps://"))
-    masked = el(driver, "ingest-key").get_attribute("value")
-    click(driver, "reveal-key")
-    wait_for("revealed", lambda: el(driver, "ingest-key").get_attribute("value") != masked)
-    click(driver, "reveal-key")
-    screenshot(driver, "stream-setup")
+def test_a_refused_token_is_worded_on_the_platform_card(driver, fake):
+    """Typed failures in words: Cloudflare refuses one output's creation (401), the card says who
+    refused what (no text parsing), the underlying error stays as secondary text."""
+    goto(driver, "dashboard")
+    http("POST", f"{fake.root}/__fake/faults", {"kind": "unauthorized", "route": "create_output", "count": 1})
+    click(driver, "start-btn")
+    problems = lambda: [
+        (el(driver, f"platform-problem-{n}").text, n)
+        for n in ("twitch-main", "youtube-main")
+        if driver.find_elements(By.CSS_SELECTOR, f'[data-testid="platform-problem-{n}"]')
+    ]
+    found = wait_for("a worded problem", lambda: [p for p in problems() if "Cloudflare refused the API token" in p[0]],
+                     show=problems)
+    name = found[0][1]
+    assert text(driver, f"platform-problem-detail-{name}").strip(), "the detail is shown as secondary text"
+    assert text(driver, f"platform-status-{name}") == "failed"
+    screenshot(driver, "dashboard-problem")
+    click(driver, "stop-btn")
+    wait_for("offline", lambda: text(driver, "stream-state") == "offline", show=lambda: text(driver, "stream-state"))
+    uid = fake.input_uid()
+    wait_for("outputs gone", lambda: len(fake.outputs(uid)) == 0)
+    http("DELETE", f"{fake.root}/__fake/faults")
+
+
+def test_pages_platforms_alerts_debug(driver):
     goto(driver, "platforms")
     wait_for("rows", lambda: el(driver, "platform-row-youtube-main").is_displayed())
     screenshot(driver, "platforms")
@@ -270,7 +370,7 @@ def test_sync_settings_connect_and_a_phone_shows_up(driver, control_port, sync_s
 
         result = phone.command("t-1", {"action": "set_platform_enabled", "platform": "youtube-main", "enabled": False})
         assert result["ok"], result
-        wait_for("dashboard shows it off", lambda: text(driver, "platform-status-youtube-main") == "Off")
+        wait_for("dashboard shows it off", lambda: text(driver, "platform-status-youtube-main") == "off")
         wait_for("stored off", lambda: stored_enabled("youtube-main") is False, show=lambda: stored_settings()["config"]["platforms"])
         result = phone.command("t-2", {"action": "set_platform_enabled", "platform": "youtube-main", "enabled": True})
         assert result["ok"], result

@@ -155,7 +155,7 @@ def test_the_dashboard_shows_what_the_relay_measures(driver, obs):
              timeout=30, show=lambda: text(driver, "obs-state"))
     el(driver, "start-btn").click()
     for name in PLATFORMS:
-        wait_for(f"{name} live", lambda n=name: text(driver, f"platform-status-{n}") == "Live",
+        wait_for(f"{name} live", lambda n=name: text(driver, f"platform-status-{n}") == "live",
                  timeout=30, show=lambda n=name: text(driver, f"platform-status-{n}"))
         wait_for(f"{name} bitrate", lambda n=name: measured(text(driver, f"platform-bitrate-{n}")),
                  show=lambda n=name: text(driver, f"platform-card-{n}"))
@@ -171,7 +171,7 @@ def test_the_dashboard_shows_what_the_relay_measures(driver, obs):
     time.sleep(4)  # a few more samples, for a chart worth a screenshot (nothing is timed)
     screenshot(driver, "dashboard-relay")
     el(driver, "stop-btn").click()
-    wait_for("offline", lambda: text(driver, "stream-state") == "Offline", timeout=30,
+    wait_for("offline", lambda: text(driver, "stream-state") == "offline", timeout=30,
              show=lambda: text(driver, "stream-state"))
 
 

@@ -9,7 +9,7 @@ SUDO=""
 build=(build-essential pkg-config curl file libssl-dev libdbus-1-dev libgtk-3-dev libwebkit2gtk-4.1-dev
   libjavascriptcoregtk-4.1-dev libsoup-3.0-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev)
 run=(xvfb xauth x11-utils imagemagick dbus dbus-x11 at-spi2-core webkit2gtk-driver gnome-keyring
-  libsecret-tools keyutils xdotool fonts-dejavu-core trayer)
+  libsecret-tools keyutils xdotool xclip fonts-dejavu-core trayer)
 want=("${build[@]}")
 [ "${1:-}" = "--test" ] && want+=("${run[@]}")
 need=()

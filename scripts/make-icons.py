@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Draws the app and tray icons (RGBA PNG) with the standard library only.
+"""Draws the app and tray icons (RGBA PNG, plus icon.ico for Windows and icon.icns for macOS)
+with the standard library only, from one drawing.
 
 App icon: a purple rounded square with a white "play" triangle and a small broadcast dot.
 Tray icons (32 px, plus @2x): a disc whose colour tells the state -
@@ -15,6 +16,13 @@ SS = 4  # supersampling per axis
 
 
 def png(path, size, pixel):
+    data = png_bytes(size, pixel)
+    with open(path, "wb") as f:
+        f.write(data)
+    return data
+
+
+def png_bytes(size, pixel):
     rows = []
     for y in range(size):
         row = bytearray([0])
@@ -44,9 +52,34 @@ def png(path, size, pixel):
         return c + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
     ihdr = struct.pack(">IIBBBBB", size, size, 8, 6, 0, 0, 0)
-    data = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
+
+
+def ico(path, images):
+    """Windows .ico holding PNG images (Vista and later), `images` = [(size, png bytes)]."""
+    header = struct.pack("<HHH", 0, 1, len(images))
+    offset = 6 + 16 * len(images)
+    entries, blobs = b"", b""
+    for size, data in images:
+        dim = 0 if size >= 256 else size  # 0 means 256
+        entries += struct.pack("<BBBBHHII", dim, dim, 0, 0, 1, 32, len(data), offset + len(blobs))
+        blobs += data
     with open(path, "wb") as f:
-        f.write(data)
+        f.write(header + entries + blobs)
+
+
+# macOS .icns element types holding PNG data, by pixel size.
+ICNS_TYPES = [(16, b"icp4"), (32, b"icp5"), (64, b"icp6"), (128, b"ic07"), (256, b"ic08"), (512, b"ic09"), (1024, b"ic10")]
+
+
+def icns(path, images):
+    """macOS .icns: an 'icns' header then (type, length, PNG) elements; `images` = {size: png}."""
+    body = b""
+    for size, kind in ICNS_TYPES:
+        if size in images:
+            body += kind + struct.pack(">I", 8 + len(images[size])) + images[size]
+    with open(path, "wb") as f:
+        f.write(b"icns" + struct.pack(">I", 8 + len(body)) + body)
 
 
 def in_rounded_square(u, v, radius=0.22, margin=0.04):
@@ -105,8 +138,14 @@ TRAY = {
 
 def main():
     os.makedirs(OUT, exist_ok=True)
+    sizes = {}
     for name, size in [("32x32.png", 32), ("128x128.png", 128), ("128x128@2x.png", 256), ("icon.png", 512)]:
-        png(os.path.join(OUT, name), size, app_pixel)
+        sizes[size] = png(os.path.join(OUT, name), size, app_pixel)
+    for size in (16, 24, 48, 64, 1024):
+        sizes[size] = png_bytes(size, app_pixel)
+    # Windows wants 16, 24, 32, 48, 64 and 256 in the .ico (taskbar, title bar, Explorer).
+    ico(os.path.join(OUT, "icon.ico"), [(s, sizes[s]) for s in (16, 24, 32, 48, 64, 256)])
+    icns(os.path.join(OUT, "icon.icns"), sizes)
     for state, (color, mark) in TRAY.items():
         png(os.path.join(OUT, f"tray-{state}.png"), 32, tray_pixel(color, mark))
         png(os.path.join(OUT, f"tray-{state}@2x.png"), 64, tray_pixel(color, mark))

@@ -11,15 +11,28 @@
 # - `--headless` (alone or with `--demo`) runs the headless engine instead of the window.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+usage() { echo "usage: scripts/run.sh [--demo] [--headless]   (see the comment at the top of this script)" >&2; }
 headless=false
 demo_mode=false
 for arg in "$@"; do
   case "$arg" in
     --headless) headless=true ;;
     --demo) demo_mode=true ;;
-    *) echo "usage: scripts/run.sh [--demo] [--headless]" >&2; exit 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "run.sh: unknown argument: $arg" >&2; usage; exit 2 ;;
   esac
 done
+# Everything that can be checked is checked before installing and building (minutes).
+if $headless && ! $demo_mode; then
+  if [ -z "${STREAMPAI_CONFIG:-}" ]; then
+    echo "run.sh --headless needs STREAMPAI_CONFIG=/path/to/streampai.toml (see the README), or --demo" >&2
+    exit 2
+  fi
+  if [ ! -r "$STREAMPAI_CONFIG" ]; then
+    echo "run.sh --headless: cannot read STREAMPAI_CONFIG=$STREAMPAI_CONFIG" >&2
+    exit 2
+  fi
+fi
 
 target=$(cargo metadata --format-version 1 --no-deps 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])' || echo target)
 if $headless; then
@@ -36,10 +49,6 @@ fi
 
 if ! $demo_mode; then
   if $headless; then
-    if [ -z "${STREAMPAI_CONFIG:-}" ]; then
-      echo "run.sh --headless needs STREAMPAI_CONFIG=/path/to/streampai.toml (see the README), or --demo" >&2
-      exit 2
-    fi
     exec "$target/release/streampai" headless
   fi
   exec "${app[@]}"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Every desktop test: UI unit tests (Vitest), the UI build, the shell tests on Tauri's mock
 # runtime (bindings freshness included), the real keyring test, and the end-to-end tests in real
-# windows (tauri-driver + WebKitWebDriver under Xvfb, D-Bus and an unlocked gnome-keyring).
+# windows (tauri-driver + WebKitWebDriver under Xvfb, D-Bus and an unlocked gnome-keyring; one
+# session with no keyring, where the app keeps secrets in its secrets file). Screenshots go to
+# <target>/screenshots (ignored); scripts/refresh-screenshots.sh copies them into docs/.
 # Installs what a fresh Debian 12 machine lacks: apt packages (incl. ffmpeg + nginx-rtmp for the
 # local relay e2e test), npm packages, tauri-driver, selenium + pytest.
 set -euo pipefail
@@ -37,6 +39,7 @@ mkdir -p "$target/e2e"
 cp "$target/debug/streampai-desktop" "$target/e2e/streampai-desktop"
 export STREAMPAI_DESKTOP_BIN="$target/e2e/streampai-desktop" FAKE_CLOUDFLARE_BIN="$target/debug/fake-cloudflare"
 export STREAMPAI_BIN="$target/debug/streampai"
+export STREAMPAI_SCREENSHOTS="$target/screenshots"
 
 echo "== end-to-end tests: real windows (incl. Settings › Sync against a real sync server + a phone client)"
 session python3 -m pytest -q -p no:cacheprovider e2e/test_desktop.py
@@ -44,3 +47,7 @@ echo "== end-to-end tests: the real tray (own session: one app instance per D-Bu
 session python3 -m pytest -q -p no:cacheprovider e2e/test_tray.py
 echo "== end-to-end tests: the local relay (ffmpeg → the app's ingest → nginx-rtmp), own session"
 session python3 -m pytest -q -p no:cacheprovider e2e/test_relay.py
+echo "== end-to-end tests: no keyring (plain session, no unlocked Secret Service): the secrets file"
+xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- e2e/session-no-keyring.sh \
+  python3 -m pytest -q -p no:cacheprovider e2e/test_no_keyring.py
+echo "Screenshots: $STREAMPAI_SCREENSHOTS (scripts/refresh-screenshots.sh copies them into docs/screenshots/)"

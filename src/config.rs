@@ -16,18 +16,52 @@ use crate::platforms::PlatformKind;
 pub const DEFAULT_CONTROL_LISTEN: &str = "127.0.0.1:4850";
 pub const DEFAULT_CLOUDFLARE_API: &str = "https://api.cloudflare.com/client/v4";
 
-/// A config problem, naming the key at fault.
+/// A config problem, naming the key at fault and, for a problem in the file's text, where it is.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
-#[error("invalid config: {key}: {message}")]
+#[error("invalid config: {key}{}: {message}", at(*line, *column))]
 pub struct ConfigError {
     pub key: String,
     pub message: String,
+    /// 1-based line in the TOML text, when the problem is in the text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// 1-based column (in characters) on that line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<usize>,
 }
 
 impl ConfigError {
     pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
-        ConfigError { key: key.into(), message: message.into() }
+        ConfigError { key: key.into(), message: message.into(), line: None, column: None }
     }
+    /// Points at byte `offset` of `text`.
+    fn at_offset(mut self, text: &str, offset: Option<usize>) -> Self {
+        if let Some((line, column)) = offset.map(|o| line_column(text, o)) {
+            self.line = Some(line);
+            self.column = Some(column);
+        }
+        self
+    }
+}
+
+fn at(line: Option<usize>, column: Option<usize>) -> String {
+    match (line, column) {
+        (Some(l), Some(c)) => format!(" (line {l}, column {c})"),
+        (Some(l), None) => format!(" (line {l})"),
+        _ => String::new(),
+    }
+}
+
+/// 1-based line and column (in characters) of byte `offset` in `text`.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[start..].chars().count() + 1)
 }
 
 /// Which ingest backend OBS streams to.
@@ -305,10 +339,10 @@ impl Config {
         text: &str,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<(Config, Vec<String>), ConfigError> {
-        let mut value: toml::Value = text
-            .parse::<toml::Table>()
-            .map(toml::Value::Table)
-            .map_err(|e| ConfigError::new("(file)", format!("not valid TOML: {}", e.message().trim())))?;
+        let mut value: toml::Value = text.parse::<toml::Table>().map(toml::Value::Table).map_err(|e| {
+            ConfigError::new("(file)", format!("not valid TOML: {}", e.message().trim()))
+                .at_offset(text, e.span().map(|s| s.start))
+        })?;
         apply_env(&mut value, env)?;
         let mut warnings = Vec::new();
         let mut on_unknown = |path: serde_ignored::Path<'_>| {
@@ -320,7 +354,8 @@ impl Config {
             let inner = e.into_inner();
             let msg = inner.message().trim().to_string();
             let key = if path == "." || path.is_empty() { key_of(&msg) } else { path };
-            ConfigError::new(key, msg)
+            let offset = offset_in_text(text, &key, env);
+            ConfigError::new(key, msg).at_offset(text, offset)
         })?;
         cfg.validate()?;
         if cfg.local.listen.parse::<std::net::SocketAddr>().is_ok_and(|a| !a.ip().is_loopback()) {
@@ -466,6 +501,21 @@ fn apply_env(root: &mut toml::Value, env: &dyn Fn(&str) -> Option<String>) -> Re
         }
     }
     Ok(())
+}
+
+/// Where the value at `key` (a serde path such as `platforms[1].kind`) is in `text`: the file is
+/// read again straight from the text (which keeps positions) and the error at the same key gives
+/// the span. `None` when the value comes from an env override or the text alone reads fine.
+fn offset_in_text(text: &str, key: &str, env: &dyn Fn(&str) -> Option<String>) -> Option<usize> {
+    let overridden =
+        ENV_OVERRIDES.iter().any(|(var, path)| *path == key && env(var).is_some_and(|v| !v.is_empty()));
+    if overridden || text.trim().is_empty() {
+        return None;
+    }
+    match serde_path_to_error::deserialize::<_, Config>(toml::Deserializer::new(text)) {
+        Err(e) if e.path().to_string() == key => e.inner().span().map(|s| s.start),
+        _ => None,
+    }
 }
 
 /// Best effort: find the offending key in a serde message (e.g. "unknown variant `x`, expected

@@ -6,7 +6,7 @@ use specta_typescript::{BigIntExportBehavior, Typescript};
 use tauri_specta::{collect_commands, collect_events};
 
 use crate::bridge::EngineEvent;
-use crate::commands::{alerts, checks, history, settings, stream, sync, windows};
+use crate::commands::{alerts, checks, history, secrets, settings, stream, sync, windows};
 
 /// The app's commands and events (for the real runtime; tests call command functions directly).
 pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
@@ -29,6 +29,7 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             settings::set_platform_enabled,
             settings::save_preferences::<tauri::Wry>,
             settings::finish_setup,
+            secrets::get_secret_backend,
             sync::get_sync_settings,
             sync::save_sync,
             sync::set_sync_token,

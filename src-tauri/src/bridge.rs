@@ -37,7 +37,7 @@ pub fn spawn<R: Runtime>(app: AppHandle<R>) {
                         if matches!(event, Event::ConfigChanged { .. }) {
                             persist_config(&app);
                         }
-                        if let Some(n) = watch.observe(&event) {
+                        if let Some(n) = watch.observe(&event, &|name| platform_label(&app, name)) {
                             crate::notify::show(&app, &n.title, &n.body);
                         }
                         if let Err(e) = EngineEvent(event).emit(&app) {
@@ -57,6 +57,14 @@ pub fn spawn<R: Runtime>(app: AppHandle<R>) {
             }
         }
     });
+}
+
+/// A platform as the streamer knows it ("Twitch", "main (YouTube)"), from the config in force.
+fn platform_label<R: Runtime>(app: &AppHandle<R>, name: &str) -> String {
+    let kind = app
+        .try_state::<Shell>()
+        .and_then(|shell| shell.engine.config().platforms.iter().find(|p| p.name == name).map(|p| p.kind));
+    crate::words::platform_label(name, kind)
 }
 
 /// Stores the engine's config in force (off the bridge's loop: it waits for any settings change

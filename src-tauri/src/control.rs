@@ -1,6 +1,6 @@
 //! The engine's local control API served inside the app, so `streampai status|start|stop` work
-//! against the desktop app. Token: env `STREAMPAI_CONTROL_TOKEN` or the keyring; generated and
-//! stored in the keyring if absent (never logged).
+//! against the desktop app. Token: env `STREAMPAI_CONTROL_TOKEN`, the keyring or the secrets
+//! file (whichever this run uses); generated and stored there if absent (never logged).
 
 use streampai::secrets::{Secret, SecretName, SharedSecrets};
 use tauri::{AppHandle, Manager, Runtime};
@@ -16,10 +16,12 @@ pub fn token(secrets: &SharedSecrets) -> Secret {
     }
     let token = Secret::generate();
     match secrets.set(&SecretName::ControlToken, &token) {
-        Ok(()) => tracing::info!("generated a control token and saved it in the OS keyring"),
+        Ok(()) => {
+            tracing::info!(backend = ?secrets.backend().kind, "generated a control token and stored it")
+        }
         Err(e) => tracing::warn!(
             cause = %e,
-            "generated a control token for this run only (keyring unavailable); set STREAMPAI_CONTROL_TOKEN to use the CLI"
+            "generated a control token for this run only (it cannot be stored); set STREAMPAI_CONTROL_TOKEN to use the CLI"
         ),
     }
     token

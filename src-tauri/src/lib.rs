@@ -16,6 +16,7 @@ pub mod setup;
 pub mod shell;
 pub mod tray;
 pub mod windows;
+pub mod words;
 
 /// WebKitGTK's GPU compositing costs about 85 MiB in the web process (the GL stack; Mesa's
 /// llvmpipe where there is no GPU) and buys nothing for a dashboard; it is also the usual cause

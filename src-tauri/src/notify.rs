@@ -1,5 +1,6 @@
-//! Desktop notifications: while on air, a platform failing or OBS stopping sends one; so does
-//! the engine ending a stream because OBS sent nothing for too long.
+//! Desktop notifications: while on air, a platform failing (its typed reason in words, see
+//! [`crate::words`]) or OBS stopping sends one; so does the engine ending a stream because OBS
+//! sent nothing for too long.
 
 use streampai::Event;
 use streampai::{EndReason, InputStatus, PlatformStatus, StreamPhase};
@@ -25,7 +26,8 @@ impl Watch {
         self.on_air
     }
 
-    pub fn observe(&mut self, event: &Event) -> Option<Notice> {
+    /// `label` names a platform as the streamer knows it (see [`crate::words::platform_label`]).
+    pub fn observe(&mut self, event: &Event, label: &dyn Fn(&str) -> String) -> Option<Notice> {
         match event {
             Event::StreamState { state, .. } => {
                 self.on_air = matches!(state, StreamPhase::Starting | StreamPhase::Live);
@@ -34,7 +36,11 @@ impl Watch {
             Event::PlatformStatus { platform, status: PlatformStatus::Failed { reason }, .. }
                 if self.on_air =>
             {
-                Some(Notice { title: format!("{platform} stopped streaming"), body: reason.to_string() })
+                let name = label(platform);
+                Some(Notice {
+                    title: format!("{name} stopped streaming"),
+                    body: crate::words::failure_text(reason, &name),
+                })
             }
             Event::InputStatus { status, .. } => {
                 let was = std::mem::replace(&mut self.input, *status);
@@ -85,6 +91,9 @@ mod tests {
     fn input(status: InputStatus) -> Event {
         Event::InputStatus { user_id: "u".into(), status }
     }
+    fn plain(name: &str) -> String {
+        name.to_string()
+    }
     fn failed(p: &str) -> Event {
         Event::PlatformStatus {
             user_id: "u".into(),
@@ -102,25 +111,39 @@ mod tests {
     #[test]
     fn only_trouble_while_on_air_notifies() {
         let mut w = Watch::default();
-        assert_eq!(w.observe(&input(InputStatus::ReceivingTraffic)), None);
-        assert_eq!(w.observe(&failed("tw")), None, "offline: no notice");
-        assert_eq!(w.observe(&input(InputStatus::NoTraffic)), None, "offline: no notice");
-        w.observe(&input(InputStatus::ReceivingTraffic));
-        w.observe(&state(StreamPhase::Live));
-        let n = w.observe(&failed("tw")).unwrap();
-        assert_eq!((n.title.as_str(), n.body.as_str()), ("tw stopped streaming", "key rejected"));
-        assert_eq!(w.observe(&input(InputStatus::NoTraffic)).unwrap().title, "OBS stopped sending");
-        assert_eq!(w.observe(&input(InputStatus::NoTraffic)), None, "only on the change");
-        w.observe(&state(StreamPhase::Offline));
+        assert_eq!(w.observe(&input(InputStatus::ReceivingTraffic), &plain), None);
+        assert_eq!(w.observe(&failed("tw"), &plain), None, "offline: no notice");
+        assert_eq!(w.observe(&input(InputStatus::NoTraffic), &plain), None, "offline: no notice");
+        w.observe(&input(InputStatus::ReceivingTraffic), &plain);
+        w.observe(&state(StreamPhase::Live), &plain);
+        let n = w.observe(&failed("tw"), &plain).unwrap();
+        assert_eq!(n.title, "tw stopped streaming");
+        assert_eq!(
+            n.body, "tw refused the stream key.\nkey rejected",
+            "the typed reason in words, the detail after"
+        );
+        assert_eq!(w.observe(&input(InputStatus::NoTraffic), &plain).unwrap().title, "OBS stopped sending");
+        assert_eq!(w.observe(&input(InputStatus::NoTraffic), &plain), None, "only on the change");
+        w.observe(&state(StreamPhase::Offline), &plain);
         assert!(!w.on_air());
-        assert_eq!(w.observe(&failed("tw")), None);
+        assert_eq!(w.observe(&failed("tw"), &plain), None);
+    }
+
+    #[test]
+    fn the_notice_names_the_platform_as_the_streamer_knows_it() {
+        let mut w = Watch::default();
+        w.observe(&state(StreamPhase::Live), &plain);
+        let label = |n: &str| crate::words::platform_label(n, Some(streampai::PlatformKind::Twitch));
+        let n = w.observe(&failed("twitch"), &label).unwrap();
+        assert_eq!(n.title, "Twitch stopped streaming");
+        assert!(n.body.starts_with("Twitch refused the stream key."), "{}", n.body);
     }
 
     #[test]
     fn a_stream_the_engine_ended_for_lack_of_source_notifies() {
         let ended = |ended_by| Event::StreamEnded { user_id: "u".into(), uuid: uuid::Uuid::nil(), ended_by };
         let mut w = Watch::default();
-        assert_eq!(w.observe(&ended(EndReason::SourceLost)).unwrap().title, "Stream ended");
-        assert_eq!(w.observe(&ended(EndReason::Stopped)), None, "the user stopped it: no notice");
+        assert_eq!(w.observe(&ended(EndReason::SourceLost), &plain).unwrap().title, "Stream ended");
+        assert_eq!(w.observe(&ended(EndReason::Stopped), &plain), None, "the user stopped it: no notice");
     }
 }

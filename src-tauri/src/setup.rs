@@ -1,9 +1,7 @@
 //! Wiring at launch: settings from the store (seeded by `STREAMPAI_CONFIG`), the engine on
 //! Tauri's tokio runtime, the control API, the tray, shortcuts, the event bridge, the dashboard.
 
-use std::sync::Arc;
-
-use streampai::secrets::{KeyringSecrets, LayeredSecrets, SharedSecrets};
+use streampai::secrets::SharedSecrets;
 use streampai::{Config, Engine, EngineOptions};
 use tauri::{AppHandle, Manager, Runtime};
 use tauri_plugin_store::StoreExt;
@@ -28,7 +26,9 @@ pub fn setup<R: Runtime>(app: &AppHandle<R>, boot: Boot) -> Result<(), Box<dyn s
             tracing::warn!(cause = %e, "cannot save the seeded settings");
         }
     }
-    let secrets: SharedSecrets = Arc::new(LayeredSecrets::new(KeyringSecrets::new()));
+    // The OS keyring if it answers, else `<data dir>/secrets.json` (said once in the log); shared
+    // with the headless engine and the CLI.
+    let secrets: SharedSecrets = streampai::secrets::open(&boot.data_dir);
     let shell = start_shell(config, secrets, boot, Box::new(store), QuitPolicy::interactive());
     install(app, shell, true);
     crate::hotkeys::apply(app, &stored.preferences);

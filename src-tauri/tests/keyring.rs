@@ -21,3 +21,21 @@ fn secrets_round_trip_through_the_os_keyring() {
     assert_eq!(again.get(&name).unwrap(), None);
     store.delete(&name).unwrap(); // deleting twice is fine
 }
+
+/// With a working Secret Service the keyring is chosen (no secrets file), and the start-up probe
+/// leaves nothing behind in it.
+#[test]
+#[ignore = "needs a Secret Service: run through scripts/test-desktop.sh"]
+fn a_working_keyring_is_chosen_over_the_secrets_file() {
+    use streampai::secrets::{open_with, probe, SecretBackendKind, SECRETS_FILE};
+    let service = format!("streampai-test-probe-{}", std::process::id());
+    probe(&KeyringSecrets::with_service(&service)).expect("the keyring keeps a value");
+    assert_eq!(KeyringSecrets::with_service(&service).get(&SecretName::Probe).unwrap(), None);
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_with(dir.path(), KeyringSecrets::with_service(&service).in_data_dir(dir.path()));
+    assert_eq!(store.backend().kind, SecretBackendKind::Keyring);
+    let name = SecretName::StreamKey("probe-check".into());
+    store.set(&name, &Secret::new("v")).unwrap();
+    assert!(!dir.path().join(SECRETS_FILE).exists());
+    store.delete(&name).unwrap();
+}

@@ -47,6 +47,11 @@ fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
 }
 
 fn rig(quit: QuitPolicy) -> Rig {
+    rig_with(quit, |_| {})
+}
+
+/// A rig whose config `tweak` changes first (e.g. the `[alerts]` rules).
+fn rig_with(quit: QuitPolicy, tweak: impl FnOnce(&mut Config)) -> Rig {
     let fake = block(FakeCloudflare::start(FakeOptions::default()));
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config::for_user("desk");
@@ -60,6 +65,7 @@ fn rig(quit: QuitPolicy) -> Rig {
     for (name, kind) in [("tw", PlatformKind::Twitch), ("yt", PlatformKind::Youtube)] {
         config.platforms.push(PlatformConfig { name: name.into(), kind, url: None, enabled: true });
     }
+    tweak(&mut config);
     let secrets = Arc::new(
         MemorySecrets::new()
             .with(SecretName::CloudflareApiToken, fake.token())
@@ -110,7 +116,7 @@ fn tray_start_toggle_stop_and_the_tray_follows() {
     });
     assert_eq!(rig.outputs(), 2, "one Cloudflare output per platform");
     let m = tray::model::model(&rig.status(), chrono::Utc::now());
-    assert!(m.status_line.starts_with("Live · 2/2 platforms · "), "{}", m.status_line);
+    assert!(m.status_line.starts_with("live · 2/2 platforms · "), "{}", m.status_line);
     assert!(m.can_stop && !m.can_start);
     wait_until("first poll", || rig.status().input != InputStatus::Unknown);
     let m = tray::model::model(&rig.status(), chrono::Utc::now());
@@ -462,4 +468,124 @@ fn a_platform_toggled_from_another_device_is_stored() {
     let on = Command::SetPlatformEnabled { platform: "yt".into(), enabled: true };
     assert!(block(streampai::sync::execute(&engine, on)).ok);
     wait_until("and back", || stored_enabled("yt"));
+}
+
+/// `POST /api/v1/alerts` on the shell's control API (a bare HTTP/1.1 request): the alert's state.
+fn post_alert_over_control_api(rig: &Rig, body: &str) -> String {
+    use std::io::{Read, Write};
+    wait_until("control API listening", || rig.shell().control_info().url.is_some());
+    let url = rig.shell().control_info().url.unwrap();
+    let addr = url.trim_start_matches("http://").trim_end_matches('/').to_string();
+    let mut conn = std::net::TcpStream::connect(&addr).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        conn,
+        "POST /api/v1/alerts HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {CONTROL_TOKEN}\r\n\
+         content-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).unwrap();
+    let json = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+    let v: serde_json::Value = serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {answer}"));
+    v["state"].as_str().unwrap_or_else(|| panic!("no state in {answer}")).to_string()
+}
+
+#[test]
+fn desktop_and_tray_alerts_follow_the_same_rules_as_the_control_api() {
+    use streampai::alerts::AlertKind;
+    use streampai_desktop::commands::alerts as alerts_cmd;
+    let rig = rig_with(QuitPolicy::test(true), |c| {
+        c.alerts.moderation = true;
+        c.alerts.min_amounts.insert(AlertKind::Donation, 5.0);
+        c.alerts.min_amounts.insert(AlertKind::Cheer, 500.0);
+    });
+    // No window: the tree is down, and the desk still applies its rules.
+    assert_eq!(rig.status().manager, "stopped");
+    let view = || block(rig.shell().engine.alerts().view()).unwrap();
+
+    // The control API: a donation with a message is held, one below the minimum is filtered.
+    let held_api = post_alert_over_control_api(
+        &rig,
+        r#"{"kind":"donation","from":"api","amount":10,"currency":"USD","message":"hi"}"#,
+    );
+    assert_eq!(held_api, "held");
+    let filtered_api = post_alert_over_control_api(&rig, r#"{"kind":"donation","from":"api","amount":2}"#);
+    assert_eq!(filtered_api, "filtered");
+
+    // The desktop's test alert: the same answers for the same rules.
+    let donation = block(alerts_cmd::send_test_alert(rig.shell(), AlertKind::Donation)).unwrap();
+    assert_eq!(donation.state, "held", "a donation with a message waits for approval");
+    let cheer = block(alerts_cmd::send_test_alert(rig.shell(), AlertKind::Cheer)).unwrap();
+    assert_eq!(cheer.state, "filtered", "100 bits is below the 500 minimum");
+    let follow = block(alerts_cmd::send_test_alert(rig.shell(), AlertKind::Follow)).unwrap();
+    assert_eq!(follow.state, "queued", "no rule applies to a follow");
+
+    // The tray's test alert (a donation) is held too.
+    rig.run(actions::ALERTS_TEST);
+    let v = view();
+    assert_eq!(v.held.len(), 3, "api + desktop + tray donations held: {v:?}");
+    assert!(
+        v.queued.iter().all(|a| a.kind == AlertKind::Follow),
+        "nothing filtered or held is queued: {v:?}"
+    );
+
+    // The Alerts page's approve/reject, tree down.
+    let snap = block(alerts_cmd::alerts_snapshot(rig.shell())).unwrap();
+    assert_eq!(snap.held.len(), 3);
+    block(alerts_cmd::alerts_approve(rig.shell(), snap.held[0].id.clone())).unwrap();
+    block(alerts_cmd::alerts_reject(rig.shell(), snap.held[1].id.clone())).unwrap();
+    let v = view();
+    assert_eq!(v.held.len(), 1, "{v:?}");
+    assert!(v.queued.iter().any(|a| a.id == snap.held[0].id), "approved joins the queue: {v:?}");
+    assert!(!v.queued.iter().any(|a| a.id == snap.held[1].id), "rejected is dropped: {v:?}");
+    assert!(block(alerts_cmd::alerts_approve(rig.shell(), "no-such-alert".into())).is_err());
+    block(alerts_cmd::alerts_pause(rig.shell())).unwrap();
+    assert!(view().paused, "controls work with the tree down");
+}
+
+#[test]
+fn stream_setup_answers_in_local_mode_at_once_and_the_key_comes_only_on_reveal() {
+    use streampai::config::IngestBackend;
+    let port = free_port();
+    let rig = rig_with(QuitPolicy::test(true), |c| {
+        c.ingest = Some(IngestBackend::Local);
+        c.local.listen = format!("127.0.0.1:{port}");
+    });
+    // No window: the tree is down, and the local relay's settings come from the config.
+    assert_eq!(rig.status().manager, "stopped");
+    let ingest = block(stream_cmd::get_ingest(rig.shell())).unwrap();
+    assert_eq!(ingest.backend, IngestBackend::Local);
+    assert_eq!(ingest.server, format!("rtmp://127.0.0.1:{port}/live"));
+    assert!(ingest.has_key && ingest.srt_url.is_none());
+    let key = block(stream_cmd::reveal_ingest_key(rig.shell())).unwrap();
+    assert!(!key.is_empty());
+    assert_eq!(
+        rig.status().ingest.stream_key.as_deref(),
+        Some(key.as_str()),
+        "the control API's status keeps it"
+    );
+    let ui_status = block(stream_cmd::get_status(rig.shell())).unwrap();
+    assert_eq!(ui_status.ingest.stream_key, None, "the UI's status never carries the key");
+}
+
+#[test]
+fn stream_setup_in_cloudflare_mode_says_why_at_once_when_it_cannot_answer() {
+    use streampai::EngineError;
+    // The tree is down: a typed `not_running` (the old path waited 60 s for an actor that never ran).
+    let rig = rig(QuitPolicy::test(true));
+    let err = block(stream_cmd::get_ingest(rig.shell())).unwrap_err();
+    assert!(matches!(err, UiError::Engine { error: EngineError::NotRunning { .. } }), "{err:?}");
+    assert!(matches!(
+        block(stream_cmd::reveal_ingest_key(rig.shell())).unwrap_err(),
+        UiError::Engine { error: EngineError::NotRunning { .. } }
+    ));
+    // No credentials: `not_configured`.
+    let bare = rig_with(QuitPolicy::test(true), |c| {
+        c.ingest = Some(streampai::config::IngestBackend::Cloudflare);
+        c.cloudflare.account_id = None;
+    });
+    let err = block(stream_cmd::get_ingest(bare.shell())).unwrap_err();
+    assert!(matches!(err, UiError::Engine { error: EngineError::NotConfigured { .. } }), "{err:?}");
 }

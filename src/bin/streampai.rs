@@ -6,14 +6,13 @@
 //! - `streampai status|start|stop|debug [--config FILE]` talk to a running instance and print
 //!   JSON; the exit code is 0 only on a 2xx answer (2 for a bad config, 1 otherwise).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use streampai::config::{Config, ConfigError, DEFAULT_CONTROL_LISTEN};
-use streampai::secrets::{KeyringSecrets, LayeredSecrets, Secret, SecretName, SharedSecrets};
+use streampai::secrets::{Secret, SecretBackendKind, SecretName, SharedSecrets};
 use streampai::{Engine, EngineOptions};
 
 #[derive(Parser)]
@@ -95,8 +94,10 @@ fn main() -> ExitCode {
     }
 }
 
-fn secrets() -> SharedSecrets {
-    Arc::new(LayeredSecrets::new(KeyringSecrets::new()))
+/// Env vars, then the OS keyring, or the secrets file in the data folder when there is no keyring
+/// (shared with the desktop app, so the CLI reads the token the app stored).
+fn secrets(data_dir: &Path) -> SharedSecrets {
+    streampai::secrets::open(data_dir)
 }
 
 async fn headless(config_path: Option<PathBuf>) -> anyhow::Result<ExitCode> {
@@ -106,7 +107,7 @@ async fn headless(config_path: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     for w in warnings {
         tracing::warn!("{w}");
     }
-    let secrets = secrets();
+    let secrets = secrets(&config.data_dir());
     let token = control_token(&secrets);
     let listener = tokio::net::TcpListener::bind(&config.control.listen)
         .await
@@ -131,33 +132,49 @@ async fn headless(config_path: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The control token from env or keyring; generated, stored and shown once if absent.
+/// The control token from env, keyring or secrets file; generated, stored and shown once if absent.
 fn control_token(secrets: &SharedSecrets) -> Secret {
     if let Ok(Some(t)) = secrets.get(&SecretName::ControlToken) {
-        return t;
+        if !t.is_blank() {
+            return t;
+        }
     }
     let token = Secret::generate();
+    let backend = secrets.backend();
+    let place = match (backend.kind, backend.path) {
+        (SecretBackendKind::File, Some(path)) => format!("the secrets file {path}"),
+        _ => "the OS keyring".to_string(),
+    };
     match secrets.set(&SecretName::ControlToken, &token) {
         Ok(()) => eprintln!(
-            "streampai: generated a control token and saved it in the OS keyring. It is shown once:\n  {}\n(set STREAMPAI_CONTROL_TOKEN to choose your own)",
+            "streampai: generated a control token and saved it in {place}. It is shown once:\n  {}\n(set STREAMPAI_CONTROL_TOKEN to choose your own)",
             token.expose()
         ),
         Err(e) => eprintln!(
-            "streampai: generated a control token for this run only (keyring unavailable: {e}):\n  {}\nSet STREAMPAI_CONTROL_TOKEN to keep one across runs.",
+            "streampai: generated a control token for this run only ({e}):\n  {}\nSet STREAMPAI_CONTROL_TOKEN to keep one across runs.",
             token.expose()
         ),
     }
     token
 }
 
-/// The control address: from the config if one is given, else env/default.
-fn control_listen(config_path: Option<PathBuf>) -> Result<String, ConfigError> {
+/// The control address and the data folder (where the secrets file is): from the config if one
+/// is given, else env (`STREAMPAI_CONTROL_LISTEN`, `STREAMPAI_DATA_DIR`) or the defaults.
+fn client_target(config_path: Option<PathBuf>) -> Result<(String, PathBuf), ConfigError> {
     match config_path {
-        Some(p) => Ok(Config::load(Some(&p))?.0.control.listen),
-        None => Ok(std::env::var("STREAMPAI_CONTROL_LISTEN")
-            .ok()
-            .filter(|v| !v.is_empty())
-            .unwrap_or_else(|| DEFAULT_CONTROL_LISTEN.into())),
+        Some(p) => {
+            let config = Config::load(Some(&p))?.0;
+            Ok((config.control.listen.clone(), config.data_dir()))
+        }
+        None => {
+            let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+            Ok((
+                env("STREAMPAI_CONTROL_LISTEN").unwrap_or_else(|| DEFAULT_CONTROL_LISTEN.into()),
+                env("STREAMPAI_DATA_DIR")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(streampai::config::default_data_dir),
+            ))
+        }
     }
 }
 
@@ -175,13 +192,22 @@ async fn request(
     path: &str,
     body: Option<serde_json::Value>,
 ) -> anyhow::Result<ExitCode> {
-    let listen = control_listen(config_path)?;
+    let (listen, data_dir) = client_target(config_path)?;
     let base = format!("http://{listen}");
-    let token = secrets()
-        .get(&SecretName::ControlToken)
-        .ok()
-        .flatten()
-        .context("no control token: set STREAMPAI_CONTROL_TOKEN (or run `streampai headless` once to create one in the keyring)")?;
+    let secrets = secrets(&data_dir);
+    let token =
+        secrets.get(&SecretName::ControlToken).ok().flatten().filter(|t| !t.is_blank()).with_context(
+            || {
+                let place = match secrets.backend().path {
+                    Some(path) => format!("the OS keyring or {path}"),
+                    None => "the OS keyring".into(),
+                };
+                format!(
+            "no control token in {place}: start the desktop app or `streampai headless` once to create one, \
+             or set STREAMPAI_CONTROL_TOKEN"
+        )
+            },
+        )?;
     let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(60)).build()?;
     let mut req = http.request(method, format!("{base}{path}")).bearer_auth(token.expose());
     if let Some(b) = body {

@@ -135,3 +135,39 @@ fn a_lan_bind_is_allowed_with_a_warning() {
     let err = Config::parse("user_id = \"u\"\n[local]\nlisten = \"lan\"\n", &no_env).unwrap_err();
     assert_eq!(err.key, "local.listen");
 }
+
+#[test]
+fn a_toml_syntax_error_gives_line_and_column() {
+    let text = "user_id = \"u\"\n[control]\nlisten = \"127.0.0.1:1\n";
+    let err = Config::parse(text, &no_env).unwrap_err();
+    assert_eq!(err.key, "(file)");
+    assert_eq!(err.line, Some(3), "{err}");
+    assert!(err.column.is_some(), "{err}");
+    assert!(err.to_string().contains("(line 3, column"), "{err}");
+    assert!(err.message.contains("not valid TOML"), "{err}");
+}
+
+#[test]
+fn a_bad_value_names_the_key_with_its_line_and_column() {
+    let text = "user_id = \"u\"\n[[platforms]]\nname = \"a\"\nkind = \"twitch\"\n[[platforms]]\nname = \"b\"\n  kind = \"myspace\"\n";
+    let err = Config::parse(text, &no_env).unwrap_err();
+    assert_eq!(err.key, "platforms[1].kind", "{err}");
+    assert!(err.message.contains("myspace"), "{err}");
+    assert_eq!((err.line, err.column), (Some(7), Some(10)), "{err}");
+    assert!(err.to_string().starts_with("invalid config: platforms[1].kind (line 7, column 10): "), "{err}");
+
+    let text = "user_id = \"u\"\n[cloudflare]\npoll_interval_ms = \"often\"\n";
+    let err = Config::parse(text, &no_env).unwrap_err();
+    assert_eq!(err.key, "cloudflare.poll_interval_ms", "{err}");
+    assert_eq!((err.line, err.column), (Some(3), Some(20)), "{err}");
+}
+
+#[test]
+fn a_bad_value_from_env_has_no_file_position() {
+    let text = "user_id = \"u\"\n[cloudflare]\npoll_interval_ms = 500\n";
+    let env = |k: &str| (k == "STREAMPAI_POLL_INTERVAL_MS").then(|| "soon".to_string());
+    let err = Config::parse(text, &env).unwrap_err();
+    assert_eq!((err.line, err.column), (None, None), "{err}");
+    assert_eq!(line_column("ab\ncdé\nx", 7), (2, 4));
+    assert_eq!(line_column("ab\ncdé\nx", 8), (3, 1));
+}

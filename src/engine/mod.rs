@@ -155,6 +155,9 @@ impl Engine {
         let (root_sup, root_mb) = Supervisor::channel();
         let overlay_key =
             crate::secrets::get_or_generate(secrets.as_ref(), &crate::secrets::SecretName::OverlayKey);
+        // The root supervisor is built with a weak engine for the sync client and spawned once
+        // the engine exists (a child that ran before would find no engine to upgrade to).
+        let mut root = None;
         let inner = Arc::new_cyclic(|weak: &Weak<Inner>| {
             let sync_spec = crate::sync::link_spec(
                 WeakEngine(weak.clone()),
@@ -164,12 +167,13 @@ impl Engine {
             );
             // The recorder starts first and stops last, so it sees every stream end; the sync
             // client stops first (its remote sessions leave before the trees go).
-            let root = Supervisor::new(
-                SupervisorConfig::new("engine").intensity(10, Duration::from_secs(60)),
-                vec![recorder_spec, users_spec, pm_spec, sync_spec],
-            )
-            .with_mailbox(root_mb);
-            let task = tokio::spawn(root.run(cancel.clone()));
+            root = Some(
+                Supervisor::new(
+                    SupervisorConfig::new("engine").intensity(10, Duration::from_secs(60)),
+                    vec![recorder_spec, users_spec, pm_spec, sync_spec],
+                )
+                .with_mailbox(root_mb),
+            );
             Inner {
                 user_id: config.user_id.clone(),
                 presence,
@@ -181,12 +185,18 @@ impl Engine {
                 overlay_key: std::sync::RwLock::new(overlay_key),
                 secrets,
                 cancel: cancel.clone(),
-                root: Mutex::new(Some(task)),
+                root: Mutex::new(None),
                 started: Instant::now(),
                 sync_status,
                 sync,
             }
         });
+        if let Some(root) = root {
+            let task = tokio::spawn(root.run(cancel));
+            if let Ok(mut slot) = inner.root.try_lock() {
+                *slot = Some(task);
+            }
+        }
         tracing::info!(user_id = %crate::telemetry::esc(&config.user_id), "engine started");
         Engine { inner }
     }

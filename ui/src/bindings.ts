@@ -44,7 +44,11 @@ async getDebugTree() : Promise<Result<DebugTree, UiError>> {
     else return { status: "error", error: e  as any };
 }
 },
-async getIngest() : Promise<Result<IngestView, UiError>> {
+/**
+ * What to paste into OBS for the ingest backend in force (local relay or Cloudflare). The key
+ * is not included (see [`reveal_ingest_key`]).
+ */
+async getIngest() : Promise<Result<IngestSettings, UiError>> {
     try {
     return { status: "ok", data: await TAURI_INVOKE("get_ingest") };
 } catch (e) {
@@ -171,6 +175,18 @@ async finishSetup() : Promise<Result<SettingsView, UiError>> {
     else return { status: "error", error: e  as any };
 }
 },
+/**
+ * `kind`: `keyring`, `file` (then `path` is the file, readable by the user account only, and
+ * `reason` why the keyring is not used) or `memory` (env vars only: nothing survives a restart).
+ */
+async getSecretBackend() : Promise<Result<SecretBackend, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("get_secret_backend") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
 async getSyncSettings() : Promise<Result<SyncSettingsView, UiError>> {
     try {
     return { status: "ok", data: await TAURI_INVOKE("get_sync_settings") };
@@ -223,7 +239,7 @@ async getSyncStatus() : Promise<Result<SyncStatus, UiError>> {
     else return { status: "error", error: e  as any };
 }
 },
-async alertsSnapshot() : Promise<Result<AlertQueueSnapshot, UiError>> {
+async alertsSnapshot() : Promise<Result<AlertsView, UiError>> {
     try {
     return { status: "ok", data: await TAURI_INVOKE("alerts_snapshot") };
 } catch (e) {
@@ -234,7 +250,7 @@ async alertsSnapshot() : Promise<Result<AlertQueueSnapshot, UiError>> {
 /**
  * Queues a sample alert of `kind` (amounts that put donations and raids in the priority class).
  */
-async sendTestAlert(kind: AlertKind) : Promise<Result<Alert, UiError>> {
+async sendTestAlert(kind: AlertKind) : Promise<Result<Accepted, UiError>> {
     try {
     return { status: "ok", data: await TAURI_INVOKE("send_test_alert", { kind }) };
 } catch (e) {
@@ -281,6 +297,40 @@ async alertsClear() : Promise<Result<null, UiError>> {
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
 }
+},
+/**
+ * Moderation: a held alert joins the queue.
+ */
+async alertsApprove(id: string) : Promise<Result<null, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("alerts_approve", { id }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Moderation: a held alert is dropped (kept in the database as rejected).
+ */
+async alertsReject(id: string) : Promise<Result<null, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("alerts_reject", { id }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * What is wrong with the field, in words, or `null`.
+ */
+async checkField(check: FieldCheck) : Promise<string | null> {
+    return await TAURI_INVOKE("check_field", { check });
+},
+/**
+ * Every platform kind with its default ingest URL.
+ */
+async platformPresets() : Promise<PlatformPreset[]> {
+    return await TAURI_INVOKE("platform_presets");
 },
 /**
  * Every recorded stream, newest first.
@@ -333,19 +383,35 @@ engineEvent: "engine-event"
 /** user-defined types **/
 
 /**
+ * What happened to an accepted alert.
+ */
+export type Accepted = { id: string; 
+/**
+ * The idempotency key was seen before; nothing new was queued.
+ */
+duplicate: boolean; 
+/**
+ * `queued`, `held` (moderation) or `filtered` (below the minimum amount).
+ */
+state: string }
+/**
  * One alert. `amount` is money for donations, viewers for raids, bits for cheers.
  */
 export type Alert = { id: string; kind: AlertKind; from: string; amount: number | null; currency: string | null; message: string | null; platform: string | null; received_at: string }
 export type AlertKind = "donation" | "follow" | "subscription" | "raid" | "cheer"
 export type AlertOutcome = "shown" | "skipped" | "cleared"
 /**
- * What the queue looks like now.
+ * `GET /api/v1/alerts`.
  */
-export type AlertQueueSnapshot = { paused: boolean; current: Alert | null; 
+export type AlertsView = { paused: boolean; current: Alert | null; 
 /**
- * Waiting alerts, in display order.
+ * In display order.
  */
-queued: Alert[] }
+queued: Alert[]; 
+/**
+ * Waiting for approval (moderation).
+ */
+held: Alert[] }
 /**
  * The app itself: version, folders, control API.
  */
@@ -379,7 +445,11 @@ state: string; restarts: number; uptime_ms: number }) & { children: ChildInfo[] 
 /**
  * `GET /api/v1/debug`: the live task tree, like the old `PresenceHelper.debug()`.
  */
-export type DebugTree = { uptime_ms: number; users: DebugUser[] }
+export type DebugTree = { uptime_ms: number; 
+/**
+ * The engine's own children (HistoryRecorder, users, PresenceManager, SyncClient).
+ */
+engine: ChildInfo[]; users: DebugUser[] }
 export type DebugUser = { user_id: string; manager: string; manager_restarts: number; sessions: SessionInfo[]; children: DebugChild[] }
 /**
  * How a stream ended (the history's `ended_by`).
@@ -420,7 +490,28 @@ export type EngineError =
 /**
  * The local database failed (alerts, stream history).
  */
-{ kind: "storage"; message: string }
+{ kind: "storage"; message: string } | 
+/**
+ * The user's tree is not running, so the component asked for is not either (answered at
+ * once, never after a timeout). Open a window or start the stream first.
+ */
+{ kind: "not_running"; message: string } | 
+/**
+ * The OBS ingest settings could not be had (Cloudflare answered with an error).
+ */
+{ kind: "ingest"; message: string } | 
+/**
+ * Cloudflare's answer to a credentials test: the exact problem.
+ */
+{ kind: "cloudflare"; problem: ConnectionProblem } | 
+/**
+ * The secret store (OS keyring or the secrets file) refused; the message names the way out.
+ */
+{ kind: "secrets"; message: string } | 
+/**
+ * An alert or an alert control was refused (validation, unknown id, ...).
+ */
+{ kind: "alerts"; message: string }
 /**
  * An engine event, as the UI receives it (`events.engineEvent` in the bindings).
  */
@@ -495,6 +586,86 @@ export type Event =
  */
 { type: "config_changed"; user_id: string }
 /**
+ * A platform's last problem.
+ */
+export type Failure = { kind: FailureKind; source: FailureSource; 
+/**
+ * The underlying error in words (never a secret), for logs and "details".
+ */
+detail: string }
+/**
+ * What went wrong, independent of the backend.
+ */
+export type FailureKind = 
+/**
+ * Credentials refused: Cloudflare's API token, or the platform's stream key.
+ */
+"auth_rejected" | 
+/**
+ * Cannot connect (refused, DNS, network down).
+ */
+"unreachable" | 
+/**
+ * Connected, but no answer in time.
+ */
+"timeout" | 
+/**
+ * Asked to slow down (HTTP 429).
+ */
+"rate_limited" | 
+/**
+ * OBS stopped sending for longer than the grace.
+ */
+"source_lost" | 
+/**
+ * Something required is missing (Cloudflare credentials).
+ */
+"not_configured" | 
+/**
+ * The local ingest (the relay) is not running.
+ */
+"ingest_down" | 
+/**
+ * The peer answered something we do not understand.
+ */
+"protocol" | 
+/**
+ * Anything else; `detail` says what.
+ */
+"other"
+/**
+ * Which side failed.
+ */
+export type FailureSource = 
+/**
+ * Cloudflare's API (live input, outputs).
+ */
+"cloudflare" | 
+/**
+ * The platform's own RTMP(S) server, reached by the local relay.
+ */
+"platform" | 
+/**
+ * OBS → the app (the source).
+ */
+"obs" | 
+/**
+ * The app itself (local ingest not running, ...).
+ */
+"app"
+/**
+ * One form field to check.
+ */
+export type FieldCheck = { field: "platform_name"; value: string } | 
+/**
+ * Empty means the kind's preset.
+ */
+{ field: "platform_url"; value: string; kind: PlatformKind } | { field: "sync_url"; value: string } | 
+/**
+ * Empty means the computer's name.
+ */
+{ field: "device_name"; value: string }
+/**
  * The Settings page's general section.
  */
 export type GeneralInput = { cloudflare_account_id: string; cleanup_timeout_ms: number; poll_interval_ms: number }
@@ -516,9 +687,22 @@ export type IngestEndpoint = { backend: IngestBackend;
  */
 url: string | null; stream_key: string | null }
 /**
- * Where OBS streams to. The key is not included (see [`reveal_ingest_key`]).
+ * What to paste into OBS (Settings › Stream), for the ingest backend in force. Never holds the
+ * key: [`Engine::reveal_ingest_key`] gives it on demand.
  */
-export type IngestView = { rtmps_url: string | null; has_rtmps_key: boolean; srt_url: string | null }
+export type IngestSettings = { backend: IngestBackend; 
+/**
+ * OBS's "Server" (`rtmp://127.0.0.1:1935/live`, `rtmps://live.cloudflare.com:443/live/`).
+ */
+server: string; 
+/**
+ * Cloudflare's SRT address, where it offers one.
+ */
+srt_url: string | null; 
+/**
+ * A stream key exists (reveal it to copy it into OBS).
+ */
+has_key: boolean }
 /**
  * Is OBS sending to the ingest?
  */
@@ -561,15 +745,20 @@ retries?: number;
  * Final output statistics where the backend measures them (the local relay); `null` else.
  */
 bytes_sent?: number | null; reconnects?: number | null }
+export type PlatformPreset = { kind: PlatformKind; 
+/**
+ * The default ingest URL; `null` for custom.
+ */
+url: string | null }
 /**
  * One platform in the status: its status plus output statistics (`null` where the backend
  * cannot measure them, e.g. Cloudflare outputs).
  */
-export type PlatformSnapshot = ({ status: "starting" } | { status: "live" } | { status: "retrying"; reason: string; attempt: number } | { status: "failed"; reason: string } | { status: "stopped" } | { status: "disabled" }) & { bytes_sent: number | null; bitrate_kbps: number | null; reconnects: number | null; dropped_frames: number | null }
+export type PlatformSnapshot = ({ status: "starting" } | { status: "live" } | { status: "retrying"; reason: Failure; attempt: number } | { status: "failed"; reason: Failure } | { status: "stopped" } | { status: "disabled" }) & { bytes_sent: number | null; bitrate_kbps: number | null; reconnects: number | null; dropped_frames: number | null }
 /**
  * One platform's status; serialized as `{"status": "...", ...}`.
  */
-export type PlatformStatus = { status: "starting" } | { status: "live" } | { status: "retrying"; reason: string; attempt: number } | { status: "failed"; reason: string } | { status: "stopped" } | { status: "disabled" }
+export type PlatformStatus = { status: "starting" } | { status: "live" } | { status: "retrying"; reason: Failure; attempt: number } | { status: "failed"; reason: Failure } | { status: "stopped" } | { status: "disabled" }
 /**
  * A platform as the UI shows it (the key itself never; only whether one is stored).
  */
@@ -606,6 +795,31 @@ export type Restart =
  * Never restarted.
  */
 "temporary"
+/**
+ * Which store keeps secrets in this run (shown in Settings and said once at start).
+ */
+export type SecretBackend = { kind: SecretBackendKind; 
+/**
+ * The secrets file, for `file` (and for `keyring` when an older secrets file is still read).
+ */
+path: string | null; 
+/**
+ * Why the keyring is not used, for `file`.
+ */
+reason: string | null }
+export type SecretBackendKind = 
+/**
+ * The OS keyring (Secret Service, Keychain, Credential Manager).
+ */
+"keyring" | 
+/**
+ * One file, mode 0600, in the data folder.
+ */
+"file" | 
+/**
+ * Env vars or memory only: nothing survives a restart.
+ */
+"memory"
 /**
  * One presence session and its metadata.
  */

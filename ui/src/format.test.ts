@@ -7,9 +7,8 @@ import {
   formatBitrate,
   formatBytes,
   formatElapsed,
-  humanReason,
   inputWords,
-  platformProblem,
+  phaseWords,
   platformWords,
 } from "./format";
 
@@ -38,13 +37,11 @@ describe("words", () => {
     expect(inputWords("unknown")).toBe("Checking for OBS…");
   });
   it("describes platform statuses and their problems", () => {
-    expect(platformWords({ status: "retrying", reason: "x", attempt: 3 })).toBe("Retrying (attempt 3)");
-    expect(platformWords({ status: "stopped" })).toBe("Ready");
-    expect(platformProblem({ status: "live" })).toBeNull();
-    expect(platformProblem({ status: "failed", reason: "the API did not answer in time" })).toMatch(/in time/);
-    expect(humanReason("Cloudflare refused the request's credentials (error codes [10000])")).toMatch(
-      /refused the credentials/,
-    );
+    const reason = { kind: "timeout", source: "platform", detail: "x" } as const;
+    expect(platformWords({ status: "retrying", reason, attempt: 3 })).toBe("retrying (attempt 3)");
+    expect(platformWords({ status: "stopped" })).toBe("ready");
+    expect(platformWords({ status: "live" })).toBe("live");
+    expect(phaseWords("offline")).toBe("offline");
   });
   it("tells connection problems apart", () => {
     expect(connectionProblemWords({ kind: "BadToken" })).toMatch(/^Bad token/);

@@ -3,7 +3,6 @@ import type {
   ConnectionProblem,
   EngineError,
   InputStatus,
-  PlatformKind,
   PlatformStatus,
   StreamPhase,
   UiError,
@@ -34,50 +33,29 @@ export function inputWords(input: InputStatus): string {
   }
 }
 
+/** The stream phase in the API's own words (as the control API, the CLI and the tray say it). */
 export function phaseWords(phase: StreamPhase): string {
-  return { offline: "Offline", starting: "Starting…", live: "Live", stopping: "Stopping…" }[phase];
+  return phase;
 }
 
 export function platformWords(status: PlatformStatus): string {
   switch (status.status) {
     case "starting":
-      return "Connecting…";
+      return "connecting…";
     case "live":
-      return "Live";
+      return "live";
     case "retrying":
-      return `Retrying (attempt ${status.attempt})`;
+      return `retrying (attempt ${status.attempt})`;
     case "failed":
-      return "Failed";
+      return "failed";
     case "stopped":
-      return "Ready";
+      return "ready";
     case "disabled":
-      return "Off";
+      return "off";
   }
 }
 
-/** The platform's last problem in words, if it has one. */
-export function platformProblem(status: PlatformStatus): string | null {
-  if (status.status === "retrying" || status.status === "failed") return humanReason(status.reason);
-  return null;
-}
-
-/** Turns engine reasons ("Cloudflare API error (HTTP 400): 10003 ...") into plainer words. */
-export function humanReason(reason: string): string {
-  const r = reason.trim();
-  if (/credentials|401|403|unauthori/i.test(r)) return `Cloudflare refused the credentials. (${r})`;
-  if (/did not answer in time|timeout/i.test(r)) return "Cloudflare did not answer in time; retrying.";
-  if (/cannot reach/i.test(r)) return "Cannot reach Cloudflare; check the network.";
-  if (/rate limit/i.test(r)) return "Cloudflare asked us to slow down; retrying shortly.";
-  return r.length ? r[0].toUpperCase() + r.slice(1) : "Unknown problem";
-}
-
-export const KIND_NAMES: Record<PlatformKind, string> = {
-  twitch: "Twitch",
-  youtube: "YouTube",
-  kick: "Kick",
-  facebook: "Facebook",
-  custom: "Custom RTMP(S)",
-};
+export { KIND_NAMES } from "./failure";
 
 export function connectionProblemWords(p: ConnectionProblem): string {
   switch (p.kind) {
@@ -110,6 +88,16 @@ function engineWords(e: EngineError): string {
       return `${e.key}: ${e.message}`;
     case "storage":
       return `The local database could not be read or written: ${e.message}`;
+    case "not_running":
+      return e.message.charAt(0).toUpperCase() + e.message.slice(1);
+    case "ingest":
+      return e.message;
+    case "cloudflare":
+      return connectionProblemWords(e.problem);
+    case "secrets":
+      return e.message;
+    case "alerts":
+      return e.message;
   }
 }
 

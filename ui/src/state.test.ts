@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { AlertQueueSnapshot, Status } from "./bindings";
+import type { AlertsView, Status } from "./bindings";
 import { platformCounts, reduceAlerts, reduceStatus, streamButtons, uploadOf } from "./state";
 
 const base: Status = {
@@ -76,7 +76,7 @@ describe("reduceAlerts", () => {
       platform: null,
       received_at: "2026-01-01T00:00:00Z",
     } as const;
-    const snap: AlertQueueSnapshot = { paused: false, current: null, queued: [alert] };
+    const snap: AlertsView = { paused: false, current: null, queued: [alert], held: [] };
     let s = reduceAlerts(snap, { type: "alert_shown", user_id: "u", alert });
     expect(s.current?.id).toBe("1");
     expect(s.queued).toEqual([]);

@@ -1,5 +1,5 @@
 // The dashboard's state: the engine's status, kept current by applying engine events.
-import type { AlertQueueSnapshot, Event, PlatformStatus, Status } from "./bindings";
+import type { Alert, AlertsView, Event, PlatformStatus, Status } from "./bindings";
 
 const unmeasured = { bytes_sent: null, bitrate_kbps: null, reconnects: null, dropped_frames: null };
 
@@ -58,10 +58,10 @@ export function streamButtons(status: Status): { start: boolean; stop: boolean }
 }
 
 /** Applies an alert event to a queue snapshot (pure). */
-export function reduceAlerts(snap: AlertQueueSnapshot, event: Event): AlertQueueSnapshot {
+export function reduceAlerts(snap: AlertsView, event: Event): AlertsView {
   switch (event.type) {
     case "alert_shown":
-      return { ...snap, current: event.alert, queued: snap.queued.filter((a) => a.id !== event.alert.id) };
+      return { ...snap, current: event.alert, queued: snap.queued.filter((a: Alert) => a.id !== event.alert.id) };
     case "alert_finished":
       return snap.current?.id === event.id ? { ...snap, current: null } : snap;
     case "alert_queue":

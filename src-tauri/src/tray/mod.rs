@@ -76,7 +76,7 @@ fn build_menu<R: Runtime>(app: &AppHandle<R>, m: &TrayModel) -> tauri::Result<(M
 pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
     let initial = TrayModel {
         icon: TrayIconState::Offline,
-        status_line: "Offline".into(),
+        status_line: "offline".into(),
         tooltip: "Streampai: offline".into(),
         can_start: false,
         can_stop: false,

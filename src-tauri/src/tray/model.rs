@@ -17,7 +17,7 @@ pub enum TrayIconState {
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrayModel {
     pub icon: TrayIconState,
-    /// e.g. "Live · 3/4 platforms · 00:12:34 · 8.4 Mbit/s".
+    /// e.g. "live · 3/4 platforms · 00:12:34 · 8.4 Mbit/s".
     pub status_line: String,
     /// e.g. "Streampai: live · 8.4 Mbit/s out".
     pub tooltip: String,
@@ -87,20 +87,20 @@ pub fn model(status: &Status, now: DateTime<Utc>) -> TrayModel {
     };
     let status_line = match stream.state {
         StreamPhase::Offline => match status.input {
-            InputStatus::ReceivingTraffic => "Offline · OBS connected".to_string(),
-            InputStatus::NoTraffic => "Offline · Waiting for OBS".to_string(),
-            InputStatus::Unknown => "Offline".to_string(),
+            InputStatus::ReceivingTraffic => "offline · OBS connected".to_string(),
+            InputStatus::NoTraffic => "offline · Waiting for OBS".to_string(),
+            InputStatus::Unknown => "offline".to_string(),
         },
-        StreamPhase::Starting => format!("Starting · {live}/{enabled} platforms"),
+        StreamPhase::Starting => format!("starting · {live}/{enabled} platforms"),
         StreamPhase::Live => {
             let elapsed = stream.started_at.map(|t| (now - t).num_seconds()).unwrap_or(0);
-            let mut line = format!("Live · {live}/{enabled} platforms · {}", format_elapsed(elapsed));
+            let mut line = format!("live · {live}/{enabled} platforms · {}", format_elapsed(elapsed));
             if let Some(kbps) = total_kbps(status) {
                 line.push_str(&format!(" · {}", format_kbps(kbps)));
             }
             line
         }
-        StreamPhase::Stopping => "Stopping…".to_string(),
+        StreamPhase::Stopping => "stopping".to_string(),
     };
     let mut tooltip = match icon {
         TrayIconState::Offline => "Streampai: offline".to_string(),
@@ -169,7 +169,7 @@ mod tests {
             &[("a", Live), ("b", Live), ("c", Live), ("d", Starting), ("e", Disabled)],
         );
         let m = model(&st, at("2026-01-01T10:12:34Z"));
-        assert_eq!(m.status_line, "Live · 3/4 platforms · 00:12:34");
+        assert_eq!(m.status_line, "live · 3/4 platforms · 00:12:34");
         assert_eq!(m.icon, TrayIconState::Live);
         assert!(m.can_stop && !m.can_start);
         assert_eq!(m.platforms.iter().filter(|(_, on)| *on).count(), 4);
@@ -199,7 +199,7 @@ mod tests {
         };
         let st = status(StreamPhase::Starting, InputStatus::ReceivingTraffic, &[("a", retrying)]);
         let m = model(&st, Utc::now());
-        assert_eq!((m.icon, m.status_line.as_str()), (TrayIconState::Trouble, "Starting · 0/1 platforms"));
+        assert_eq!((m.icon, m.status_line.as_str()), (TrayIconState::Trouble, "starting · 0/1 platforms"));
     }
 
     #[test]
@@ -209,16 +209,16 @@ mod tests {
         let m = model(&st, Utc::now());
         assert_eq!(
             (m.icon, m.status_line.as_str()),
-            (TrayIconState::ObsConnected, "Offline · OBS connected")
+            (TrayIconState::ObsConnected, "offline · OBS connected")
         );
         assert!(m.can_start && !m.can_stop);
         let st = status(StreamPhase::Offline, InputStatus::NoTraffic, &[("a", PlatformStatus::Disabled)]);
         let m = model(&st, Utc::now());
-        assert_eq!((m.icon, m.status_line.as_str()), (TrayIconState::Offline, "Offline · Waiting for OBS"));
+        assert_eq!((m.icon, m.status_line.as_str()), (TrayIconState::Offline, "offline · Waiting for OBS"));
         assert!(!m.can_start, "nothing enabled: nothing to start");
         let st = status(StreamPhase::Stopping, InputStatus::Unknown, &[]);
         let m = model(&st, Utc::now());
-        assert_eq!(m.status_line, "Stopping…");
+        assert_eq!(m.status_line, "stopping");
         assert!(!m.can_start && !m.can_stop);
     }
 
@@ -227,11 +227,11 @@ mod tests {
         use PlatformStatus::*;
         let mut st = status(StreamPhase::Live, InputStatus::ReceivingTraffic, &[("a", Live), ("b", Live)]);
         let m = model(&st, at("2026-01-01T10:00:05Z"));
-        assert_eq!(m.status_line, "Live · 2/2 platforms · 00:00:05", "Cloudflare outputs: no bitrate");
+        assert_eq!(m.status_line, "live · 2/2 platforms · 00:00:05", "Cloudflare outputs: no bitrate");
         assert_eq!(m.tooltip, "Streampai: live");
         st.upload = streampai::UploadStatus::compute([Some(4200), Some(4150)], Some(10_000));
         let m = model(&st, at("2026-01-01T10:00:05Z"));
-        assert_eq!(m.status_line, "Live · 2/2 platforms · 00:00:05 · 8.3 Mbit/s");
+        assert_eq!(m.status_line, "live · 2/2 platforms · 00:00:05 · 8.3 Mbit/s");
         assert_eq!(m.tooltip, "Streampai: live · 8.3 Mbit/s out");
         st.upload = streampai::UploadStatus::compute([Some(4200), Some(4150)], Some(8000));
         let m = model(&st, at("2026-01-01T10:00:05Z"));

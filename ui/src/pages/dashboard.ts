@@ -3,15 +3,14 @@
 import { call, commands, messageOf } from "../api";
 import type { PlatformSnapshot, Status } from "../bindings";
 import { h, fill } from "../dom";
+import { KIND_NAMES, platformLabel, platformProblem } from "../failure";
 import {
-  KIND_NAMES,
   elapsedSince,
   formatBitrate,
   formatBytes,
   formatElapsed,
   inputWords,
   phaseWords,
-  platformProblem,
   platformWords,
 } from "../format";
 import type { Ctx } from "../main";
@@ -146,14 +145,21 @@ export function dashboardPage(root: HTMLElement, ctx: Ctx): () => void {
   const card = (name: string, st: PlatformSnapshot) => {
     const cfg = ctx.settings.platforms.find((p) => p.name === name);
     const attempt = st.status === "retrying" ? st.attempt : null;
-    const why = platformProblem(st);
+    const why = platformProblem(st, platformLabel(name, cfg?.kind));
     return h(
       "div",
       { class: `card platform ${st.status}`, "data-testid": `platform-card-${name}` },
       h("div", { class: "card-head" }, h("strong", {}, name), h("span", { class: "muted" }, cfg ? KIND_NAMES[cfg.kind] : "")),
       h("div", { class: `pill ${st.status}`, "data-testid": `platform-status-${name}` }, platformWords(st)),
       attempt !== null ? h("div", { class: "muted" }, `Retry ${attempt}`) : null,
-      why ? h("div", { class: "problem", "data-testid": `platform-problem-${name}` }, why) : null,
+      why
+        ? h(
+            "div",
+            { class: "problem", "data-testid": `platform-problem-${name}` },
+            why.text,
+            why.detail ? h("div", { class: "muted small", "data-testid": `platform-problem-detail-${name}` }, why.detail) : null,
+          )
+        : null,
       stats(name, st),
       h(
         "label",

@@ -1,11 +1,23 @@
-//! Secrets: the OS keyring, env vars (headless servers and tests), and an in-memory store.
+//! Secrets: the OS keyring, a secrets file when there is no keyring, env vars (headless servers
+//! and tests), and an in-memory store. [`open`] picks the keyring or the file once at start.
 //!
 //! Every secret travels as [`Secret`], whose `Debug` and `Display` print `[redacted]`, so a
 //! secret can never reach a log line or an error message by accident.
 
+mod choose;
+mod file;
+mod keyring;
+#[cfg(test)]
+mod tests;
+
 use std::collections::HashMap;
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+
+pub use choose::{open, open_with, probe, SECRETS_FILE};
+pub use file::FileSecrets;
+pub use keyring::KeyringSecrets;
 
 /// A secret value. Read it with [`Secret::expose`]; formatting it never shows it.
 #[derive(Clone, PartialEq, Eq)]
@@ -55,6 +67,8 @@ pub enum SecretName {
     KofiToken,
     /// The user's token on the sync server (`[sync] url`).
     SyncToken,
+    /// Written, read back and deleted once at start to see whether a store works.
+    Probe,
 }
 
 impl SecretName {
@@ -68,6 +82,7 @@ impl SecretName {
             SecretName::OverlayKey => "overlay-key".into(),
             SecretName::KofiToken => "kofi-token".into(),
             SecretName::SyncToken => "sync-token".into(),
+            SecretName::Probe => "probe".into(),
         }
     }
     /// The env var that overrides it: `STREAMPAI_CONTROL_TOKEN`, `STREAMPAI_CLOUDFLARE_API_TOKEN`,
@@ -83,16 +98,64 @@ impl SecretName {
             SecretName::OverlayKey => "STREAMPAI_OVERLAY_KEY".into(),
             SecretName::KofiToken => "STREAMPAI_KOFI_TOKEN".into(),
             SecretName::SyncToken => "STREAMPAI_SYNC_TOKEN".into(),
+            SecretName::Probe => "STREAMPAI_PROBE".into(),
         }
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
+    /// The OS keyring did not answer (locked, or no Secret Service on this desktop).
+    #[error(
+        "The system keyring is not available ({cause}). Unlock it, or install one (gnome-keyring, \
+         KWallet); when Streampai starts without a keyring it keeps secrets in {} instead \
+         (readable by your user account only)",
+        fallback.display()
+    )]
+    Keyring { cause: String, fallback: PathBuf },
+    /// The secrets file cannot be read or written.
+    #[error("cannot use the secrets file {}: {cause}", path.display())]
+    File { path: PathBuf, cause: String },
+    /// The secrets file is not what Streampai wrote; it is left as it is.
+    #[error(
+        "the secrets file {} is damaged ({cause}); Streampai leaves it untouched: repair it or \
+         move it away and enter your keys again",
+        path.display()
+    )]
+    Corrupt { path: PathBuf, cause: String },
     #[error("secret store unavailable: {0}")]
     Unavailable(String),
     #[error("this secret store is read-only")]
     ReadOnly,
+}
+
+/// Which store keeps secrets in this run (shown in Settings and said once at start).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct SecretBackend {
+    pub kind: SecretBackendKind,
+    /// The secrets file, for `file` (and for `keyring` when an older secrets file is still read).
+    pub path: Option<String>,
+    /// Why the keyring is not used, for `file`.
+    pub reason: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum SecretBackendKind {
+    /// The OS keyring (Secret Service, Keychain, Credential Manager).
+    Keyring,
+    /// One file, mode 0600, in the data folder.
+    File,
+    /// Env vars or memory only: nothing survives a restart.
+    Memory,
+}
+
+impl SecretBackend {
+    pub fn memory() -> Self {
+        SecretBackend { kind: SecretBackendKind::Memory, path: None, reason: None }
+    }
 }
 
 /// Where secrets come from. Implementations must never log values.
@@ -100,6 +163,10 @@ pub trait SecretStore: Send + Sync + 'static {
     fn get(&self, name: &SecretName) -> Result<Option<Secret>, SecretError>;
     fn set(&self, name: &SecretName, value: &Secret) -> Result<(), SecretError>;
     fn delete(&self, name: &SecretName) -> Result<(), SecretError>;
+    /// Where the values live (for Settings).
+    fn backend(&self) -> SecretBackend {
+        SecretBackend::memory()
+    }
 }
 
 pub type SharedSecrets = Arc<dyn SecretStore>;
@@ -148,52 +215,9 @@ impl SecretStore for EnvSecrets {
     }
 }
 
-/// The OS keyring (Secret Service / keyutils on Linux, Keychain on macOS, Credential Manager on
-/// Windows), service `streampai`.
-pub struct KeyringSecrets {
-    service: String,
-}
-
-impl KeyringSecrets {
-    pub fn new() -> Self {
-        Self::with_service("streampai")
-    }
-    pub fn with_service(service: &str) -> Self {
-        KeyringSecrets { service: service.to_string() }
-    }
-    fn entry(&self, name: &SecretName) -> Result<keyring::Entry, SecretError> {
-        keyring::Entry::new(&self.service, &name.key()).map_err(|e| SecretError::Unavailable(e.to_string()))
-    }
-}
-
-impl Default for KeyringSecrets {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl SecretStore for KeyringSecrets {
-    fn get(&self, name: &SecretName) -> Result<Option<Secret>, SecretError> {
-        match self.entry(name)?.get_password() {
-            Ok(v) => Ok(Some(Secret::new(v))),
-            Err(keyring::Error::NoEntry) => Ok(None),
-            Err(e) => Err(SecretError::Unavailable(e.to_string())),
-        }
-    }
-    fn set(&self, name: &SecretName, value: &Secret) -> Result<(), SecretError> {
-        self.entry(name)?.set_password(value.expose()).map_err(|e| SecretError::Unavailable(e.to_string()))
-    }
-    fn delete(&self, name: &SecretName) -> Result<(), SecretError> {
-        match self.entry(name)?.delete_credential() {
-            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
-            Err(e) => Err(SecretError::Unavailable(e.to_string())),
-        }
-    }
-}
-
-/// Env first, then the backing store (keyring). Writes go to the backing store. A backing store
-/// that is unavailable reads as "absent" with a warning, so a headless box with no keyring daemon
-/// still runs on env vars alone.
+/// Env first, then the backing store (keyring or file). Writes go to the backing store. A backing
+/// store that fails reads as "absent" with a warning (the value is never shown), so a run still
+/// works on env vars alone.
 pub struct LayeredSecrets<S: SecretStore> {
     env: EnvSecrets,
     store: S,
@@ -213,7 +237,7 @@ impl<S: SecretStore> SecretStore for LayeredSecrets<S> {
         match self.store.get(name) {
             Ok(v) => Ok(v),
             Err(e) => {
-                tracing::warn!(secret = %name.key(), cause = %e, "keyring unavailable; treating secret as absent");
+                tracing::warn!(secret = %name.key(), cause = %e, "secret store failed; treating secret as absent");
                 Ok(None)
             }
         }
@@ -224,10 +248,13 @@ impl<S: SecretStore> SecretStore for LayeredSecrets<S> {
     fn delete(&self, name: &SecretName) -> Result<(), SecretError> {
         self.store.delete(name)
     }
+    fn backend(&self) -> SecretBackend {
+        self.store.backend()
+    }
 }
 
 /// The secret `name`, or a fresh one stored for next time ("generated once and kept in the
-/// keyring"). If it cannot be stored, the fresh one serves this run only (logged).
+/// keyring or the secrets file"). If it cannot be stored, the fresh one serves this run only (logged).
 pub fn get_or_generate(store: &dyn SecretStore, name: &SecretName) -> Secret {
     if let Ok(Some(s)) = store.get(name) {
         if !s.is_blank() {
@@ -239,40 +266,4 @@ pub fn get_or_generate(store: &dyn SecretStore, name: &SecretName) -> Secret {
         tracing::warn!(secret = %name.key(), cause = %e, "cannot store a generated secret; it lasts this run only");
     }
     fresh
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn generated_once_then_kept() {
-        let store = MemorySecrets::new();
-        let a = get_or_generate(&store, &SecretName::OverlayKey);
-        assert_eq!(get_or_generate(&store, &SecretName::OverlayKey), a);
-        let env_only = EnvSecrets;
-        assert_ne!(
-            get_or_generate(&env_only, &SecretName::KofiToken),
-            get_or_generate(&env_only, &SecretName::KofiToken)
-        );
-    }
-
-    #[test]
-    fn secret_never_formats_its_value() {
-        let s = Secret::new("hunter2");
-        assert!(!format!("{s:?} {s}").contains("hunter2"));
-        assert_eq!(s.expose(), "hunter2");
-    }
-
-    #[test]
-    fn env_names_follow_the_contract() {
-        assert_eq!(SecretName::StreamKey("twitch-main".into()).env_var(), "STREAMPAI_STREAM_KEY_TWITCH_MAIN");
-        assert_eq!(SecretName::ControlToken.env_var(), "STREAMPAI_CONTROL_TOKEN");
-    }
-
-    #[test]
-    fn generated_secrets_differ() {
-        assert_ne!(Secret::generate(), Secret::generate());
-        assert!(Secret::generate().expose().len() >= 40);
-    }
 }
