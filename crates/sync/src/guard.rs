@@ -630,4 +630,35 @@ mod tests {
         assert_eq!(a1.slot.state.load(Ordering::SeqCst), EVICTED, "then the oldest headed one");
         assert_eq!(a3.slot.state.load(Ordering::SeqCst), HEAD_DONE);
     }
+
+    /// A flood of evictions writes one warning per 10 s, not one per connection.
+    #[tokio::test]
+    async fn ten_thousand_evictions_write_one_short_warning() {
+        #[derive(Clone, Default)]
+        struct Buf(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Buf {
+            fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let buf = Buf::default();
+        let w = buf.clone();
+        let sub = tracing_subscriber::fmt().with_ansi(false).with_writer(move || w.clone()).finish();
+        let g = Guard::new("test", GuardConfig { max_pending: 1, ..GuardConfig::default() });
+        tracing::subscriber::with_default(sub, || {
+            let peer: SocketAddr = "10.0.0.1:1".parse().unwrap();
+            let mut keep = Vec::new();
+            for _ in 0..10_001 {
+                keep.push(g.wrap((), peer));
+            }
+        });
+        assert_eq!(g.stats().evicted, 10_000);
+        let log = buf.0.lock().unwrap().clone();
+        assert_eq!(log.iter().filter(|b| **b == b'\n').count(), 1, "{}", String::from_utf8_lossy(&log));
+        assert!(log.len() < 10 * 1024);
+    }
 }
