@@ -363,7 +363,9 @@ impl<T> GuardedIo<T> {
                 let what = if state == PENDING { "no complete request in time" } else { "idle" };
                 return Err(io::Error::new(io::ErrorKind::TimedOut, what));
             }
-            if self.timer.deadline() != deadline {
+            // Activity only moves the deadline later: the timer is left as it is then (no
+            // re-arming per read) and re-armed when it fires early or the phase shortens it.
+            if self.timer.is_elapsed() || deadline < self.timer.deadline() {
                 self.timer.as_mut().reset(deadline);
             }
             match self.timer.as_mut().poll(cx) {
