@@ -1,6 +1,7 @@
 //! Issue 11, finding 5: text a stranger sets (an alert's sender, a Ko-fi donor's name) never
 //! forges a log line nor reaches the log with raw control characters. (Sync device ids cannot
-//! carry any: the protocol refuses them before anything is logged.)
+//! carry any: the protocol refuses them before anything is logged.) And a burst of refusals
+//! writes one line, not one each.
 //! One test in its own binary: it owns the process's tracing subscriber and reads what it wrote.
 
 mod support;
@@ -87,6 +88,18 @@ async fn forged_newlines_and_escapes_never_reach_the_log_raw() {
     }
     // The fields were logged, escaped, so the test can see them.
     assert!(text.contains("ann\\nFORGED"), "{text}");
+
+    // Issue 11, finding 2's log part on this listener: a burst of 1,000 wrong tokens writes one
+    // short line with a count, not a line each.
+    let before = log.text().len();
+    let http = c.http();
+    for _ in 0..1000 {
+        let res = http.get(format!("{}/api/v1/status", c.base)).bearer_auth("wrong").send().await.unwrap();
+        assert_eq!(res.status(), 401);
+    }
+    let grown = &log.text()[before..];
+    assert_eq!(grown.matches("wrong token").count(), 1, "{grown}");
+    assert!(grown.len() < 10 * 1024, "{} bytes of log for 1,000 refusals", grown.len());
     c.stop().await;
     e.shutdown().await;
 }

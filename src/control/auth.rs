@@ -37,7 +37,11 @@ pub async fn require_token(
     let from_query = if req.uri().path() == "/api/v1/events" { query_token(&req) } else { None };
     let given = header.or(from_query).ok_or(ApiError::Unauthorized)?;
     if !constant_time_eq(given.as_bytes(), state.token.expose().as_bytes()) {
-        tracing::warn!(path = %crate::telemetry::esc(req.uri().path()), "control API: wrong token");
+        // A flood of wrong tokens writes one line per 10 s, with the count.
+        static WRONG: streampai_sync::log_safe::Burst = streampai_sync::log_safe::Burst::new();
+        if let Some(refused) = WRONG.hit() {
+            tracing::warn!(path = %crate::telemetry::esc(req.uri().path()), refused, "control API: wrong token");
+        }
         return Err(ApiError::Unauthorized);
     }
     Ok(next.run(req).await)

@@ -82,7 +82,10 @@ pub async fn webhook(
         )?;
     let given = text(&v, "verification_token").unwrap_or_default();
     if !super::auth::constant_time_eq(given.as_bytes(), expected.expose().as_bytes()) {
-        tracing::warn!("Ko-fi webhook: wrong verification token");
+        static WRONG: streampai_sync::log_safe::Burst = streampai_sync::log_safe::Burst::new();
+        if let Some(refused) = WRONG.hit() {
+            tracing::warn!(refused, "Ko-fi webhook: wrong verification token");
+        }
         return Err(ApiError::Forbidden("wrong Ko-fi verification token".into()));
     }
     let (input, key, hold) = to_alert(&v);

@@ -149,10 +149,8 @@ struct Inner {
     reg: Mutex<Registry>,
     evicted: AtomicU64,
     timed_out: AtomicU64,
-    /// Last time an eviction summary was logged (ms since `epoch`), so a flood writes one line
-    /// per burst, not one per connection.
-    last_warn_ms: AtomicU64,
-    epoch: std::time::Instant,
+    /// A flood writes one line per burst, not one per connection.
+    warn: crate::log_safe::Burst,
 }
 
 impl Inner {
@@ -164,14 +162,7 @@ impl Inner {
 
     fn note_evictions(&self, n: u64) {
         let total = self.evicted.fetch_add(n, Ordering::Relaxed) + n;
-        let now = self.epoch.elapsed().as_millis() as u64;
-        let last = self.last_warn_ms.load(Ordering::Relaxed);
-        if (last == 0 || now.saturating_sub(last) >= 10_000)
-            && self
-                .last_warn_ms
-                .compare_exchange(last, now.max(1), Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok()
-        {
+        if self.warn.hit().is_some() {
             tracing::warn!(
                 listener = self.name,
                 evicted_total = total,
@@ -203,8 +194,7 @@ impl Guard {
             reg: Mutex::new(Registry::default()),
             evicted: AtomicU64::new(0),
             timed_out: AtomicU64::new(0),
-            last_warn_ms: AtomicU64::new(0),
-            epoch: std::time::Instant::now(),
+            warn: crate::log_safe::Burst::new(),
         }))
     }
 

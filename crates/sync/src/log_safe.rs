@@ -8,6 +8,8 @@
 //! readable (`José`, `日本`, emoji), unlike `str::escape_default`.
 
 use std::fmt::{self, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A `Display` that escapes control characters; see the module documentation.
 #[derive(Clone, Copy)]
@@ -57,6 +59,46 @@ pub fn escaped(s: &str) -> String {
     Esc(s).to_string()
 }
 
+/// One log line per burst of a repeated refusal (a wrong token, a full listener), with a count,
+/// instead of one per event: `static WRONG: Burst = Burst::new();` then
+/// `if let Some(n) = WRONG.hit() { warn!(refused = n, "...") }`.
+pub struct Burst {
+    last_ms: AtomicU64,
+    folded: AtomicU64,
+}
+
+/// At most one line per this many milliseconds for one [`Burst`].
+pub const BURST_WINDOW_MS: u64 = 10_000;
+
+impl Burst {
+    pub const fn new() -> Burst {
+        Burst { last_ms: AtomicU64::new(0), folded: AtomicU64::new(0) }
+    }
+
+    /// `Some(n)`: write a line now, for `n` events (this one and those kept quiet since the
+    /// last line); `None`: stay quiet.
+    pub fn hit(&self) -> Option<u64> {
+        let n = self.folded.fetch_add(1, Ordering::Relaxed) + 1;
+        let now =
+            SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(1).max(1);
+        let last = self.last_ms.load(Ordering::Relaxed);
+        if last != 0 && now.saturating_sub(last) < BURST_WINDOW_MS {
+            return None;
+        }
+        if self.last_ms.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_err() {
+            return None;
+        }
+        self.folded.fetch_sub(n, Ordering::Relaxed);
+        Some(n)
+    }
+}
+
+impl Default for Burst {
+    fn default() -> Self {
+        Burst::new()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,5 +114,16 @@ mod tests {
         assert_eq!(escaped("x\u{2028}y\u{202e}z"), "x\\u{2028}y\\u{202e}z");
         assert_eq!(escaped("José 日本 🎉"), "José 日本 🎉");
         assert_eq!(format!("{:?}", Esc("a\nb")), "\"a\\nb\"");
+    }
+
+    #[test]
+    fn a_burst_is_one_line() {
+        let b = Burst::new();
+        assert_eq!(b.hit(), Some(1));
+        let lines = (0..10_000).filter_map(|_| b.hit()).count();
+        assert_eq!(lines, 0, "within the window every refusal is folded");
+        // The next window's line counts what was kept quiet.
+        b.last_ms.store(1, Ordering::Relaxed);
+        assert_eq!(b.hit(), Some(10_001));
     }
 }

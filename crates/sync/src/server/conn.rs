@@ -108,7 +108,11 @@ pub(super) async fn run(mut socket: WebSocket, sh: Arc<Shared>, admission: Optio
         return close(&mut socket, ErrorCode::UnsupportedVersion, &msg).await;
     }
     let Some(user) = sh.users.authenticate(&token) else {
-        info!(device_id = %esc(&device_id), "sync: unknown token refused");
+        // A flood of wrong tokens writes one line per 10 s, with the count.
+        static REFUSED: crate::log_safe::Burst = crate::log_safe::Burst::new();
+        if let Some(refused) = REFUSED.hit() {
+            info!(device_id = %esc(&device_id), refused, "sync: unknown token refused");
+        }
         return close(&mut socket, ErrorCode::Unauthorized, "unknown token").await;
     };
     drop(token);
