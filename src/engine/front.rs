@@ -47,7 +47,7 @@ impl Engine {
             }),
             IngestHandles::Cloudflare { client: None, .. } => Err(not_configured()),
             IngestHandles::Cloudflare { .. } => {
-                let user = self.running_user("the Cloudflare manager")?;
+                let user = self.running_user("the Cloudflare manager").await?;
                 let IngestHandles::Cloudflare { manager, .. } = user.ingest_handles() else {
                     return Err(EngineError::not_running("the Cloudflare manager"));
                 };
@@ -72,7 +72,7 @@ impl Engine {
             IngestHandles::Local { .. } => Ok(user.ingest_key()),
             IngestHandles::Cloudflare { client: None, .. } => Err(not_configured()),
             IngestHandles::Cloudflare { .. } => {
-                let user = self.running_user("the Cloudflare manager")?;
+                let user = self.running_user("the Cloudflare manager").await?;
                 let IngestHandles::Cloudflare { manager, .. } = user.ingest_handles() else {
                     return Err(EngineError::not_running("the Cloudflare manager"));
                 };

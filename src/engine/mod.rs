@@ -251,10 +251,19 @@ impl Engine {
         self.inner.trees.info().contains(self.user_id())
     }
 
-    /// The user's stream, if its tree is running; `not_running` at once otherwise.
-    pub(crate) fn running_user(&self, what: &str) -> Result<Arc<UserStream>, EngineError> {
+    /// The user's stream with its tree running: `not_running` at once when nobody is present;
+    /// when someone is (a window just opened, the tree is starting), the tree is made sure of
+    /// first, as a start does.
+    pub(crate) async fn running_user(&self, what: &str) -> Result<Arc<UserStream>, EngineError> {
         if !self.is_running() {
-            return Err(EngineError::not_running(what));
+            if !self.inner.presence.is_present(self.user_id()) {
+                return Err(EngineError::not_running(what));
+            }
+            self.inner
+                .manager
+                .ensure_tree(self.user_id())
+                .await
+                .map_err(|_| EngineError::not_running(what))?;
         }
         Ok(self.user())
     }
