@@ -477,8 +477,7 @@ impl<T: AsyncRead + Unpin> AsyncRead for HeadWatch<T> {
         let res = Pin::new(&mut self.io).poll_read(cx, buf);
         if let Poll::Ready(Ok(())) = res {
             if self.line.is_some() {
-                let filled = buf.filled()[before..].to_vec();
-                if self.scan(&filled) {
+                if self.scan(&buf.filled()[before..]) {
                     head_done(&self.admission.0);
                 }
             }
