@@ -34,7 +34,6 @@ mod stream_state;
 #[cfg_attr(not(test), allow(dead_code))]
 mod supervisor;
 pub mod sync;
-#[cfg(feature = "cli")]
 pub mod telemetry;
 mod user_stream_manager;
 

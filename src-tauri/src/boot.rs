@@ -6,13 +6,9 @@ use std::sync::OnceLock;
 
 use streampai::{Config, ConfigError};
 use tracing_appender::non_blocking::WorkerGuard;
-use tracing_appender::rolling::{Builder as RollingBuilder, Rotation};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::EnvFilter;
-
-/// Log files kept (one per day).
-pub const LOG_FILES_KEPT: usize = 7;
 
 /// What the shell knows before the event loop starts.
 #[derive(Debug, Clone)]
@@ -59,23 +55,19 @@ pub fn prepare(env: &dyn Fn(&str) -> Option<String>) -> Result<Boot, ConfigError
 
 static LOG_GUARD: OnceLock<WorkerGuard> = OnceLock::new();
 
-/// stderr plus a daily-rotated file `<dir>/streampai-desktop.<date>.log` (7 kept). `RUST_LOG`
+/// stderr plus log files `<dir>/streampai-desktop.<date>[.<n>].log`, a new one each day and
+/// every 8 MiB, 10 files and 7 days kept at most (`streampai::telemetry::LogFiles`). `RUST_LOG`
 /// overrides the default filter. Secrets never reach a log line: the engine's `Secret` redacts.
 pub fn init_logging(dir: &Path) {
+    // Before anything listens: each connection is a file descriptor.
+    streampai::telemetry::raise_open_file_limit();
     let filter = || {
         EnvFilter::try_from_default_env()
             .unwrap_or_else(|_| EnvFilter::new("info,tao=warn,wry=warn,tauri=warn,reqwest=warn,hyper=warn"))
     };
     let stderr = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(false);
-    let file = std::fs::create_dir_all(dir).ok().and_then(|_| {
-        RollingBuilder::new()
-            .rotation(Rotation::DAILY)
-            .filename_prefix("streampai-desktop")
-            .filename_suffix("log")
-            .max_log_files(LOG_FILES_KEPT)
-            .build(dir)
-            .ok()
-    });
+    let limits = streampai::telemetry::LogLimits::default();
+    let file = streampai::telemetry::LogFiles::new(dir, "streampai-desktop", limits).ok();
     let registry = tracing_subscriber::registry().with(filter()).with(stderr);
     match file {
         Some(appender) => {

@@ -7,11 +7,12 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::input::validate;
+use super::input::{lenient, truncate_marked, validate, MAX_MESSAGE_CHARS};
 use super::state::QueueState;
 use super::{Alert, AlertInput, AlertQueueError, AlertQueueHandle};
 use crate::config::AlertsConfig;
 use crate::storage::{AlertState, AlertStore, Inserted};
+use crate::telemetry::esc;
 
 /// `GET /api/v1/alerts`.
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -121,6 +122,40 @@ impl AlertDesk {
                 }
                 tracing::info!(alert_id = %id, state = label, "alert accepted");
                 Ok(Accepted { id, duplicate: false, state: label })
+            }
+        }
+    }
+
+    /// The donor paths' intake (Ko-fi): nothing a donor sent is refused for its shape. The input
+    /// is made acceptable ([`lenient`]: cut names and messages, "Anonymous", dropped bad
+    /// amounts); with `hold = Some(reason)` (something truly unreadable) it is stored as a
+    /// *held* alert, the reason in front of its message, for the streamer to look at.
+    /// Only storage and a full queue still fail (the sender should retry those).
+    pub fn accept_donor(
+        &self,
+        input: AlertInput,
+        key: Option<&str>,
+        hold: Option<String>,
+    ) -> Result<Accepted, AlertQueueError> {
+        let mut input = lenient(input);
+        // A key too long for the store is shortened, not refused: it stays unique enough.
+        let key = key.filter(|k| !k.is_empty()).map(|k| k.chars().take(200).collect::<String>());
+        let Some(reason) = hold else {
+            return self.accept(input, key.as_deref());
+        };
+        let note = match input.message.take() {
+            Some(m) if !m.trim().is_empty() => format!("[{reason}] {m}"),
+            _ => format!("[{reason}]"),
+        };
+        input.message = Some(truncate_marked(&note, MAX_MESSAGE_CHARS));
+        let alert = validate(input)?;
+        match self.store.insert(&alert, key.as_deref(), AlertState::Held)? {
+            Inserted::Duplicate(existing) => {
+                Ok(Accepted { id: existing.id, duplicate: true, state: "duplicate" })
+            }
+            Inserted::New(alert) => {
+                tracing::warn!(alert_id = %alert.id, reason = %esc(&reason), "alert held: part of it was unreadable");
+                Ok(Accepted { id: alert.id, duplicate: false, state: "held" })
             }
         }
     }

@@ -99,10 +99,136 @@ pub(crate) fn validate(input: AlertInput) -> Result<Alert, AlertQueueError> {
     })
 }
 
+/// Shown for a donor who gave no name.
+pub const ANONYMOUS: &str = "Anonymous";
+
+/// `s` cut to `max` characters, the cut marked with "…" (which counts as one of them).
+pub fn truncate_marked(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// The donor paths' intake (Ko-fi): never refuses what a paying donor sent. Names and messages
+/// too long are cut (marked with "…"), an empty name becomes [`ANONYMOUS`], a negative or
+/// non-finite amount is dropped. The result always passes [`validate`].
+pub(crate) fn lenient(input: AlertInput) -> AlertInput {
+    let from = input.from.trim();
+    let from = if from.is_empty() { ANONYMOUS.to_string() } else { truncate_marked(from, MAX_NAME_CHARS) };
+    let cut = |v: Option<String>, max| v.map(|v| truncate_marked(&v, max));
+    AlertInput {
+        kind: input.kind,
+        from,
+        amount: input.amount.filter(|a| a.is_finite() && *a >= 0.0),
+        currency: cut(
+            input.currency.map(|c| c.trim().to_string()).filter(|c| !c.is_empty()),
+            MAX_CURRENCY_CHARS,
+        ),
+        message: cut(input.message, MAX_MESSAGE_CHARS),
+        platform: cut(input.platform, MAX_NAME_CHARS),
+    }
+}
+
+/// An amount as people and payment sites write it: "3", "3.00", "3,00", "1.234,56",
+/// "1,234.56", "1 234,56", "3.00 €", "$5", "USD 5". `None` when no sensible number is in it.
+///
+/// With both separators, the last one is the decimal point. A lone comma is a decimal comma
+/// unless exactly three digits follow it ("1,234" is a thousand-two-hundred-thirty-four, as
+/// "1.234" stays 1.234: a dot alone is always a decimal point, as Ko-fi writes it).
+pub fn parse_amount(raw: &str) -> Option<f64> {
+    let raw = raw.trim();
+    if raw.starts_with('-') || raw.chars().any(|c| c == '-' || c == '+') {
+        return None;
+    }
+    // Keep digits and separators; currency signs, codes and (thin, no-break) spaces go.
+    let kept: String = raw.chars().filter(|c| c.is_ascii_digit() || *c == '.' || *c == ',').collect();
+    let digits_elsewhere = raw.chars().any(|c| c.is_numeric() && !c.is_ascii_digit());
+    if kept.is_empty() || !kept.chars().any(|c| c.is_ascii_digit()) || digits_elsewhere {
+        return None;
+    }
+    // Letters other than a currency code or sign around the number: not an amount ("3 or 4").
+    let letters: String = raw.chars().filter(|c| c.is_alphabetic()).collect();
+    if letters.chars().count() > 3 {
+        return None;
+    }
+    let commas = kept.matches(',').count();
+    let dots = kept.matches('.').count();
+    let normal = match (commas, dots) {
+        (0, 0) => kept,
+        (0, 1) => kept,
+        (0, _) => kept.replace('.', ""),
+        (_, 0) => {
+            let after = kept.rsplit(',').next().unwrap_or("");
+            if commas == 1 && after.len() != 3 {
+                kept.replace(',', ".")
+            } else {
+                kept.replace(',', "")
+            }
+        }
+        _ => {
+            let last_comma = kept.rfind(',').unwrap_or(0);
+            let last_dot = kept.rfind('.').unwrap_or(0);
+            let (thousands, decimal) = if last_comma > last_dot { ('.', ',') } else { (',', '.') };
+            if kept.matches(decimal).count() > 1 {
+                return None;
+            }
+            kept.replace(thousands, "").replace(decimal, ".")
+        }
+    };
+    let v: f64 = normal.parse().ok()?;
+    (v.is_finite() && v >= 0.0).then_some(v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::alerts::AlertKind;
+
+    #[test]
+    fn amounts_parse_in_common_locale_forms() {
+        let cases = [
+            ("3", 3.0),
+            ("3.00", 3.0),
+            ("3,00", 3.0),
+            ("3,5", 3.5),
+            ("1.234,56", 1234.56),
+            ("1,234.56", 1234.56),
+            ("1,234", 1234.0),
+            ("1.234.567", 1234567.0),
+            ("1 234,56", 1234.56),
+            ("1\u{a0}234,56", 1234.56),
+            ("3.00 €", 3.0),
+            ("€3,00", 3.0),
+            ("$5", 5.0),
+            ("USD 5.25", 5.25),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(parse_amount(raw), Some(want), "{raw}");
+        }
+        for raw in ["", "abc", "-3", "three euros", "1,2,3.4.5", "€", "3 or 4 dollars"] {
+            assert_eq!(parse_amount(raw), None, "{raw}");
+        }
+    }
+
+    #[test]
+    fn lenient_intake_keeps_what_a_donor_sent() {
+        let long_name = "n".repeat(150);
+        let mut input = AlertInput::new(AlertKind::Donation, "  ");
+        input.message = Some("m".repeat(700));
+        let out = lenient(input);
+        assert_eq!(out.from, ANONYMOUS);
+        let msg = out.message.clone().unwrap();
+        assert_eq!(msg.chars().count(), MAX_MESSAGE_CHARS);
+        assert!(msg.ends_with('…'));
+        assert!(validate(out).is_ok());
+        let out = lenient(AlertInput::new(AlertKind::Donation, &long_name).with_amount(f64::NAN));
+        assert_eq!(out.from.chars().count(), MAX_NAME_CHARS);
+        assert!(out.from.ends_with('…') && out.amount.is_none());
+        assert!(validate(out).is_ok());
+    }
 
     #[test]
     fn inputs_and_errors_have_their_json_shape() {

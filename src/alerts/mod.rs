@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use front::{Accepted, AlertDesk, AlertsView};
+pub use input::{parse_amount, ANONYMOUS};
 pub use queue::{
     AlertMsg, AlertQueueArgs, AlertQueueError, AlertQueueHandle, AlertQueueSnapshot, DEFAULT_ALERT_DURATION,
 };

@@ -349,7 +349,7 @@ impl AlertQueue {
             return;
         }
         if let Some(alert) = st.show_next().cloned() {
-            info!(alert_id = %alert.id, kind = ?alert.kind, from = %alert.from, "alert shown");
+            info!(alert_id = %alert.id, kind = ?alert.kind, from = %crate::telemetry::esc(&alert.from), "alert shown");
             self.persist("show", |s| s.set_state(&alert.id, AlertState::Showing, false).map(drop));
             self.on_screen(alert);
         }

@@ -102,6 +102,7 @@ fn secrets(data_dir: &Path) -> SharedSecrets {
 
 async fn headless(config_path: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     streampai::telemetry::init("info");
+    streampai::telemetry::raise_open_file_limit();
     let (config, warnings) = Config::load(config_path.as_deref())?;
     for w in warnings {
         tracing::warn!("{w}");

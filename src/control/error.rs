@@ -67,6 +67,48 @@ impl ApiError {
     }
 }
 
+/// Every error answer is JSON, including axum's own (405 for a wrong method, query, path and
+/// body rejections, a failed WebSocket upgrade): a non-JSON 4xx/5xx is rewritten as
+/// `{"error": {"kind", "message"}}`, its text (if any) as the message, other headers kept.
+pub(crate) async fn json_errors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+    let res = next.run(req).await;
+    let status = res.status();
+    let is_json =
+        res.headers().get(CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&text).trim().to_string();
+    let message =
+        if text.is_empty() { status.canonical_reason().unwrap_or("error").to_lowercase() } else { text };
+    let kind = match status.as_u16() {
+        400 => "bad_request",
+        401 => "unauthorized",
+        403 => "forbidden",
+        404 => "not_found",
+        405 => "method_not_allowed",
+        408 => "timeout",
+        413 => "too_large",
+        415 => "unsupported_media_type",
+        422 => "unprocessable",
+        426 => "upgrade_required",
+        429 => "too_many_requests",
+        s if s >= 500 => "internal",
+        _ => "bad_request",
+    };
+    parts.headers.remove(CONTENT_TYPE);
+    parts.headers.remove(CONTENT_LENGTH);
+    let body = json!({"error": {"kind": kind, "message": message}});
+    let mut out = (status, Json(body)).into_response();
+    for (name, value) in parts.headers.iter() {
+        out.headers_mut().append(name.clone(), value.clone());
+    }
+    out
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, kind) = self.status_and_kind();

@@ -3,22 +3,37 @@
 
 use std::collections::HashMap;
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::response::Response;
 use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
 
-use super::ControlState;
+use super::{ApiError, ControlState};
 use crate::presence::SessionKind;
+
+/// Longest `?device=` name kept, in characters.
+pub const MAX_DEVICE_CHARS: usize = 64;
+
+/// A device name fit for presence and logs: control characters dropped, trimmed, cut to
+/// [`MAX_DEVICE_CHARS`]; `None` when nothing is left.
+pub(crate) fn clean_device(raw: &str) -> Option<String> {
+    let kept: String =
+        raw.chars().filter(|c| !streampai_sync::log_safe::needs_escape(*c) || *c == '\\').collect();
+    let name: String = kept.trim().chars().take(MAX_DEVICE_CHARS).collect();
+    let name = name.trim_end().to_string();
+    (!name.is_empty()).then_some(name)
+}
 
 pub async fn events(
     State(s): State<ControlState>,
-    Query(q): Query<HashMap<String, String>>,
+    q: Result<Query<HashMap<String, String>>, QueryRejection>,
     ws: WebSocketUpgrade,
-) -> Response {
-    let device = q.get("device").cloned();
-    ws.max_message_size(64 * 1024).on_upgrade(move |socket| session(s, socket, device))
+) -> Result<Response, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let device = q.get("device").and_then(|d| clean_device(d));
+    Ok(ws.max_message_size(64 * 1024).on_upgrade(move |socket| session(s, socket, device)))
 }
 
 async fn session(s: ControlState, mut socket: WebSocket, device: Option<String>) {
@@ -31,8 +46,14 @@ async fn session(s: ControlState, mut socket: WebSocket, device: Option<String>)
     if socket.send(Message::Text(hello.into())).await.is_err() {
         return;
     }
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + super::WS_PING, super::WS_PING);
     loop {
         tokio::select! {
+            _ = ping.tick() => {
+                if socket.send(Message::Ping(Default::default())).await.is_err() {
+                    break;
+                }
+            }
             _ = s.shutdown.cancelled() => {
                 let _ = socket.send(Message::Close(None)).await;
                 break;
@@ -55,4 +76,15 @@ async fn session(s: ControlState, mut socket: WebSocket, device: Option<String>)
     }
     tracing::info!(session = guard.id(), "events socket closed");
     drop(guard);
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn device_names_are_short_and_free_of_control_characters() {
+        assert_eq!(super::clean_device(" phone\n\u{1b}[31m "), Some("phone[31m".into()));
+        assert_eq!(super::clean_device(&"x".repeat(8192)).map(|d| d.len()), Some(64));
+        assert_eq!(super::clean_device("\r\n"), None);
+        assert_eq!(super::clean_device("Ana's iPad ✨"), Some("Ana's iPad ✨".into()));
+    }
 }

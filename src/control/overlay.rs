@@ -71,8 +71,14 @@ async fn session(s: ControlState, mut socket: WebSocket) {
             return;
         }
     }
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + super::WS_PING, super::WS_PING);
     loop {
         tokio::select! {
+            _ = ping.tick() => {
+                if socket.send(Message::Ping(Default::default())).await.is_err() {
+                    break;
+                }
+            }
             _ = s.shutdown.cancelled() => break,
             ev = events.recv() => {
                 let text = match ev {

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use axum::extract::DefaultBodyLimit;
 
-use super::{alerts_api, auth, events_ws, overlay, ApiError, ControlState};
+use super::{alerts_api, auth, events_ws, kofi, overlay, ApiError, ControlState};
 
 pub fn router(state: ControlState) -> Router {
     let api = Router::new()
@@ -29,12 +29,13 @@ pub fn router(state: ControlState) -> Router {
         .route("/api/v1/overlay/rotate-key", post(alerts_api::rotate_overlay_key))
         .route_layer(middleware::from_fn_with_state(state.clone(), auth::require_token));
     let open = Router::new()
-        .route("/webhooks/kofi", post(alerts_api::kofi))
+        .route("/webhooks/kofi", post(kofi::webhook))
         .route("/overlay/alerts", get(overlay::page))
         .route("/overlay/alerts/ws", get(overlay::socket));
     api.merge(open)
         .layer(DefaultBodyLimit::max(alerts_api::MAX_BODY))
         .fallback(|| async { ApiError::NotFound })
+        .layer(middleware::from_fn(super::error::json_errors))
         .with_state(state)
 }
 

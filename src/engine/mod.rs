@@ -197,7 +197,7 @@ impl Engine {
                 *slot = Some(task);
             }
         }
-        tracing::info!(user_id = %config.user_id, "engine started");
+        tracing::info!(user_id = %crate::telemetry::esc(&config.user_id), "engine started");
         Engine { inner }
     }
 

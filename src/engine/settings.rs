@@ -72,7 +72,7 @@ impl Engine {
                 cfg.sync = new.sync.clone();
                 current.replace_config_outside_tree(Arc::new(cfg));
                 self.inner.sync.refresh(false).await;
-                tracing::info!(user_id = %self.user_id(), "sync settings applied");
+                tracing::info!(user_id = %crate::telemetry::esc(self.user_id()), "sync settings applied");
             }
             return Ok(());
         }
@@ -88,7 +88,7 @@ impl Engine {
         if sync_changed {
             self.inner.sync.refresh(false).await;
         }
-        tracing::info!(user_id = %self.user_id(), "settings applied");
+        tracing::info!(user_id = %crate::telemetry::esc(self.user_id()), "settings applied");
         Ok(())
     }
 

@@ -2,6 +2,7 @@
 //! output states into platform statuses, and removes the output when the stream stops. A
 //! restarted worker adopts the output the relay is still pushing.
 
+use crate::telemetry::esc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,12 +33,13 @@ pub struct RelayWorkerArgs {
 }
 
 pub async fn run(args: RelayWorkerArgs, cancel: CancellationToken) -> ChildResult {
-    let span = info_span!("PlatformWorker", user_id = %args.user_id, platform = %args.target.name);
+    let span =
+        info_span!("PlatformWorker", user_id = %esc(&args.user_id), platform = %esc(&args.target.name));
     work(args, cancel).instrument(span).await
 }
 
 fn tag(args: &RelayWorkerArgs) -> String {
-    format!("[PlatformWorker:{}:{}]", args.user_id, args.target.name)
+    format!("[PlatformWorker:{}:{}]", esc(&args.user_id), esc(&args.target.name))
 }
 
 async fn work(args: RelayWorkerArgs, cancel: CancellationToken) -> ChildResult {

@@ -3,6 +3,7 @@
 //! stops. Outputs are remembered in a shared map, so a restarted worker adopts its output
 //! instead of creating a second one.
 
+use crate::telemetry::esc;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -53,12 +54,13 @@ pub struct WorkerArgs {
 }
 
 pub async fn run(args: WorkerArgs, cancel: CancellationToken) -> ChildResult {
-    let span = info_span!("PlatformWorker", user_id = %args.user_id, platform = %args.target.name);
+    let span =
+        info_span!("PlatformWorker", user_id = %esc(&args.user_id), platform = %esc(&args.target.name));
     work(args, cancel).instrument(span).await
 }
 
 fn tag(args: &WorkerArgs) -> String {
-    format!("[PlatformWorker:{}:{}]", args.user_id, args.target.name)
+    format!("[PlatformWorker:{}:{}]", esc(&args.user_id), esc(&args.target.name))
 }
 
 async fn work(args: WorkerArgs, cancel: CancellationToken) -> ChildResult {

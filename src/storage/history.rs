@@ -20,7 +20,8 @@ pub struct StreamRecord {
     pub ended_by: Option<String>,
     /// `local` or `cloudflare`.
     pub backend: String,
-    /// Platform name → how it did (empty while on air and for streams cut short by a crash).
+    /// Platform name → how it did (empty while on air; for a stream cut short by a crash,
+    /// rebuilt from its recorded events and samples).
     pub platforms: BTreeMap<String, PlatformOutcome>,
 }
 
@@ -173,15 +174,52 @@ impl HistoryStore {
     /// At startup, before any stream starts: streams that never ended were cut short by a crash.
     /// They end at their last recorded sign of life.
     pub fn settle_after_crash(&self) -> Result<usize, DbError> {
-        Ok(self.db.conn().execute(
-            "UPDATE streams SET ended_by = 'crashed',
-                 ended_at = COALESCE(
-                     (SELECT MAX(at) FROM (SELECT at FROM stream_samples WHERE stream_uuid = streams.uuid
-                                           UNION ALL SELECT at FROM stream_events WHERE stream_uuid = streams.uuid)),
-                     started_at)
-             WHERE ended_at IS NULL",
-            [],
-        )?)
+        let conn = self.db.conn();
+        let open: Vec<String> = conn
+            .prepare("SELECT uuid FROM streams WHERE ended_at IS NULL")?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        for uuid in &open {
+            // The platforms as the recorder would have written them, from what it kept.
+            let mut platforms: BTreeMap<String, PlatformOutcome> = BTreeMap::new();
+            let starting = || PlatformOutcome { outcome: "starting".into(), ..Default::default() };
+            let events = conn
+                .prepare(
+                    "SELECT platform, kind FROM stream_events
+                     WHERE stream_uuid = ?1 AND platform IS NOT NULL ORDER BY at, rowid",
+                )?
+                .query_map([uuid], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+            for (platform, kind) in events {
+                let entry = platforms.entry(platform).or_insert_with(starting);
+                match kind.as_str() {
+                    "retrying" => entry.retries += 1,
+                    "stopped" => {}
+                    _ => entry.outcome = kind,
+                }
+            }
+            let samples = conn
+                .prepare("SELECT platform, bytes_sent FROM stream_samples WHERE stream_uuid = ?1 ORDER BY at, rowid")?
+                .query_map([uuid], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<i64>>(1)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+            for (platform, bytes) in samples {
+                let entry = platforms.entry(platform).or_insert_with(starting);
+                if let Some(b) = bytes {
+                    entry.bytes_sent = Some(b.max(0) as u64);
+                }
+            }
+            let json = serde_json::to_string(&platforms).unwrap_or_else(|_| "{}".into());
+            conn.execute(
+                "UPDATE streams SET ended_by = 'crashed', platforms = ?2,
+                     ended_at = COALESCE(
+                         (SELECT MAX(at) FROM (SELECT at FROM stream_samples WHERE stream_uuid = streams.uuid
+                                               UNION ALL SELECT at FROM stream_events WHERE stream_uuid = streams.uuid)),
+                         started_at)
+                 WHERE uuid = ?1 AND ended_at IS NULL",
+                params![uuid, json],
+            )?;
+        }
+        Ok(open.len())
     }
 
     /// Every stream, newest first.
@@ -264,10 +302,17 @@ mod tests {
         h.ended(a, Utc::now(), "stopped", &BTreeMap::from([("tw".to_string(), outcome)])).unwrap();
         h.started(b, Utc::now(), "cloudflare").unwrap();
         h.event(b, Some("tw"), "live", None).unwrap();
+        h.event(b, Some("yt"), "retrying", Some("attempt 1")).unwrap();
+        h.event(b, Some("yt"), "live", None).unwrap();
+        h.sample(b, "yt", Some(3000), Some(4096)).unwrap();
         assert_eq!(h.settle_after_crash().unwrap(), 1);
         let list = h.list().unwrap();
         assert_eq!(list[0].uuid, b, "newest first");
         assert_eq!(list[0].ended_by.as_deref(), Some("crashed"));
+        // A crashed stream keeps its platforms (issue 11, finding 7).
+        assert_eq!(list[0].platforms["tw"].outcome, "live");
+        let yt = &list[0].platforms["yt"];
+        assert_eq!((yt.outcome.as_str(), yt.retries, yt.bytes_sent), ("live", 1, Some(4096)));
         assert!(list[0].ended_at.is_some());
         assert_eq!(list[1].ended_by.as_deref(), Some("stopped"));
         assert_eq!(list[1].platforms["tw"].outcome, "live");

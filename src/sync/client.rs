@@ -292,7 +292,7 @@ impl Client {
             Ok(Some(ServerMsg::Welcome {
                 conn, heartbeat_interval_ms, heartbeat_timeout_ms, user, ..
             })) => {
-                info!(sync_user = %user, conn = %conn, "sync: connected");
+                info!(sync_user = %crate::telemetry::esc(&user), conn = %crate::telemetry::esc(&conn), "sync: connected");
                 (
                     conn,
                     Duration::from_millis(heartbeat_interval_ms.max(100)),
@@ -384,7 +384,7 @@ impl Client {
                         ServerMsg::PresenceState { presences } => self.reconcile(&presences, &own),
                         ServerMsg::PresenceDiff { joins, leaves } => self.apply_diff(&joins, &leaves, &own),
                         ServerMsg::Command { id, from, device_id, command, .. } => {
-                            info!(device_id = %device_id, ?command, "sync: remote command");
+                            info!(device_id = %crate::telemetry::esc(&device_id), ?command, "sync: remote command");
                             let engine = self.engine.clone();
                             let tx = done_tx.clone();
                             tokio::spawn(async move {

@@ -67,6 +67,15 @@ pub struct ServeArgs {
     pub rate_per_sec: f64,
     #[arg(long, default_value_t = 40.0)]
     pub rate_burst: f64,
+    /// A connection's request head must be complete within this (slow or silent sockets close).
+    #[arg(long, default_value_t = 5000)]
+    pub header_timeout_ms: u64,
+    /// Connections not yet signed in (no hello accepted), in all; beyond it the oldest closes.
+    #[arg(long, default_value_t = 1024)]
+    pub max_pending: usize,
+    /// The same per client address (loopback peers, e.g. a local reverse proxy: the total only).
+    #[arg(long, default_value_t = 64)]
+    pub max_pending_per_ip: usize,
 }
 
 /// Run the `sync-server` command until ctrl-c / SIGTERM.
@@ -105,6 +114,15 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         rate_burst: a.rate_burst,
         ..ServerConfig::default()
     };
+    let cfg = ServerConfig {
+        guard: crate::guard::GuardConfig {
+            header_timeout: Duration::from_millis(a.header_timeout_ms.max(1)),
+            max_pending: a.max_pending.max(1),
+            max_pending_per_ip: a.max_pending_per_ip.max(1),
+            ..cfg.guard.clone()
+        },
+        ..cfg
+    };
     raise_nofile_limit();
     let listener = tokio::net::TcpListener::bind(&a.listen)
         .await
@@ -118,17 +136,7 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Raise the soft open-files limit to the hard limit (each connection is a descriptor).
-pub fn raise_nofile_limit() {
-    #[cfg(unix)]
-    unsafe {
-        let mut l = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut l) == 0 && l.rlim_cur < l.rlim_max {
-            l.rlim_cur = l.rlim_max;
-            let _ = libc::setrlimit(libc::RLIMIT_NOFILE, &l);
-        }
-    }
-}
+pub use crate::guard::raise_nofile_limit;
 
 /// Waits for Ctrl-C, or SIGTERM on Unix (what service managers send); shared by the
 /// `streampai` binary's long-running commands.

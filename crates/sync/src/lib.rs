@@ -8,6 +8,9 @@
 
 #[cfg(feature = "server")]
 pub mod cli;
+#[cfg(feature = "guard")]
+pub mod guard;
+pub mod log_safe;
 pub mod protocol;
 #[cfg(feature = "server")]
 pub mod remote;

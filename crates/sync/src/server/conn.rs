@@ -12,6 +12,8 @@ use tracing::{debug, info};
 
 use super::hub::{HubEvent, LocalConn, Out};
 use super::Shared;
+use crate::guard::Admission;
+use crate::log_safe::esc;
 use crate::protocol::{
     decode_client, encode, ClientMsg, CommandResult, DecodeError, ErrorCode, Meta, Role, ServerMsg,
     PROTOCOL_VERSION,
@@ -78,7 +80,7 @@ fn now_ms() -> u64 {
     SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
-pub(super) async fn run(mut socket: WebSocket, sh: Arc<Shared>) {
+pub(super) async fn run(mut socket: WebSocket, sh: Arc<Shared>, admission: Option<Admission>) {
     let max = sh.cfg.max_message_bytes;
     // 1. The hello, first and in time. Nothing is shared before it is accepted.
     let first = tokio::select! {
@@ -106,10 +108,18 @@ pub(super) async fn run(mut socket: WebSocket, sh: Arc<Shared>) {
         return close(&mut socket, ErrorCode::UnsupportedVersion, &msg).await;
     }
     let Some(user) = sh.users.authenticate(&token) else {
-        info!(device_id = %device_id, "sync: unknown token refused");
+        // A flood of wrong tokens writes one line per 10 s, with the count.
+        static REFUSED: crate::log_safe::Burst = crate::log_safe::Burst::new();
+        if let Some(refused) = REFUSED.hit() {
+            info!(device_id = %esc(&device_id), refused, "sync: unknown token refused");
+        }
         return close(&mut socket, ErrorCode::Unauthorized, "unknown token").await;
     };
     drop(token);
+    // Authenticated: no longer counted against (nor evictable by) the pending caps.
+    if let Some(a) = &admission {
+        a.admit();
+    }
 
     // 2. Join.
     let conn_ref = sh.next_ref();
@@ -128,7 +138,7 @@ pub(super) async fn run(mut socket: WebSocket, sh: Arc<Shared>) {
     if let Err(code) = sh.join(&user, local, welcome).await {
         return close(&mut socket, code, "the server cannot take connections now").await;
     }
-    debug!(user = %user, device_id = %device_id, conn = %conn_ref, ?role, "sync: joined");
+    debug!(user = %user, device_id = %esc(&device_id), conn = %conn_ref, ?role, "sync: joined");
 
     // 3. The loop.
     let mut bucket = Bucket::new(sh.cfg.rate_per_sec, sh.cfg.rate_burst);
@@ -194,7 +204,7 @@ pub(super) async fn run(mut socket: WebSocket, sh: Arc<Shared>) {
         }
     };
     sh.leave(&user, &device_id, &meta).await;
-    debug!(user = %user, device_id = %device_id, conn = %conn_ref, reason = ?reason.as_ref().map(|r| r.0), "sync: left");
+    debug!(user = %user, device_id = %esc(&device_id), conn = %conn_ref, reason = ?reason.as_ref().map(|r| r.0), "sync: left");
     if let Some((code, message)) = reason {
         close(&mut socket, code, &message).await;
     }

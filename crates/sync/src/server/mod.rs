@@ -11,15 +11,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{State, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
 use axum::response::IntoResponse;
 use axum::routing::get;
+use axum::Extension;
 use axum::Router;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::guard::{Guard, GuardConfig, GuardStats, GuardedListener, Peer};
 use crate::protocol::{self, ErrorCode, Meta, ServerMsg};
 use crate::users::Users;
 use hub::{HubEvent, LocalConn, LocalHub};
@@ -44,6 +46,9 @@ pub struct ServerConfig {
     pub shutdown_timeout: Duration,
     /// A frame not written within this (the peer stopped reading) drops the connection.
     pub write_timeout: Duration,
+    /// Before authentication: the request-head timeout and the caps on pending connections
+    /// (a connection stays pending until its hello is accepted).
+    pub guard: GuardConfig,
 }
 
 impl Default for ServerConfig {
@@ -59,6 +64,13 @@ impl Default for ServerConfig {
             read_buffer_bytes: 4096,
             shutdown_timeout: Duration::from_secs(5),
             write_timeout: Duration::from_secs(10),
+            guard: GuardConfig {
+                header_timeout: Duration::from_secs(5),
+                idle_timeout: Duration::from_secs(60),
+                max_pending: 1024,
+                max_pending_per_ip: 64,
+                admit_on_head: false,
+            },
         }
     }
 }
@@ -149,6 +161,7 @@ impl Shared {
 pub struct RunningServer {
     addr: SocketAddr,
     shared: Arc<Shared>,
+    guard: Guard,
     task: JoinHandle<()>,
 }
 
@@ -159,6 +172,10 @@ impl RunningServer {
     /// Connections held by this instance.
     pub fn connections(&self) -> usize {
         self.shared.hub.connection_count()
+    }
+    /// Connections not yet authenticated, and how many were evicted or timed out.
+    pub fn guard_stats(&self) -> GuardStats {
+        self.guard.stats()
     }
     /// Close every connection with `shutting_down` (1001), then stop.
     pub async fn shutdown(self) {
@@ -187,7 +204,12 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .with_state(shared)
 }
 
-async fn upgrade(ws: WebSocketUpgrade, State(sh): State<Arc<Shared>>) -> impl IntoResponse {
+async fn upgrade(
+    ws: WebSocketUpgrade,
+    State(sh): State<Arc<Shared>>,
+    peer: Option<Extension<ConnectInfo<Peer>>>,
+) -> impl IntoResponse {
+    let admission = peer.map(|Extension(ConnectInfo(p))| p.admission);
     let max = sh.cfg.max_message_bytes;
     ws.read_buffer_size(sh.cfg.read_buffer_bytes)
         .write_buffer_size(0)
@@ -196,7 +218,7 @@ async fn upgrade(ws: WebSocketUpgrade, State(sh): State<Arc<Shared>>) -> impl In
         .max_frame_size(max)
         .on_upgrade(move |socket| {
             let tracker = sh.tracker.clone();
-            tracker.track_future(conn::run(socket, sh))
+            tracker.track_future(conn::run(socket, sh, admission))
         })
 }
 
@@ -234,19 +256,23 @@ pub async fn start(
     if let Some(r) = &shared.redis {
         r.spawn_tasks(Arc::downgrade(&shared));
     }
-    let app = router(shared.clone());
+    let app = router(shared.clone()).into_make_service_with_connect_info::<Peer>();
+    // A signed-in device is kept alive by its heartbeats; the guard's idle limit never cuts
+    // in before the heartbeat timeout would.
+    let mut guard_cfg = shared.cfg.guard.clone();
+    guard_cfg.idle_timeout = guard_cfg.idle_timeout.max(shared.cfg.heartbeat_timeout * 2);
+    let guard = Guard::new("sync server", guard_cfg);
+    let g = guard.clone();
     let sh = shared.clone();
     let stop = shutdown.clone();
     let task = tokio::spawn(async move {
         let res = match tls {
             None => {
-                let l = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-                    let _ = tcp.set_nodelay(true);
-                });
+                let l = GuardedListener::new(listener, g);
                 axum::serve(l, app).with_graceful_shutdown(stop.cancelled_owned()).await
             }
             Some(t) => {
-                let l = tls::TlsListener::new(listener, t, stop.clone());
+                let l = tls::TlsListener::new(listener, t, g, stop.clone());
                 axum::serve(l, app).with_graceful_shutdown(stop.cancelled_owned()).await
             }
         };
@@ -264,5 +290,5 @@ pub async fn start(
         }
     });
     tracing::info!(%addr, "sync server listening");
-    Ok(RunningServer { addr, shared, task })
+    Ok(RunningServer { addr, shared, guard, task })
 }

@@ -15,6 +15,11 @@ use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
 use super::ServerError;
+use crate::guard::{Guard, GuardedIo, HeadWatch, Peer};
+
+/// What a TLS connection is once accepted: the guard sees the raw socket (so the handshake
+/// counts as "pending"), the head watcher the decrypted bytes.
+pub type TlsIo = HeadWatch<TlsStream<GuardedIo<TcpStream>>>;
 
 /// A loaded certificate chain and key.
 #[derive(Clone)]
@@ -49,12 +54,12 @@ impl TlsConfig {
 
 /// An axum listener yielding finished TLS streams.
 pub struct TlsListener {
-    rx: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
+    rx: mpsc::Receiver<(TlsIo, Peer)>,
     addr: SocketAddr,
 }
 
 impl TlsListener {
-    pub fn new(listener: TcpListener, tls: TlsConfig, stop: CancellationToken) -> Self {
+    pub fn new(listener: TcpListener, tls: TlsConfig, guard: Guard, stop: CancellationToken) -> Self {
         let addr = listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
         let (tx, rx) = mpsc::channel(256);
         tokio::spawn(async move {
@@ -71,12 +76,14 @@ impl TlsListener {
                     },
                 };
                 let _ = tcp.set_nodelay(true);
+                let (tcp, peer_info) = guard.wrap(tcp, peer);
                 let acceptor = tls.acceptor.clone();
                 let tx = tx.clone();
                 tokio::spawn(async move {
                     match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await {
                         Ok(Ok(s)) => {
-                            let _ = tx.send((s, peer)).await;
+                            let io = HeadWatch::new(s, peer_info.admission.clone());
+                            let _ = tx.send((io, peer_info)).await;
                         }
                         Ok(Err(e)) => tracing::debug!(%peer, cause = %e, "tls handshake failed"),
                         Err(_) => tracing::debug!(%peer, "tls handshake timed out"),
@@ -89,8 +96,8 @@ impl TlsListener {
 }
 
 impl axum::serve::Listener for TlsListener {
-    type Io = TlsStream<TcpStream>;
-    type Addr = SocketAddr;
+    type Io = TlsIo;
+    type Addr = Peer;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
         match self.rx.recv().await {
@@ -100,7 +107,13 @@ impl axum::serve::Listener for TlsListener {
         }
     }
 
-    fn local_addr(&self) -> std::io::Result<SocketAddr> {
-        Ok(self.addr)
+    fn local_addr(&self) -> std::io::Result<Peer> {
+        Err(std::io::Error::other(format!("a guarded listener on {}", self.addr)))
+    }
+}
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, TlsListener>> for Peer {
+    fn connect_info(stream: axum::serve::IncomingStream<'_, TlsListener>) -> Self {
+        stream.remote_addr().clone()
     }
 }
