@@ -5,7 +5,8 @@ import type { SyncSettingsView } from "../bindings";
 import { fill, h } from "../dom";
 import { errorField } from "../format";
 import type { Ctx } from "../main";
-import { deviceNameProblem, remoteUrl, syncStateWords, syncUrlProblem, tokenProblem, type SyncStatusLike } from "../sync";
+import { checkField, liveCheck } from "../checks";
+import { remoteUrl, syncStateWords, type SyncStatusLike } from "../sync";
 
 const FIELDS = ["sync_url", "sync_device_name", "sync_token"] as const;
 type Field = (typeof FIELDS)[number];
@@ -78,15 +79,22 @@ export function syncSection(ctx: Ctx): { el: HTMLElement; cleanup: () => void } 
     outcome(false, messageOf(e));
   };
 
+  // The engine's rules, live while typing and again on save. The token's rules are the shell's
+  // (`set_sync_token` answers with a field error before anything is stored).
+  const urlCheck = liveCheck(
+    () =>
+      enabled.checked || url.value.trim() !== "" ? checkField({ field: "sync_url", value: url.value }) : Promise.resolve(null),
+    (p) => (errors.sync_url.textContent = p ?? ""),
+  );
+  const nameCheck = liveCheck(
+    () => checkField({ field: "device_name", value: name.value }),
+    (p) => (errors.sync_device_name.textContent = p ?? ""),
+  );
+
   const save = async () => {
     clearErrors();
-    const urlErr = enabled.checked || url.value.trim() !== "" ? syncUrlProblem(url.value) : null;
-    const nameErr = deviceNameProblem(name.value);
-    const tokenErr = token.value !== "" ? tokenProblem(token.value) : null;
-    if (urlErr) errors.sync_url.textContent = urlErr;
-    if (nameErr) errors.sync_device_name.textContent = nameErr;
-    if (tokenErr) errors.sync_token.textContent = tokenErr;
-    if (urlErr || nameErr || tokenErr) {
+    const [urlErr, nameErr] = await Promise.all([urlCheck.now(), nameCheck.now()]);
+    if (urlErr || nameErr) {
       outcome(false, "Check the fields above.");
       return;
     }
@@ -114,7 +122,12 @@ export function syncSection(ctx: Ctx): { el: HTMLElement; cleanup: () => void } 
       fail(e);
     }
   });
-  url.addEventListener("input", draw);
+  url.addEventListener("input", () => {
+    draw();
+    if (url.value.trim() !== "") urlCheck.typed();
+    else errors.sync_url.textContent = "";
+  });
+  name.addEventListener("input", nameCheck.typed);
 
   const el = h(
     "section",
