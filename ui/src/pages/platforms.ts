@@ -5,6 +5,7 @@ import { fill, h } from "../dom";
 import { errorField, KIND_NAMES } from "../format";
 import type { Ctx } from "../main";
 import { liveCheck, platformPresets } from "../checks";
+import { secretBackend, storeName } from "../secrets";
 import {
   platformNameProblem,
   platformUrlProblem,
@@ -39,6 +40,11 @@ export function platformForm(
     autocomplete: "off",
     placeholder: editing?.has_key ? "stored in the keyring — leave empty to keep" : "paste the stream key",
   });
+  if (editing?.has_key) {
+    void secretBackend()
+      .then((b) => (key.placeholder = `stored in ${storeName(b).replace(/^the system /, "the ")} — leave empty to keep`))
+      .catch(() => {});
+  }
   const showKey = h("button", { type: "button", onclick: () => (key.type = key.type === "password" ? "text" : "password") }, "Show");
   const enabled = h("input", { type: "checkbox", "data-testid": "pf-enabled", checked: editing?.enabled ?? true });
   const errs: Record<keyof FieldErrors, HTMLElement> = {
@@ -203,7 +209,8 @@ export function platformsPage(root: HTMLElement, ctx: Ctx): () => void {
               class: "danger",
               "data-testid": `platform-remove-${p.name}`,
               onclick: async () => {
-                if (!confirm(`Remove ${p.name}? Its stream key is deleted from the keyring.`)) return;
+                const store = storeName(await secretBackend().catch(() => null));
+                if (!confirm(`Remove ${p.name}? Its stream key is deleted from ${store}.`)) return;
                 try {
                   ctx.settings = await call(commands.removePlatform(p.name));
                   problem.textContent = "";
