@@ -143,7 +143,12 @@ def test_cloudflare_from_settings_and_stream_setup_follows(driver, control_port,
     wait_for("connection ok", lambda: "Connected" in text(driver, "cf-result"), show=lambda: text(driver, "cf-result"))
     click(driver, "cf-save")
     wait_for("saved", lambda: "Saved" in text(driver, "cf-result"), show=lambda: text(driver, "cf-result"))
+    # "This computer", chosen in the first run, sticks: saving credentials does not switch, and says so.
+    assert "still sends to this computer" in text(driver, "cf-result"), text(driver, "cf-result")
+    assert el(driver, "cf-use-now").is_displayed()
+    assert control(control_port)["ingest"]["backend"] == "local"
     wait_for("backend unlocked", lambda: el(driver, "ingest-backend").is_enabled())
+    assert Select(el(driver, "ingest-backend")).first_selected_option.get_attribute("value") == "local"
     Select(el(driver, "ingest-backend")).select_by_value("cloudflare")
     click(driver, "streaming-save")
     wait_for("streaming saved", lambda: text(driver, "streaming-result") == "Saved.", show=lambda: text(driver, "streaming-result"))
@@ -272,6 +277,9 @@ def test_bad_token_in_settings_shows_the_exact_error(driver):
     typed(driver, "cf-token", "definitely-not-the-token")
     click(driver, "cf-test")
     wait_for("bad token", lambda: text(driver, "cf-result").startswith("Bad token"), show=lambda: text(driver, "cf-result"))
+    # Where secrets live (this session has an unlocked gnome-keyring).
+    wait_for("secrets line", lambda: text(driver, "secrets-backend") == "Secrets are kept in the system keyring.",
+             show=lambda: text(driver, "secrets-backend"))
     screenshot(driver, "settings")
     el(driver, "cf-token").clear()
 

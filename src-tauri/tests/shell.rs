@@ -279,7 +279,9 @@ fn settings_token_and_ingest_commands() {
     assert!(view.has_cloudflare_token && view.first_run);
 
     // The ingest settings need the tree: a window holds it.
+    // The tree starts in the background: until it runs, `get_ingest` answers `not_running` at once.
     rig.run(actions::OPEN);
+    wait_until("ingest settings", || block(stream_cmd::get_ingest(rig.shell())).is_ok());
     let ingest = block(stream_cmd::get_ingest(rig.shell())).unwrap();
     assert!(ingest.server.starts_with("rtmps://"));
     let key = block(stream_cmd::reveal_ingest_key(rig.shell())).unwrap();
