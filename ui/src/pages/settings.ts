@@ -31,7 +31,7 @@ export function settingsPage(root: HTMLElement, ctx: Ctx): () => void {
     h("h1", {}, "Settings"),
     s.seeded ? h("p", { class: "note" }, "STREAMPAI_CONFIG is set: its values replace these settings at every launch.") : null,
     cloudflareSection(ctx, () => streaming.refresh(), { offerSwitch: true }),
-    h("section", { class: "card", "data-testid": "secrets-section" }, h("h2", {}, "Secrets"), secrets),
+    h("section", { class: "card form", "data-testid": "secrets-section" }, h("h2", {}, "Secrets"), secrets),
     streaming.el,
     sync.el,
     h(
