@@ -113,6 +113,10 @@ def test_first_run_in_local_mode_with_two_platforms(driver, control_port, local_
     wait_for("url error", lambda: "rtmp://" in text(driver, "pf-error-url"), show=lambda: text(driver, "pf-error-url"))
     wait_for("key error", lambda: "empty" in text(driver, "pf-error-key"), show=lambda: text(driver, "pf-error-key"))
     el(driver, "pf-url").clear()
+    # The engine's rules, live while typing (check_field), worded for display.
+    typed(driver, "pf-name", "Twitch Main")
+    wait_for("live name check", lambda: "may only use a-z" in text(driver, "pf-error-name"), show=lambda: text(driver, "pf-error-name"))
+    assert text(driver, "pf-error-name").startswith("“Twitch Main”"), text(driver, "pf-error-name")
     add_platform(driver, "twitch", "twitch-main", "live_twitch_key_123")
     wait_for("twitch added", lambda: "twitch-main" in text(driver, "setup-added"), show=lambda: text(driver, "setup-added"))
     add_platform(driver, "youtube", "youtube-main", "yt-key-456")
