@@ -11,7 +11,7 @@ const shell = vi.hoisted(() => ({
 }));
 vi.mock("./bindings", () => ({ commands: shell }));
 
-import { secretBackend, secretsWords, storeName } from "./secrets";
+import { keptHint, secretBackend, secretsWords, storeName } from "./secrets";
 
 describe("where secrets live", () => {
   it("says the keyring in one sentence", () => {
@@ -24,6 +24,8 @@ describe("where secrets live", () => {
         "readable by your user account only (not encrypted). Install or unlock a keyring (GNOME Keyring, KWallet) to use it instead.",
     );
     expect(storeName(b)).toBe("the secrets file");
+    expect(keptHint(b)).toBe("stored in the secrets file — leave empty to keep");
+    expect(keptHint(null)).toBe("stored in the keyring — leave empty to keep");
     await secretBackend();
     expect(shell.getSecretBackend).toHaveBeenCalledTimes(1);
   });

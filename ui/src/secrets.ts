@@ -29,6 +29,11 @@ export function storeName(b: SecretBackend | null): string {
   return "the system keyring";
 }
 
+/** The hint in a key or token field whose value is stored: "stored in the keyring — leave empty to keep". */
+export function keptHint(b: SecretBackend | null): string {
+  return `stored in ${storeName(b).replace(/^the system /, "the ")} — leave empty to keep`;
+}
+
 let backend: Promise<SecretBackend> | null = null;
 
 /** The secret store of this run (it does not change while the app runs), asked once per window. */

@@ -3,10 +3,10 @@
 // switches where OBS sends: in Settings, while OBS sends to this computer, it says so and offers
 // "Use Cloudflare now" (the same switch as Settings › Streaming).
 import { call, CommandError, commands, messageOf } from "../api";
-import type { SettingsView } from "../bindings";
+import type { SecretBackend, SettingsView } from "../bindings";
 import { fill, h } from "../dom";
 import type { Ctx } from "../main";
-import { secretBackend, storeName } from "../secrets";
+import { keptHint, secretBackend } from "../secrets";
 
 export function cloudflareSection(
   ctx: Ctx,
@@ -14,8 +14,8 @@ export function cloudflareSection(
   options: { offerSwitch?: boolean } = {},
 ): HTMLElement {
   const s = ctx.settings;
-  let store = storeName(null);
-  const keptPlaceholder = () => `stored in ${store.replace(/^the system /, "the ")} — leave empty to keep`;
+  let store: SecretBackend | null = null;
+  const keptPlaceholder = () => keptHint(store);
   const account = h("input", { "data-testid": "cf-account", value: s.cloudflare_account_id, placeholder: "32-character account ID" });
   const token = h("input", {
     type: "password",
@@ -25,7 +25,7 @@ export function cloudflareSection(
   });
   void secretBackend()
     .then((b) => {
-      store = storeName(b);
+      store = b;
       if (ctx.settings.has_cloudflare_token) token.placeholder = keptPlaceholder();
     })
     .catch(() => {});

@@ -5,7 +5,7 @@ import { fill, h } from "../dom";
 import { errorField, KIND_NAMES } from "../format";
 import type { Ctx } from "../main";
 import { liveCheck, platformPresets } from "../checks";
-import { secretBackend, storeName } from "../secrets";
+import { keptHint, secretBackend, storeName } from "../secrets";
 import {
   platformNameProblem,
   platformUrlProblem,
@@ -38,11 +38,11 @@ export function platformForm(
     type: "password",
     "data-testid": "pf-key",
     autocomplete: "off",
-    placeholder: editing?.has_key ? "stored in the keyring — leave empty to keep" : "paste the stream key",
+    placeholder: editing?.has_key ? keptHint(null) : "paste the stream key",
   });
   if (editing?.has_key) {
     void secretBackend()
-      .then((b) => (key.placeholder = `stored in ${storeName(b).replace(/^the system /, "the ")} — leave empty to keep`))
+      .then((b) => (key.placeholder = keptHint(b)))
       .catch(() => {});
   }
   const showKey = h("button", { type: "button", onclick: () => (key.type = key.type === "password" ? "text" : "password") }, "Show");
