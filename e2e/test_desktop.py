@@ -113,6 +113,10 @@ def test_first_run_in_local_mode_with_two_platforms(driver, control_port, local_
     wait_for("url error", lambda: "rtmp://" in text(driver, "pf-error-url"), show=lambda: text(driver, "pf-error-url"))
     wait_for("key error", lambda: "empty" in text(driver, "pf-error-key"), show=lambda: text(driver, "pf-error-key"))
     el(driver, "pf-url").clear()
+    # The engine's rules, live while typing (check_field), worded for display.
+    typed(driver, "pf-name", "Twitch Main")
+    wait_for("live name check", lambda: "may only use a-z" in text(driver, "pf-error-name"), show=lambda: text(driver, "pf-error-name"))
+    assert text(driver, "pf-error-name").startswith("“Twitch Main”"), text(driver, "pf-error-name")
     add_platform(driver, "twitch", "twitch-main", "live_twitch_key_123")
     wait_for("twitch added", lambda: "twitch-main" in text(driver, "setup-added"), show=lambda: text(driver, "setup-added"))
     add_platform(driver, "youtube", "youtube-main", "yt-key-456")
@@ -143,7 +147,12 @@ def test_cloudflare_from_settings_and_stream_setup_follows(driver, control_port,
     wait_for("connection ok", lambda: "Connected" in text(driver, "cf-result"), show=lambda: text(driver, "cf-result"))
     click(driver, "cf-save")
     wait_for("saved", lambda: "Saved" in text(driver, "cf-result"), show=lambda: text(driver, "cf-result"))
+    # "This computer", chosen in the first run, sticks: saving credentials does not switch, and says so.
+    assert "still sends to this computer" in text(driver, "cf-result"), text(driver, "cf-result")
+    assert el(driver, "cf-use-now").is_displayed()
+    assert control(control_port)["ingest"]["backend"] == "local"
     wait_for("backend unlocked", lambda: el(driver, "ingest-backend").is_enabled())
+    assert Select(el(driver, "ingest-backend")).first_selected_option.get_attribute("value") == "local"
     Select(el(driver, "ingest-backend")).select_by_value("cloudflare")
     click(driver, "streaming-save")
     wait_for("streaming saved", lambda: text(driver, "streaming-result") == "Saved.", show=lambda: text(driver, "streaming-result"))
@@ -272,6 +281,9 @@ def test_bad_token_in_settings_shows_the_exact_error(driver):
     typed(driver, "cf-token", "definitely-not-the-token")
     click(driver, "cf-test")
     wait_for("bad token", lambda: text(driver, "cf-result").startswith("Bad token"), show=lambda: text(driver, "cf-result"))
+    # Where secrets live (this session has an unlocked gnome-keyring).
+    wait_for("secrets line", lambda: text(driver, "secrets-backend") == "Secrets are kept in the system keyring.",
+             show=lambda: text(driver, "secrets-backend"))
     screenshot(driver, "settings")
     el(driver, "cf-token").clear()
 

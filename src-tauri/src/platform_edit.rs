@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use streampai::config::PlatformConfig;
 use streampai::Config;
-use streampai::{validate_name, validate_url, PlatformKind};
+use streampai::{platform_url_problem, validate_name, PlatformKind};
 
 use crate::error::{UiError, UiResult};
 
@@ -53,12 +53,11 @@ pub fn apply_input(
     if config.platforms.iter().any(|p| p.name == name && Some(p.name.as_str()) != original) {
         return Err(UiError::invalid("name", format!("a platform named `{name}` already exists")));
     }
-    let url = input.url.as_deref().map(str::trim).filter(|u| !u.is_empty()).map(str::to_string);
-    let effective = url.clone().or_else(|| input.kind.preset_url().map(str::to_string));
-    match &effective {
-        None => return Err(UiError::invalid("url", "a custom platform needs an RTMP(S) URL")),
-        Some(u) => validate_url(u).map_err(|m| UiError::invalid("url", m))?,
+    // The engine's rule, the one the UI asks through `check_field` (empty: the kind's preset).
+    if let Some(problem) = platform_url_problem(input.url.as_deref().unwrap_or(""), input.kind) {
+        return Err(UiError::invalid("url", problem));
     }
+    let url = input.url.as_deref().map(str::trim).filter(|u| !u.is_empty()).map(str::to_string);
     let key_given = input.key.as_deref().is_some_and(|k| !k.trim().is_empty());
     let key_kept = original.is_some_and(has_stored_key);
     if !key_given && !key_kept {

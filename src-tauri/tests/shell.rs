@@ -279,7 +279,9 @@ fn settings_token_and_ingest_commands() {
     assert!(view.has_cloudflare_token && view.first_run);
 
     // The ingest settings need the tree: a window holds it.
+    // The tree starts in the background: until it runs, `get_ingest` answers `not_running` at once.
     rig.run(actions::OPEN);
+    wait_until("ingest settings", || block(stream_cmd::get_ingest(rig.shell())).is_ok());
     let ingest = block(stream_cmd::get_ingest(rig.shell())).unwrap();
     assert!(ingest.server.starts_with("rtmps://"));
     let key = block(stream_cmd::reveal_ingest_key(rig.shell())).unwrap();
@@ -588,4 +590,63 @@ fn stream_setup_in_cloudflare_mode_says_why_at_once_when_it_cannot_answer() {
     });
     let err = block(stream_cmd::get_ingest(bare.shell())).unwrap_err();
     assert!(matches!(err, UiError::Engine { error: EngineError::NotConfigured { .. } }), "{err:?}");
+}
+
+#[test]
+fn this_computer_chosen_in_the_first_run_sticks_when_cloudflare_credentials_are_saved_later() {
+    use streampai::config::IngestBackend;
+    let port = free_port();
+    let rig = rig_with(QuitPolicy::test(true), |c| {
+        c.cloudflare.account_id = None;
+        c.local.listen = format!("127.0.0.1:{port}");
+    });
+    let account = rig.fake.account_id().to_string();
+    let general = |account: &str| cmd::GeneralInput {
+        cloudflare_account_id: account.into(),
+        cleanup_timeout_ms: 300,
+        poll_interval_ms: 200,
+    };
+    let streaming = |ingest| cmd::StreamingInput {
+        ingest,
+        local_listen: format!("127.0.0.1:{port}"),
+        upload_budget_kbps: None,
+        auto_start: false,
+    };
+    // First run: "This computer" (already the backend in force) and Next.
+    let view = block(cmd::save_streaming(rig.shell(), streaming(IngestBackend::Local))).unwrap();
+    assert_eq!(view.ingest_backend, IngestBackend::Local);
+    assert_eq!(
+        rig.shell().stored().config.unwrap().ingest,
+        Some(IngestBackend::Local),
+        "the choice is stored"
+    );
+
+    // Later, Settings › Cloudflare: token and account saved. OBS keeps sending to this computer.
+    block(cmd::set_cloudflare_token(rig.shell(), rig.fake.token().to_string())).unwrap();
+    let view = block(cmd::save_general(rig.shell(), general(&account))).unwrap();
+    assert_eq!(view.cloudflare_account_id, account);
+    assert_eq!(view.ingest_backend, IngestBackend::Local, "saving credentials did not switch the backend");
+    assert_eq!(rig.status().ingest.backend, IngestBackend::Local);
+    let ingest = block(stream_cmd::get_ingest(rig.shell())).unwrap();
+    assert_eq!(ingest.server, format!("rtmp://127.0.0.1:{port}/live"), "OBS's server is unchanged");
+
+    // Settings › Streaming switches it, and only that.
+    let view = block(cmd::save_streaming(rig.shell(), streaming(IngestBackend::Cloudflare))).unwrap();
+    assert_eq!(view.ingest_backend, IngestBackend::Cloudflare);
+    assert_eq!(rig.shell().stored().config.unwrap().ingest, Some(IngestBackend::Cloudflare));
+}
+
+#[test]
+fn a_skipped_first_run_step_is_not_switched_to_cloudflare_by_saving_an_account() {
+    use streampai::config::IngestBackend;
+    let rig = rig_with(QuitPolicy::test(true), |c| c.cloudflare.account_id = None);
+    assert_eq!(rig.shell().engine.config().ingest, None, "nothing chosen: automatic, local");
+    let general = cmd::GeneralInput {
+        cloudflare_account_id: rig.fake.account_id().into(),
+        cleanup_timeout_ms: 300,
+        poll_interval_ms: 200,
+    };
+    let view = block(cmd::save_general(rig.shell(), general)).unwrap();
+    assert_eq!(view.ingest_backend, IngestBackend::Local);
+    assert_eq!(rig.shell().stored().config.unwrap().ingest, Some(IngestBackend::Local));
 }

@@ -53,10 +53,22 @@ describe("words", () => {
     const notConfigured = { kind: "engine", error: { kind: "not_configured", message: "x" } } as const;
     expect(errorWords(notConfigured)).toMatch(/Settings/);
     const invalid = { kind: "invalid", field: "url", message: "must start with rtmp://" } as const;
-    expect(errorWords(invalid)).toBe("Must start with rtmp://");
+    expect(errorWords(invalid)).toBe("Must start with rtmp://.");
     expect(errorField(invalid)).toBe("url");
     expect(errorField(notConfigured)).toBeNull();
     expect(errorWords({ kind: "cloudflare", problem: { kind: "BadToken" } })).toMatch(/Bad token/);
+  });
+  it("shows the secret store's sentences as they come (no added or doubled prefix)", () => {
+    const keyring =
+      "The system keyring is not available (no result found). Unlock it, or install one (gnome-keyring, " +
+      "KWallet); when Streampai starts without a keyring it keeps secrets in /d/secrets.json instead " +
+      "(readable by your user account only)";
+    expect(errorWords({ kind: "keyring", message: keyring })).toBe(`${keyring}.`);
+    const file = "cannot use the secrets file /d/secrets.json: permission denied";
+    expect(errorWords({ kind: "keyring", message: file })).toBe(
+      "Cannot use the secrets file /d/secrets.json: permission denied.",
+    );
+    expect(errorWords({ kind: "engine", error: { kind: "secrets", message: file } })).not.toMatch(/keyring/);
   });
 });
 

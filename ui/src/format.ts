@@ -89,16 +89,26 @@ function engineWords(e: EngineError): string {
     case "storage":
       return `The local database could not be read or written: ${e.message}`;
     case "not_running":
-      return e.message.charAt(0).toUpperCase() + e.message.slice(1);
+      return sentence(e.message);
     case "ingest":
       return e.message;
     case "cloudflare":
       return connectionProblemWords(e.problem);
     case "secrets":
-      return e.message;
+      // Complete sentences from the secret store that name the way out: shown as they come.
+      return sentence(e.message);
     case "alerts":
       return e.message;
   }
+}
+
+/** The engine's lower-case words (field checks, secret store, invalid input) for display, in one
+ * place: the first letter capitalised, `code` in “quotes”, and a full stop at the end. */
+export function sentence(message: string): string {
+  const m = message.trim().replace(/`([^`]*)`/g, "“$1”");
+  if (m === "") return m;
+  const first = m.charAt(0).toUpperCase() + m.slice(1);
+  return /[.!?…]$/.test(first) ? first : `${first}.`;
 }
 
 /** Any command error in words. */
@@ -107,9 +117,10 @@ export function errorWords(e: UiError): string {
     case "engine":
       return engineWords(e.error);
     case "invalid":
-      return e.message.charAt(0).toUpperCase() + e.message.slice(1);
+      return sentence(e.message);
     case "keyring":
-      return `The system keyring is not available: ${e.message}`;
+      // The secret store's own words (keyring or secrets file), which name the way out.
+      return sentence(e.message);
     case "cloudflare":
       return connectionProblemWords(e.problem);
     case "ingest":

@@ -1,48 +1,9 @@
-// Settings › Sync and the remote devices: checks (the same rules as the shell, which checks
-// again on save), the connection state in words, and the devices signed in elsewhere.
+// Settings › Sync and the remote devices: the connection state in words and the devices signed in
+// elsewhere. The address and device-name rules are the engine's (`check_field`, see checks.ts).
 import type { SessionInfo, SyncStatus } from "./bindings";
 
 /** The engine's sync link, as `get_sync_status` and the `sync_status` event report it. */
 export type SyncStatusLike = SyncStatus;
-
-/** What is wrong with a sync server address, if anything. */
-export function syncUrlProblem(url: string): string | null {
-  const u = url.trim();
-  if (u === "") return "Enter the sync server's address, e.g. ws://192.168.1.10:4860.";
-  let parsed: URL;
-  try {
-    parsed = new URL(u);
-  } catch {
-    return `“${u}” is not an address like ws://192.168.1.10:4860.`;
-  }
-  const scheme = parsed.protocol.replace(/:$/, "");
-  if (scheme === "http" || scheme === "https") {
-    const ws = scheme === "https" ? "wss" : "ws";
-    return `Use ${ws}:// here, not ${scheme}:// (the server speaks WebSocket).`;
-  }
-  if (scheme !== "ws" && scheme !== "wss") return `The address must start with ws:// or wss://, not ${scheme}://.`;
-  if (!parsed.hostname) return "The address has no host.";
-  if (parsed.username || parsed.password) return "Put the token in the Token field, not in the address.";
-  if (parsed.search || parsed.hash) return "The address cannot have ?query or #fragment parts.";
-  return null;
-}
-
-/** What is wrong with a device name, if anything (empty: the computer's name). */
-export function deviceNameProblem(name: string): string | null {
-  const n = name.trim();
-  if (new TextEncoder().encode(n).length > 64) return "The device name must be at most 64 bytes.";
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f-\u009f]/.test(n)) return "The device name cannot contain control characters.";
-  return null;
-}
-
-/** What is wrong with a pasted token, if anything. */
-export function tokenProblem(token: string): string | null {
-  const t = token.trim();
-  if (t === "") return "Paste the token printed by `streampai sync-server user add NAME`.";
-  if (/\s/.test(t)) return "A token has no spaces or line breaks.";
-  return null;
-}
 
 /** The phone remote's address: the sync server's, over HTTP(S) (`ws://h:4860/sync` → `http://h:4860/`). */
 export function remoteUrl(wsUrl: string): string | null {

@@ -1,22 +1,22 @@
-// Platform form checks, the same rules as the engine (which checks again on save).
+// Platform form checks: the rules are the engine's (`check_field`, see checks.ts); what stays here
+// is the form's own: a name already taken in the list, an empty key, and the URL suggestions.
 import type { PlatformKind } from "./bindings";
+import { checkField, type Presets } from "./checks";
 
-export const PRESETS: Record<PlatformKind, string | null> = {
-  twitch: "rtmp://live.twitch.tv/app",
-  youtube: "rtmp://a.rtmp.youtube.com/live2",
-  kick: "rtmps://fa723fc1b171.global-contribute.live-video.net:443/app",
-  facebook: "rtmps://live-api-s.facebook.com:443/rtmp",
-  custom: null,
-};
-
-/** Other ingest servers offered as suggestions for the URL field. */
-export const URL_SUGGESTIONS: Record<PlatformKind, string[]> = {
-  twitch: ["rtmp://live.twitch.tv/app", "rtmps://live.twitch.tv:443/app"],
-  youtube: ["rtmp://a.rtmp.youtube.com/live2", "rtmps://a.rtmps.youtube.com:443/live2"],
-  kick: ["rtmps://fa723fc1b171.global-contribute.live-video.net:443/app"],
-  facebook: ["rtmps://live-api-s.facebook.com:443/rtmp"],
+/** Other ingest servers offered as suggestions for the URL field, besides the kind's preset. */
+export const OTHER_URLS: Record<PlatformKind, string[]> = {
+  twitch: ["rtmps://live.twitch.tv:443/app"],
+  youtube: ["rtmps://a.rtmps.youtube.com:443/live2"],
+  kick: [],
+  facebook: [],
   custom: ["rtmp://", "rtmps://"],
 };
+
+/** The URL field's suggestions: the engine's preset first, then the other servers. */
+export function urlSuggestions(kind: PlatformKind, presets: Presets): string[] {
+  const preset = presets[kind];
+  return [...(preset ? [preset] : []), ...OTHER_URLS[kind].filter((u) => u !== preset)];
+}
 
 export type FieldErrors = Partial<Record<"name" | "url" | "key", string>>;
 
@@ -29,41 +29,36 @@ export interface PlatformDraft {
   hasStoredKey: boolean;
 }
 
-export function nameProblem(name: string): string | null {
-  if (name.length === 0 || name.length > 40) return "The name must be 1 to 40 characters.";
-  if (!/^[a-z0-9-]+$/.test(name)) return "Use only lowercase letters, digits and - in the name.";
-  if (name.startsWith("-") || name.endsWith("-")) return "The name must not start or end with -.";
+/** The name field: the engine's rules, then whether another platform has the name already. */
+export async function platformNameProblem(name: string, originalName: string | null, existingNames: string[]): Promise<string | null> {
+  const n = name.trim();
+  const problem = await checkField({ field: "platform_name", value: n });
+  if (problem) return problem;
+  if (existingNames.some((e) => e === n && e !== originalName)) return `A platform named “${n}” already exists.`;
   return null;
 }
 
-export function urlProblem(url: string, kind: PlatformKind): string | null {
-  const u = url.trim();
-  if (u === "") return kind === "custom" ? "A custom platform needs an RTMP(S) URL." : null;
-  let parsed: URL;
-  try {
-    parsed = new URL(u);
-  } catch {
-    return `“${u}” is not a valid URL.`;
-  }
-  if (parsed.protocol !== "rtmp:" && parsed.protocol !== "rtmps:") {
-    return "The URL must start with rtmp:// or rtmps://.";
-  }
-  if (!parsed.hostname) return "The URL has no host.";
-  return null;
+/** The URL field (empty: the kind's preset), by the engine's rules. */
+export function platformUrlProblem(url: string, kind: PlatformKind): Promise<string | null> {
+  return checkField({ field: "platform_url", value: url, kind });
+}
+
+/** The key field: only whether there is one (the shell checks the rest on save). */
+export function keyProblem(d: PlatformDraft): string | null {
+  return d.key.trim() === "" && !(d.originalName && d.hasStoredKey) ? "The stream key is empty." : null;
 }
 
 /** Problems by field; empty when the draft can be saved. */
-export function validatePlatform(d: PlatformDraft, existingNames: string[]): FieldErrors {
+export async function validatePlatform(d: PlatformDraft, existingNames: string[]): Promise<FieldErrors> {
+  const [name, url] = await Promise.all([
+    platformNameProblem(d.name, d.originalName, existingNames),
+    platformUrlProblem(d.url, d.kind),
+  ]);
+  const key = keyProblem(d);
   const errors: FieldErrors = {};
-  const name = d.name.trim();
-  const nameErr = nameProblem(name);
-  if (nameErr) errors.name = nameErr;
-  else if (existingNames.some((n) => n === name && n !== d.originalName)) {
-    errors.name = `A platform named “${name}” already exists.`;
-  }
-  const urlErr = urlProblem(d.url, d.kind);
-  if (urlErr) errors.url = urlErr;
-  if (d.key.trim() === "" && !(d.originalName && d.hasStoredKey)) errors.key = "The stream key is empty.";
+  if (name) errors.name = name;
+  if (url) errors.url = url;
+  if (key) errors.key = key;
   return errors;
 }
 

@@ -116,11 +116,22 @@ pub async fn save_general(shell: Sh<'_>, input: GeneralInput) -> UiResult<Settin
     if poll_changed && input.poll_interval_ms < 1000 {
         return Err(UiError::invalid("poll_interval_ms", "poll at most once a second (1000 ms)"));
     }
-    config.cloudflare.account_id = (!account.is_empty()).then(|| account.to_string());
+    set_account_keeping_backend(&mut config, account);
     config.presence.cleanup_timeout_ms = input.cleanup_timeout_ms.into();
     config.cloudflare.poll_interval_ms = input.poll_interval_ms.into();
     shell.apply_config(config).await?;
     Ok(settings_view(&shell))
+}
+
+/// Sets the Cloudflare account ID without switching the ingest backend by itself: on automatic,
+/// an account would turn local ingest into Cloudflare, so the local choice is written down
+/// (Settings › Streaming switches the backend).
+pub fn set_account_keeping_backend(config: &mut streampai::Config, account: &str) {
+    let before = config.ingest_backend();
+    config.cloudflare.account_id = (!account.is_empty()).then(|| account.to_string());
+    if config.ingest.is_none() && before == IngestBackend::Local && config.ingest_backend() != before {
+        config.ingest = Some(IngestBackend::Local);
+    }
 }
 
 /// The Settings page's streaming section.
@@ -171,10 +182,9 @@ pub fn apply_streaming(config: &mut streampai::Config, input: &StreamingInput) -
             "Cloudflare ingest needs your Cloudflare account ID and API token: save them above first",
         ));
     }
-    // Unchanged backend: keep "automatic" if that is what the config says.
-    if input.ingest != config.ingest_backend() {
-        config.ingest = Some(input.ingest);
-    }
+    // A choice, also of the backend already in force, sticks: left on automatic, a Cloudflare
+    // account saved later would switch "This computer" to Cloudflare.
+    config.ingest = Some(input.ingest);
     config.local.listen = addr.to_string();
     config.local.upload_budget_kbps = input.upload_budget_kbps;
     config.stream.auto_start = input.auto_start;
@@ -331,7 +341,7 @@ mod tests {
         assert_eq!(c.local.listen, "0.0.0.0:1936");
         assert_eq!(c.local.upload_budget_kbps, Some(12_000));
         assert!(c.stream.auto_start);
-        assert_eq!(c.ingest, None, "the backend in force is kept as automatic");
+        assert_eq!(c.ingest, Some(IngestBackend::Local), "the choice sticks, also of the default");
         assert!(c.validate().is_ok());
 
         let mut c = streampai::Config::for_user("u");
@@ -362,5 +372,23 @@ mod tests {
         apply_streaming(&mut c, &input(IngestBackend::Local, "127.0.0.1:1935", None)).unwrap();
         assert_eq!(c.ingest, Some(IngestBackend::Local), "an explicit switch away from the default");
         assert_eq!(c.ingest_backend(), IngestBackend::Local);
+    }
+
+    #[test]
+    fn an_account_never_switches_the_backend_by_itself() {
+        // Automatic and local: the account is saved, the backend stays local (written down).
+        let mut c = streampai::Config::for_user("u");
+        set_account_keeping_backend(&mut c, "acc");
+        assert_eq!(c.cloudflare.account_id.as_deref(), Some("acc"));
+        assert_eq!((c.ingest, c.ingest_backend()), (Some(IngestBackend::Local), IngestBackend::Local));
+        // Already Cloudflare (automatic): another account keeps it automatic.
+        let mut c = streampai::Config::for_user("u");
+        c.cloudflare.account_id = Some("acc".into());
+        set_account_keeping_backend(&mut c, "other");
+        assert_eq!((c.ingest, c.ingest_backend()), (None, IngestBackend::Cloudflare));
+        // An explicit Cloudflare choice is kept.
+        c.ingest = Some(IngestBackend::Cloudflare);
+        set_account_keeping_backend(&mut c, "acc");
+        assert_eq!(c.ingest, Some(IngestBackend::Cloudflare));
     }
 }

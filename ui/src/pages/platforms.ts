@@ -4,7 +4,16 @@ import type { PlatformKind, PlatformView, SettingsView } from "../bindings";
 import { fill, h } from "../dom";
 import { errorField, KIND_NAMES } from "../format";
 import type { Ctx } from "../main";
-import { PRESETS, suggestName, URL_SUGGESTIONS, validatePlatform, type FieldErrors } from "../validate";
+import { liveCheck, platformPresets } from "../checks";
+import { keptHint, secretBackend, storeName } from "../secrets";
+import {
+  platformNameProblem,
+  platformUrlProblem,
+  suggestName,
+  urlSuggestions,
+  validatePlatform,
+  type FieldErrors,
+} from "../validate";
 
 const KINDS: PlatformKind[] = ["twitch", "youtube", "kick", "facebook", "custom"];
 
@@ -29,8 +38,13 @@ export function platformForm(
     type: "password",
     "data-testid": "pf-key",
     autocomplete: "off",
-    placeholder: editing?.has_key ? "stored in the keyring — leave empty to keep" : "paste the stream key",
+    placeholder: editing?.has_key ? keptHint(null) : "paste the stream key",
   });
+  if (editing?.has_key) {
+    void secretBackend()
+      .then((b) => (key.placeholder = keptHint(b)))
+      .catch(() => {});
+  }
   const showKey = h("button", { type: "button", onclick: () => (key.type = key.type === "password" ? "text" : "password") }, "Show");
   const enabled = h("input", { type: "checkbox", "data-testid": "pf-enabled", checked: editing?.enabled ?? true });
   const errs: Record<keyof FieldErrors, HTMLElement> = {
@@ -40,15 +54,34 @@ export function platformForm(
   };
   const general = h("div", { class: "error", "data-testid": "pf-error" });
   const presetFor = (k: PlatformKind) => {
-    fill(list, URL_SUGGESTIONS[k].map((u) => h("option", { value: u })));
-    url.placeholder = PRESETS[k] ?? "rtmp://server/app";
+    url.placeholder = k === "custom" ? "rtmp://server/app" : "";
+    void platformPresets()
+      .then((presets) => {
+        if (kind.value !== k) return; // the kind changed meanwhile
+        fill(list, urlSuggestions(k, presets).map((u) => h("option", { value: u })));
+        url.placeholder = presets[k] ?? "rtmp://server/app";
+      })
+      .catch(() => {});
   };
   presetFor(kind.value as PlatformKind);
   url.value = editing?.url ?? "";
+  // Live checks with the engine's rules while typing (the same run again on save).
+  const nameCheck = liveCheck(
+    () => platformNameProblem(name.value, editing?.name ?? null, names),
+    (p) => (errs.name.textContent = p ?? ""),
+  );
+  const urlCheck = liveCheck(
+    () => (url.value.trim() === "" ? Promise.resolve(null) : platformUrlProblem(url.value, kind.value as PlatformKind)),
+    (p) => (errs.url.textContent = p ?? ""),
+  );
+  name.addEventListener("input", nameCheck.typed);
+  url.addEventListener("input", urlCheck.typed);
   kind.addEventListener("change", () => {
     const k = kind.value as PlatformKind;
     presetFor(k);
     if (!editing) name.value = suggestName(k, names);
+    errs.name.textContent = "";
+    urlCheck.typed();
   });
   const show = (fe: FieldErrors, message = "") => {
     (Object.keys(errs) as (keyof FieldErrors)[]).forEach((f) => (errs[f].textContent = fe[f] ?? ""));
@@ -71,10 +104,10 @@ export function platformForm(
           key: key.value,
           hasStoredKey: editing?.has_key ?? false,
         };
-        const fe = validatePlatform(draft, names);
-        if (Object.keys(fe).length) return show(fe);
         save.disabled = true;
         try {
+          const fe = await validatePlatform(draft, names);
+          if (Object.keys(fe).length) return show(fe);
           const s = await call(
             commands.savePlatform({
               original_name: draft.originalName,
@@ -176,7 +209,8 @@ export function platformsPage(root: HTMLElement, ctx: Ctx): () => void {
               class: "danger",
               "data-testid": `platform-remove-${p.name}`,
               onclick: async () => {
-                if (!confirm(`Remove ${p.name}? Its stream key is deleted from the keyring.`)) return;
+                const store = storeName(await secretBackend().catch(() => null));
+                if (!confirm(`Remove ${p.name}? Its stream key is deleted from ${store}.`)) return;
                 try {
                   ctx.settings = await call(commands.removePlatform(p.name));
                   problem.textContent = "";

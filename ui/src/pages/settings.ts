@@ -1,7 +1,9 @@
-// Settings: Cloudflare, streaming, sync, timing, hotkeys, start on login, and facts about the app.
+// Settings: Cloudflare, where secrets live, streaming, sync, timing, hotkeys, start on login, and
+// facts about the app.
 import { call, commands, messageOf } from "../api";
 import { fill, h } from "../dom";
 import type { Ctx } from "../main";
+import { secretBackend, secretsWords } from "../secrets";
 import { cloudflareSection } from "./cloudflare";
 import { streamingSection } from "./streaming";
 import { syncSection } from "./sync";
@@ -16,6 +18,7 @@ export function settingsPage(root: HTMLElement, ctx: Ctx): () => void {
   const login = h("input", { type: "checkbox", "data-testid": "start-on-login", checked: s.preferences.start_on_login });
   const prefsResult = h("div", { class: "result", "data-testid": "prefs-result" });
   const info = h("div", { class: "muted small" });
+  const secrets = h("p", { "data-testid": "secrets-backend" }, "Asking where secrets are kept…");
   const streaming = streamingSection(ctx);
   const sync = syncSection(ctx);
   const outcome = (el: HTMLElement, ok: boolean, text: string) => {
@@ -27,7 +30,8 @@ export function settingsPage(root: HTMLElement, ctx: Ctx): () => void {
     root,
     h("h1", {}, "Settings"),
     s.seeded ? h("p", { class: "note" }, "STREAMPAI_CONFIG is set: its values replace these settings at every launch.") : null,
-    cloudflareSection(ctx, () => {}),
+    cloudflareSection(ctx, () => streaming.refresh(), { offerSwitch: true }),
+    h("section", { class: "card form", "data-testid": "secrets-section" }, h("h2", {}, "Secrets"), secrets),
     streaming.el,
     sync.el,
     h(
@@ -97,6 +101,15 @@ export function settingsPage(root: HTMLElement, ctx: Ctx): () => void {
     ),
     h("section", { class: "card" }, h("h2", {}, "About"), info),
   );
+  void secretBackend()
+    .then((b) => {
+      secrets.className = b.kind === "keyring" ? "" : "warning";
+      secrets.textContent = secretsWords(b);
+    })
+    .catch((e) => {
+      secrets.className = "error";
+      secrets.textContent = messageOf(e);
+    });
   void call(commands.getAppInfo()).then((a) =>
     fill(
       info,

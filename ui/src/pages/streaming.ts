@@ -9,7 +9,7 @@ import { listenExposed, listenProblem, parseBudget } from "../validate";
 
 const FIELDS = ["ingest", "local_listen", "upload_budget_kbps"] as const;
 
-export function streamingSection(ctx: Ctx): { el: HTMLElement; cleanup: () => void } {
+export function streamingSection(ctx: Ctx): { el: HTMLElement; cleanup: () => void; refresh: () => void } {
   const s = ctx.settings;
   let phase: StreamPhase = "offline";
   const backend = h(
@@ -126,5 +126,10 @@ export function streamingSection(ctx: Ctx): { el: HTMLElement; cleanup: () => vo
       update();
     }
   });
-  return { el, cleanup: off };
+  // Another section changed the settings (Cloudflare's "Use Cloudflare now"): show the backend in force.
+  const refresh = () => {
+    backend.value = ctx.settings.ingest_backend;
+    update();
+  };
+  return { el, cleanup: off, refresh };
 }

@@ -1,11 +1,13 @@
 // Settings › Sync: the sync server's address, this device's name, on/off, the token (masked,
-// kept in the system keyring) and the connection state in words, live from the engine.
+// kept in the secret store: the system keyring or the secrets file) and the connection state in words, live from the engine.
 import { call, CommandError, commands, messageOf } from "../api";
 import type { SyncSettingsView } from "../bindings";
 import { fill, h } from "../dom";
 import { errorField } from "../format";
 import type { Ctx } from "../main";
-import { deviceNameProblem, remoteUrl, syncStateWords, syncUrlProblem, tokenProblem, type SyncStatusLike } from "../sync";
+import { checkField, liveCheck } from "../checks";
+import { secretBackend, storeName } from "../secrets";
+import { remoteUrl, syncStateWords, type SyncStatusLike } from "../sync";
 
 const FIELDS = ["sync_url", "sync_device_name", "sync_token"] as const;
 type Field = (typeof FIELDS)[number];
@@ -13,6 +15,7 @@ type Field = (typeof FIELDS)[number];
 export function syncSection(ctx: Ctx): { el: HTMLElement; cleanup: () => void } {
   let view: SyncSettingsView | null = null;
   let status: SyncStatusLike | null = null;
+  let store = storeName(null);
   const enabled = h("input", { type: "checkbox", "data-testid": "sync-enabled" });
   const url = h("input", { "data-testid": "sync-url", placeholder: "ws://192.168.1.10:4860", spellcheck: "false" });
   const name = h("input", { "data-testid": "sync-device-name", placeholder: "this computer's name" });
@@ -42,9 +45,9 @@ export function syncSection(ctx: Ctx): { el: HTMLElement; cleanup: () => void } 
   const draw = () => {
     if (view) {
       tokenState.textContent = view.token_from_env
-        ? "The token comes from STREAMPAI_SYNC_TOKEN (it wins over the keyring)."
+        ? `The token comes from STREAMPAI_SYNC_TOKEN (it wins over ${store}).`
         : view.has_token
-          ? "A token is stored in the system keyring."
+          ? `A token is stored in ${store}.`
           : "No token stored.";
       forget.disabled = !view.has_token || view.token_from_env;
       name.placeholder = `this computer's name (${view.effective_device_name})`;
@@ -78,15 +81,22 @@ export function syncSection(ctx: Ctx): { el: HTMLElement; cleanup: () => void } 
     outcome(false, messageOf(e));
   };
 
+  // The engine's rules, live while typing and again on save. The token's rules are the shell's
+  // (`set_sync_token` answers with a field error before anything is stored).
+  const urlCheck = liveCheck(
+    () =>
+      enabled.checked || url.value.trim() !== "" ? checkField({ field: "sync_url", value: url.value }) : Promise.resolve(null),
+    (p) => (errors.sync_url.textContent = p ?? ""),
+  );
+  const nameCheck = liveCheck(
+    () => checkField({ field: "device_name", value: name.value }),
+    (p) => (errors.sync_device_name.textContent = p ?? ""),
+  );
+
   const save = async () => {
     clearErrors();
-    const urlErr = enabled.checked || url.value.trim() !== "" ? syncUrlProblem(url.value) : null;
-    const nameErr = deviceNameProblem(name.value);
-    const tokenErr = token.value !== "" ? tokenProblem(token.value) : null;
-    if (urlErr) errors.sync_url.textContent = urlErr;
-    if (nameErr) errors.sync_device_name.textContent = nameErr;
-    if (tokenErr) errors.sync_token.textContent = tokenErr;
-    if (urlErr || nameErr || tokenErr) {
+    const [urlErr, nameErr] = await Promise.all([urlCheck.now(), nameCheck.now()]);
+    if (urlErr || nameErr) {
       outcome(false, "Check the fields above.");
       return;
     }
@@ -114,7 +124,12 @@ export function syncSection(ctx: Ctx): { el: HTMLElement; cleanup: () => void } 
       fail(e);
     }
   });
-  url.addEventListener("input", draw);
+  url.addEventListener("input", () => {
+    draw();
+    if (url.value.trim() !== "") urlCheck.typed();
+    else errors.sync_url.textContent = "";
+  });
+  name.addEventListener("input", nameCheck.typed);
 
   const el = h(
     "section",
@@ -144,6 +159,12 @@ export function syncSection(ctx: Ctx): { el: HTMLElement; cleanup: () => void } 
   );
   draw();
   void call(commands.getSyncSettings()).then(setForm).catch(fail);
+  void secretBackend()
+    .then((b) => {
+      store = storeName(b);
+      draw();
+    })
+    .catch(() => {});
   const off = watchSyncStatus(ctx, (s) => {
     status = s;
     draw();
