@@ -358,11 +358,8 @@ impl Config {
             ConfigError::new(key, msg).at_offset(text, offset)
         })?;
         cfg.validate()?;
-        if cfg.local.listen.parse::<std::net::SocketAddr>().is_ok_and(|a| !a.ip().is_loopback()) {
-            warnings.push(format!(
-                "local.listen = {} accepts OBS connections from other machines; keep the ingest key secret",
-                cfg.local.listen
-            ));
+        if let Some(w) = fields::local_listen_warning(&cfg.local.listen) {
+            warnings.push(format!("local.listen: {w}"));
         }
         Ok((cfg, warnings))
     }
@@ -530,5 +527,6 @@ fn key_of(message: &str) -> String {
     "(file)".to_string()
 }
 
+pub mod fields;
 #[cfg(test)]
 mod tests;

@@ -103,20 +103,23 @@ url = "{url}"
     let log = || out.lock().unwrap().clone();
     let base = format!("http://127.0.0.1:{control}");
     // A fresh Wine prefix takes a while to create.
-    until("the control API", Duration::from_secs(120), async || log().contains("control API on http://")).await;
+    until("the control API", Duration::from_secs(120), async || log().contains("control API on http://"))
+        .await;
     let http = reqwest::Client::new();
     assert_eq!(get(&http, &base, "/api/v1/status").await["manager"], "stopped", "{}", log());
 
     // A WebSocket client is a presence session: the tree starts.
-    let (mut ws, _) =
-        tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{control}/api/v1/events?token={TOKEN}&device=wine"))
-            .await
-            .expect("events socket");
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!(
+        "ws://127.0.0.1:{control}/api/v1/events?token={TOKEN}&device=wine"
+    ))
+    .await
+    .expect("events socket");
     let first = ws.next().await.expect("a first frame").expect("frame");
     assert!(first.to_text().unwrap().contains("\"status\""));
     until("the tree runs with the socket present", Duration::from_secs(30), async || {
         let s = get(&http, &base, "/api/v1/status").await;
-        s["manager"] == "running" && s["presence"].as_array().is_some_and(|p| p.iter().any(|x| x["kind"] == "socket"))
+        s["manager"] == "running"
+            && s["presence"].as_array().is_some_and(|p| p.iter().any(|x| x["kind"] == "socket"))
     })
     .await;
 
@@ -129,7 +132,8 @@ url = "{url}"
         get(&http, &base, "/api/v1/status").await["stream"]["platforms"]["tw-main"]["status"] == "live"
     })
     .await;
-    let done = tokio::time::timeout(Duration::from_secs(90), obs.wait()).await.expect("publisher ends").unwrap();
+    let done =
+        tokio::time::timeout(Duration::from_secs(90), obs.wait()).await.expect("publisher ends").unwrap();
     assert!(done.success());
     let res = http.post(format!("{base}/api/v1/stream/stop")).bearer_auth(TOKEN).send().await.unwrap();
     assert_eq!(res.status().as_u16(), 200, "{}", log());

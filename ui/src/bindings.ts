@@ -664,7 +664,19 @@ export type FieldCheck = { field: "platform_name"; value: string } |
 /**
  * Empty means the computer's name.
  */
-{ field: "device_name"; value: string }
+{ field: "device_name"; value: string } | 
+/**
+ * The local ingest's listen address.
+ */
+{ field: "local_listen"; value: string } | 
+/**
+ * A warning (not a problem): the listen address is reachable from other machines.
+ */
+{ field: "local_listen_exposure"; value: string } | 
+/**
+ * kbit/s as typed; empty means no budget.
+ */
+{ field: "upload_budget"; value: string }
 /**
  * The Settings page's general section.
  */
@@ -903,7 +915,8 @@ ended_by: string | null;
  */
 backend: string; 
 /**
- * Platform name → how it did (empty while on air and for streams cut short by a crash).
+ * Platform name → how it did (empty while on air; for a stream cut short by a crash,
+ * rebuilt from its recorded events and samples).
  */
 platforms: Partial<{ [key in string]: PlatformOutcome }> }) & { 
 /**
@@ -943,7 +956,8 @@ ended_by: string | null;
  */
 backend: string; 
 /**
- * Platform name → how it did (empty while on air and for streams cut short by a crash).
+ * Platform name → how it did (empty while on air; for a stream cut short by a crash,
+ * rebuilt from its recorded events and samples).
  */
 platforms: Partial<{ [key in string]: PlatformOutcome }> }
 /**

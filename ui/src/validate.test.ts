@@ -19,9 +19,6 @@ const engine = vi.hoisted(() => ({
 vi.mock("./bindings", () => ({ commands: engine }));
 
 import {
-  listenExposed,
-  listenProblem,
-  parseBudget,
   suggestName,
   urlSuggestions,
   validatePlatform,
@@ -81,33 +78,5 @@ describe("platform validation (the engine's rules through check_field)", () => {
     expect(urlSuggestions("custom", presets)).toEqual(["rtmp://", "rtmps://"]);
     await platformPresets();
     expect(engine.platformPresets).toHaveBeenCalledTimes(1); // asked once per window
-  });
-});
-
-describe("streaming settings", () => {
-  it("checks the listen address", () => {
-    expect(listenProblem("127.0.0.1:1935")).toBeNull();
-    expect(listenProblem("[::1]:1935")).toBeNull();
-    expect(listenProblem("localhost:1935")).toMatch(/not an address/);
-    expect(listenProblem("127.0.0.1")).toMatch(/not an address/);
-    expect(listenProblem("300.0.0.1:1935")).toMatch(/not an address/);
-    expect(listenProblem("127.0.0.1:70000")).toMatch(/not an address/);
-    expect(listenProblem("127.0.0.1:0")).toMatch(/port/);
-  });
-  it("warns about addresses other machines can reach", () => {
-    expect(listenExposed("127.0.0.1:1935")).toBe(false);
-    expect(listenExposed("127.0.0.2:1935")).toBe(false);
-    expect(listenExposed("[::1]:1935")).toBe(false);
-    expect(listenExposed("0.0.0.0:1935")).toBe(true);
-    expect(listenExposed("192.168.1.20:1935")).toBe(true);
-    expect(listenExposed("[::]:1935")).toBe(true);
-    expect(listenExposed("garbage")).toBe(false); // a malformed address gets a problem, not a warning
-  });
-  it("reads the upload budget", () => {
-    expect(parseBudget("")).toEqual({ value: null, problem: null });
-    expect(parseBudget(" 12 000 ")).toEqual({ value: 12000, problem: null });
-    expect(parseBudget("0").problem).toMatch(/more than 0/);
-    expect(parseBudget("4.5").problem).toMatch(/whole number/);
-    expect(parseBudget("20000000").problem).toMatch(/at most/);
   });
 });

@@ -2,6 +2,7 @@
 //! keeps no copy of them), and the platforms' URL presets.
 
 use serde::{Deserialize, Serialize};
+use streampai::config::fields;
 use streampai::PlatformKind;
 
 /// One form field to check.
@@ -23,6 +24,18 @@ pub enum FieldCheck {
     DeviceName {
         value: String,
     },
+    /// The local ingest's listen address.
+    LocalListen {
+        value: String,
+    },
+    /// A warning (not a problem): the listen address is reachable from other machines.
+    LocalListenExposure {
+        value: String,
+    },
+    /// kbit/s as typed; empty means no budget.
+    UploadBudget {
+        value: String,
+    },
 }
 
 /// What is wrong with the field, in words, or `null`.
@@ -34,6 +47,9 @@ pub fn check_field(check: FieldCheck) -> Option<String> {
         FieldCheck::PlatformUrl { value, kind } => streampai::platform_url_problem(&value, kind),
         FieldCheck::SyncUrl { value } => streampai::sync::url_problem(&value),
         FieldCheck::DeviceName { value } => streampai::sync::device_name_problem(&value),
+        FieldCheck::LocalListen { value } => fields::local_listen_problem(&value),
+        FieldCheck::LocalListenExposure { value } => fields::local_listen_warning(&value),
+        FieldCheck::UploadBudget { value } => fields::parse_upload_budget(&value).err(),
     }
 }
 
@@ -77,6 +93,10 @@ mod tests {
         assert!(sync("http://host:4860").unwrap().contains("ws://"));
         assert_eq!(sync("ws://10.0.0.2:4860"), None);
         assert!(check_field(FieldCheck::DeviceName { value: "a\u{7}b".into() }).is_some());
+        assert!(check_field(FieldCheck::LocalListen { value: "127.0.0.1:0".into() }).is_some());
+        assert!(check_field(FieldCheck::LocalListenExposure { value: "0.0.0.0:1935".into() }).is_some());
+        assert!(check_field(FieldCheck::UploadBudget { value: "0".into() }).is_some());
+        assert_eq!(check_field(FieldCheck::UploadBudget { value: "12 000".into() }), None);
         assert_eq!(platform_presets().len(), 5);
         assert!(platform_presets().iter().all(|p| (p.url.is_none()) == (p.kind == PlatformKind::Custom)));
     }

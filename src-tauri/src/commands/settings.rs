@@ -144,35 +144,16 @@ pub struct StreamingInput {
     pub auto_start: bool,
 }
 
-/// The most a budget may say (10 Gbit/s): anything above is a typo.
-pub const MAX_UPLOAD_BUDGET_KBPS: u32 = 10_000_000;
-
 /// Checks the streaming section and puts it into `config` (field-named errors).
 pub fn apply_streaming(config: &mut streampai::Config, input: &StreamingInput) -> UiResult<()> {
-    let listen = input.local_listen.trim();
-    let addr = listen.parse::<std::net::SocketAddr>().map_err(|_| {
-        UiError::invalid("local_listen", format!("`{listen}` is not an address like 127.0.0.1:1935"))
-    })?;
-    if addr.port() == 0 {
-        return Err(UiError::invalid(
-            "local_listen",
-            "choose a port OBS can be told about (1935 is RTMP's usual one)",
-        ));
+    use streampai::config::fields;
+    if let Some(problem) = fields::local_listen_problem(&input.local_listen) {
+        return Err(UiError::invalid("local_listen", problem));
     }
-    match input.upload_budget_kbps {
-        Some(0) => {
-            return Err(UiError::invalid(
-                "upload_budget_kbps",
-                "must be more than 0 kbit/s (leave it empty for no budget)",
-            ))
-        }
-        Some(b) if b > MAX_UPLOAD_BUDGET_KBPS => {
-            return Err(UiError::invalid(
-                "upload_budget_kbps",
-                "must be at most 10,000,000 kbit/s (10 Gbit/s)",
-            ))
-        }
-        _ => {}
+    let addr: std::net::SocketAddr =
+        input.local_listen.trim().parse().map_err(|_| UiError::invalid("local_listen", "not an address"))?;
+    if let Some(problem) = fields::upload_budget_problem(input.upload_budget_kbps) {
+        return Err(UiError::invalid("upload_budget_kbps", problem));
     }
     if input.ingest == IngestBackend::Cloudflare
         && config.cloudflare.account_id.as_deref().is_none_or(|a| a.trim().is_empty())

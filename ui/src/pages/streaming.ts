@@ -5,7 +5,8 @@ import type { IngestBackend, StreamPhase } from "../bindings";
 import { fill, h } from "../dom";
 import { errorField, formatBitrate } from "../format";
 import type { Ctx } from "../main";
-import { listenExposed, listenProblem, parseBudget } from "../validate";
+import { checkField } from "../checks";
+import { sentence } from "../format";
 
 const FIELDS = ["ingest", "local_listen", "upload_budget_kbps"] as const;
 
@@ -36,6 +37,12 @@ export function streamingSection(ctx: Ctx): { el: HTMLElement; cleanup: () => vo
   const result = h("div", { class: "result", "data-testid": "streaming-result" });
   const localOnly = h("div", { class: "form" });
 
+  // The rules are the engine's (`check_field`); the UI only words them.
+  const budgetValue = (): number | null => {
+    const t = budget.value.replace(/[ _,]/g, "");
+    return t === "" ? null : Number(t);
+  };
+  let seq = 0;
   const update = () => {
     const onAir = phase !== "offline";
     backend.disabled = onAir;
@@ -43,23 +50,32 @@ export function streamingSection(ctx: Ctx): { el: HTMLElement; cleanup: () => vo
       ? "The stream is on air: stop it to switch the ingest backend (OBS would lose its server mid-stream)."
       : "";
     localOnly.hidden = backend.value !== "local";
-    listenWarning.textContent =
-      !listenProblem(listen.value) && listenExposed(listen.value)
-        ? "Other machines on your network can reach this address (LAN exposure): anyone with the ingest key " +
-          "could stream through this computer. Keep 127.0.0.1 unless OBS runs on another machine."
-        : "";
-    listenWarning.hidden = listenWarning.textContent === "";
-    const b = parseBudget(budget.value);
-    budgetHint.textContent = b.value !== null ? `= ${formatBitrate(b.value)} for all platforms together` : "";
+    const mine = ++seq;
+    void Promise.all([
+      commands.checkField({ field: "local_listen_exposure", value: listen.value }),
+      checkField({ field: "upload_budget", value: budget.value }),
+    ])
+      .then(([exposure, budgetProblem]) => {
+        if (mine !== seq) return;
+        listenWarning.textContent = exposure
+          ? `${sentence(exposure)} Keep 127.0.0.1 unless OBS runs on another machine.`
+          : "";
+        listenWarning.hidden = listenWarning.textContent === "";
+        const b = budgetProblem ? null : budgetValue();
+        budgetHint.textContent = b !== null ? `= ${formatBitrate(b)} for all platforms together` : "";
+      })
+      .catch(() => {});
   };
 
   const save = async () => {
     for (const f of FIELDS) errors[f].textContent = "";
-    const listenErr = listenProblem(listen.value);
-    const b = parseBudget(budget.value);
+    const [listenErr, budgetErr] = await Promise.all([
+      checkField({ field: "local_listen", value: listen.value }),
+      checkField({ field: "upload_budget", value: budget.value }),
+    ]);
     if (listenErr) errors.local_listen.textContent = listenErr;
-    if (b.problem) errors.upload_budget_kbps.textContent = b.problem;
-    if (listenErr || b.problem) {
+    if (budgetErr) errors.upload_budget_kbps.textContent = budgetErr;
+    if (listenErr || budgetErr) {
       result.className = "result error";
       result.textContent = "Check the fields above.";
       return;
@@ -69,7 +85,7 @@ export function streamingSection(ctx: Ctx): { el: HTMLElement; cleanup: () => vo
         commands.saveStreaming({
           ingest: backend.value as IngestBackend,
           local_listen: listen.value.trim(),
-          upload_budget_kbps: b.value,
+          upload_budget_kbps: budgetValue(),
           auto_start: autoStart.checked,
         }),
       );
