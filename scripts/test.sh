@@ -18,6 +18,8 @@ fi
 # desktop shell included), so no change breaks the Windows build unnoticed.
 scripts/windows-deps.sh
 cargo check --workspace --lib --bins --tests --target x86_64-pc-windows-gnu
+# ... and the cross-built engine runs: under Wine, control API, presence, relay (scripts/wine-smoke.sh).
+scripts/wine-smoke.sh
 # The desktop shell needs GTK/WebKit: scripts/test-desktop.sh builds and tests it.
 cargo build --workspace --exclude streampai-desktop --all-targets
 cargo test --workspace --exclude streampai-desktop
