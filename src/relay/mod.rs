@@ -21,17 +21,23 @@
 //!   the outputs' client session. Metadata (`@setDataFrame`), sequence headers and media are
 //!   relayed byte for byte.
 
+mod admission;
+mod amf;
 mod chunks;
 mod config;
 mod control;
 mod fanout;
 mod ingest;
+mod logtext;
 mod media;
 mod output;
 mod push;
+mod push_session;
+mod rtmp_msg;
 mod server_proto;
 mod stats;
 mod target;
+mod throttle;
 mod tls;
 mod wire;
 
