@@ -1,7 +1,9 @@
 //! AMF0 decoding for what RTMP peers send us (commands and data messages), with limits.
 //!
-//! `rml_amf0`'s decoder recurses once per nested object or array with no depth limit (a
-//! 64 KiB message of nested objects overflows a thread's stack, which aborts the process) and
+//! `rml_amf0`'s decoder recurses once per nested object or array with no depth limit: a 60 KB
+//! `connect` of nested objects overflows a 2 MiB thread stack and aborts the whole process
+//! (checked with rml_amf0 0.3, debug and release), which any stranger could send the ingest
+//! before showing a key. And
 //! `rml_rtmp`'s command parser takes its first three values with `Vec::drain(..3)`, which
 //! panics on a command with fewer values (FFmpeg's `onFCPublish` has only its name). This
 //! decoder returns an error for anything malformed or too deep and never panics; values are

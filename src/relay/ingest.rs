@@ -352,13 +352,17 @@ impl Conn {
         }
     }
 
-    fn reject(&mut self, reason: RejectReason) {
-        let why = match reason {
-            RejectReason::UnknownApp => "unknown application",
-            RejectReason::WrongKey => "wrong stream key",
-            RejectReason::PlayNotAllowed => "playback is not offered",
+    /// `detail`: already escaped peer text for the log (never a key).
+    fn reject(&mut self, reason: RejectReason, detail: Option<String>) {
+        let why = match (reason, detail) {
+            (RejectReason::UnknownApp, Some(app)) => {
+                format!("unknown application \"{app}\" (the ingest's is \"{}\")", self.ctx.app)
+            }
+            (RejectReason::UnknownApp, None) => "unknown application".to_string(),
+            (RejectReason::WrongKey, _) => "wrong stream key".to_string(),
+            (RejectReason::PlayNotAllowed, _) => "playback is not offered".to_string(),
         };
-        self.ctx.refused(self.peer, why);
+        self.ctx.refused(self.peer, &why);
         let _ = self.ctx.hub.events().send(RelayEvent::PublishRejected { peer: self.peer, reason });
     }
 
@@ -379,9 +383,8 @@ impl Conn {
                     } else {
                         escape(&app, 64)
                     };
-                    tracing::debug!(app, "relay ingest: unknown application");
                     proto.reject_connect(transaction, "unknown application");
-                    self.reject(RejectReason::UnknownApp);
+                    self.reject(RejectReason::UnknownApp, Some(app));
                     return Next::Close("unknown application");
                 }
             }
@@ -392,7 +395,7 @@ impl Conn {
                     proto.accept_publish(stream_id);
                 } else {
                     proto.reject("NetStream.Publish.BadName", "invalid stream key", stream_id);
-                    self.reject(RejectReason::WrongKey);
+                    self.reject(RejectReason::WrongKey, None);
                     return Next::Close("wrong stream key");
                 }
             }
@@ -402,7 +405,7 @@ impl Conn {
             }
             Request::Play { stream_id } => {
                 proto.reject("NetStream.Play.Failed", "playback is not offered", stream_id);
-                self.reject(RejectReason::PlayNotAllowed);
+                self.reject(RejectReason::PlayNotAllowed, None);
                 return Next::Close("playback refused");
             }
         }
