@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use rml_rtmp::handshake::{Handshake, HandshakeProcessResult, PeerType};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
 use super::media::{Frame, FrameKind, StreamHeaders};
@@ -79,8 +79,9 @@ impl Timeline {
 }
 
 pub(crate) struct PushConn {
-    rd: ReadHalf<Io>,
-    wr: WriteHalf<Io>,
+    /// Not split: reads (platform messages) and writes (media) never run at the same time
+    /// (`OutputTask::pump` does one, then the other), so no lock is taken per poll.
+    io: Io,
     session: PushSession,
     writer: ChunkWriter,
     out: SegmentBuf,
@@ -114,10 +115,8 @@ impl PushConn {
         } else {
             Box::new(tcp)
         };
-        let (rd, wr) = tokio::io::split(io);
         let mut conn = PushConn {
-            rd,
-            wr,
+            io,
             session: PushSession::new(&target.app, &target.tc_url, key),
             writer: ChunkWriter::new(CHUNK_SIZE, 0),
             out: SegmentBuf::default(),
@@ -136,19 +135,19 @@ impl PushConn {
     async fn handshake(&mut self) -> Result<(), PushError> {
         let mut hs = Handshake::new(PeerType::Client);
         let p0p1 = hs.generate_outbound_p0_and_p1().map_err(|e| PushError::Handshake(format!("{e:?}")))?;
-        self.wr.write_all(&p0p1).await?;
+        self.io.write_all(&p0p1).await?;
         let mut buf = vec![0u8; 4096];
         loop {
-            let n = match self.rd.read(&mut buf).await? {
+            let n = match self.io.read(&mut buf).await? {
                 0 => return Err(PushError::Closed),
                 n => n,
             };
             match hs.process_bytes(&buf[..n]).map_err(|e| PushError::Handshake(format!("{e:?}")))? {
                 HandshakeProcessResult::InProgress { response_bytes } => {
-                    self.wr.write_all(&response_bytes).await?
+                    self.io.write_all(&response_bytes).await?
                 }
                 HandshakeProcessResult::Completed { response_bytes, remaining_bytes } => {
-                    self.wr.write_all(&response_bytes).await?;
+                    self.io.write_all(&response_bytes).await?;
                     self.session.reader().buffer().extend_from_slice(&remaining_bytes);
                     self.session.received(remaining_bytes.len(), &mut self.writer, &mut self.out);
                     return Ok(());
@@ -179,7 +178,7 @@ impl PushConn {
 
     /// Read from the platform into the session's buffer.
     async fn read_some(&mut self) -> Result<(), PushError> {
-        match self.rd.read_buf(self.session.reader().buffer()).await? {
+        match self.io.read_buf(self.session.reader().buffer()).await? {
             0 => Err(PushError::Closed),
             n => {
                 self.session.received(n, &mut self.writer, &mut self.out);
@@ -240,12 +239,12 @@ impl PushConn {
     pub(crate) async fn flush(&mut self) -> Result<usize, PushError> {
         let n = bytes::Buf::remaining(&self.out);
         if n > 0 {
-            let r = self.wr.write_all_buf(&mut self.out).await;
+            let r = self.io.write_all_buf(&mut self.out).await;
             if r.is_err() {
                 self.out.clear();
             }
             r?;
-            self.wr.flush().await?;
+            self.io.flush().await?;
         }
         Ok(n)
     }
@@ -254,7 +253,7 @@ impl PushConn {
     pub(crate) async fn close(mut self) {
         self.session.close(&mut self.writer, &mut self.out);
         let _ = self.flush().await;
-        let _ = self.wr.shutdown().await;
+        let _ = self.io.shutdown().await;
     }
 }
 
