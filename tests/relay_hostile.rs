@@ -59,6 +59,13 @@ async fn stranger(addr: SocketAddr, half: bool, stop: CancellationToken, opened:
 async fn strangers_holding_sockets_never_lock_out_the_publisher() {
     require_tools!();
     let relay = start("obs-key-lockout");
+    // For comparison (docs/PERFORMANCE.md): the same publisher with no one else around.
+    let started = Instant::now();
+    let quiet = publish(relay.addr, "live", "obs-key-lockout", Some(1)).wait().await.unwrap();
+    eprintln!(
+        "no strangers: {quiet}, publishing after {:?}",
+        relay.publishing_since(started).map(|t| t - started)
+    );
     let stop = CancellationToken::new();
     let opened = Arc::new(AtomicUsize::new(0));
     for i in 0..400 {

@@ -3,11 +3,10 @@
 //! `rml_amf0`'s decoder recurses once per nested object or array with no depth limit: a 60 KB
 //! `connect` of nested objects overflows a 2 MiB thread stack and aborts the whole process
 //! (checked with rml_amf0 0.3, debug and release), which any stranger could send the ingest
-//! before showing a key. And
-//! `rml_rtmp`'s command parser takes its first three values with `Vec::drain(..3)`, which
-//! panics on a command with fewer values (FFmpeg's `onFCPublish` has only its name). This
-//! decoder returns an error for anything malformed or too deep and never panics; values are
-//! `rml_amf0`'s, so its (sound) encoder stays in use for what we send.
+//! before showing a key. And `rml_rtmp`'s command parser takes its first three values with
+//! `Vec::drain(..3)`, which panics on a command with fewer values (FFmpeg's `onFCPublish` has
+//! only its name). This decoder returns an error for anything malformed or too deep and never
+//! panics; values are `rml_amf0`'s, so its (sound) encoder stays in use for what we send.
 
 use std::collections::HashMap;
 
