@@ -60,6 +60,7 @@ async fn strangers_holding_sockets_never_lock_out_the_publisher() {
     require_tools!();
     let relay = start("obs-key-lockout");
     // For comparison (docs/PERFORMANCE.md): the same publisher with no one else around.
+    relay_support::media(); // encoded once, before any timing
     let started = Instant::now();
     let quiet = publish(relay.addr, "live", "obs-key-lockout", Some(1)).wait().await.unwrap();
     eprintln!(
