@@ -203,11 +203,7 @@ async fn try_publish(addr: SocketAddr, app: &str, key: &str) {
     loop {
         for r in pending.drain(..) {
             match r {
-                ClientSessionResult::OutboundResponse(p) => {
-                    if s.write_all(&p.bytes).await.is_err() {
-                        return;
-                    }
-                }
+                ClientSessionResult::OutboundResponse(p) if s.write_all(&p.bytes).await.is_err() => return,
                 ClientSessionResult::RaisedEvent(ClientSessionEvent::ConnectionRequestAccepted) => {
                     let r =
                         session.request_publishing(key.into(), rml_rtmp::sessions::PublishRequestType::Live);
