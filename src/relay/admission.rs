@@ -71,11 +71,17 @@ impl Admission {
         let evict = CancellationToken::new();
         let mut evicted = 0;
         while entries.iter().filter(|e| e.ip == ip).count() >= self.caps.per_ip {
-            evicted += evict_one(entries, |e| e.ip == ip);
+            match evict_one(entries, |e| e.ip == ip) {
+                0 => break,
+                n => evicted += n,
+            }
         }
         while entries.len() >= self.caps.total {
             let heaviest = heaviest_ip(entries);
-            evicted += evict_one(entries, |e| Some(e.ip) == heaviest);
+            match evict_one(entries, |e| Some(e.ip) == heaviest) {
+                0 => break,
+                n => evicted += n,
+            }
         }
         entries.push(Entry { id, ip, stage: Stage::Accepted, since: Instant::now(), evict: evict.clone() });
         (Ticket { admission: self.clone(), id, evict }, evicted)

@@ -156,7 +156,9 @@ impl PushSession {
                 self.state = State::CreatingStream;
             }
             ("_result", State::CreatingStream) if c.transaction == TX_CREATE_STREAM => {
-                let id = c.args.iter().find_map(|v| match v {
+                // The id is the first number after the (usually null) command object; a few
+                // servers put it in the object's place.
+                let id = c.args.iter().chain(std::iter::once(&c.object)).find_map(|v| match v {
                     Amf0Value::Number(n) if n.is_finite() && *n >= 0.0 && *n <= u32::MAX as f64 => {
                         Some(*n as u32)
                     }

@@ -132,6 +132,16 @@ fn publishes_to_an_ffmpeg_style_server() {
 }
 
 #[test]
+fn a_stream_id_in_the_command_object_place_is_taken() {
+    let mut p = Platform::new();
+    let mut c = Client::new("k");
+    c.feed(&p.command("_result", 1.0, vec![])).unwrap();
+    c.feed(&p.raw_command(vec![s("_result"), Amf0Value::Number(4.0), Amf0Value::Number(5.0)])).unwrap();
+    c.feed(&p.status("status", "NetStream.Publish.Start", "")).unwrap();
+    assert_eq!(c.session.stream_id(), 5);
+}
+
+#[test]
 fn pings_and_windows_are_answered() {
     let mut p = Platform::new();
     let mut c = Client::new("k");
