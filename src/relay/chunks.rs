@@ -2,9 +2,14 @@
 //!
 //! Written for the relay's hot path: the socket is read straight into the decoder's buffer,
 //! a message that fits in one chunk (all audio, most video) is split off that buffer without a
-//! copy, and a multi-chunk message is assembled once into a buffer of its announced length.
-//! Every length and count a peer controls is bounded; malformed input is an error, never a
-//! panic.
+//! copy, and a multi-chunk message is assembled as its bytes arrive.
+//!
+//! Every length and count a peer controls is bounded by [`Limits`], checked when a chunk
+//! header announces a message (before any of its bytes are buffered); memory grows only with
+//! bytes actually received, never with what a header announces. Malformed input is an error,
+//! never a panic. The ingest reads with [`Limits::UNAUTHENTICATED`] until the stream key has
+//! been checked; the push client reads the platform's (small) messages with
+//! [`Limits::PLATFORM`].
 
 use bytes::{Buf, Bytes, BytesMut};
 
@@ -12,9 +17,30 @@ use bytes::{Buf, Bytes, BytesMut};
 const MAX_CHUNK_SIZE: usize = 1 << 24;
 /// Chunk streams with a message in progress, at most.
 const MAX_OPEN_STREAMS: usize = 64;
-/// Bytes of incomplete messages held per connection, at most.
-const MAX_PENDING_BYTES: usize = 64 << 20;
-const READ_RESERVE: usize = 64 * 1024;
+
+/// What one connection may make us hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Limits {
+    /// Longest message accepted (the header's announced length).
+    pub(crate) max_message: usize,
+    /// Bytes of incomplete messages held at once, over all chunk streams.
+    pub(crate) max_pending: usize,
+    /// Free room kept in the read buffer (the most one socket read takes).
+    pub(crate) read_reserve: usize,
+}
+
+impl Limits {
+    /// Before a publisher has shown the stream key: commands only (OBS's `connect` is a few
+    /// hundred bytes), a few KiB read at a time.
+    pub(crate) const UNAUTHENTICATED: Limits =
+        Limits { max_message: 64 * 1024, max_pending: 128 * 1024, read_reserve: 4 * 1024 };
+    /// An authenticated publisher: any RTMP message (24-bit lengths, so < 16 MiB).
+    pub(crate) const PUBLISHER: Limits =
+        Limits { max_message: 16 << 20, max_pending: 32 << 20, read_reserve: 64 * 1024 };
+    /// A platform answering the push client: commands and control messages only.
+    pub(crate) const PLATFORM: Limits =
+        Limits { max_message: 1 << 20, max_pending: 2 << 20, read_reserve: 16 * 1024 };
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum ChunkError {
@@ -24,6 +50,8 @@ pub(crate) enum ChunkError {
     Interleaved(u32),
     #[error("too many chunk streams or pending bytes")]
     TooMuch,
+    #[error("message of {0} bytes is over the limit")]
+    TooLong(u32),
     #[error("invalid chunk size {0}")]
     ChunkSize(u32),
 }
@@ -58,26 +86,38 @@ pub(crate) struct ChunkReader {
     chunk_size: usize,
     streams: Vec<Stream>,
     pending: usize,
+    limits: Limits,
 }
 
 impl Default for ChunkReader {
     fn default() -> Self {
-        ChunkReader {
-            buf: BytesMut::with_capacity(READ_RESERVE),
-            chunk_size: 128,
-            streams: Vec::new(),
-            pending: 0,
-        }
+        Self::new(Limits::PUBLISHER)
     }
 }
 
 impl ChunkReader {
+    pub(crate) fn new(limits: Limits) -> Self {
+        ChunkReader { buf: BytesMut::new(), chunk_size: 128, streams: Vec::new(), pending: 0, limits }
+    }
+
+    pub(crate) fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+    }
+
     /// The buffer to read the socket into (with room reserved).
     pub(crate) fn buffer(&mut self) -> &mut BytesMut {
-        if self.buf.capacity() - self.buf.len() < READ_RESERVE / 4 {
-            self.buf.reserve(READ_RESERVE);
+        let reserve = self.limits.read_reserve;
+        if self.buf.capacity() - self.buf.len() < reserve / 4 {
+            self.buf.reserve(reserve);
         }
         &mut self.buf
+    }
+
+    /// Bytes this reader holds (read buffer capacity plus incomplete messages).
+    #[cfg(test)]
+    pub(crate) fn held(&self) -> usize {
+        self.buf.capacity()
+            + self.streams.iter().filter_map(|s| s.partial.as_ref()).map(|p| p.capacity()).sum::<usize>()
     }
 
     #[cfg(test)]
@@ -127,6 +167,9 @@ impl ChunkReader {
             return Err(ChunkError::NoMessage(h.csid));
         }
         let (length, type_id) = if h.fmt <= 1 { (h.length, h.type_id) } else { (prev.length, prev.type_id) };
+        if length as usize > self.limits.max_message {
+            return Err(ChunkError::TooLong(length));
+        }
         let stream_id = if h.fmt == 0 { h.stream_id } else { prev.stream_id };
         let extended = if h.fmt < 3 { h.ts_field == 0xff_ffff } else { prev.extended };
         let mut pos = h.len;
@@ -153,13 +196,15 @@ impl ChunkReader {
         let payload = if partial.is_none() && take == length as usize {
             Some(self.buf.split_to(take).freeze())
         } else {
-            let p = partial.get_or_insert_with(|| BytesMut::with_capacity(length as usize));
-            p.extend_from_slice(&self.buf[..take]);
-            self.buf.advance(take);
             self.pending += take;
-            if self.pending > MAX_PENDING_BYTES {
+            if self.pending > self.limits.max_pending {
                 return Err(ChunkError::TooMuch);
             }
+            // Grows with the bytes received (amortized doubling), never to the announced length
+            // up front: a header costs nothing until its bytes arrive.
+            let p = partial.get_or_insert_with(BytesMut::new);
+            p.extend_from_slice(&self.buf[..take]);
+            self.buf.advance(take);
             if p.len() == length as usize {
                 self.pending -= p.len();
                 partial.take().map(BytesMut::freeze)
@@ -304,6 +349,43 @@ mod tests {
         r.push(&[0x04, 0, 0, 10, 0, 0, 1, 8, 1, 0, 0, 0, 0xaa, 0xc4, 0xbb]);
         assert_eq!(r.next().unwrap().unwrap().timestamp, 10);
         assert_eq!(r.next().unwrap().unwrap().timestamp, 20);
+    }
+
+    #[test]
+    fn memory_follows_the_bytes_received_not_the_announced_length() {
+        let mut r = ChunkReader::new(Limits::PUBLISHER);
+        r.set_chunk_size(4096).unwrap();
+        // A 16 MiB - 1 message, of which one 4 KiB chunk arrived.
+        let mut chunk = vec![3, 0, 0, 0, 0xff, 0xff, 0xff, 9, 1, 0, 0, 0];
+        chunk.extend(std::iter::repeat_n(0u8, 4096));
+        r.buffer().extend_from_slice(&chunk);
+        assert_eq!(r.next(), Ok(None));
+        assert!(r.held() < 256 * 1024, "holds {} bytes", r.held());
+    }
+
+    #[test]
+    fn before_authentication_a_long_message_is_refused_at_its_header() {
+        let mut r = ChunkReader::new(Limits::UNAUTHENTICATED);
+        r.push(&[3, 0, 0, 0, 0x80, 0, 0, 9, 1, 0, 0, 0]); // announces 8 MiB, no payload yet
+        assert_eq!(r.next(), Err(ChunkError::TooLong(8 << 20)));
+        // Within the limits, commands still work.
+        let mut r = ChunkReader::new(Limits::UNAUTHENTICATED);
+        r.push(&[3, 0, 0, 0, 0, 0, 2, 20, 0, 0, 0, 0, 5, 5]);
+        assert_eq!(r.next().unwrap().unwrap().payload.len(), 2);
+        // Many streams with partial messages: the pending cap.
+        let mut r = ChunkReader::new(Limits::UNAUTHENTICATED);
+        r.set_chunk_size(4096).unwrap();
+        let mut err = None;
+        for csid in 3..40u8 {
+            let mut chunk = vec![csid, 0, 0, 0, 0, 0xf0, 0, 9, 1, 0, 0, 0];
+            chunk.extend(std::iter::repeat_n(0u8, 4096));
+            r.push(&chunk);
+            if let Err(e) = r.next() {
+                err = Some(e);
+                break;
+            }
+        }
+        assert_eq!(err, Some(ChunkError::TooMuch));
     }
 
     #[test]

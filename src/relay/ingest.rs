@@ -1,13 +1,20 @@
 //! The local RTMP ingest: OBS (or any RTMP encoder) publishes to `rtmp://<listen>/<app>/<key>`.
 //!
-//! One task per TCP connection runs the `rml_rtmp` handshake and server session over the socket.
-//! A wrong application or stream key is refused with an RTMP error status, logged (never with
-//! the key) and the connection closed; any protocol error closes only that connection. A
-//! publisher with the right key replaces the current one (OBS reconnecting after a blip often
-//! arrives before the old socket has timed out).
+//! One task per TCP connection runs the `rml_rtmp` handshake and the relay's own server
+//! protocol ([`ServerProto`]) over the socket. A publisher with the right key replaces the
+//! current one (OBS reconnecting after a blip often arrives before the old socket has timed
+//! out).
+//!
+//! Bounded before authentication: until a connection has published with the right key it
+//! holds a [`Ticket`] (capped per IP and in total; a newcomer pushes out the least advanced,
+//! oldest pending connection, so idle strangers cannot lock OBS out), must finish the handshake
+//! within [`HANDSHAKE_TIMEOUT`] and publish within [`SETUP_TIMEOUT`], and its messages are
+//! limited to a few KiB ([`super::chunks::Limits::UNAUTHENTICATED`]). Refusals (wrong key or
+//! application, timeouts, evictions, protocol errors of strangers) are counted and logged once
+//! per burst ([`Throttle`]); keys are never logged and peer-chosen text is escaped.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,25 +26,31 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
+use super::admission::{Admission, Caps, Stage, Ticket};
 use super::fanout::Hub;
+use super::logtext::escape;
 use super::server_proto::{ProtoError, Request, ServerProto};
+use super::throttle::{Throttle, Verdict};
 use super::{RejectReason, RelayEvent};
 use crate::secrets::Secret;
 
+/// The RTMP handshake must be done within this time.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Handshake, connect and publish must be done within this time.
 const SETUP_TIMEOUT: Duration = Duration::from_secs(10);
 /// A publishing connection that sends nothing for this long is closed (a dead TCP peer).
 const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Connections that have not started publishing yet, at most.
-const MAX_PENDING: usize = 16;
+/// The client's first handshake packet: the version byte and 1536 bytes.
+const C0_C1_LEN: usize = 1537;
 
 pub(crate) struct IngestCtx {
     pub(crate) hub: Arc<Hub>,
     pub(crate) app: String,
     pub(crate) key: Secret,
     next_conn: AtomicU64,
-    pending: AtomicUsize,
+    admission: Arc<Admission>,
+    refusals: Throttle,
 }
 
 impl IngestCtx {
@@ -47,7 +60,33 @@ impl IngestCtx {
             app: app.to_string(),
             key,
             next_conn: AtomicU64::new(1),
-            pending: AtomicUsize::new(0),
+            admission: Admission::new(Caps::DEFAULT),
+            refusals: Throttle::default(),
+        }
+    }
+
+    /// A connection refused or dropped before it authenticated: one warning per burst.
+    fn refused(&self, peer: SocketAddr, why: &str) {
+        match self.refusals.event(|| format!("{why} ({peer})")) {
+            Verdict::Log { folded: 0 } => tracing::warn!(
+                %peer,
+                reason = why,
+                "relay ingest: connection refused (further refusals within 10 s are counted, not logged)"
+            ),
+            Verdict::Log { folded } => tracing::warn!(
+                %peer,
+                reason = why,
+                earlier = folded,
+                "relay ingest: connection refused; {folded} more were refused before it"
+            ),
+            Verdict::Quiet => tracing::trace!(%peer, reason = why, "relay ingest: connection refused"),
+        }
+    }
+
+    /// Log the count of a burst once it is over.
+    fn summarize_refusals(&self) {
+        if let Some((count, latest)) = self.refusals.summary() {
+            tracing::warn!(count, latest = %latest, "relay ingest: {count} more connections refused in the last burst");
         }
     }
 }
@@ -62,6 +101,8 @@ enum IngestError {
     Handshake(String),
     #[error("RTMP protocol: {0}")]
     Protocol(#[from] ProtoError),
+    #[error("too many connections setting up: closed to make room for a newer one")]
+    Evicted,
 }
 
 pub(crate) async fn accept_loop(
@@ -70,30 +111,36 @@ pub(crate) async fn accept_loop(
     cancel: CancellationToken,
     tracker: TaskTracker,
 ) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let accepted = tokio::select! {
             _ = cancel.cancelled() => break,
+            _ = tick.tick() => {
+                ctx.summarize_refusals();
+                continue;
+            }
             r = listener.accept() => r,
         };
         let (stream, peer) = match accepted {
             Ok(x) => x,
             Err(e) => {
                 // EMFILE and friends: back off briefly instead of spinning.
-                tracing::warn!(cause = %e, "relay ingest: accept failed");
+                if let Verdict::Log { .. } = ctx.refusals.event(|| format!("accept failed: {e}")) {
+                    tracing::warn!(cause = %e, "relay ingest: accept failed");
+                }
                 tokio::select! {
                     _ = cancel.cancelled() => break,
                     _ = tokio::time::sleep(Duration::from_millis(100)) => continue,
                 }
             }
         };
-        if ctx.pending.load(Ordering::Relaxed) >= MAX_PENDING {
-            tracing::warn!(%peer, "relay ingest: too many connections setting up; closing this one");
-            continue;
-        }
-        ctx.pending.fetch_add(1, Ordering::Relaxed);
+        // Connections pushed out for this one log their refusal themselves.
+        let (ticket, _evicted) = ctx.admission.admit(peer.ip());
         let conn_id = ctx.next_conn.fetch_add(1, Ordering::Relaxed);
         let span = tracing::info_span!("relay_ingest", conn = conn_id, %peer);
-        tracker.spawn(serve(stream, peer, ctx.clone(), conn_id, cancel.child_token()).instrument(span));
+        tracker
+            .spawn(serve(stream, peer, ctx.clone(), conn_id, ticket, cancel.child_token()).instrument(span));
     }
 }
 
@@ -101,15 +148,11 @@ pub(crate) async fn accept_loop(
 struct Cleanup {
     ctx: Arc<IngestCtx>,
     conn_id: u64,
-    pending: bool,
     reason: String,
 }
 
 impl Drop for Cleanup {
     fn drop(&mut self) {
-        if self.pending {
-            self.ctx.pending.fetch_sub(1, Ordering::Relaxed);
-        }
         self.ctx.hub.end_publish(self.conn_id, &self.reason);
     }
 }
@@ -119,20 +162,44 @@ async fn serve(
     peer: SocketAddr,
     ctx: Arc<IngestCtx>,
     conn_id: u64,
+    ticket: Ticket,
     cancel: CancellationToken,
 ) {
-    let mut cleanup = Cleanup { ctx: ctx.clone(), conn_id, pending: true, reason: "connection lost".into() };
-    let mut conn = Conn { stream, peer, ctx, conn_id, cancel, out: Vec::new(), publishing: false };
-    match conn.run(&mut cleanup).await {
+    let accepted = Instant::now();
+    let mut cleanup = Cleanup { ctx: ctx.clone(), conn_id, reason: "connection lost".into() };
+    let mut conn =
+        Conn { stream, peer, ctx, conn_id, cancel, out: Vec::new(), publishing: false, ticket: Some(ticket) };
+    let result = conn.run().await;
+    let authenticated = conn.ticket.is_none();
+    match result {
         Ok(reason) => {
             tracing::debug!(reason, "relay ingest: connection closed");
             cleanup.reason = reason.to_string();
         }
-        Err(e) => {
-            tracing::warn!(cause = %e, "relay ingest: connection closed on error");
+        Err(e) if authenticated => {
+            tracing::warn!(cause = %e, "relay ingest: publisher connection closed on error");
             cleanup.reason = e.to_string();
         }
+        Err(e) => {
+            tracing::debug!(cause = %e, "relay ingest: closed before authenticating");
+            conn.ctx.refused(peer, &e.to_string());
+            cleanup.reason = e.to_string();
+            if matches!(e, IngestError::Evicted) {
+                // Closing at once would let a stranger that reconnects whenever it is dropped
+                // churn thousands of connections a second, crowding OBS out of the accept
+                // queue. Unread until its handshake deadline (plus jitter, so a crowd of them
+                // does not come back at once), it costs a descriptor and no CPU.
+                conn.out = Vec::new();
+                drop(conn.ticket.take());
+                let until = accepted + HANDSHAKE_TIMEOUT.mul_f64(rand::random_range(1.0..2.0));
+                tokio::select! {
+                    _ = conn.cancel.cancelled() => {}
+                    _ = tokio::time::sleep_until(until) => {}
+                }
+            }
+        }
     }
+    drop(conn.ticket.take());
     let _ = tokio::time::timeout(Duration::from_secs(1), conn.stream.shutdown()).await;
 }
 
@@ -149,14 +216,22 @@ struct Conn {
     cancel: CancellationToken,
     out: Vec<u8>,
     publishing: bool,
+    /// Held until the connection has published with the right key.
+    ticket: Option<Ticket>,
 }
 
 impl Conn {
-    async fn run(&mut self, cleanup: &mut Cleanup) -> Result<&'static str, IngestError> {
+    async fn run(&mut self) -> Result<&'static str, IngestError> {
         let _ = self.stream.set_nodelay(true);
         let deadline = Instant::now() + SETUP_TIMEOUT;
         let mut proto = ServerProto::new();
-        self.handshake(&mut proto, deadline).await?;
+        let evicted = self.ticket.as_ref().map(|t| t.evicted().clone()).unwrap_or_default();
+        tokio::select! {
+            biased;
+            _ = evicted.cancelled() => return Err(IngestError::Evicted),
+            r = self.handshake(&mut proto, Instant::now() + HANDSHAKE_TIMEOUT) => r?,
+        }
+        self.advance(Stage::Handshaken);
         // One long-lived timer, re-armed only when it fires: no timer work per read.
         let mut setup_deadline = deadline;
         let mut last_read = Instant::now();
@@ -174,13 +249,13 @@ impl Conn {
             if let Next::Close(reason) = next {
                 return Ok(reason);
             }
-            if self.publishing && cleanup.pending {
-                cleanup.pending = false;
-                self.ctx.pending.fetch_sub(1, Ordering::Relaxed);
+            if self.publishing && self.ticket.is_some() {
+                self.ticket = None; // authenticated: no longer counts as pending
             }
             let read = tokio::select! {
                 biased;
                 _ = &mut cancelled => return Ok("replaced by a new publisher or shut down"),
+                _ = evicted.cancelled(), if self.ticket.is_some() => return Err(IngestError::Evicted),
                 _ = &mut timer => {
                     let due = if self.publishing { last_read + IDLE_TIMEOUT } else { setup_deadline };
                     if Instant::now() >= due {
@@ -209,17 +284,23 @@ impl Conn {
         }
     }
 
+    /// The server side of the handshake. Nothing is computed (no digest, no answer) until the
+    /// client's whole first packet is in: half a handshake costs a stranger nothing and us
+    /// nothing, and a wrong version byte is refused at once.
     async fn handshake(&mut self, proto: &mut ServerProto, deadline: Instant) -> Result<(), IngestError> {
-        let mut hs = Handshake::new(PeerType::Server);
         let mut buf = vec![0u8; 4096];
+        let mut have = 0;
+        while have < C0_C1_LEN {
+            have += self.read_handshake(&mut buf[have..C0_C1_LEN], deadline).await?;
+            if buf[0] != 3 {
+                return Err(IngestError::Handshake(format!("unsupported RTMP version {}", buf[0])));
+            }
+        }
+        self.advance(Stage::Greeted);
+        let mut hs = Handshake::new(PeerType::Server);
+        let mut input = have;
         loop {
-            let n = match tokio::time::timeout_at(deadline, self.stream.read(&mut buf)).await {
-                Err(_) => return Err(IngestError::Timeout("RTMP handshake")),
-                Ok(Ok(0)) => return Err(IngestError::Handshake("closed by the peer".into())),
-                Ok(Ok(n)) => n,
-                Ok(Err(e)) => return Err(e.into()),
-            };
-            match hs.process_bytes(&buf[..n]) {
+            match hs.process_bytes(&buf[..input]) {
                 Ok(HandshakeProcessResult::InProgress { response_bytes }) => self.out.extend(response_bytes),
                 Ok(HandshakeProcessResult::Completed { response_bytes, remaining_bytes }) => {
                     self.out.extend(response_bytes);
@@ -230,6 +311,16 @@ impl Conn {
                 Err(e) => return Err(IngestError::Handshake(format!("{e:?}"))),
             }
             self.flush().await?;
+            input = self.read_handshake(&mut buf, deadline).await?;
+        }
+    }
+
+    async fn read_handshake(&mut self, buf: &mut [u8], deadline: Instant) -> Result<usize, IngestError> {
+        match tokio::time::timeout_at(deadline, self.stream.read(buf)).await {
+            Err(_) => Err(IngestError::Timeout("RTMP handshake")),
+            Ok(Ok(0)) => Err(IngestError::Handshake("closed by the peer".into())),
+            Ok(Ok(n)) => Ok(n),
+            Ok(Err(e)) => Err(e.into()),
         }
     }
 
@@ -255,7 +346,23 @@ impl Conn {
         Ok(Next::Continue)
     }
 
-    fn reject(&mut self, reason: RejectReason) {
+    fn advance(&self, stage: Stage) {
+        if let Some(t) = &self.ticket {
+            t.advance(stage);
+        }
+    }
+
+    /// `detail`: already escaped peer text for the log (never a key).
+    fn reject(&mut self, reason: RejectReason, detail: Option<String>) {
+        let why = match (reason, detail) {
+            (RejectReason::UnknownApp, Some(app)) => {
+                format!("unknown application \"{app}\" (the ingest's is \"{}\")", self.ctx.app)
+            }
+            (RejectReason::UnknownApp, None) => "unknown application".to_string(),
+            (RejectReason::WrongKey, _) => "wrong stream key".to_string(),
+            (RejectReason::PlayNotAllowed, _) => "playback is not offered".to_string(),
+        };
+        self.ctx.refused(self.peer, &why);
         let _ = self.ctx.hub.events().send(RelayEvent::PublishRejected { peer: self.peer, reason });
     }
 
@@ -269,11 +376,15 @@ impl Conn {
             Request::Connect { app, transaction } => {
                 if app.trim_matches('/') == self.ctx.app {
                     proto.accept_connect(transaction);
+                    self.advance(Stage::Connected);
                 } else {
-                    let app = if app.contains(self.ctx.key.expose()) { "[redacted]" } else { &app };
-                    tracing::warn!(app, "relay ingest: publisher rejected: unknown application");
+                    let app = if app.contains(self.ctx.key.expose()) {
+                        "[redacted]".into()
+                    } else {
+                        escape(&app, 64)
+                    };
                     proto.reject_connect(transaction, "unknown application");
-                    self.reject(RejectReason::UnknownApp);
+                    self.reject(RejectReason::UnknownApp, Some(app));
                     return Next::Close("unknown application");
                 }
             }
@@ -283,9 +394,8 @@ impl Conn {
                     self.publishing = true;
                     proto.accept_publish(stream_id);
                 } else {
-                    tracing::warn!("relay ingest: publisher rejected: wrong stream key");
                     proto.reject("NetStream.Publish.BadName", "invalid stream key", stream_id);
-                    self.reject(RejectReason::WrongKey);
+                    self.reject(RejectReason::WrongKey, None);
                     return Next::Close("wrong stream key");
                 }
             }
@@ -294,9 +404,8 @@ impl Conn {
                 hub.end_publish(self.conn_id, "unpublished");
             }
             Request::Play { stream_id } => {
-                tracing::warn!("relay ingest: playback request refused");
                 proto.reject("NetStream.Play.Failed", "playback is not offered", stream_id);
-                self.reject(RejectReason::PlayNotAllowed);
+                self.reject(RejectReason::PlayNotAllowed, None);
                 return Next::Close("playback refused");
             }
         }

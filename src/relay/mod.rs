@@ -16,22 +16,31 @@
 //! * The relay never ends the outputs because OBS left: when the publisher disconnects the
 //!   outputs stay connected and resume on the next publisher's first keyframe. The caller owns
 //!   the grace policy (watch [`IngestState`], remove outputs when the grace runs out).
-//! * The ingest speaks RTMP with its own chunk decoder and publish handling
-//!   ([`server_proto`]); `rml_rtmp` provides the handshake, the message and AMF0 codecs, and
-//!   the outputs' client session. Metadata (`@setDataFrame`), sequence headers and media are
-//!   relayed byte for byte.
+//! * Both sides speak RTMP with the relay's own chunk layer ([`chunks`], [`wire`]), message
+//!   parsing ([`rtmp_msg`], [`amf`]) and sessions ([`server_proto`] for the ingest,
+//!   [`push_session`] for the outputs); `rml_rtmp` provides the handshake and encodes what we
+//!   send, never parses what a peer sends. Metadata (`@setDataFrame`), sequence headers and
+//!   media are relayed byte for byte.
+//! * Bounded before authentication: see [`ingest`] (pending-connection caps with eviction,
+//!   timeouts, message limits, one warning per burst of refusals).
 
+mod admission;
+mod amf;
 mod chunks;
 mod config;
 mod control;
 mod fanout;
 mod ingest;
+mod logtext;
 mod media;
 mod output;
 mod push;
+mod push_session;
+mod rtmp_msg;
 mod server_proto;
 mod stats;
 mod target;
+mod throttle;
 mod tls;
 mod wire;
 

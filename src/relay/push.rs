@@ -1,30 +1,23 @@
-//! One publishing connection to a platform: TCP (+ TLS for `rtmps://`), the RTMP handshake,
-//! `connect` / `releaseStream` / `FCPublish` / `createStream` / `publish` (what OBS and FFmpeg
-//! send), then media. Commands and control messages go through `rml_rtmp`'s client session;
-//! media is chunked by [`ChunkWriter`] straight from the shared payloads.
+//! One publishing connection to a platform: TCP (+ TLS for `rtmps://`), the RTMP handshake
+//! (`rml_rtmp`), then the client session ([`PushSession`]: connect, createStream, publish over
+//! the project's own chunk layer) and media. Media is chunked by [`ChunkWriter`] straight from
+//! the shared payloads.
 
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use rml_rtmp::handshake::{Handshake, HandshakeProcessResult, PeerType};
-use rml_rtmp::rml_amf0::Amf0Value;
-use rml_rtmp::sessions::{
-    ClientSession, ClientSessionConfig, ClientSessionEvent, ClientSessionResult, PublishRequestType,
-    StreamMetadata,
-};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
 use super::media::{Frame, FrameKind, StreamHeaders};
+use super::push_session::{Progress, PushSession, CHUNK_SIZE};
 use super::target::PushTarget;
-use super::wire::{stream_id_of_type0_packet, ChunkWriter, SegmentBuf, AUDIO_CSID, DATA_CSID, VIDEO_CSID};
+use super::wire::{ChunkWriter, SegmentBuf, AUDIO_CSID, DATA_CSID, VIDEO_CSID};
 use crate::secrets::Secret;
 
-/// Outgoing chunk size (what OBS uses).
-const CHUNK_SIZE: u32 = 4096;
-
+/// Worded for the streamer (they show as an output's retry reason).
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum PushError {
     #[error("connect: {0}")]
@@ -37,6 +30,8 @@ pub(crate) enum PushError {
     Handshake(String),
     #[error("rejected by the platform: {0}")]
     Rejected(String),
+    #[error("the platform sent a malformed RTMP message ({0})")]
+    Malformed(String),
     #[error("RTMP protocol: {0}")]
     Protocol(String),
     #[error("connection closed by the platform")]
@@ -84,14 +79,12 @@ impl Timeline {
 }
 
 pub(crate) struct PushConn {
-    rd: ReadHalf<Io>,
-    wr: WriteHalf<Io>,
-    session: ClientSession,
+    /// Not split: reads (platform messages) and writes (media) never run at the same time
+    /// (`OutputTask::pump` does one, then the other), so no lock is taken per poll.
+    io: Io,
+    session: PushSession,
     writer: ChunkWriter,
     out: SegmentBuf,
-    inbuf: Vec<u8>,
-    key: Secret,
-    stream_id: u32,
     timeline: Timeline,
     sent_generation: u64,
     sent_metadata: Option<Bytes>,
@@ -122,88 +115,59 @@ impl PushConn {
         } else {
             Box::new(tcp)
         };
-        let (rd, wr) = tokio::io::split(io);
-        let config = ClientSessionConfig {
-            tc_url: Some(target.tc_url.clone()),
-            chunk_size: CHUNK_SIZE,
-            ..ClientSessionConfig::new()
-        };
-        let (session, _) = ClientSession::new(config).map_err(|e| PushError::Protocol(e.to_string()))?;
         let mut conn = PushConn {
-            rd,
-            wr,
-            session,
+            io,
+            session: PushSession::new(&target.app, &target.tc_url, key),
             writer: ChunkWriter::new(CHUNK_SIZE, 0),
             out: SegmentBuf::default(),
-            inbuf: vec![0u8; 16 * 1024],
-            key: key.clone(),
-            stream_id: 0,
             timeline: Timeline::default(),
             sent_generation: 0,
             sent_metadata: None,
             sent_video: None,
             sent_audio: None,
         };
-        let leftover = conn.handshake().await?;
-        conn.publish(&target.app, leftover, headers).await?;
+        conn.handshake().await?;
+        conn.publish(headers).await?;
         Ok(conn)
     }
 
-    async fn handshake(&mut self) -> Result<Vec<u8>, PushError> {
+    /// The handshake; bytes after it stay in the session's buffer.
+    async fn handshake(&mut self) -> Result<(), PushError> {
         let mut hs = Handshake::new(PeerType::Client);
         let p0p1 = hs.generate_outbound_p0_and_p1().map_err(|e| PushError::Handshake(format!("{e:?}")))?;
-        self.wr.write_all(&p0p1).await?;
+        self.io.write_all(&p0p1).await?;
+        let mut buf = vec![0u8; 4096];
         loop {
-            let n = self.read_some().await?;
-            match hs.process_bytes(&self.inbuf[..n]).map_err(|e| PushError::Handshake(format!("{e:?}")))? {
+            let n = match self.io.read(&mut buf).await? {
+                0 => return Err(PushError::Closed),
+                n => n,
+            };
+            match hs.process_bytes(&buf[..n]).map_err(|e| PushError::Handshake(format!("{e:?}")))? {
                 HandshakeProcessResult::InProgress { response_bytes } => {
-                    self.wr.write_all(&response_bytes).await?
+                    self.io.write_all(&response_bytes).await?
                 }
                 HandshakeProcessResult::Completed { response_bytes, remaining_bytes } => {
-                    self.wr.write_all(&response_bytes).await?;
-                    return Ok(remaining_bytes);
+                    self.io.write_all(&response_bytes).await?;
+                    self.session.reader().buffer().extend_from_slice(&remaining_bytes);
+                    self.session.received(remaining_bytes.len(), &mut self.writer, &mut self.out);
+                    return Ok(());
                 }
             }
         }
     }
 
-    async fn publish(
-        &mut self,
-        app: &str,
-        leftover: Vec<u8>,
-        headers: &StreamHeaders,
-    ) -> Result<(), PushError> {
-        let r = self.session.request_connection(app.to_string()).map_err(proto)?;
-        self.take(vec![r])?;
-        let mut pending = self.handle(&leftover)?;
-        self.flush().await?;
-        self.wait_for(&mut pending, |e| matches!(e, ClientSessionEvent::ConnectionRequestAccepted)).await?;
-        // What OBS and FFmpeg send before createStream; some ingest servers expect them.
-        let key = Amf0Value::Utf8String(self.key.expose().to_string());
-        for (i, name) in ["releaseStream", "FCPublish"].into_iter().enumerate() {
-            let values = [
-                Amf0Value::Utf8String(name.into()),
-                Amf0Value::Number(100.0 + i as f64),
-                Amf0Value::Null,
-                key.clone(),
-            ];
-            self.writer.command(&mut self.out, 0, &values);
+    /// connect, createStream, publish; then the current metadata.
+    async fn publish(&mut self, headers: &StreamHeaders) -> Result<(), PushError> {
+        self.session.start(&mut self.writer, &mut self.out);
+        loop {
+            let progress = self.session.input(&mut self.writer, &mut self.out)?;
+            self.flush().await?;
+            if progress == Progress::Published {
+                break;
+            }
+            self.read_some().await?;
         }
-        let r = self.session.request_publishing(self.key.expose().to_string(), PublishRequestType::Live);
-        self.take(vec![r.map_err(proto)?])?;
-        self.flush().await?;
-        self.wait_for(&mut pending, |e| matches!(e, ClientSessionEvent::PublishRequestAccepted)).await?;
-        // The session does not expose the stream id the server assigned; a metadata packet it
-        // builds (the first on its chunk stream, so with a full header) carries it. The packet
-        // is not sent: metadata goes out raw on our own chunk stream, the session's metadata
-        // chunk stream is never used, so its header state does not matter.
-        let ClientSessionResult::OutboundResponse(packet) =
-            self.session.publish_metadata(&StreamMetadata::new()).map_err(proto)?
-        else {
-            return Err(PushError::Protocol("no metadata packet".into()));
-        };
-        self.stream_id = stream_id_of_type0_packet(&packet.bytes).unwrap_or(1);
-        self.writer = ChunkWriter::new(CHUNK_SIZE, self.stream_id);
+        self.writer.set_stream_id(self.session.stream_id());
         if let Some(raw) = &headers.metadata_raw {
             self.writer.message(&mut self.out, DATA_CSID, 18, 0, raw);
             self.sent_metadata = Some(raw.clone());
@@ -212,66 +176,22 @@ impl PushConn {
         Ok(())
     }
 
-    /// Read and handle server messages until `done` matches one of the raised events.
-    async fn wait_for(
-        &mut self,
-        pending: &mut Vec<ClientSessionEvent>,
-        done: impl Fn(&ClientSessionEvent) -> bool,
-    ) -> Result<(), PushError> {
-        loop {
-            for e in pending.drain(..) {
-                if done(&e) {
-                    return Ok(());
-                }
-                fail_on(&e)?;
-            }
-            let n = self.read_some().await?;
-            let bytes = self.inbuf[..n].to_vec();
-            *pending = self.handle(&bytes)?;
-            self.flush().await?;
-        }
-    }
-
-    async fn read_some(&mut self) -> Result<usize, PushError> {
-        match self.rd.read(&mut self.inbuf).await? {
+    /// Read from the platform into the session's buffer.
+    async fn read_some(&mut self) -> Result<(), PushError> {
+        match self.io.read_buf(self.session.reader().buffer()).await? {
             0 => Err(PushError::Closed),
-            n => Ok(n),
-        }
-    }
-
-    /// Feed server bytes to the session; responses are queued, events returned.
-    fn handle(&mut self, bytes: &[u8]) -> Result<Vec<ClientSessionEvent>, PushError> {
-        if bytes.is_empty() {
-            return Ok(Vec::new());
-        }
-        let results = std::panic::catch_unwind(AssertUnwindSafe(|| self.session.handle_input(bytes)))
-            .map_err(|_| PushError::Protocol("malformed message from the platform".into()))?
-            .map_err(proto)?;
-        self.take(results)
-    }
-
-    fn take(&mut self, results: Vec<ClientSessionResult>) -> Result<Vec<ClientSessionEvent>, PushError> {
-        let mut events = Vec::new();
-        for r in results {
-            match r {
-                ClientSessionResult::OutboundResponse(p) => self.out.push(Bytes::from(p.bytes)),
-                ClientSessionResult::RaisedEvent(e) => events.push(e),
-                ClientSessionResult::UnhandleableMessageReceived(_) => {}
+            n => {
+                self.session.received(n, &mut self.writer, &mut self.out);
+                Ok(())
             }
         }
-        Ok(events)
     }
 
-    /// Wait for server messages and handle them (acks, pings, errors). Cancel-safe.
+    /// Wait for platform messages and handle them (acks, pings, errors); answers go out with
+    /// the next flush. Cancel-safe: bytes read stay in the session's buffer.
     pub(crate) async fn read_events(&mut self) -> Result<(), PushError> {
-        let n = self.read_some().await?;
-        let bytes = self.inbuf[..n].to_vec();
-        for e in self.handle(&bytes)? {
-            fail_on(&e)?;
-            if let ClientSessionEvent::UnhandleableOnStatusCode { code } = &e {
-                tracing::debug!(code, "relay output: status from the platform");
-            }
-        }
+        self.read_some().await?;
+        self.session.input(&mut self.writer, &mut self.out)?;
         Ok(())
     }
 
@@ -319,27 +239,21 @@ impl PushConn {
     pub(crate) async fn flush(&mut self) -> Result<usize, PushError> {
         let n = bytes::Buf::remaining(&self.out);
         if n > 0 {
-            let r = self.wr.write_all_buf(&mut self.out).await;
+            let r = self.io.write_all_buf(&mut self.out).await;
             if r.is_err() {
                 self.out.clear();
             }
             r?;
-            self.wr.flush().await?;
+            self.io.flush().await?;
         }
         Ok(n)
     }
 
     /// Unpublish (`FCUnpublish`, `deleteStream`) and close the connection.
     pub(crate) async fn close(mut self) {
-        let key = Amf0Value::Utf8String(self.key.expose().to_string());
-        let values =
-            [Amf0Value::Utf8String("FCUnpublish".into()), Amf0Value::Number(0.0), Amf0Value::Null, key];
-        self.writer.command(&mut self.out, 0, &values);
-        if let Ok(results) = self.session.stop_publishing() {
-            let _ = self.take(results);
-        }
+        self.session.close(&mut self.writer, &mut self.out);
         let _ = self.flush().await;
-        let _ = self.wr.shutdown().await;
+        let _ = self.io.shutdown().await;
     }
 }
 
@@ -362,32 +276,6 @@ async fn connect_tcp(host: &str, port: u16, send_buffer: usize) -> Result<TcpStr
     Err(PushError::Connect(last.map_or_else(|| "the host has no address".into(), |e| e.to_string())))
 }
 
-fn proto(e: impl std::fmt::Display) -> PushError {
-    PushError::Protocol(e.to_string())
-}
-
-/// Events that end a connection attempt or session.
-fn fail_on(e: &ClientSessionEvent) -> Result<(), PushError> {
-    match e {
-        ClientSessionEvent::ConnectionRequestRejected { description } => {
-            Err(PushError::Rejected(format!("connect refused: {description}")))
-        }
-        ClientSessionEvent::UnhandleableOnStatusCode { code } if is_error_code(code) => {
-            Err(PushError::Rejected(code.clone()))
-        }
-        ClientSessionEvent::UnhandleableAmf0Command { command_name, .. } if command_name == "close" => {
-            Err(PushError::Closed)
-        }
-        _ => Ok(()),
-    }
-}
-
-fn is_error_code(code: &str) -> bool {
-    ["Failed", "BadName", "Rejected", "Denied", "Error", "Unauthorized", "Closed"]
-        .iter()
-        .any(|w| code.contains(w))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -406,13 +294,5 @@ mod tests {
         // Audio slightly behind the keyframe stays monotonic enough (no wrap to huge values).
         let a = t.map(2, 20, later);
         assert!(a > 5033 && a < first + 33);
-    }
-
-    #[test]
-    fn error_status_codes_fail_the_session() {
-        assert!(is_error_code("NetStream.Publish.BadName"));
-        assert!(is_error_code("NetConnection.Connect.Rejected"));
-        assert!(!is_error_code("NetStream.Publish.Start"));
-        assert!(!is_error_code("NetStream.Unpublish.Success"));
     }
 }

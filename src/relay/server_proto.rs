@@ -7,18 +7,25 @@
 //!
 //! Media payloads are handed on as the `Bytes` the chunk reader produced (no copy), and the
 //! metadata message is kept raw, so every field an encoder sends reaches the platforms.
+//!
+//! Until [`ServerProto::accept_publish`] (the stream key checked), the chunk reader runs with
+//! [`Limits::UNAUTHENTICATED`]: a stranger can make us hold a few KiB, not megabytes. Inbound
+//! messages are parsed with [`super::amf`] / [`super::rtmp_msg`] (bounded, never a panic),
+//! not with `rml_rtmp`'s parsers.
 
 use std::collections::HashMap;
 
 use bytes::Bytes;
 use rml_rtmp::chunk_io::ChunkSerializer;
-use rml_rtmp::messages::{MessagePayload, PeerBandwidthLimitType, RtmpMessage, UserControlEventType};
+use rml_rtmp::messages::{PeerBandwidthLimitType, RtmpMessage, UserControlEventType};
 use rml_rtmp::rml_amf0::{self, Amf0Value};
 use rml_rtmp::sessions::StreamMetadata;
 use rml_rtmp::time::RtmpTimestamp;
 
-use super::chunks::{ChunkError, ChunkReader, Message};
+use super::amf::{self, Command};
+use super::chunks::{ChunkError, ChunkReader, Limits, Message};
 use super::media::FrameKind;
+use super::rtmp_msg::{AckCounter, Inbound, MsgError};
 
 const WINDOW_ACK_SIZE: u32 = 2_500_000;
 const OUT_CHUNK_SIZE: u32 = 4096;
@@ -30,7 +37,7 @@ pub(crate) enum ProtoError {
     #[error(transparent)]
     Chunk(#[from] ChunkError),
     #[error("bad message: {0}")]
-    Message(String),
+    Message(#[from] MsgError),
 }
 
 /// What the connection wants; media and metadata only arrive on the published stream.
@@ -66,22 +73,18 @@ pub(crate) struct ServerProto {
     out: Vec<u8>,
     next_stream_id: u32,
     publish_stream: Option<u32>,
-    peer_window: Option<u32>,
-    unacked: u64,
-    received: u64,
+    acks: AckCounter,
 }
 
 impl ServerProto {
     pub(crate) fn new() -> Self {
         ServerProto {
-            reader: ChunkReader::default(),
+            reader: ChunkReader::new(Limits::UNAUTHENTICATED),
             writer: ChunkSerializer::new(),
             out: Vec::new(),
             next_stream_id: 1,
             publish_stream: None,
-            peer_window: None,
-            unacked: 0,
-            received: 0,
+            acks: AckCounter::default(),
         }
     }
 
@@ -91,13 +94,8 @@ impl ServerProto {
 
     /// Account for `n` bytes read from the socket (acknowledged per the peer's window).
     pub(crate) fn received(&mut self, n: usize) {
-        self.received += n as u64;
-        self.unacked += n as u64;
-        if let Some(w) = self.peer_window {
-            if self.unacked >= w as u64 {
-                self.unacked = 0;
-                self.send(RtmpMessage::Acknowledgement { sequence_number: self.received as u32 }, 0);
-            }
+        if let Some(sequence_number) = self.acks.received(n) {
+            self.send(RtmpMessage::Acknowledgement { sequence_number }, 0);
         }
     }
 
@@ -178,6 +176,7 @@ impl ServerProto {
         self.send(begin, 0);
         self.status("status", "NetStream.Publish.Start", "Publishing.", stream_id);
         self.publish_stream = Some(stream_id);
+        self.reader.set_limits(Limits::PUBLISHER);
     }
 
     pub(crate) fn reject(&mut self, code: &str, description: &str, stream_id: u32) {
@@ -209,41 +208,23 @@ impl ServerProto {
         if matches!(m.type_id, 15 | 18) {
             return Ok(self.data(m));
         }
-        let payload = MessagePayload {
-            timestamp: RtmpTimestamp::new(m.timestamp),
-            type_id: m.type_id,
-            message_stream_id: m.stream_id,
-            data: m.payload,
-        };
-        let msg = payload.to_rtmp_message().map_err(|e| ProtoError::Message(e.to_string()))?;
-        match msg {
-            RtmpMessage::SetChunkSize { size } => self.reader.set_chunk_size(size)?,
-            RtmpMessage::Abort { stream_id } => self.reader.abort(stream_id),
-            RtmpMessage::WindowAcknowledgement { size } => self.peer_window = Some(size.max(1)),
-            RtmpMessage::UserControl { event_type: UserControlEventType::PingRequest, timestamp, .. } => {
+        match Inbound::parse(m.type_id, &m.payload)? {
+            Inbound::SetChunkSize(size) => self.reader.set_chunk_size(size)?,
+            Inbound::Abort(csid) => self.reader.abort(csid),
+            Inbound::WindowAckSize(size) => self.acks.set_window(size),
+            Inbound::PingRequest(ts) => {
                 let pong = RtmpMessage::UserControl {
                     event_type: UserControlEventType::PingResponse,
                     stream_id: None,
                     buffer_length: None,
-                    timestamp,
+                    timestamp: Some(RtmpTimestamp::new(ts)),
                 };
                 self.send(pong, 0);
             }
-            RtmpMessage::Amf0Command {
-                command_name,
-                transaction_id,
-                command_object,
-                additional_arguments,
-            } => {
-                return Ok(self.command_in(
-                    &command_name,
-                    transaction_id,
-                    command_object,
-                    additional_arguments,
-                    m.stream_id,
-                ));
+            Inbound::Command(Command { name, transaction, object, args }) => {
+                return Ok(self.command_in(&name, transaction, object, args, m.stream_id));
             }
-            _ => {}
+            Inbound::Ignored => {}
         }
         Ok(None)
     }
@@ -296,7 +277,7 @@ impl ServerProto {
         }
         let body =
             if m.type_id == 15 && m.payload.first() == Some(&0) { m.payload.slice(1..) } else { m.payload };
-        let values = rml_amf0::deserialize(&mut std::io::Cursor::new(&body[..])).ok()?;
+        let values = amf::decode(&body).ok()?;
         let mut it = values.iter();
         let (raw, object) = match it.next() {
             Some(Amf0Value::Utf8String(s)) if s == "@setDataFrame" && body.starts_with(SET_DATA_FRAME) => {

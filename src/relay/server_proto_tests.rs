@@ -125,3 +125,38 @@ fn acknowledges_per_the_peer_window_and_answers_pings() {
     feed(&mut p, &mut ser, ping, 0);
     assert!(p.take_output().is_some(), "a ping response");
 }
+
+/// What a stranger can send before any key is checked: a short command (the one-value command
+/// that made `rml_rtmp`'s parser panic), 60 KiB of nested AMF0 objects (`rml_amf0` recurses once
+/// per level, enough to overflow a thread's stack and abort the process), an 8 MiB message.
+#[test]
+fn hostile_commands_before_authentication_are_errors_not_crashes() {
+    let one_value = rml_amf0::serialize(&vec![Amf0Value::Utf8String("connect".into())]).unwrap();
+    let mut deep = vec![0x02, 0x00, 0x07];
+    deep.extend_from_slice(b"connect");
+    deep.extend_from_slice(&[0x00, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f]);
+    for _ in 0..15_000 {
+        deep.extend_from_slice(&[0x03, 0x00, 0x01, b'a']);
+    }
+    for body in [one_value, deep] {
+        let mut p = ServerProto::new();
+        let mut ser = ChunkSerializer::new();
+        let data = bytes::Bytes::from(body);
+        let msg = rml_rtmp::messages::MessagePayload {
+            timestamp: RtmpTimestamp::new(0),
+            type_id: 20,
+            message_stream_id: 0,
+            data,
+        };
+        p.reader().buffer().extend_from_slice(&ser.serialize(&msg, false, false).unwrap().bytes);
+        // The one-value command is read as connect to no application; the deep one is an error.
+        match p.next() {
+            Ok(Some(Request::Connect { app, .. })) => assert_eq!(app, ""),
+            Ok(other) => panic!("{other:?}"),
+            Err(e) => assert!(matches!(e, ProtoError::Message(_)), "{e}"),
+        }
+    }
+    let mut p = ServerProto::new();
+    p.reader().buffer().extend_from_slice(&[3, 0, 0, 0, 0x80, 0, 0, 20, 0, 0, 0, 0]);
+    assert!(matches!(p.next(), Err(ProtoError::Chunk(ChunkError::TooLong(_)))));
+}

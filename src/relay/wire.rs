@@ -4,11 +4,11 @@
 //! bulk of the bytes) we write chunk headers into a small buffer and point at slices of the
 //! shared frame payload instead, then hand the list of segments to a vectored write.
 //!
-//! Media goes on chunk streams of its own ([`AUDIO_CSID`], [`VIDEO_CSID`], [`COMMAND_CSID`]),
-//! which the `rml_rtmp` client session never uses, so its header compression state and ours
-//! cannot disagree. Every message starts with a full (type 0) header, so there is no delta
-//! state to get wrong; continuation chunks are type 3 and repeat the extended timestamp, as
-//! the specification (and FFmpeg, nginx-rtmp, OBS) do.
+//! The push client writes everything with it: control messages on [`CONTROL_CSID`], commands
+//! on [`COMMAND_CSID`], media on [`AUDIO_CSID`] / [`VIDEO_CSID`], metadata on [`DATA_CSID`].
+//! Every message starts with a full (type 0) header, so there is no delta state to get wrong;
+//! continuation chunks are type 3 and repeat the extended timestamp, as the specification (and
+//! FFmpeg, nginx-rtmp, OBS) do.
 
 use std::collections::VecDeque;
 use std::io::IoSlice;
@@ -16,6 +16,8 @@ use std::io::IoSlice;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use rml_rtmp::rml_amf0::{self, Amf0Value};
 
+/// Protocol and user control messages (the specification's chunk stream for them).
+pub(crate) const CONTROL_CSID: u8 = 2;
 pub(crate) const AUDIO_CSID: u8 = 7;
 pub(crate) const VIDEO_CSID: u8 = 8;
 pub(crate) const COMMAND_CSID: u8 = 9;
@@ -136,6 +138,11 @@ impl ChunkWriter {
         }
     }
 
+    /// The message stream id media and metadata go on (the one the platform assigned).
+    pub(crate) fn set_stream_id(&mut self, stream_id: u32) {
+        self.stream_id = stream_id;
+    }
+
     /// An AMF0 command message (e.g. `releaseStream`, `FCPublish`) on our command chunk stream.
     pub(crate) fn command(&mut self, out: &mut SegmentBuf, stream_id: u32, values: &[Amf0Value]) {
         let Ok(body) = rml_amf0::serialize(&values.to_vec()) else { return };
@@ -143,17 +150,13 @@ impl ChunkWriter {
         self.message(out, COMMAND_CSID, 20, 0, &Bytes::from(body));
         self.stream_id = saved;
     }
-}
 
-/// The message stream id in a packet produced by `rml_rtmp` whose first chunk has a full
-/// (type 0) header with a one-byte basic header.
-pub(crate) fn stream_id_of_type0_packet(bytes: &[u8]) -> Option<u32> {
-    let b0 = *bytes.first()?;
-    if b0 >> 6 != 0 || b0 & 0x3f < 2 {
-        return None;
+    /// A protocol or user control message (message stream 0).
+    pub(crate) fn control(&mut self, out: &mut SegmentBuf, type_id: u8, payload: Bytes) {
+        let saved = std::mem::replace(&mut self.stream_id, 0);
+        self.message(out, CONTROL_CSID, type_id, 0, &payload);
+        self.stream_id = saved;
     }
-    let id = bytes.get(8..12)?;
-    Some(u32::from_le_bytes([id[0], id[1], id[2], id[3]]))
 }
 
 #[cfg(test)]
@@ -209,17 +212,5 @@ mod tests {
         assert_eq!(b.chunks_vectored(&mut slices), 1);
         b.advance(3);
         assert!(!b.has_remaining());
-    }
-
-    #[test]
-    fn finds_the_stream_id_in_an_rml_metadata_packet() {
-        use rml_rtmp::chunk_io::ChunkSerializer;
-        use rml_rtmp::messages::{MessagePayload, RtmpMessage};
-        use rml_rtmp::time::RtmpTimestamp;
-        let msg = RtmpMessage::Amf0Data { values: vec![Amf0Value::Utf8String("onMetaData".into())] };
-        let payload = MessagePayload::from_rtmp_message(msg, RtmpTimestamp::new(0), 7).unwrap();
-        let packet = ChunkSerializer::new().serialize(&payload, false, false).unwrap();
-        assert_eq!(stream_id_of_type0_packet(&packet.bytes), Some(7));
-        assert_eq!(stream_id_of_type0_packet(&[0xc3, 0, 0]), None);
     }
 }
