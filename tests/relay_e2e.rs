@@ -248,7 +248,7 @@ async fn rtmps_with_a_self_signed_certificate() {
     let p1 = publish(trusting.local_addr(), "live", "obs-key-tls-5", None);
     let p2 = publish(untrusting.local_addr(), "live", "obs-key-tls-5b", Some(3));
     let refused = wait_until(Duration::from_secs(10), || {
-        matches!(&output(&untrusting, "tls").state, OutputState::Retrying { reason, .. } if reason.contains("TLS"))
+        matches!(&output(&untrusting, "tls").state, OutputState::Retrying { reason, .. } if reason.detail.contains("TLS"))
     })
     .await;
     assert!(refused, "an unknown certificate is refused: {:?}", output(&untrusting, "tls"));

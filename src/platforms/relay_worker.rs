@@ -143,16 +143,8 @@ impl Tracker {
                 self.lost_since = None;
                 Some(PlatformStatus::Live)
             }
-            OutputState::Retrying { reason, attempt } => {
-                Some(PlatformStatus::Retrying { reason: push_failure(reason), attempt })
-            }
-            OutputState::Failed { reason } => Some(PlatformStatus::Failed { reason: push_failure(reason) }),
+            OutputState::Retrying { reason, attempt } => Some(PlatformStatus::Retrying { reason, attempt }),
+            OutputState::Failed { reason } => Some(PlatformStatus::Failed { reason }),
         }
     }
-}
-
-/// A relay output's problem. The relay reports words only for now; its kind is `other` until
-/// the push client reports typed errors.
-fn push_failure(reason: String) -> Failure {
-    Failure::new(FailureKind::Other, FailureSource::Platform, reason)
 }

@@ -105,12 +105,12 @@ pub enum OutputState {
     Live,
     /// The connection failed; `attempt` consecutive failures so far, next try after a backoff.
     Retrying {
-        reason: String,
+        reason: crate::failure::Failure,
         attempt: u32,
     },
     /// Gave up after `max_reconnects` consecutive failures; remove and re-add to try again.
     Failed {
-        reason: String,
+        reason: crate::failure::Failure,
     },
 }
 

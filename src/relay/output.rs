@@ -86,7 +86,11 @@ impl OutputTask {
                 attempt = 0;
             }
             attempt += 1;
-            let reason = redact(&err.to_string(), &self.key);
+            let reason = crate::failure::Failure::new(
+                err.kind(),
+                crate::failure::FailureSource::Platform,
+                redact(&err.to_string(), &self.key),
+            );
             if self.policy.max_attempts != 0 && attempt > self.policy.max_attempts {
                 self.shared.set_state(OutputState::Failed { reason });
                 break;

@@ -42,6 +42,22 @@ pub(crate) enum PushError {
     Stalled(Duration),
 }
 
+impl PushError {
+    /// What kind of failure this is, for the platform's status (the UI words it).
+    pub(crate) fn kind(&self) -> crate::failure::FailureKind {
+        use crate::failure::FailureKind as K;
+        match self {
+            PushError::Connect(_) | PushError::Io(_) | PushError::Tls(_) => K::Unreachable,
+            PushError::Timeout(_) | PushError::Stalled(_) => K::Timeout,
+            // The platform answered the publish with an error: in practice a wrong stream key.
+            PushError::Rejected(_) => K::AuthRejected,
+            PushError::Handshake(_) | PushError::Malformed(_) | PushError::Protocol(_) => K::Protocol,
+            // Some platforms just hang up on a bad key; it cannot be told from a network drop.
+            PushError::Closed => K::Other,
+        }
+    }
+}
+
 trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
 type Io = Box<dyn Stream>;

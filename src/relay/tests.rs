@@ -158,7 +158,9 @@ async fn an_output_gives_up_after_max_reconnects() {
     })
     .await
     .expect("the output fails");
-    assert!(failed.contains("connect"), "{failed}");
+    assert!(failed.detail.contains("connect"), "{failed}");
+    assert_eq!(failed.kind, crate::failure::FailureKind::Unreachable, "{failed:?}");
+    assert_eq!(failed.source, crate::failure::FailureSource::Platform);
     let o = &relay.outputs()[0];
     assert_eq!((o.reconnects, o.connected), (2, false), "{o:?}");
     assert!(relay.ingest().publishing);
