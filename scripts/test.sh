@@ -17,7 +17,7 @@ fi
 # Windows, where most streamers are: every crate and target must type-check for it (the
 # desktop shell included), so no change breaks the Windows build unnoticed.
 scripts/windows-deps.sh
-cargo check --workspace --lib --bins --tests --target x86_64-pc-windows-gnu
+cargo check --workspace --all-targets --target x86_64-pc-windows-gnu
 # ... and the cross-built engine runs: under Wine, control API, presence, relay (scripts/wine-smoke.sh).
 scripts/wine-smoke.sh
 # The desktop shell needs GTK/WebKit: scripts/test-desktop.sh builds and tests it.

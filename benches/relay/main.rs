@@ -14,6 +14,7 @@ mod relay_support;
 
 mod flv;
 mod peer;
+mod server;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
@@ -38,12 +39,14 @@ struct Usage {
 /// A child process whose peak RSS is sampled from `VmHWM` in `/proc/<pid>/status` from spawn
 /// to exit (`ru_maxrss` would count the bench's own memory, which the child shares between fork
 /// and exec); CPU time comes from `wait4`.
+#[cfg(unix)]
 struct Watched {
     pid: libc::pid_t,
     done: Arc<std::sync::atomic::AtomicBool>,
     sampler: std::thread::JoinHandle<u64>,
 }
 
+#[cfg(unix)]
 fn watch(child: Child) -> Watched {
     let pid = child.id() as libc::pid_t;
     std::mem::forget(child); // reaped by wait4 in `Watched::wait`
@@ -65,6 +68,7 @@ fn watch(child: Child) -> Watched {
     Watched { pid, done, sampler }
 }
 
+#[cfg(unix)]
 impl Watched {
     /// Wait for the exit; CPU seconds and peak RSS.
     fn wait(self) -> Usage {
@@ -76,6 +80,24 @@ impl Watched {
         self.done.store(true, std::sync::atomic::Ordering::Relaxed);
         let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
         Usage { cpu_s: secs(ru.ru_utime) + secs(ru.ru_stime), peak_rss_kib: self.sampler.join().unwrap() }
+    }
+}
+
+/// CPU time and peak RSS come from `wait4` and `/proc`: the bench measures on Linux only (it
+/// still compiles for every target, so the Windows check covers it).
+#[cfg(not(unix))]
+struct Watched(Child);
+
+#[cfg(not(unix))]
+fn watch(child: Child) -> Watched {
+    Watched(child)
+}
+
+#[cfg(not(unix))]
+impl Watched {
+    fn wait(mut self) -> Usage {
+        let _ = self.0.wait();
+        panic!("the relay bench measures processes with wait4 and /proc: run it on Linux");
     }
 }
 
@@ -129,7 +151,9 @@ async fn run_direct(flv: &flv::Flv, secs: f64) -> Vec<Duration> {
 
 async fn run_relay(flv: &flv::Flv, secs: f64) -> Run {
     let nginx = Nginx::start_live(&["o1", "o2", "o3", "o4"]);
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_relay-bench-server"));
+    // This very binary, in its server role.
+    let mut cmd = Command::new(std::env::current_exe().expect("the bench's own path"));
+    cmd.env(server::ROLE_VAR, "server");
     cmd.args(["--key", "bench-key"]);
     // The relay's runtime: current-thread (1, default) or multi-thread like the engine's.
     let threads = std::env::var("STREAMPAI_RELAY_BENCH_THREADS").unwrap_or_else(|_| "1".into());
@@ -205,6 +229,13 @@ fn percentile(v: &[Duration], p: f64) -> f64 {
 }
 
 fn main() {
+    if std::env::var(server::ROLE_VAR).is_ok_and(|r| r == "server") {
+        if let Err(e) = server::main() {
+            eprintln!("relay-bench-server: {e:#}");
+            std::process::exit(1);
+        }
+        return;
+    }
     if !relay_support::tools_available() {
         eprintln!(
             "SKIPPED: the relay bench needs ffmpeg and nginx with the RTMP module (scripts/relay-deps.sh)"

@@ -118,9 +118,7 @@ impl RelayProcess {
     pub fn rss_mib(&self) -> f64 {
         let statm = std::fs::read_to_string(format!("/proc/{}/statm", self.child.id())).unwrap_or_default();
         let pages: f64 = statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0.0);
-        // SAFETY: sysconf has no preconditions.
-        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as f64;
-        pages * page / 1048576.0
+        pages * page_size() as f64 / 1048576.0
     }
 
     pub fn log(&self) -> String {
@@ -168,8 +166,7 @@ impl RssPeak {
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let (p, s) = (peak_kib.clone(), stop.clone());
         std::thread::spawn(move || {
-            // SAFETY: sysconf has no preconditions.
-            let page_kib = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize / 1024;
+            let page_kib = page_size() / 1024;
             while !s.load(Ordering::Relaxed) {
                 let statm = std::fs::read_to_string(format!("/proc/{pid}/statm")).unwrap_or_default();
                 let pages: usize = statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
@@ -188,5 +185,18 @@ impl RssPeak {
 impl Drop for RssPeak {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// The memory page size (`/proc/<pid>/statm` counts pages; Linux only, like the tests using it).
+fn page_size() -> usize {
+    #[cfg(unix)]
+    {
+        // SAFETY: sysconf has no preconditions.
+        unsafe { libc::sysconf(libc::_SC_PAGESIZE) as usize }
+    }
+    #[cfg(not(unix))]
+    {
+        4096
     }
 }

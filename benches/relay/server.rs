@@ -1,5 +1,6 @@
-//! `relay-bench-server`: the local relay alone in its own process, for `benches/relay` (so CPU
-//! time and peak RSS are those of a whole process running it).
+//! The bench's server role: the local relay alone in its own process (the bench binary runs
+//! itself again with `STREAMPAI_RELAY_BENCH_ROLE=server`), so CPU time and peak RSS are those of
+//! a whole process running it. Not a product binary.
 //!
 //! Prints `READY <addr>` once listening, then `STATS <json>` every second (buffers, outputs),
 //! and shuts down (outputs unpublish) when stdin closes.
@@ -14,7 +15,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
-#[command(about = "Run the local relay for a benchmark")]
+#[command(about = "Run the local relay for a benchmark", name = "relay-bench-server")]
 struct Args {
     #[arg(long, default_value = "127.0.0.1:0")]
     listen: String,
@@ -29,7 +30,10 @@ struct Args {
     threads: usize,
 }
 
-fn main() -> anyhow::Result<()> {
+/// Set in the environment of the bench's own child process to run it as the relay server.
+pub const ROLE_VAR: &str = "STREAMPAI_RELAY_BENCH_ROLE";
+
+pub fn main() -> anyhow::Result<()> {
     streampai::telemetry::init("warn");
     let args = Args::parse();
     let rt = if args.threads <= 1 {
