@@ -164,28 +164,19 @@ async fn the_kofi_webhook_is_verified_and_idempotent() {
     let e = engine(cfg.clone(), secrets.clone());
     let c = Control::start(&e).await;
     let kofi = |token: &str, id: &str| {
-        let data = json!({"verification_token": token, "message_id": id, "type": "Donation", "from_name": "Jo",
-                          "message": "great stream", "amount": "3.50", "currency": "USD", "is_public": true});
-        vec![("data".to_string(), data.to_string())]
+        json!({"verification_token": token, "message_id": id, "type": "Donation", "from_name": "Jo",
+               "message": "great stream", "amount": "3.50", "currency": "USD", "is_public": true})
     };
-    let post = |form: Vec<(String, String)>| {
-        let http = c.http();
-        let url = format!("{}/webhooks/kofi", c.base);
-        async move {
-            let res = http.post(url).form(&form).send().await.unwrap();
-            (res.status().as_u16(), res.json::<Value>().await.unwrap_or(Value::Null))
-        }
-    };
-    let (code, body) = post(kofi("tok", "m1")).await;
+    let (code, body) = c.kofi(kofi("tok", "m1")).await;
     assert_eq!((code, body["error"]["kind"].as_str()), (403, Some("forbidden")), "not set up yet");
     secrets.set(&SecretName::KofiToken, &Secret::new("tok")).unwrap();
-    let (code, _) = post(kofi("wrong", "m1")).await;
+    let (code, _) = c.kofi(kofi("wrong", "m1")).await;
     assert_eq!(code, 403);
-    let (code, first) = post(kofi("tok", "m1")).await;
+    let (code, first) = c.kofi(kofi("tok", "m1")).await;
     assert_eq!(code, 200, "{first}");
-    let (_, again) = post(kofi("tok", "m1")).await;
+    let (_, again) = c.kofi(kofi("tok", "m1")).await;
     assert_eq!(first["id"], again["id"], "Ko-fi retries do not queue twice");
-    let (code, _) = post(vec![("data".into(), "{oops".into())]).await;
+    let (code, _) = c.kofi("{oops").await;
     assert_eq!(code, 400);
     let (_, view) = c.get("/api/v1/alerts").await;
     let q = view["queued"].as_array().unwrap();

@@ -10,17 +10,6 @@ use serde_json::{json, Value};
 use streampai::secrets::{Secret, SecretName, SecretStore};
 use support::*;
 
-async fn kofi(c: &Control, data: Value) -> (u16, Value) {
-    let res = c
-        .http()
-        .post(format!("{}/webhooks/kofi", c.base))
-        .form(&[("data", data.to_string())])
-        .send()
-        .await
-        .unwrap();
-    (res.status().as_u16(), res.json().await.unwrap_or(Value::Null))
-}
-
 #[tokio::test]
 async fn no_kofi_donation_is_lost() {
     let cfg = config("user-1");
@@ -42,7 +31,7 @@ async fn no_kofi_donation_is_lost() {
     for mut case in cases {
         case["verification_token"] = json!("tok");
         let key = case["message_id"].as_str().unwrap().to_string();
-        let (code, body) = kofi(&c, case).await;
+        let (code, body) = c.kofi(&case).await;
         assert_eq!(code, 200, "{key}: a donor's payment is never refused: {body}");
         ids.insert(key, body["id"].as_str().unwrap().to_string());
     }
@@ -65,7 +54,7 @@ async fn no_kofi_donation_is_lost() {
     let note = unreadable["message"].as_str().unwrap();
     assert!(note.contains("a lot") && note.ends_with("hi"), "{note}");
     // A wrong token or a body that is not Ko-fi's is still refused: nothing to trust.
-    let (code, _) = kofi(&c, json!({"verification_token": "nope", "from_name": "x"})).await;
+    let (code, _) = c.kofi(&json!({"verification_token": "nope", "from_name": "x"})).await;
     assert_eq!(code, 403);
     // The API's own route (for tools) keeps its strict contract.
     let res = c

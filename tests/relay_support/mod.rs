@@ -305,14 +305,7 @@ impl Nginx {
              rtmp {{ server {{ listen 127.0.0.1:{port}; chunk_size 4096;\n{applications} }} }}\n{stream_block}\n"
         );
         std::fs::write(root.join("conf/nginx.conf"), conf).unwrap();
-        let child = Command::new("nginx")
-            .arg("-p")
-            .arg(root)
-            .args(["-c", "conf/nginx.conf", "-e", "logs/error.log"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn nginx");
+        let child = spawn_nginx(root);
         let n = Nginx { dir, child: Some(child), port, tls_port };
         assert!(wait_listening(port), "nginx did not listen on {port}: {}", n.error_log());
         if let Some(tp) = tls_port {
@@ -392,4 +385,16 @@ pub fn self_signed(dir: &Path) -> Tls {
         .expect("openssl");
     assert!(status.success(), "openssl req failed");
     Tls { cert, key }
+}
+
+/// Runs nginx on the prefix `root` with its `conf/nginx.conf` (logs under `root/logs`).
+pub fn spawn_nginx(root: &Path) -> Child {
+    Command::new("nginx")
+        .arg("-p")
+        .arg(root)
+        .args(["-c", "conf/nginx.conf", "-e", "logs/error.log"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn nginx")
 }

@@ -157,14 +157,7 @@ impl TlsProxy {
             tls.key.display()
         );
         std::fs::write(root.join("conf/nginx.conf"), conf).unwrap();
-        let child = Command::new("nginx")
-            .arg("-p")
-            .arg(root)
-            .args(["-c", "conf/nginx.conf", "-e", "logs/error.log"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn nginx");
+        let child = super::spawn_nginx(root);
         let p = TlsProxy { _dir: dir, child: Some(child), tls_port };
         assert!(super::wait_listening(tls_port), "the TLS proxy did not listen on {tls_port}");
         p

@@ -195,6 +195,19 @@ impl Control {
         (res.status().as_u16(), res.json().await.unwrap_or(serde_json::Value::Null))
     }
 
+    /// Ko-fi's webhook post: its `data` form field (the JSON Ko-fi sends, or any text); no bearer
+    /// token, as Ko-fi calls it.
+    pub async fn kofi(&self, data: impl std::fmt::Display) -> (u16, serde_json::Value) {
+        let res = self
+            .http()
+            .post(format!("{}/webhooks/kofi", self.base))
+            .form(&[("data", data.to_string())])
+            .send()
+            .await
+            .unwrap();
+        (res.status().as_u16(), res.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
     pub async fn stop(self) {
         self.stop.cancel();
         let _ = self.task.await;
