@@ -42,11 +42,13 @@ pub use cloudflare::api::ConnectionProblem;
 pub use config::{Config, ConfigError, IngestBackend, PlatformConfig};
 pub use engine::{
     DebugChild, DebugTree, DebugUser, Engine, EngineOptions, IngestEndpoint, IngestSettings,
-    PlatformSnapshot, Status, StreamStatus, UploadStatus,
+    PlatformSnapshot, Status, StreamStatus,
 };
 pub use error::EngineError;
 pub use events::{Event, EventBus};
-pub use platforms::{url_problem as platform_url_problem, validate_name, validate_url, PlatformKind};
+pub use platforms::{
+    url_problem as platform_url_problem, validate_name, validate_url, PlatformKind, UploadStatus,
+};
 pub use presence::{SessionGuard, SessionInfo, SessionKind};
 pub use state_file::StateFile;
 pub use storage::{

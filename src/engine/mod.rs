@@ -32,9 +32,7 @@ use crate::sync::{SyncLinkHandle, SyncStatus, SyncStatusCell};
 use crate::user_stream_manager::{Stores, UserStream};
 
 pub use front::IngestSettings;
-pub use status::{
-    DebugChild, DebugTree, DebugUser, IngestEndpoint, PlatformSnapshot, Status, StreamStatus, UploadStatus,
-};
+pub use status::{DebugChild, DebugTree, DebugUser, IngestEndpoint, PlatformSnapshot, Status, StreamStatus};
 
 /// What the engine needs to start.
 pub struct EngineOptions {

@@ -23,8 +23,8 @@ use uuid::Uuid;
 
 use super::{HistoryStore, PlatformOutcome};
 use crate::actor::ChildResult;
-use crate::engine::UploadStatus;
 use crate::events::{Event, EventBus};
+use crate::platforms::UploadStatus;
 use crate::stream_state::{EndReason, PlatformStatus, StreamPhase};
 
 /// Live statistics of one platform's output, where the backend measures them.
