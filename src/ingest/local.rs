@@ -84,7 +84,7 @@ pub async fn run_manager(args: LocalIngestArgs, cancel: CancellationToken) -> Ch
     let mut delay = Duration::from_millis(500);
     let mut logged = false;
     let listener = loop {
-        match tokio::net::TcpListener::bind(listen).await {
+        match bind(listen) {
             Ok(l) => break l,
             Err(e) => {
                 if !logged {
@@ -157,4 +157,21 @@ pub async fn run_monitor(args: LocalIngestArgs, cancel: CancellationToken) -> Ch
             }
         }
     }
+}
+
+/// Pending connections the kernel queues for the ingest before the relay accepts them. The
+/// default (128) overflows when strangers open hundreds of sockets at once, and the kernel then
+/// retransmits OBS's SYN only after 1, 3, 7 s; the relay's own admission control bounds what it
+/// accepts.
+const INGEST_BACKLOG: u32 = 1024;
+
+fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket =
+        if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    // Like std's and tokio's `bind`: a restarted engine rebinds at once (not on Windows, where
+    // the option means something else).
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(INGEST_BACKLOG)
 }
