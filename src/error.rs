@@ -44,9 +44,6 @@ pub enum EngineError {
     /// The secret store (OS keyring or the secrets file) refused; the message names the way out.
     #[error("{message}")]
     Secrets { message: String },
-    /// An alert or an alert control was refused (validation, unknown id, ...).
-    #[error("{message}")]
-    Alerts { message: String },
 }
 
 impl EngineError {

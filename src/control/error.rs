@@ -61,7 +61,6 @@ impl ApiError {
                 EngineError::Ingest { .. } => (StatusCode::BAD_GATEWAY, "ingest"),
                 EngineError::Cloudflare { .. } => (StatusCode::BAD_GATEWAY, "cloudflare"),
                 EngineError::Secrets { .. } => (StatusCode::INTERNAL_SERVER_ERROR, "secrets"),
-                EngineError::Alerts { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "alerts"),
             },
         }
     }

@@ -507,11 +507,7 @@ export type EngineError =
 /**
  * The secret store (OS keyring or the secrets file) refused; the message names the way out.
  */
-{ kind: "secrets"; message: string } | 
-/**
- * An alert or an alert control was refused (validation, unknown id, ...).
- */
-{ kind: "alerts"; message: string }
+{ kind: "secrets"; message: string }
 /**
  * An engine event, as the UI receives it (`events.engineEvent` in the bindings).
  */
