@@ -97,8 +97,6 @@ function engineWords(e: EngineError): string {
     case "secrets":
       // Complete sentences from the secret store that name the way out: shown as they come.
       return sentence(e.message);
-    case "alerts":
-      return e.message;
   }
 }
 
