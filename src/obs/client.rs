@@ -353,6 +353,9 @@ fn lost_words(e: &tokio_tungstenite::tungstenite::Error) -> ObsError {
     use tokio_tungstenite::tungstenite::Error as E;
     match e {
         E::Capacity(c) => ObsError::Protocol(format!("OBS sent a message over the limit: {c}")),
+        E::Protocol(tokio_tungstenite::tungstenite::error::ProtocolError::ResetWithoutClosingHandshake) => {
+            ObsError::Lost("OBS went away without closing the connection (closed or crashed)".into())
+        }
         E::Protocol(p) => ObsError::Protocol(format!("OBS broke the WebSocket protocol: {p}")),
         E::Utf8 => ObsError::Protocol("OBS sent text that is not UTF-8".into()),
         E::Io(io) => ObsError::Lost(format!("the connection to OBS dropped: {io}")),

@@ -295,7 +295,9 @@ impl Actor<'_> {
                         };
                         info!(?state, "{} OBS stream state", self.tag);
                         cell.update(|s| {
-                            s.streaming = phase == ObsPhase::Streaming || (phase == ObsPhase::Stopping && active);
+                            // OBS's output stays active while it stops (GetStreamStatus says so
+                            // until STOPPED, whatever the STOPPING event's flag).
+                            s.streaming = phase == ObsPhase::Streaming || (phase == ObsPhase::Stopping && s.streaming);
                             s.reconnecting = state == OutputState::Reconnecting;
                             s.health = if s.reconnecting {
                                 ObsHealth::Reconnecting

@@ -234,3 +234,67 @@ fn rand_suffix() -> String {
     h.write_u128(Instant::now().elapsed().as_nanos());
     format!("{:x}", h.finish())
 }
+
+/// The test's own obs-websocket client (independent of the app's): authenticates and sends
+/// requests one at a time, skipping events. For setting OBS up and reading it back.
+pub struct ObsControl {
+    ws: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    next_id: u64,
+}
+
+impl ObsControl {
+    pub async fn connect(obs: &Obs) -> ObsControl {
+        use base64::Engine as _;
+        use futures::{SinkExt, StreamExt};
+        use sha2::{Digest, Sha256};
+        use tokio_tungstenite::tungstenite::Message;
+        let (mut ws, _) = tokio_tungstenite::connect_async(obs.url()).await.expect("connect to OBS");
+        let hello = loop {
+            if let Some(Ok(Message::Text(t))) = ws.next().await {
+                break serde_json::from_str::<serde_json::Value>(t.as_str()).unwrap();
+            }
+        };
+        let auth = &hello["d"]["authentication"];
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let secret =
+            b64.encode(Sha256::digest(format!("{}{}", obs.password, auth["salt"].as_str().unwrap())));
+        let answer = b64.encode(Sha256::digest(format!("{secret}{}", auth["challenge"].as_str().unwrap())));
+        let identify = serde_json::json!({"op": 1, "d": {"rpcVersion": 1, "authentication": answer, "eventSubscriptions": 0}});
+        ws.send(Message::Text(identify.to_string().into())).await.unwrap();
+        loop {
+            if let Some(Ok(Message::Text(t))) = ws.next().await {
+                let v: serde_json::Value = serde_json::from_str(t.as_str()).unwrap();
+                assert_eq!(v["op"], 2, "identified: {v}");
+                break;
+            }
+        }
+        ObsControl { ws, next_id: 1 }
+    }
+
+    /// Send a request; its `responseData` (panics on an error status).
+    pub async fn request(&mut self, ty: &str, data: serde_json::Value) -> serde_json::Value {
+        use futures::{SinkExt, StreamExt};
+        use tokio_tungstenite::tungstenite::Message;
+        let id = self.next_id.to_string();
+        self.next_id += 1;
+        let req =
+            serde_json::json!({"op": 6, "d": {"requestType": ty, "requestId": id, "requestData": data}});
+        self.ws.send(Message::Text(req.to_string().into())).await.unwrap();
+        loop {
+            let Some(Ok(Message::Text(t))) = self.ws.next().await else { continue };
+            let v: serde_json::Value = serde_json::from_str(t.as_str()).unwrap();
+            if v["op"] == 7 && v["d"]["requestId"] == id.as_str() {
+                assert_eq!(v["d"]["requestStatus"]["result"], true, "{ty} failed: {v}");
+                return v["d"].get("responseData").cloned().unwrap_or(serde_json::Value::Null);
+            }
+        }
+    }
+
+    pub async fn stream_service(&mut self) -> serde_json::Value {
+        self.request("GetStreamServiceSettings", serde_json::json!({})).await
+    }
+
+    pub async fn streaming(&mut self) -> bool {
+        self.request("GetStreamStatus", serde_json::json!({})).await["outputActive"] == true
+    }
+}
