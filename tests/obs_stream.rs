@@ -232,6 +232,11 @@ async fn start_in_the_app_streams_obs_to_two_platforms_and_stop_stops_obs() {
         let rec = rec.unwrap_or_else(|| panic!("{app}: no recording; nginx: {}", nginx.error_log()));
         assert_eq!((rec.video_codec.as_str(), rec.audio_codec.as_str()), ("h264", "aac"), "{app}: {rec:?}");
         assert!(rec.video_frames >= 90, "{app}: at least 3 s of OBS's 30 fps: {rec:?}");
+        // OBS's own count, polled while live (before the stop), is a lower bound.
+        assert!(
+            rec.video_frames >= obs_frames,
+            "{app}: every frame OBS had sent by then: {rec:?} vs {obs_frames}"
+        );
         counts.push(rec.video_frames);
     }
     eprintln!(
