@@ -97,6 +97,11 @@ function engineWords(e: EngineError): string {
     case "secrets":
       // Complete sentences from the secret store that name the way out: shown as they come.
       return sentence(e.message);
+    case "obs_unavailable":
+    case "obs_streaming":
+    case "obs":
+      // The engine's own words about OBS (what is wrong and what to do).
+      return sentence(e.message);
   }
 }
 

@@ -29,6 +29,8 @@ export function reduceStatus(status: Status, event: Event): Status {
       return { ...status, manager: "running" };
     case "sync_status":
       return { ...status, sync: event.status };
+    case "obs_status":
+      return { ...status, obs: event.status };
     case "manager_stopped":
       return { ...status, manager: "stopped", input: "unknown" };
     case "presence_diff": {
