@@ -209,7 +209,9 @@ async fn start_in_the_app_streams_obs_to_two_platforms_and_stop_stops_obs() {
     assert_eq!(o.health, ObsHealth::Good, "{o:?}");
     assert!(o.congestion.is_some_and(|c| (0.0..=1.0).contains(&c)), "{o:?}");
     assert!(o.skipped_frames.is_some(), "{o:?}");
-    let obs_frames = o.total_frames.unwrap();
+    // obs-websocket's skipped frames are the frames OBS's output dropped (its network drop
+    // logic, under load): those never left OBS.
+    let obs_frames = o.total_frames.unwrap() - o.skipped_frames.unwrap();
 
     // One Stop: OBS stops too.
     e.stop_stream().await.unwrap();
@@ -232,7 +234,8 @@ async fn start_in_the_app_streams_obs_to_two_platforms_and_stop_stops_obs() {
         let rec = rec.unwrap_or_else(|| panic!("{app}: no recording; nginx: {}", nginx.error_log()));
         assert_eq!((rec.video_codec.as_str(), rec.audio_codec.as_str()), ("h264", "aac"), "{app}: {rec:?}");
         assert!(rec.video_frames >= 90, "{app}: at least 3 s of OBS's 30 fps: {rec:?}");
-        // OBS's own count, polled while live (before the stop), is a lower bound.
+        // OBS's own count of frames sent (total minus dropped), polled while live (before the
+        // stop), is a lower bound.
         assert!(
             rec.video_frames >= obs_frames,
             "{app}: every frame OBS had sent by then: {rec:?} vs {obs_frames}"

@@ -140,6 +140,32 @@ async fn one_start_both_ways_and_a_late_started_after_the_app_stopped() {
 }
 
 #[tokio::test]
+async fn a_start_and_stop_in_obs_never_echo_back_as_a_start_command() {
+    // OBS's Start makes the app start; if OBS's Stop arrives before the app's own Starting event
+    // is seen, that event is still OBS's echo: OBS must not be told to start again. The order of
+    // the two is up to the scheduler, hence several rounds.
+    let fake = FakeObs::start(Behaviour::default()).await;
+    let e = local_engine(&fake);
+    wait_obs(&e, ObsState::Connected).await;
+    for round in 0..6 {
+        fake.stream_event(true, STARTED);
+        fake.stream_event(false, "OBS_WEBSOCKET_OUTPUT_STOPPING");
+        fake.stream_event(false, "OBS_WEBSOCKET_OUTPUT_STOPPED");
+        wait_until_async("the app started", Duration::from_secs(5), || async {
+            e.status().await.stream.state != StreamPhase::Offline
+        })
+        .await;
+        e.stop_stream().await.unwrap();
+        wait_until_async("the app stopped", Duration::from_secs(10), || async {
+            e.status().await.stream.state == StreamPhase::Offline
+        })
+        .await;
+        assert_eq!(fake.state.starts.load(Ordering::SeqCst), 0, "round {round}: OBS was told to start again");
+    }
+    e.shutdown().await;
+}
+
+#[tokio::test]
 async fn with_cloudflare_an_obs_start_polls_the_live_input_at_once() {
     let obs = FakeObs::start(Behaviour::default()).await;
     let rig = Rig::with(&FIVE[..1], |c| {

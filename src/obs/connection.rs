@@ -270,6 +270,9 @@ impl Actor<'_> {
         let mut app_phase = self.user.state.snapshot().await.map(|d| d.state).unwrap_or(StreamPhase::Offline);
         // The app stopped while OBS was still starting: stop OBS once it has started.
         let mut pending_stop = false;
+        // The app's stream is starting because OBS started: its Starting event is OBS's own
+        // echo and must not command OBS (OBS may have stopped again in between).
+        let mut started_by_obs = false;
         let mut next_poll = Instant::now() + poll_every(phase);
         let end = loop {
             tokio::select! {
@@ -321,7 +324,7 @@ impl Actor<'_> {
                                 info!("{} OBS started after the app stopped: stopping OBS", self.tag);
                                 self.obs_command(&client, false).await;
                             } else {
-                                self.obs_started(&client, app_phase).await;
+                                started_by_obs = self.obs_started(&client, app_phase).await;
                             }
                         }
                         if phase == ObsPhase::Stopped {
@@ -338,6 +341,10 @@ impl Actor<'_> {
                             continue;
                         }
                         let obs = self.user.config().obs.clone();
+                        let echo = std::mem::take(&mut started_by_obs);
+                        if state == StreamPhase::Starting && echo {
+                            continue;
+                        }
                         match state {
                             StreamPhase::Starting if obs.start_with_stream && phase == ObsPhase::Stopped => {
                                 info!("{} the app's stream starts: starting OBS's stream", self.tag);
@@ -392,14 +399,14 @@ impl Actor<'_> {
     }
 
     /// OBS's stream started (its event): poll Cloudflare at once, re-check where OBS sends, and
-    /// start the app's stream if it is offline.
-    async fn obs_started(&self, client: &ObsClient, app_phase: StreamPhase) {
+    /// start the app's stream if it is offline. True when it started the app's stream.
+    async fn obs_started(&self, client: &ObsClient, app_phase: StreamPhase) -> bool {
         self.user.obs_input_poll().notify_one();
         let uses = self.uses_app_ingest(client).await;
         self.user.obs_status().update(|s| s.uses_app_ingest = uses);
         let obs = self.user.config().obs.clone();
         if !obs.start_with_stream || app_phase != StreamPhase::Offline {
-            return;
+            return false;
         }
         if uses == Some(false) {
             warn!("{} OBS started streaming, but not to the app's ingest (use \"Set up OBS\")", self.tag);
@@ -412,6 +419,7 @@ impl Actor<'_> {
             Ok(uuid) => {
                 info!(%uuid, "{} OBS started streaming: the app's stream started", self.tag);
                 self.user.obs_status().update(|s| s.problem = None);
+                true
             }
             Err(e) => {
                 warn!(cause = %e, "{} OBS started streaming, but the app's stream could not start", self.tag);
@@ -428,6 +436,7 @@ impl Actor<'_> {
                         format!("OBS started streaming, but the app's stream could not start: {e}"),
                     ))
                 });
+                false
             }
         }
     }
