@@ -113,8 +113,8 @@ pub async fn probe_obs(shell: Sh<'_>, url: Option<String>, password: Option<Stri
     shell.engine.probe_obs(url, password).await.map_err(form_error)
 }
 
-/// Stores OBS's WebSocket password (secret store only) and connects again with it; `null` or
-/// empty forgets it (for an OBS that asks for none).
+/// Stores OBS's WebSocket password (secret store only) and connects again with it; `null`
+/// forgets it (for an OBS that asks for none); an empty one is refused (`obs_password`).
 #[tauri::command]
 #[specta::specta]
 pub async fn set_obs_password(shell: Sh<'_>, password: Option<String>) -> UiResult<ObsSettingsView> {
@@ -122,8 +122,10 @@ pub async fn set_obs_password(shell: Sh<'_>, password: Option<String>) -> UiResu
     Ok(obs_view(&shell))
 }
 
+/// `None` forgets the password; an empty one is refused naming `obs_password`.
 pub async fn set_password(shell: &Shell, password: Option<&str>) -> UiResult<()> {
-    let password = password.map(str::trim).filter(|p| !p.is_empty()).map(Secret::new);
+    // Trimmed: a password copied from OBS's "Show Connect Info" may come with spaces around it.
+    let password = password.map(|p| Secret::new(p.trim()));
     shell.engine.set_obs_password(password).await.map_err(form_error)
 }
 
