@@ -16,6 +16,21 @@ const base: Status = {
   upload: { total_kbps: null, budget_kbps: null, over_budget: false },
   presence: [],
   sync: { state: "off", server: null, last_error: null, devices: [] },
+  obs: {
+    state: "connecting",
+    url: "ws://127.0.0.1:4455",
+    obs_version: null,
+    websocket_version: null,
+    streaming: false,
+    reconnecting: false,
+    health: "idle",
+    congestion: null,
+    skipped_frames: null,
+    total_frames: null,
+    uses_app_ingest: null,
+    previous: null,
+    problem: null,
+  },
 };
 
 describe("reduceStatus", () => {
@@ -36,6 +51,13 @@ describe("reduceStatus", () => {
     expect(base.stream.platforms.a?.status).toBe("stopped"); // not mutated
     expect(streamButtons(s)).toEqual({ start: false, stop: true });
     expect(streamButtons(base)).toEqual({ start: true, stop: false });
+  });
+  it("takes OBS's status from its event", () => {
+    const obs = { ...base.obs, state: "connected" as const, obs_version: "29.0.2", uses_app_ingest: false };
+    const s = reduceStatus(base, { type: "obs_status", user_id: "u", status: obs });
+    expect(s.obs.state).toBe("connected");
+    expect(s.obs.obs_version).toBe("29.0.2");
+    expect(base.obs.state).toBe("connecting"); // not mutated
   });
   it("tracks presence joins and leaves", () => {
     const win = { id: "window:main", kind: "window", device: null, joined_at: "2026-01-01T00:00:00Z" } as const;
