@@ -2,13 +2,13 @@
 // (kept in the secret store, never shown back; "Forget password" for an OBS that asks for none).
 // The link's state in words, live from the engine (`obs_status` events).
 import { call, CommandError, commands, messageOf } from "../api";
-import type { ObsSettingsView, ObsStatus } from "../bindings";
+import type { ObsSettingsView, ObsStatus, SecretBackend } from "../bindings";
 import { h } from "../dom";
 import { errorField } from "../format";
 import type { Ctx } from "../main";
 import { checkField, liveCheck } from "../checks";
 import { obsLinkWords } from "../obs";
-import { secretBackend, storeName } from "../secrets";
+import { keptHint, secretBackend, storeName } from "../secrets";
 
 const FIELDS = ["obs_url", "obs_password"] as const;
 type Field = (typeof FIELDS)[number];
@@ -16,6 +16,7 @@ type Field = (typeof FIELDS)[number];
 export function obsSection(ctx: Ctx): { el: HTMLElement; cleanup: () => void } {
   let view: ObsSettingsView | null = null;
   let status: ObsStatus | null = null;
+  let backend: SecretBackend | null = null;
   let store = storeName(null);
   const enabled = h("input", { type: "checkbox", "data-testid": "obs-enabled" });
   const url = h("input", { "data-testid": "obs-url", placeholder: "ws://127.0.0.1:4455", spellcheck: "false" });
@@ -26,7 +27,7 @@ export function obsSection(ctx: Ctx): { el: HTMLElement; cleanup: () => void } {
     "data-testid": "obs-settings-password",
     autocomplete: "off",
     spellcheck: "false",
-    placeholder: "OBS › Tools › WebSocket Server Settings › Show Connect Info",
+    placeholder: "from OBS › Tools › WebSocket Server Settings",
   });
   const passwordState = h("div", { class: "muted small", "data-testid": "obs-password-state" });
   const forget = h("button", { class: "ghost", "data-testid": "obs-password-forget" }, "Forget password");
@@ -47,6 +48,7 @@ export function obsSection(ctx: Ctx): { el: HTMLElement; cleanup: () => void } {
           ? `A password is stored in ${store}; type a new one to replace it.`
           : "No password stored (OBS asks for one unless its authentication is off).";
       forget.disabled = !view.has_password || view.password_from_env;
+      password.placeholder = view.has_password ? keptHint(backend) : "from OBS › Tools › WebSocket Server Settings";
     }
     if (status) {
       state.className = `sync-state ${status.state === "connected" ? "connected" : status.state === "connecting" ? "connecting" : ""}`;
@@ -144,6 +146,7 @@ export function obsSection(ctx: Ctx): { el: HTMLElement; cleanup: () => void } {
   void call(commands.getObsSettings()).then(setForm).catch(fail);
   void secretBackend()
     .then((b) => {
+      backend = b;
       store = storeName(b);
       draw();
     })

@@ -163,16 +163,18 @@ export function setupPage(root: HTMLElement, ctx: Ctx, finished: () => void): ()
 
   const stepObs = () => {
     markStep(2);
-    const finishBtn = h(
-      "button",
-      { class: "primary", "data-testid": "setup-finish", onclick: () => void finish() },
-      outcomes[2] === "done" ? "Go to the dashboard" : "Skip and go to the dashboard",
-    );
+    const finishBtn = h("button", { "data-testid": "setup-finish", onclick: () => void finish() });
+    const showFinish = () => {
+      const done = outcomes[2] === "done";
+      finishBtn.className = done ? "primary" : "";
+      finishBtn.textContent = done ? "Go to the dashboard" : "Skip and go to the dashboard";
+    };
+    showFinish();
     const connect = obsConnect(() => {
       // Done only once OBS streams to Streampai; leaving without it leaves the step unmarked.
       outcomes[2] = "done";
       markStep(LABELS.length);
-      finishBtn.textContent = "Go to the dashboard";
+      showFinish();
     });
     fill(
       body,
