@@ -423,8 +423,8 @@ async probeObs(url: string | null, password: string | null) : Promise<Result<Obs
 }
 },
 /**
- * Stores OBS's WebSocket password (secret store only) and connects again with it; `null` or
- * empty forgets it (for an OBS that asks for none).
+ * Stores OBS's WebSocket password (secret store only) and connects again with it; `null`
+ * forgets it (for an OBS that asks for none); an empty one is refused (`obs_password`).
  */
 async setObsPassword(password: string | null) : Promise<Result<ObsSettingsView, UiError>> {
     try {
