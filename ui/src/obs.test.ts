@@ -34,6 +34,9 @@ describe("obsLinkWords", () => {
     expect(obsLinkWords({ ...off, state: "unreachable", url: "ws://127.0.0.1:4455" })).toMatch(
       /^OBS is not running, or its WebSocket server is off \(ws:\/\/127\.0\.0\.1:4455\)/,
     );
+    expect(obsLinkWords({ ...off, state: "unreachable", url: "ws://h:1" }, true, true)).toBe(
+      "OBS sends video, but its WebSocket server does not answer (ws://h:1).",
+    );
     expect(obsLinkWords({ ...off, state: "connecting", url: "ws://h:1" })).toBe("Connecting to OBS at ws://h:1…");
     expect(obsLinkWords({ ...off, state: "incompatible" })).toMatch(/OBS 28 or newer/);
     expect(obsLinkWords(off)).toMatch(/^Not connected to OBS/);

@@ -13,8 +13,9 @@ export const TURN_ON_STEPS = [
 ];
 
 /** The link to OBS in a sentence. `hasPassword`: a password is stored (Settings › OBS), so
- * `auth_failed` means OBS refused it rather than that OBS asks for one. */
-export function obsLinkWords(s: ObsStatus, hasPassword = true): string {
+ * `auth_failed` means OBS refused it rather than that OBS asks for one. `receiving`: video
+ * arrives from OBS (so OBS runs, whatever its WebSocket server says). */
+export function obsLinkWords(s: ObsStatus, hasPassword = true, receiving = false): string {
   switch (s.state) {
     case "off":
       return "Not connected to OBS (the link is off while Streampai's stream manager is stopped or in Settings › OBS).";
@@ -23,7 +24,9 @@ export function obsLinkWords(s: ObsStatus, hasPassword = true): string {
     case "connected":
       return s.obs_version ? `Connected to OBS ${s.obs_version}` : "Connected to OBS";
     case "unreachable":
-      return `OBS is not running, or its WebSocket server is off (${s.url ?? "no address"}).`;
+      return receiving
+        ? `OBS sends video, but its WebSocket server does not answer (${s.url ?? "no address"}).`
+        : `OBS is not running, or its WebSocket server is off (${s.url ?? "no address"}).`;
     case "auth_failed":
       return hasPassword ? "OBS refused the password." : "OBS asks for its WebSocket password.";
     case "incompatible":

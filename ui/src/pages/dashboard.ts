@@ -227,7 +227,7 @@ export function dashboardPage(root: HTMLElement, ctx: Ctx): () => void {
           ),
       s.uuid ? chartBox : null,
     );
-    obs.show(status.obs);
+    obs.show(status.obs, status.input === "receiving_traffic");
     tick();
     if ((s.uuid ?? null) !== chartFor) {
       chartFor = s.uuid ?? null;

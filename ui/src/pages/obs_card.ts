@@ -15,11 +15,13 @@ import {
   setupOffer,
 } from "../obs";
 import { checkField } from "../checks";
+import { sentence } from "../format";
 
 export interface ObsCard {
   el: HTMLElement;
-  /** Shows the status (re-draws only when something shown changed). */
-  show(s: ObsStatus): void;
+  /** Shows the status (re-draws only when something shown changed); `receiving`: video arrives
+   * from OBS (the input status). */
+  show(s: ObsStatus, receiving: boolean): void;
 }
 
 export function obsCard(reload: () => void): ObsCard {
@@ -32,6 +34,7 @@ export function obsCard(reload: () => void): ObsCard {
   });
   const result = h("div", { class: "result", "data-testid": "obs-result" });
   let status: ObsStatus | null = null;
+  let receiving = false;
   let shown = "";
   let busy = false;
   let hasPassword = true;
@@ -85,7 +88,7 @@ export function obsCard(reload: () => void): ObsCard {
   const draw = (force = false) => {
     if (!status) return;
     const s = status;
-    const key = JSON.stringify([s, busy, hasPassword]);
+    const key = JSON.stringify([s, busy, hasPassword, receiving]);
     if (!force && key === shown) return;
     shown = key;
     const health = obsHealthWords(s);
@@ -98,9 +101,10 @@ export function obsCard(reload: () => void): ObsCard {
     fill(
       el,
       h("div", { class: "card-head" }, h("strong", {}, "OBS"), h("span", { class: "muted small" }, s.url ?? "")),
-      h("div", { class: `obs-link ${s.state}`, "data-testid": "obs-link" }, h("span", { class: "dot" }), obsLinkWords(s, hasPassword)),
-      problem && s.state !== "connected"
-        ? h("div", { class: "muted small", "data-testid": "obs-problem" }, problem.detail)
+      h("div", { class: `obs-link ${s.state}`, "data-testid": "obs-link" }, h("span", { class: "dot" }), obsLinkWords(s, hasPassword, receiving)),
+      // The engine's detail where the headline needs it (what answered instead of OBS 5).
+      problem && s.state === "incompatible"
+        ? h("div", { class: "muted small", "data-testid": "obs-problem" }, sentence(problem.detail))
         : null,
       stream
         ? h(
@@ -146,7 +150,13 @@ export function obsCard(reload: () => void): ObsCard {
         ? h("button", { "data-testid": "obs-retry", disabled: busy, onclick: retry }, "Try again")
         : null,
       s.state === "unreachable"
-        ? h("div", { class: "muted small", "data-testid": "obs-turn-on" }, "Start OBS, and turn on its WebSocket server: Tools › WebSocket Server Settings › Enable.")
+        ? h(
+            "div",
+            { class: "muted small", "data-testid": "obs-turn-on" },
+            receiving
+              ? "Turn on OBS's WebSocket server: Tools › WebSocket Server Settings › Enable (and check the address in Settings › OBS)."
+              : "Start OBS, and turn on its WebSocket server: Tools › WebSocket Server Settings › Enable.",
+          )
         : null,
       result,
     );
@@ -161,8 +171,9 @@ export function obsCard(reload: () => void): ObsCard {
 
   return {
     el,
-    show(s) {
+    show(s, r) {
       status = s;
+      receiving = r;
       draw();
     },
   };
