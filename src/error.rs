@@ -85,7 +85,7 @@ impl From<crate::obs::setup::SetupError> for EngineError {
         let message = e.to_string();
         match e {
             S::Streaming => EngineError::ObsStreaming { message },
-            S::NothingToRestore => EngineError::NotConfigured { message },
+            S::NothingToRestore => EngineError::InvalidTransition { message },
             S::Store(_) => EngineError::Secrets { message },
             S::Obs(ObsError::Lost(_) | ObsError::Unreachable(_)) => EngineError::ObsUnavailable { message },
             S::Obs(_) | S::NotKept(_) => EngineError::Obs { message },

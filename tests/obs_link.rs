@@ -165,7 +165,7 @@ async fn the_probe_and_the_control_api() {
     assert_eq!((code, alone["state"].as_str()), (200, Some("connected")));
     // Nothing kept yet: restore has nothing to do.
     let (code, body) = api.post("/api/v1/obs/restore").await;
-    assert_eq!((code, body["error"]["kind"].as_str()), (422, Some("not_configured")), "{body}");
+    assert_eq!((code, body["error"]["kind"].as_str()), (409, Some("invalid_transition")), "{body}");
     api.stop().await;
     e.shutdown().await;
 }

@@ -161,7 +161,7 @@ async fn setup_writes_the_ingest_and_restore_puts_the_old_settings_back_after_a_
     assert_eq!(e.obs_status().previous, None, "forgotten once restored");
     assert_eq!(e.obs_status().uses_app_ingest, Some(false));
     assert!(secrets.get(&SecretName::ObsPreviousSecrets).unwrap().is_none());
-    assert!(matches!(e.obs_restore().await, Err(EngineError::NotConfigured { .. })));
+    assert!(matches!(e.obs_restore().await, Err(EngineError::InvalidTransition { .. })));
     // Neither the previous key nor OBS's password ever reached the log.
     let log = relay_support::captured_log();
     assert!(log.contains("OBS set up"), "the log is captured");

@@ -335,7 +335,7 @@ fn real_obs_password_then_set_up_from_the_tray_and_restore() {
     assert_eq!((after.previous.is_none(), after.uses_app_ingest), (true, Some(false)), "{after:?}");
     let err = block(obs_cmd::obs_restore(rig.shell())).unwrap_err();
     assert!(
-        matches!(err, UiError::Engine { error: EngineError::NotConfigured { .. } }),
+        matches!(err, UiError::Engine { error: EngineError::InvalidTransition { .. } }),
         "nothing kept: {err:?}"
     );
 

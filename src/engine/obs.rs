@@ -57,8 +57,8 @@ impl Engine {
     }
 
     /// Put back OBS's stream settings from before [`Engine::obs_setup`] (key included, from the
-    /// secret store), then forget them. `not_configured` when none are kept; the other errors as
-    /// for setup.
+    /// secret store), then forget them. `invalid_transition` when none are kept; the other
+    /// errors as for setup.
     pub async fn obs_restore(&self) -> Result<ObsRestoreReport, EngineError> {
         let user = self.running_user("the OBS connection").await?;
         let client = obs_client(&user)?;

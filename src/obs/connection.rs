@@ -150,7 +150,12 @@ impl Actor<'_> {
                 }
             });
             let password = self.user.obs_password();
-            let opts = ConnectOptions::new(&url, password);
+            #[allow(unused_mut)]
+            let mut opts = ConnectOptions::new(&url, password);
+            #[cfg(test)]
+            if let Some(t) = self.user.obs_test_timeouts() {
+                (opts.connect_timeout, opts.request_timeout) = (t, t);
+            }
             self.user.obs_attempts().fetch_add(1, Ordering::SeqCst);
             let attempt = tokio::select! {
                 _ = self.cancel.cancelled() => return Ok(()),
@@ -336,12 +341,18 @@ impl Actor<'_> {
                         match state {
                             StreamPhase::Starting if obs.start_with_stream && phase == ObsPhase::Stopped => {
                                 info!("{} the app's stream starts: starting OBS's stream", self.tag);
-                                self.obs_command(&client, true).await;
+                                // OBS is starting from now on (its STARTING event may come after
+                                // the app's next move).
+                                if self.obs_command(&client, true).await {
+                                    phase = ObsPhase::Starting;
+                                }
                             }
                             StreamPhase::Stopping if obs.stop_with_stream => match phase {
                                 ObsPhase::Streaming => {
                                     info!("{} the app's stream stops: stopping OBS's stream", self.tag);
-                                    self.obs_command(&client, false).await;
+                                    if self.obs_command(&client, false).await {
+                                        phase = ObsPhase::Stopping;
+                                    }
                                 }
                                 ObsPhase::Starting => pending_stop = true,
                                 ObsPhase::Stopped | ObsPhase::Stopping => {}
@@ -360,7 +371,7 @@ impl Actor<'_> {
                         Ok(st) => {
                             cell.update(|s| apply_poll(s, &st));
                             // An event missed: the poll is the truth for what is shown.
-                            if st.output_active && phase == ObsPhase::Stopped {
+                            if st.output_active && matches!(phase, ObsPhase::Stopped | ObsPhase::Starting) {
                                 phase = ObsPhase::Streaming;
                             } else if !st.output_active && phase == ObsPhase::Streaming {
                                 phase = ObsPhase::Stopped;
@@ -421,16 +432,18 @@ impl Actor<'_> {
         }
     }
 
-    /// StartStream / StopStream; "already running" / "not running" count as done.
-    async fn obs_command(&self, client: &ObsClient, start: bool) {
+    /// StartStream / StopStream; "already running" / "not running" count as done. Whether OBS
+    /// took the command.
+    async fn obs_command(&self, client: &ObsClient, start: bool) -> bool {
         let res = if start { client.start_stream().await } else { client.stop_stream().await };
         match res {
-            Ok(()) => {}
-            Err(e) if start && e.is_output_running() => {}
-            Err(e) if !start && e.is_output_not_running() => {}
+            Ok(()) => true,
+            Err(e) if start && e.is_output_running() => true,
+            Err(e) if !start && e.is_output_not_running() => true,
             Err(e) => {
                 warn!(cause = %e, "{} OBS did not {} its stream", self.tag, if start { "start" } else { "stop" });
                 self.user.obs_status().update(|s| s.problem = Some(failure(&e)));
+                false
             }
         }
     }

@@ -39,6 +39,8 @@ pub struct Behaviour {
     pub answer_delay: Duration,
     /// Sent right after Identified (e.g. a malformed frame).
     pub after_identified: Option<String>,
+    /// StartStream sends STARTING only; the test sends STARTED (`stream_event`) when it likes.
+    pub hold_started: bool,
 }
 
 impl Default for Behaviour {
@@ -50,6 +52,7 @@ impl Default for Behaviour {
             refuse_rpc: false,
             answer_delay: Duration::ZERO,
             after_identified: None,
+            hold_started: false,
         }
     }
 }
@@ -58,12 +61,13 @@ impl Default for Behaviour {
 #[derive(Default)]
 pub struct FakeState {
     pub streaming: AtomicBool,
+    /// StartStream requests so far.
+    pub starts: AtomicUsize,
     pub service: Mutex<Value>,
 }
 
 pub struct FakeObs {
     pub url: String,
-    pub port: u16,
     /// TCP connections accepted so far.
     pub connections: Arc<AtomicUsize>,
     /// Identified sessions so far.
@@ -86,6 +90,7 @@ impl FakeObs {
         let identified = Arc::new(AtomicUsize::new(0));
         let state = Arc::new(FakeState {
             streaming: AtomicBool::new(false),
+            starts: AtomicUsize::new(0),
             service: Mutex::new(json!({
                 "streamServiceType": "rtmp_common",
                 "streamServiceSettings": {"service": "Twitch", "server": "auto", "key": "live_fake_key"}
@@ -101,9 +106,10 @@ impl FakeObs {
                     connections.fetch_add(1, Ordering::SeqCst);
                     let b = behaviour.lock().unwrap().clone();
                     let (identified, state, events) = (identified.clone(), state.clone(), events.subscribe());
+                    let live = behaviour.clone();
                     tokio::spawn(async move {
                         if let Ok(ws) = tokio_tungstenite::accept_async(tcp).await {
-                            serve(ws, b, identified, state, events).await;
+                            serve(ws, b, live, identified, state, events).await;
                         }
                     });
                 }
@@ -157,6 +163,7 @@ type Ws = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
 async fn serve(
     mut ws: Ws,
     b: Behaviour,
+    live: Arc<Mutex<Behaviour>>,
     identified: Arc<AtomicUsize>,
     state: Arc<FakeState>,
     mut events: broadcast::Receiver<String>,
@@ -235,10 +242,18 @@ async fn serve(
                 let d = &req["d"];
                 let ty = d["requestType"].as_str().unwrap_or_default().to_string();
                 let id = d["requestId"].clone();
-                if !b.answer_delay.is_zero() {
-                    tokio::time::sleep(b.answer_delay).await;
+                let (delay, hold_started) = {
+                    let now = live.lock().unwrap();
+                    (now.answer_delay, now.hold_started)
+                };
+                if !delay.is_zero() {
+                    tokio::time::sleep(delay).await;
                 }
-                let (ok, code, data, extra) = answer(&ty, &d["requestData"], &state);
+                let (ok, code, data, mut extra) = answer(&ty, &d["requestData"], &state);
+                if hold_started && ty == "StartStream" {
+                    state.streaming.store(false, Ordering::SeqCst);
+                    extra.truncate(1);
+                }
                 let mut body = json!({"requestType": ty, "requestId": id,
                     "requestStatus": {"result": ok, "code": code}});
                 if let Some(v) = data {
@@ -257,6 +272,9 @@ async fn serve(
 
 /// (result, code, responseData, events to send after the answer)
 fn answer(ty: &str, data: &Value, state: &FakeState) -> (bool, u16, Option<Value>, Vec<String>) {
+    if ty == "StartStream" {
+        state.starts.fetch_add(1, Ordering::SeqCst);
+    }
     let streaming = state.streaming.load(Ordering::SeqCst);
     match ty {
         "GetVersion" => (

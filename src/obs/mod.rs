@@ -11,7 +11,7 @@
 pub(crate) mod client;
 pub(crate) mod connection;
 #[cfg(test)]
-mod fake;
+pub(crate) mod fake;
 pub(crate) mod protocol;
 pub(crate) mod setup;
 pub mod status;
@@ -36,6 +36,9 @@ pub(crate) struct ObsStash {
     pub attempts: Arc<AtomicU64>,
     /// OBS started streaming: the Cloudflare monitor polls the live input at once.
     pub input_poll: Arc<Notify>,
+    /// Tests: shorter connect and request timeouts than the 5 s each.
+    #[cfg(test)]
+    pub timeouts: Arc<std::sync::OnceLock<std::time::Duration>>,
 }
 
 /// The live client while connected, `None` otherwise.

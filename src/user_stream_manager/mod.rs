@@ -325,6 +325,18 @@ impl UserStream {
         &self.stash.obs.input_poll
     }
 
+    /// Tests: the OBS link's timeouts, when shortened.
+    #[cfg(test)]
+    pub(crate) fn obs_test_timeouts(&self) -> Option<Duration> {
+        self.stash.obs.timeouts.get().copied()
+    }
+
+    /// Tests: shorten the OBS link's connect and request timeouts (before the tree starts).
+    #[cfg(test)]
+    pub(crate) fn set_obs_test_timeouts(&self, t: Duration) {
+        let _ = self.stash.obs.timeouts.set(t);
+    }
+
     /// OBS's WebSocket password: env `STREAMPAI_OBS_PASSWORD`, else the secret store.
     pub(crate) fn obs_password(&self) -> Option<crate::secrets::Secret> {
         self.secrets.get(&SecretName::ObsPassword).ok().flatten().filter(|p| !p.is_blank())

@@ -17,8 +17,8 @@ const base: Status = {
   presence: [],
   sync: { state: "off", server: null, last_error: null, devices: [] },
   obs: {
-    state: "connecting",
-    url: "ws://127.0.0.1:4455",
+    state: "off",
+    url: null,
     obs_version: null,
     websocket_version: null,
     streaming: false,
@@ -52,13 +52,6 @@ describe("reduceStatus", () => {
     expect(streamButtons(s)).toEqual({ start: false, stop: true });
     expect(streamButtons(base)).toEqual({ start: true, stop: false });
   });
-  it("takes OBS's status from its event", () => {
-    const obs = { ...base.obs, state: "connected" as const, obs_version: "29.0.2", uses_app_ingest: false };
-    const s = reduceStatus(base, { type: "obs_status", user_id: "u", status: obs });
-    expect(s.obs.state).toBe("connected");
-    expect(s.obs.obs_version).toBe("29.0.2");
-    expect(base.obs.state).toBe("connecting"); // not mutated
-  });
   it("tracks presence joins and leaves", () => {
     const win = { id: "window:main", kind: "window", device: null, joined_at: "2026-01-01T00:00:00Z" } as const;
     let s = reduceStatus(base, { type: "presence_diff", user_id: "u", joins: [win], leaves: [] });
@@ -78,6 +71,12 @@ describe("reduceStatus", () => {
     expect(s.sync.state).toBe("connected");
     expect(s.sync.devices.map((d) => d.name)).toEqual(["Phone"]);
     expect(base.sync.state).toBe("off"); // not mutated
+  });
+  it("takes the OBS status from its event", () => {
+    const obs = { ...base.obs, state: "connected" as const, obs_version: "29.0.2", streaming: true, health: "congested" as const };
+    const s = reduceStatus(base, { type: "obs_status", user_id: "u", status: obs });
+    expect([s.obs.state, s.obs.health, s.obs.streaming]).toEqual(["connected", "congested", true]);
+    expect(base.obs.state).toBe("off"); // not mutated
   });
   it("counts live platforms out of the enabled ones", () => {
     expect(

@@ -147,6 +147,7 @@ mod tests {
             user_id: "u".into(),
             manager: "running",
             sync: Default::default(),
+            obs: Default::default(),
             input,
             stream: StreamStatus {
                 state,
@@ -164,7 +165,6 @@ mod tests {
             },
             upload: streampai::UploadStatus::default(),
             presence: vec![],
-            obs: Default::default(),
         }
     }
 
