@@ -326,8 +326,35 @@ fn real_obs_password_then_set_up_from_the_tray_and_restore() {
     let ingest = block(streampai_desktop::commands::stream::get_ingest(rig.shell())).unwrap();
     assert_eq!(again.server, ingest.server);
 
+    // One Start: the app's Start makes OBS stream (into the local relay); while it does, OBS's
+    // settings are left alone, and the refusal says why.
+    block(streampai_desktop::commands::stream::start_stream(rig.shell())).unwrap();
+    wait_until("OBS streams", 30, || rig.obs().streaming, || rig.obs());
+    for err in [
+        block(obs_cmd::obs_setup(rig.shell())).unwrap_err(),
+        block(obs_cmd::obs_restore(rig.shell())).unwrap_err(),
+    ] {
+        assert!(matches!(err, UiError::Engine { error: EngineError::ObsStreaming { .. } }), "{err:?}");
+        assert!(err.to_string().contains("stop OBS's stream first"), "{err}");
+    }
+    assert!(!rig.tray().can_setup_obs, "not offered while OBS streams");
+    block(streampai_desktop::commands::stream::stop_stream(rig.shell())).unwrap();
+    wait_until("OBS stopped too", 30, || !rig.obs().streaming, || rig.obs());
+
     // "Restore": the kept settings go back and are forgotten.
-    let restored = block(obs_cmd::obs_restore(rig.shell())).unwrap();
+    // OBS 29 sends STOPPED a moment (measured: up to ~30 ms) before its GetStreamStatus stops
+    // reporting the output active, so a Restore right then is still refused: ask again briefly.
+    let t0 = Instant::now();
+    let restored = loop {
+        match block(obs_cmd::obs_restore(rig.shell())) {
+            Err(UiError::Engine { error: EngineError::ObsStreaming { .. } })
+                if t0.elapsed() < Duration::from_secs(5) =>
+            {
+                std::thread::sleep(Duration::from_millis(20))
+            }
+            other => break other.unwrap(),
+        }
+    };
     assert_eq!(restored.restored.service_type, previous.service_type);
     assert_eq!(restored.restored.server, previous.server);
     assert!(restored.key_restored, "the key came back from the secret store");
