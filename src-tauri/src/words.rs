@@ -123,6 +123,7 @@ pub fn previous_words(p: &streampai::ObsPreviousSettings) -> String {
         (Some(svc), Some(server)) if p.service_type == "rtmp_common" => format!("{svc}, server {server}"),
         (Some(svc), _) => svc.clone(),
         (None, Some(server)) => server.clone(),
+        (None, None) if !p.has_key => "OBS's empty stream settings (never set)".into(),
         (None, None) => p.service_type.clone(),
     }
 }
@@ -250,6 +251,8 @@ mod tests {
             ..previous
         };
         assert_eq!(previous_words(&custom), "rtmp://x/app");
+        let fresh = streampai::ObsPreviousSettings { server: None, has_key: false, ..custom };
+        assert_eq!(previous_words(&fresh), "OBS's empty stream settings (never set)");
     }
 
     #[test]

@@ -94,7 +94,8 @@ describe("set up and restore", () => {
     expect(previousWords(p({ service_type: "rtmp_custom", server: "rtmp://x/app", has_key: true }))).toBe(
       "rtmp://x/app, with its stream key",
     );
-    expect(previousWords(p({}))).toBe("rtmp_common");
+    expect(previousWords(p({}))).toBe("OBS's empty stream settings (never set)");
+    expect(previousWords(p({ has_key: true }))).toBe("rtmp_common, with its stream key");
   });
   it("words the link's problem as OBS's", () => {
     expect(obsProblem(connected)).toBeNull();

@@ -75,7 +75,7 @@ export function previousWords(p: ObsPreviousSettings): string {
   }
   if (p.service) return `${p.service}${key}`;
   if (p.server) return `${p.server}${key}`;
-  return `${p.service_type}${key}`;
+  return p.has_key ? `${p.service_type}${key}` : "OBS's empty stream settings (never set)";
 }
 
 /** What the dashboard offers about OBS's stream settings. */
