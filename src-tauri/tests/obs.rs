@@ -155,7 +155,7 @@ fn without_obs_every_command_says_why_and_forms_get_field_names() {
     let err = block(obs_cmd::set_obs_password(rig.shell(), Some("   ".into()))).unwrap_err();
     assert_eq!(field_of(err), "obs_password");
     assert!(rig.secrets.get(&SecretName::ObsPassword).unwrap().is_none());
-    assert_eq!(check_field(FieldCheck::ObsPassword { value: "".into() }).is_some(), true);
+    assert!(check_field(FieldCheck::ObsPassword { value: "".into() }).is_some());
 
     // Settings › OBS: a bad address is refused naming the field, nothing changes.
     let before = rig.shell().engine.config().obs.clone();
