@@ -403,7 +403,7 @@ impl Config {
             return Err(ConfigError::new("user_id", "must not be empty"));
         }
         self.sync.validate()?;
-        if let Some(problem) = crate::obs::url_problem(&self.obs.url) {
+        if let Some(problem) = crate::config::fields::obs_url_problem(&self.obs.url) {
             return Err(ConfigError::new("obs.url", problem));
         }
         if self.control.listen.parse::<std::net::SocketAddr>().is_err() {

@@ -35,7 +35,7 @@ async fn wait_state(e: &Engine, state: ObsState, within: Duration) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unreachable_then_connected_and_back_after_obs_restarts() {
     require_obs!();
-    let _one = obs_support::serial();
+    let _one = obs_support::serial().await;
     let port = obs_support::free_port();
     let url = format!("ws://127.0.0.1:{port}");
     // The engine first, OBS not running yet.
@@ -75,7 +75,7 @@ async fn unreachable_then_connected_and_back_after_obs_restarts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_password_is_auth_failed_without_a_retry_storm() {
     require_obs!();
-    let _one = obs_support::serial();
+    let _one = obs_support::serial().await;
     let obs = Obs::start();
     let proxy = CountingProxy::start(obs.port).await;
     let (e, _secrets) = obs_engine(&proxy.url(), Some("not-the-password"));
@@ -104,7 +104,7 @@ async fn a_wrong_password_is_auth_failed_without_a_retry_storm() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_probe_and_the_control_api() {
     require_obs!();
-    let _one = obs_support::serial();
+    let _one = obs_support::serial().await;
     let obs = Obs::start();
     let (e, _secrets) = obs_engine(&obs.url(), None);
     // First run: find OBS, learn that it wants a password, try it.

@@ -80,7 +80,7 @@ async fn connected(e: &Engine) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn setup_writes_the_ingest_and_restore_puts_the_old_settings_back_after_a_restart() {
     require_obs!();
-    let _one = obs_support::serial();
+    let _one = obs_support::serial().await;
     let obs = Obs::start();
     let mut ctl = ObsControl::connect(&obs).await;
     // The streamer's own setup: straight to Twitch.
@@ -173,7 +173,7 @@ async fn setup_writes_the_ingest_and_restore_puts_the_old_settings_back_after_a_
 async fn start_in_the_app_streams_obs_to_two_platforms_and_stop_stops_obs() {
     require_obs!();
     require_tools!();
-    let _one = obs_support::serial();
+    let _one = obs_support::serial().await;
     let obs = Obs::start();
     let mut ctl = ObsControl::connect(&obs).await;
     let nginx = Nginx::start(&["tw", "yt"]);
@@ -232,6 +232,11 @@ async fn start_in_the_app_streams_obs_to_two_platforms_and_stop_stops_obs() {
         let rec = rec.unwrap_or_else(|| panic!("{app}: no recording; nginx: {}", nginx.error_log()));
         assert_eq!((rec.video_codec.as_str(), rec.audio_codec.as_str()), ("h264", "aac"), "{app}: {rec:?}");
         assert!(rec.video_frames >= 90, "{app}: at least 3 s of OBS's 30 fps: {rec:?}");
+        // OBS's own count, polled while live (before the stop), is a lower bound.
+        assert!(
+            rec.video_frames >= obs_frames,
+            "{app}: every frame OBS had sent by then: {rec:?} vs {obs_frames}"
+        );
         counts.push(rec.video_frames);
     }
     eprintln!(
@@ -248,7 +253,7 @@ async fn start_in_the_app_streams_obs_to_two_platforms_and_stop_stops_obs() {
 async fn obs_start_and_stop_drive_the_app_and_a_killed_obs_ends_the_stream_after_the_grace() {
     require_obs!();
     require_tools!();
-    let _one = obs_support::serial();
+    let _one = obs_support::serial().await;
     let mut obs = Obs::start();
     let nginx = Nginx::start(&["tw", "yt"]);
     let mut cfg = obs_config(&obs, Some(&nginx));

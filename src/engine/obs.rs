@@ -82,7 +82,7 @@ impl Engine {
     pub async fn set_obs_password(&self, password: Option<Secret>) -> Result<(), EngineError> {
         match password {
             Some(p) => {
-                if let Some(problem) = crate::obs::password_problem(p.expose()) {
+                if let Some(problem) = crate::config::fields::obs_password_problem(p.expose()) {
                     return Err(EngineError::InvalidConfig { key: "obs.password".into(), message: problem });
                 }
                 self.secrets().set(&SecretName::ObsPassword, &p)?;
@@ -113,7 +113,7 @@ impl Engine {
         password: Option<Secret>,
     ) -> Result<ObsProbe, EngineError> {
         let url = url.map(str::trim).map(str::to_string).unwrap_or_else(|| self.config().obs.url.clone());
-        if let Some(problem) = crate::obs::url_problem(&url) {
+        if let Some(problem) = crate::config::fields::obs_url_problem(&url) {
             return Err(EngineError::InvalidConfig { key: "obs.url".into(), message: problem });
         }
         let password = password.filter(|p| !p.is_blank()).or_else(|| self.user().obs_password());

@@ -91,11 +91,14 @@ impl ConnectOptions {
     }
 }
 
+/// Where a request's answer goes.
+type Reply = oneshot::Sender<Result<Value, ObsError>>;
+
 /// A request to the socket's task.
 struct Cmd {
     request_type: &'static str,
     data: Option<Value>,
-    reply: oneshot::Sender<Result<Value, ObsError>>,
+    reply: Reply,
 }
 
 /// Sends requests over one live connection. Cheap to clone; fails with [`ObsError::Lost`] once
@@ -372,8 +375,7 @@ async fn io_task(
     close: CancellationToken,
 ) {
     let ids = AtomicU64::new(1);
-    let mut pending: HashMap<String, (&'static str, oneshot::Sender<Result<Value, ObsError>>)> =
-        HashMap::new();
+    let mut pending: HashMap<String, (&'static str, Reply)> = HashMap::new();
     let end = loop {
         tokio::select! {
             _ = close.cancelled() => {

@@ -117,7 +117,6 @@ impl FakeObs {
         };
         FakeObs {
             url: format!("ws://127.0.0.1:{port}"),
-            port,
             connections,
             identified,
             state,

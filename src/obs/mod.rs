@@ -59,38 +59,3 @@ impl ObsSlot {
         self.0.send_replace(c);
     }
 }
-
-/// What is wrong with an `[obs] url` as typed, if anything: a `ws://` (or `wss://`) address with
-/// a host, no user name or password in it (the password goes in its own field, into the keyring).
-pub fn url_problem(text: &str) -> Option<String> {
-    let t = text.trim();
-    if t.is_empty() {
-        return Some("enter OBS's WebSocket address, e.g. ws://127.0.0.1:4455".into());
-    }
-    let u = match url::Url::parse(t) {
-        Ok(u) => u,
-        Err(_) => {
-            return Some(format!("`{}` is not an address like ws://127.0.0.1:4455", crate::telemetry::esc(t)))
-        }
-    };
-    if !matches!(u.scheme(), "ws" | "wss") {
-        return Some(format!(
-            "OBS's WebSocket address starts with ws:// (or wss://), not {}://",
-            crate::telemetry::esc(u.scheme())
-        ));
-    }
-    if u.host_str().is_none_or(str::is_empty) {
-        return Some("the address needs a host, e.g. ws://127.0.0.1:4455".into());
-    }
-    if !u.username().is_empty() || u.password().is_some() {
-        return Some("leave the password out of the address: enter it in the password field".into());
-    }
-    None
-}
-
-/// What is wrong with an OBS WebSocket password as typed, if anything.
-pub fn password_problem(text: &str) -> Option<String> {
-    text.trim().is_empty().then(|| {
-        "enter OBS's WebSocket password (OBS: Tools › WebSocket Server Settings › Show Connect Info)".into()
-    })
-}
