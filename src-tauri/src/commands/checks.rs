@@ -58,8 +58,8 @@ pub fn check_field(check: FieldCheck) -> Option<String> {
         FieldCheck::LocalListen { value } => fields::local_listen_problem(&value),
         FieldCheck::LocalListenExposure { value } => fields::local_listen_warning(&value),
         FieldCheck::UploadBudget { value } => fields::parse_upload_budget(&value).err(),
-        FieldCheck::ObsUrl { value } => streampai::obs::url_problem(&value),
-        FieldCheck::ObsPassword { value } => streampai::obs::password_problem(&value),
+        FieldCheck::ObsUrl { value } => fields::obs_url_problem(&value),
+        FieldCheck::ObsPassword { value } => fields::obs_password_problem(&value),
     }
 }
 

@@ -64,7 +64,7 @@ fn form_error(e: EngineError) -> UiError {
 /// refusal).
 pub fn apply_obs(config: &mut Config, input: &ObsInput) -> UiResult<()> {
     let url = input.url.trim();
-    if let Some(problem) = streampai::obs::url_problem(url) {
+    if let Some(problem) = streampai::config::fields::obs_url_problem(url) {
         return Err(UiError::invalid("obs_url", problem));
     }
     config.obs.enabled = input.enabled;
