@@ -364,6 +364,94 @@ async openWindow(view: View) : Promise<Result<string, UiError>> {
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
 }
+},
+/**
+ * The link to OBS, OBS's stream and health, and the settings kept for "Restore".
+ */
+async getObsStatus() : Promise<Result<ObsStatus, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("get_obs_status") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * "Set up OBS for me": OBS's stream settings are kept, then pointed at the app's ingest.
+ * Refused while OBS streams (`obs_streaming`) or when not connected (`obs_unavailable`).
+ */
+async obsSetup() : Promise<Result<ObsSetupReport, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("obs_setup") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * "Restore": OBS's stream settings from before "Set up OBS" go back (key included).
+ */
+async obsRestore() : Promise<Result<ObsRestoreReport, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("obs_restore") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * "Try again" (after a wrong password or an incompatible answer).
+ */
+async obsReconnect() : Promise<Result<null, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("obs_reconnect") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * The first run's "find OBS": one connection to `url` (default: `[obs] url`) with `password`
+ * (default: the stored one); nothing is kept.
+ */
+async probeObs(url: string | null, password: string | null) : Promise<Result<ObsProbe, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("probe_obs", { url, password }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Stores OBS's WebSocket password (secret store only) and connects again with it; `null`
+ * forgets it (for an OBS that asks for none); an empty one is refused (`obs_password`).
+ */
+async setObsPassword(password: string | null) : Promise<Result<ObsSettingsView, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("set_obs_password", { password }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async getObsSettings() : Promise<Result<ObsSettingsView, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("get_obs_settings") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Saves Settings › OBS (applied live, also while streaming: the link reconnects).
+ */
+async saveObs(input: ObsInput) : Promise<Result<ObsSettingsView, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("save_obs", { input }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
 }
 }
 
@@ -691,7 +779,15 @@ export type FieldCheck = { field: "platform_name"; value: string } |
 /**
  * kbit/s as typed; empty means no budget.
  */
-{ field: "upload_budget"; value: string }
+{ field: "upload_budget"; value: string } | 
+/**
+ * OBS's WebSocket address (`[obs] url`).
+ */
+{ field: "obs_url"; value: string } | 
+/**
+ * OBS's WebSocket password as typed.
+ */
+{ field: "obs_password"; value: string }
 /**
  * The Settings page's general section.
  */
@@ -760,6 +856,10 @@ export type ObsHealth =
  */
 "reconnecting"
 /**
+ * What Settings › OBS saves (the password has its own command).
+ */
+export type ObsInput = { enabled: boolean; url: string; start_with_stream: boolean; stop_with_stream: boolean }
+/**
  * OBS's stream settings as they were before "Set up OBS", kept for "Restore". Never the key.
  */
 export type ObsPreviousSettings = { 
@@ -783,6 +883,75 @@ has_key: boolean;
  * When it was saved (RFC 3339).
  */
 saved_at: string }
+/**
+ * What [`Engine::probe_obs`] found at an address (nothing is kept).
+ */
+export type ObsProbe = { 
+/**
+ * `connected`, `unreachable`, `auth_failed` or `incompatible`.
+ */
+state: ObsState; obs_version: string | null; websocket_version: string | null; 
+/**
+ * OBS asks for a password (`null` when nothing answered).
+ */
+auth_required: boolean | null; 
+/**
+ * Why not connected, in words (never the password).
+ */
+problem: Failure | null }
+/**
+ * What "Restore" put back.
+ */
+export type ObsRestoreReport = { restored: ObsPreviousSettings; 
+/**
+ * `false` when the kept key was no longer in the secret store (OBS got the settings without
+ * it; enter the key in OBS again).
+ */
+key_restored: boolean }
+/**
+ * Settings › OBS as the UI shows it (never the password).
+ */
+export type ObsSettingsView = { 
+/**
+ * `[obs] enabled`: the app keeps a link to OBS.
+ */
+enabled: boolean; 
+/**
+ * `[obs] url`, e.g. `ws://127.0.0.1:4455`.
+ */
+url: string; 
+/**
+ * `[obs] start_with_stream`: Start in either starts both.
+ */
+start_with_stream: boolean; 
+/**
+ * `[obs] stop_with_stream`: Stop in either stops both.
+ */
+stop_with_stream: boolean; 
+/**
+ * A password is stored (secret store) or given by `STREAMPAI_OBS_PASSWORD`.
+ */
+has_password: boolean; 
+/**
+ * `STREAMPAI_OBS_PASSWORD` is set: it wins over the stored one.
+ */
+password_from_env: boolean }
+/**
+ * What "Set up OBS" did.
+ */
+export type ObsSetupReport = { 
+/**
+ * The server now in OBS (the app's ingest).
+ */
+server: string; 
+/**
+ * OBS's settings from before, kept for "Restore" (never the key); `null` if none are kept.
+ */
+previous: ObsPreviousSettings | null; 
+/**
+ * OBS already pointed at the app's ingest; nothing was changed.
+ */
+unchanged: boolean }
 /**
  * The link to OBS's WebSocket server.
  */

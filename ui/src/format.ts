@@ -100,7 +100,8 @@ function engineWords(e: EngineError): string {
     case "obs_unavailable":
     case "obs_streaming":
     case "obs":
-      // The engine's own words about OBS (what is wrong and what to do).
+      // The engine's sentences name the reason and the way out ("OBS is streaming: stop OBS's
+      // stream first, then try again").
       return sentence(e.message);
   }
 }

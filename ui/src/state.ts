@@ -30,6 +30,7 @@ export function reduceStatus(status: Status, event: Event): Status {
     case "sync_status":
       return { ...status, sync: event.status };
     case "obs_status":
+      // The event carries OBS's figures as of the change; the status poll keeps them current.
       return { ...status, obs: event.status };
     case "manager_stopped":
       return { ...status, manager: "stopped", input: "unknown" };
