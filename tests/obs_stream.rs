@@ -78,6 +78,38 @@ async fn connected(e: &Engine) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restore_on_an_obs_whose_stream_settings_were_never_set() {
+    require_obs!();
+    let _one = obs_support::serial().await;
+    let obs = Obs::start();
+    let mut ctl = ObsControl::connect(&obs).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = obs_config(&obs, None);
+    cfg.obs.start_with_stream = false;
+    let secrets = secrets(&obs, &cfg);
+    let e = start_engine(cfg, secrets, StateFile::open(&dir.path().join("state.json")));
+    connected(&e).await;
+    wait_until_async("the relay runs", Duration::from_secs(10), || async {
+        support::local_ingest_addr(&e).await.is_some()
+    })
+    .await;
+    let setup = e.obs_setup().await.unwrap();
+    assert!(!setup.unchanged);
+    let previous = setup.previous.expect("the never-set settings are kept too");
+    assert!(!previous.has_key, "{previous:?}");
+    let key = e.status().await.ingest.stream_key.unwrap();
+    assert_eq!(ctl.stream_service().await["streamServiceSettings"]["key"], key.as_str());
+
+    e.obs_restore().await.expect("restore of never-set settings");
+    let svc = ctl.stream_service().await;
+    assert_eq!(svc["streamServiceType"], previous.service_type.as_str(), "{svc}");
+    let settings = svc["streamServiceSettings"].to_string();
+    assert!(!settings.contains(key.as_str()), "the app's key is gone: {settings}");
+    assert_eq!(e.obs_status().previous, None, "nothing kept any more");
+    e.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn setup_writes_the_ingest_and_restore_puts_the_old_settings_back_after_a_restart() {
     require_obs!();
     let _one = obs_support::serial().await;
@@ -143,6 +175,13 @@ async fn setup_writes_the_ingest_and_restore_puts_the_old_settings_back_after_a_
     assert_eq!((code, body["error"]["kind"].as_str()), (409, Some("obs_streaming")), "{body}");
     ctl.request("StopStream", json!({})).await;
     wait_until_async("OBS stopped", Duration::from_secs(20), || async { !e.obs_status().streaming }).await;
+    // OBS 29 clears its output's "active" flag a moment after its STOPPED event (and restore
+    // asks it): wait until OBS itself agrees.
+    let end = Instant::now() + Duration::from_secs(5);
+    while ctl.streaming().await {
+        assert!(Instant::now() < end, "OBS itself says it stopped");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     api.stop().await;
     e.shutdown().await;
     drop(e);

@@ -220,11 +220,20 @@ pub async fn setup(
 
 /// Put the kept settings back into OBS, then forget them.
 pub async fn restore(client: &ObsClient, store: &PreviousStore) -> Result<ObsRestoreReport, SetupError> {
-    let (svc, view, complete) = store.load().ok_or(SetupError::NothingToRestore)?;
+    let (mut svc, view, complete) = store.load().ok_or(SetupError::NothingToRestore)?;
     refuse_while_streaming(client).await?;
+    if svc.stream_service_settings.is_empty() {
+        // A never-configured OBS has empty stream settings, which OBS refuses to be given
+        // ("must not be empty"): an empty server and key say the same and clear the app's.
+        svc.stream_service_settings =
+            [("server", ""), ("key", "")].into_iter().map(|(k, v)| (k.to_string(), Value::from(v))).collect();
+    }
     client.set_stream_service(&svc).await?;
     let back = client.stream_service().await?;
-    let server = |s: &StreamService| s.stream_service_settings.get("server").cloned();
+    // No server and an empty one are the same.
+    let server = |s: &StreamService| {
+        s.stream_service_settings.get("server").cloned().filter(|v| v.as_str() != Some(""))
+    };
     if back.stream_service_type != svc.stream_service_type || server(&back) != server(&svc) {
         return Err(SetupError::NotKept(format!(
             "{} with {}",
