@@ -104,6 +104,9 @@ pub struct Config {
     /// The optional sync server link (`[sync] url = "ws://host:4860"`); off when `url` is unset.
     #[serde(default)]
     pub sync: crate::sync::SyncConfig,
+    /// Twitch sign-in and events (`[twitch] client_id`, the URLs); off without a client id.
+    #[serde(default)]
+    pub twitch: crate::accounts::TwitchConfig,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -320,6 +323,7 @@ impl Config {
             supervision: SupervisionConfig::default(),
             platforms: vec![],
             sync: Default::default(),
+            twitch: Default::default(),
         }
     }
 
@@ -369,6 +373,7 @@ impl Config {
             return Err(ConfigError::new("user_id", "must not be empty"));
         }
         self.sync.validate()?;
+        self.twitch.validate()?;
         if self.control.listen.parse::<std::net::SocketAddr>().is_err() {
             return Err(ConfigError::new(
                 "control.listen",
@@ -472,6 +477,10 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("STREAMPAI_SAMPLE_INTERVAL_MS", "history.sample_interval_ms"),
     ("STREAMPAI_SYNC_URL", "sync.url"),
     ("STREAMPAI_SYNC_DEVICE_NAME", "sync.device_name"),
+    ("STREAMPAI_TWITCH_CLIENT_ID", "twitch.client_id"),
+    ("STREAMPAI_TWITCH_AUTH_URL", "twitch.auth_url"),
+    ("STREAMPAI_TWITCH_API_URL", "twitch.api_url"),
+    ("STREAMPAI_TWITCH_EVENTSUB_URL", "twitch.eventsub_url"),
 ];
 
 fn apply_env(root: &mut toml::Value, env: &dyn Fn(&str) -> Option<String>) -> Result<(), ConfigError> {

@@ -12,6 +12,7 @@ extern crate self as streampai;
 #[cfg(test)]
 mod it;
 
+pub mod accounts;
 mod actor;
 pub mod alerts;
 mod cloudflare;
@@ -22,6 +23,7 @@ mod error;
 pub mod events;
 pub mod failure;
 mod ingest;
+mod platform_events;
 mod platforms;
 mod presence;
 pub mod relay;

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use axum::extract::DefaultBodyLimit;
 
-use super::{alerts_api, auth, events_ws, kofi, overlay, ApiError, ControlState};
+use super::{accounts_api, alerts_api, auth, events_ws, kofi, overlay, ApiError, ControlState};
 
 pub fn router(state: ControlState) -> Router {
     let api = Router::new()
@@ -27,6 +27,8 @@ pub fn router(state: ControlState) -> Router {
         .route("/api/v1/streams", get(alerts_api::streams))
         .route("/api/v1/streams/{uuid}", get(alerts_api::stream))
         .route("/api/v1/overlay/rotate-key", post(alerts_api::rotate_overlay_key))
+        .route("/api/v1/accounts/{platform}/sign-in", post(accounts_api::sign_in))
+        .route("/api/v1/accounts/{platform}/sign-out", post(accounts_api::sign_out))
         .route_layer(middleware::from_fn_with_state(state.clone(), auth::require_token));
     let open = Router::new()
         .route("/webhooks/kofi", post(kofi::webhook))

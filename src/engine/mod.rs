@@ -6,6 +6,7 @@
 //! by job: `status.rs` (status and debug views), `settings.rs` (reconfigure, secrets reload,
 //! platform toggles), `front.rs` (alerts, ingest, overlay, history, Cloudflare test).
 
+mod accounts;
 mod front;
 mod recorder_view;
 mod settings;
@@ -81,6 +82,8 @@ struct Inner {
     sync_status: SyncStatusCell,
     /// The sync client, a child of the root supervisor; told when `[sync]` or its token changes.
     sync: SyncLinkHandle,
+    /// The Twitch account, a child of the root supervisor (see `accounts.rs`).
+    twitch: crate::accounts::twitch_account::TwitchAccountHandle,
 }
 
 impl Engine {
@@ -103,6 +106,9 @@ impl Engine {
         if let Err(e) = stores.history.settle_after_crash() {
             tracing::error!(cause = %e, "cannot settle the stream history");
         }
+        let (twitch, twitch_parts) = crate::accounts::twitch_account::TwitchAccountHandle::channel(
+            crate::accounts::AccountsCell::new(bus.user(&config.user_id)),
+        );
         let user = UserStream::new(
             &config.user_id,
             config.clone(),
@@ -111,8 +117,10 @@ impl Engine {
             bus.clone(),
             state_file,
             stores.clone(),
-        );
+        )
+        .with_twitch(Some(twitch.clone()));
         let user = Arc::new(std::sync::RwLock::new(Arc::new(user)));
+        let twitch_spec = accounts::twitch_spec(&twitch, twitch_parts, &secrets, &user);
         let recorder_args = crate::storage::recorder::RecorderArgs {
             user_id: config.user_id.clone(),
             bus: bus.clone(),
@@ -168,7 +176,7 @@ impl Engine {
             root = Some(
                 Supervisor::new(
                     SupervisorConfig::new("engine").intensity(10, Duration::from_secs(60)),
-                    vec![recorder_spec, users_spec, pm_spec, sync_spec],
+                    vec![recorder_spec, users_spec, pm_spec, sync_spec, twitch_spec],
                 )
                 .with_mailbox(root_mb),
             );
@@ -187,6 +195,7 @@ impl Engine {
                 started: Instant::now(),
                 sync_status,
                 sync,
+                twitch,
             }
         });
         if let Some(root) = root {

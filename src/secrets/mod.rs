@@ -67,6 +67,9 @@ pub enum SecretName {
     KofiToken,
     /// The user's token on the sync server (`[sync] url`).
     SyncToken,
+    /// The Twitch sign-in: access and refresh token together, one entry (see
+    /// `accounts::tokens`), so a rotation is one atomic write.
+    TwitchTokens,
     /// Written, read back and deleted once at start to see whether a store works.
     Probe,
 }
@@ -82,6 +85,7 @@ impl SecretName {
             SecretName::OverlayKey => "overlay-key".into(),
             SecretName::KofiToken => "kofi-token".into(),
             SecretName::SyncToken => "sync-token".into(),
+            SecretName::TwitchTokens => "twitch-tokens".into(),
             SecretName::Probe => "probe".into(),
         }
     }
@@ -98,6 +102,7 @@ impl SecretName {
             SecretName::OverlayKey => "STREAMPAI_OVERLAY_KEY".into(),
             SecretName::KofiToken => "STREAMPAI_KOFI_TOKEN".into(),
             SecretName::SyncToken => "STREAMPAI_SYNC_TOKEN".into(),
+            SecretName::TwitchTokens => "STREAMPAI_TWITCH_TOKENS".into(),
             SecretName::Probe => "STREAMPAI_PROBE".into(),
         }
     }

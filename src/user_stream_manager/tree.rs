@@ -171,6 +171,9 @@ impl UserStream {
         let automation = ChildSpec::new("StreamAutomation", Restart::Permanent, move |ctx| {
             crate::stream_automation::run(auto_args.clone(), ctx.cancel)
         });
-        vec![state, manager, monitor, platforms, alerts, automation]
+        let mut children = vec![state, manager, monitor, platforms, alerts, automation];
+        // Platform event feeds (issue 14): present when configured, connected while signed in.
+        children.extend(crate::platform_events::twitch_events_spec(self));
+        children
     }
 }
