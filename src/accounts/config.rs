@@ -89,6 +89,19 @@ pub enum UrlKind {
 /// accepted for loopback hosts only (tests, a local proxy): tokens never cross a network
 /// unencrypted.
 pub fn url_problem(text: &str, kind: UrlKind) -> Option<String> {
+    if let Some(p) = endpoint_problem(text, kind) {
+        return Some(p);
+    }
+    let u = url::Url::parse(text.trim()).ok()?;
+    if u.query().is_some() || u.fragment().is_some() {
+        return Some("the address must not carry a query or a fragment".into());
+    }
+    None
+}
+
+/// The scheme and host rules alone (an address Twitch hands out, such as EventSub's reconnect
+/// URL, may carry a query).
+pub(crate) fn endpoint_problem(text: &str, kind: UrlKind) -> Option<String> {
     let t = text.trim();
     let (secure, plain) = match kind {
         UrlKind::Http => ("https", "http"),
@@ -116,8 +129,8 @@ pub fn url_problem(text: &str, kind: UrlKind) -> Option<String> {
         }
         s => return Some(format!("the address must start with {secure}://, not {s}://")),
     }
-    if !u.username().is_empty() || u.password().is_some() || u.query().is_some() || u.fragment().is_some() {
-        return Some("the address must not carry a user, a query or a fragment".into());
+    if !u.username().is_empty() || u.password().is_some() {
+        return Some("the address must not carry a user name or password".into());
     }
     None
 }

@@ -407,7 +407,8 @@ impl Actor {
         match api.device().await {
             Ok(grant) => {
                 let now = Instant::now();
-                let interval = Duration::from_secs(grant.interval);
+                // At least a second between polls, whatever the answer says.
+                let interval = Duration::from_secs(grant.interval.max(1));
                 let flow = PendingFlow {
                     device_code: grant.device_code,
                     user_code: grant.user_code,

@@ -43,6 +43,8 @@ use crate::telemetry::esc;
 use crate::user_stream_manager::UserStream;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the old connection is read after a move to the reconnect URL.
+const DRAIN_LIMIT: Duration = Duration::from_secs(10);
 const BACKOFF_INITIAL: Duration = Duration::from_secs(1);
 const BACKOFF_MAX: Duration = Duration::from_secs(60);
 /// EventSub messages are small; anything near this is not Twitch.
@@ -355,6 +357,9 @@ impl Events {
         };
         info!(subscriptions, login = %esc(&session.login), "Twitch EventSub: listening");
         let mut reconnect: Option<BoxFuture<'static, Result<(Ws, Welcome), String>>> = None;
+        // After a move, the old connection is read until Twitch closes it (bounded): what it
+        // had sent before the new welcome is not lost.
+        let mut draining: Option<(Ws, Instant)> = None;
         let mut deadline = Instant::now() + lapse(welcome.keepalive);
         loop {
             tokio::select! {
@@ -374,14 +379,30 @@ impl Events {
                     reconnect = None;
                     match moved {
                         Ok((new_ws, w)) => {
-                            let mut old = std::mem::replace(&mut ws, new_ws);
-                            // Twitch closes the old connection itself; a close from us is polite.
-                            tokio::spawn(async move { let _ = old.close(None).await; });
+                            let old = std::mem::replace(&mut ws, new_ws);
+                            draining = Some((old, Instant::now() + DRAIN_LIMIT));
                             welcome = w;
                             deadline = Instant::now() + lapse(welcome.keepalive);
                             info!("Twitch EventSub: moved to the reconnect URL (subscriptions kept)");
                         }
                         Err(why) => warn!(cause = %why, "Twitch EventSub: the reconnect URL failed; staying on the old connection"),
+                    }
+                }
+                old = async {
+                    let (old_ws, until) = draining.as_mut().expect("checked");
+                    tokio::time::timeout_at(*until, old_ws.next()).await
+                }, if draining.is_some() => {
+                    match old {
+                        Ok(Some(Ok(Message::Text(t)))) => {
+                            if let Ok(env) = serde_json::from_str::<Envelope>(&t) {
+                                if env.metadata.message_type == "notification" {
+                                    self.deliver(&env);
+                                }
+                            }
+                        }
+                        Ok(Some(Ok(_))) => {}
+                        // Closed, failed, or past the limit: done with it.
+                        _ => draining = None,
                     }
                 }
                 msg = ws.next() => {
@@ -405,7 +426,7 @@ impl Events {
                         "notification" => self.deliver(&env),
                         "session_reconnect" => {
                             let url = env.payload["session"]["reconnect_url"].as_str().unwrap_or_default().to_string();
-                            match crate::accounts::twitch_url_problem(&url, UrlKind::WebSocket) {
+                            match crate::accounts::config::endpoint_problem(&url, UrlKind::WebSocket) {
                                 None if reconnect.is_none() => {
                                     debug!("Twitch EventSub: asked to reconnect");
                                     reconnect = Some(connect(url).boxed());
