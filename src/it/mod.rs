@@ -6,3 +6,4 @@
 mod support;
 
 mod tree_supervision;
+mod twitch_supervision;
