@@ -84,7 +84,7 @@ impl PlatformSnapshot {
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct DebugTree {
     pub uptime_ms: u64,
-    /// The engine's own children (HistoryRecorder, users, PresenceManager, SyncClient).
+    /// The engine's own children (HistoryRecorder, users, PresenceManager, SyncClient, TwitchAccount).
     pub engine: Vec<ChildInfo>,
     pub users: Vec<DebugUser>,
 }

@@ -9,6 +9,9 @@
 //! another user; 409 when an enabled subscription of that type and condition exists on a live
 //! session; 429 past 300 enabled subscriptions on one session.
 
+// Helpers answer a ready-made error response, as the handlers do.
+#![allow(clippy::result_large_err)]
+
 use std::collections::HashMap;
 
 use axum::body::Bytes;

@@ -536,7 +536,7 @@ impl TwitchState {
                 s.status == "enabled"
                     && s.kind == kind
                     && s.condition == *condition
-                    && g.sessions.get(&s.session_id).is_some()
+                    && g.sessions.contains_key(&s.session_id)
             })
             .map(|s| s.id.clone())
     }
