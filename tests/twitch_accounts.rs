@@ -21,14 +21,15 @@ use support::{wait_until, wait_until_async, Control};
 
 const LONG: Duration = Duration::from_secs(20);
 
-/// A fake with a 1 s poll interval and a 1 s EventSub keepalive.
+/// A fake with a 1 s poll interval and a 5 s EventSub keepalive (long enough that a loaded
+/// machine never lapses it by accident; the tests about lapses shorten it).
 async fn start_fake() -> FakeTwitch {
     fake_with(|_| {}).await
 }
 
 async fn fake_with(tweak: impl FnOnce(&mut TwitchOptions)) -> FakeTwitch {
     let mut o =
-        TwitchOptions { device_interval_secs: 1, keepalive_timeout_secs: 1, ..TwitchOptions::default() };
+        TwitchOptions { device_interval_secs: 1, keepalive_timeout_secs: 5, ..TwitchOptions::default() };
     tweak(&mut o);
     FakeTwitch::start(o).await
 }
@@ -196,7 +197,8 @@ async fn a_rejected_token_at_start_is_refreshed_and_the_rotated_pair_stored() {
 
 #[tokio::test]
 async fn a_revoked_sign_in_ends_signed_out_without_a_retry_storm() {
-    let fake = start_fake().await;
+    // A 1 s keepalive: a connection left open would lapse (and reconnect) within the quiet time.
+    let fake = fake_with(|o| o.keepalive_timeout_secs = 1).await;
     let secrets = Arc::new(MemorySecrets::new());
     let e = engine(&fake, secrets.clone());
     e.join("window-1", SessionKind::Window, None);
@@ -279,7 +281,7 @@ async fn each_event_kind_becomes_one_alert_across_a_reconnect_and_duplicate_deli
 
 #[tokio::test]
 async fn a_lapsed_keepalive_reconnects_and_subscribes_again() {
-    let fake = start_fake().await;
+    let fake = fake_with(|o| o.keepalive_timeout_secs = 1).await;
     let e = engine(&fake, Arc::new(MemorySecrets::new()));
     e.join("window-1", SessionKind::Window, None);
     signed_in(&fake, &e).await;
@@ -351,5 +353,26 @@ async fn the_contract_status_sign_in_and_sign_out_over_the_control_api() {
     })
     .await;
     api.stop().await;
+    e.shutdown().await;
+}
+
+#[tokio::test]
+async fn twitch_unreachable_at_start_keeps_the_sign_in_and_says_so() {
+    let fake = start_fake().await;
+    let secrets = Arc::new(MemorySecrets::new());
+    let e = engine(&fake, secrets.clone());
+    signed_in(&fake, &e).await;
+    e.shutdown().await;
+    let cfg = config(&fake);
+    fake.shutdown().await;
+
+    let e = support::engine(cfg, secrets.clone());
+    wait_until("an error state", LONG, || twitch(&e).state == AccountState::Error).await;
+    let st = twitch(&e);
+    assert_eq!(st.login.as_deref(), Some("streampai_tester"), "the stored login is shown");
+    let err = st.error.unwrap();
+    assert!(matches!(err.kind, AccountErrorKind::Unreachable | AccountErrorKind::Timeout), "{err:?}");
+    assert!(err.message.contains("Twitch"), "{}", err.message);
+    assert!(secrets.get(&SecretName::TwitchTokens).unwrap().is_some(), "the sign-in is kept for later");
     e.shutdown().await;
 }

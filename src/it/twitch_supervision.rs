@@ -16,7 +16,7 @@ const LONG: Duration = Duration::from_secs(20);
 async fn rig() -> (FakeTwitch, streampai::Engine) {
     let fake = FakeTwitch::start(TwitchOptions {
         device_interval_secs: 1,
-        keepalive_timeout_secs: 1,
+        keepalive_timeout_secs: 5,
         ..Default::default()
     })
     .await;

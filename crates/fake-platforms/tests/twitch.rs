@@ -12,9 +12,9 @@ use tokio_tungstenite::tungstenite::Message;
 
 const SCOPES: &str = "moderator:read:followers channel:read:subscriptions bits:read channel:manage:broadcast";
 
-/// Interval 0 (no `slow_down` for polling at once) and a one-second keepalive.
+/// Interval 0 (no `slow_down` for polling at once) and a two-second keepalive.
 fn quick() -> TwitchOptions {
-    TwitchOptions { device_interval_secs: 0, keepalive_timeout_secs: 1, ..TwitchOptions::default() }
+    TwitchOptions { device_interval_secs: 0, keepalive_timeout_secs: 2, ..TwitchOptions::default() }
 }
 
 async fn form(url: &str, params: &[(&str, &str)]) -> (u16, Value) {
@@ -266,7 +266,7 @@ async fn eventsub_welcomes_keeps_alive_notifies_redelivers_and_carries_subscript
     let welcome = next(&mut ws, true).await.unwrap();
     assert_eq!(welcome["metadata"]["message_type"], "session_welcome");
     let session = welcome["payload"]["session"]["id"].as_str().unwrap().to_string();
-    assert_eq!(welcome["payload"]["session"]["keepalive_timeout_seconds"], 1);
+    assert_eq!(welcome["payload"]["session"]["keepalive_timeout_seconds"], 2);
     assert_eq!(welcome["payload"]["session"]["status"], "connected");
 
     let (status, created) = subscribe(&fake, &access, "channel.cheer", "1", &session).await;
@@ -311,7 +311,7 @@ async fn eventsub_welcomes_keeps_alive_notifies_redelivers_and_carries_subscript
 
     // Keepalives stop on command.
     fake.set_keepalives(false);
-    let quiet = tokio::time::timeout(Duration::from_millis(2500), next(&mut moved, true)).await;
+    let quiet = tokio::time::timeout(Duration::from_millis(4500), next(&mut moved, true)).await;
     assert!(quiet.is_err(), "no keepalive while they are off: {quiet:?}");
 
     // Revocation.

@@ -136,6 +136,7 @@ mod tests {
             user_id: "u".into(),
             manager: "running",
             sync: Default::default(),
+            accounts: Default::default(),
             input,
             stream: StreamStatus {
                 state,
