@@ -16,6 +16,16 @@ const base: Status = {
   upload: { total_kbps: null, budget_kbps: null, over_budget: false },
   presence: [],
   sync: { state: "off", server: null, last_error: null, devices: [] },
+  accounts: {
+    twitch: {
+      state: "signed_out",
+      login: null,
+      error: null,
+      user_code: null,
+      verification_uri: null,
+      events: { state: "off", subscriptions: 0, error: null },
+    },
+  },
 };
 
 describe("reduceStatus", () => {
