@@ -2,6 +2,7 @@
 //! EventSub WebSocket at `/ws`, test control under `/__fake/twitch`.
 
 mod control;
+mod drive;
 mod eventsub;
 pub mod examples;
 pub mod faults;
