@@ -104,6 +104,9 @@ pub struct Config {
     /// The optional sync server link (`[sync] url = "ws://host:4860"`); off when `url` is unset.
     #[serde(default)]
     pub sync: crate::sync::SyncConfig,
+    /// Twitch sign-in and events (`[twitch] client_id`, the URLs); off without a client id.
+    #[serde(default)]
+    pub twitch: crate::accounts::TwitchConfig,
     /// The link to the streamer's OBS (obs-websocket 5).
     #[serde(default)]
     pub obs: ObsConfig,
@@ -354,6 +357,7 @@ impl Config {
             platforms: vec![],
             sync: Default::default(),
             obs: ObsConfig::default(),
+            twitch: Default::default(),
         }
     }
 
@@ -406,6 +410,7 @@ impl Config {
         if let Some(problem) = crate::config::fields::obs_url_problem(&self.obs.url) {
             return Err(ConfigError::new("obs.url", problem));
         }
+        self.twitch.validate()?;
         if self.control.listen.parse::<std::net::SocketAddr>().is_err() {
             return Err(ConfigError::new(
                 "control.listen",
@@ -510,6 +515,10 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("STREAMPAI_SYNC_URL", "sync.url"),
     ("STREAMPAI_SYNC_DEVICE_NAME", "sync.device_name"),
     ("STREAMPAI_OBS_URL", "obs.url"),
+    ("STREAMPAI_TWITCH_CLIENT_ID", "twitch.client_id"),
+    ("STREAMPAI_TWITCH_AUTH_URL", "twitch.auth_url"),
+    ("STREAMPAI_TWITCH_API_URL", "twitch.api_url"),
+    ("STREAMPAI_TWITCH_EVENTSUB_URL", "twitch.eventsub_url"),
 ];
 
 fn apply_env(root: &mut toml::Value, env: &dyn Fn(&str) -> Option<String>) -> Result<(), ConfigError> {

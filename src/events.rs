@@ -59,6 +59,12 @@ pub enum Event {
     /// platform toggled from the phone). Read `Engine::config()` and persist it; the event
     /// carries no settings and never a secret.
     ConfigChanged { user_id: String },
+    /// A platform account's status changed (sign-in state, its event feed).
+    AccountStatus {
+        user_id: String,
+        platform: crate::accounts::AccountPlatform,
+        status: crate::accounts::AccountStatus,
+    },
 }
 
 #[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]

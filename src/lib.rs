@@ -12,6 +12,7 @@ extern crate self as streampai;
 #[cfg(test)]
 mod it;
 
+pub mod accounts;
 mod actor;
 pub mod alerts;
 mod cloudflare;
@@ -23,6 +24,7 @@ pub mod events;
 pub mod failure;
 mod ingest;
 pub mod obs;
+mod platform_events;
 mod platforms;
 mod presence;
 pub mod relay;

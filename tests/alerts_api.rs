@@ -183,7 +183,7 @@ async fn the_kofi_webhook_is_verified_and_idempotent() {
     assert_eq!(q.len(), 1);
     assert_eq!(
         (q[0]["kind"].as_str(), q[0]["amount"].as_f64(), q[0]["platform"].as_str()),
-        (Some("donation"), Some(3.5), Some("ko-fi"))
+        (Some("donation"), Some(3.5), Some("kofi"))
     );
     c.stop().await;
     e.shutdown().await;

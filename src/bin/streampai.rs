@@ -5,6 +5,9 @@
 //!   `streampai sync-server user add NAME [--data DIR]` adds a user and prints their token once.
 //! - `streampai status|start|stop|debug [--config FILE]`, `streampai obs
 //!   status|setup|restore|reconnect|password` talk to a running instance and print JSON; the exit code is 0 only on a 2xx answer (2 for a bad config, 1 otherwise).
+//! - `streampai account sign-in twitch [--no-wait]` prints the code to enter on Twitch's page,
+//!   then waits until the sign-in completes (exit 0 when signed in); `account sign-out twitch`;
+//!   `account status` prints the accounts part of the status.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -49,6 +52,11 @@ enum Command {
         #[command(subcommand)]
         action: ObsCommand,
     },
+    /// Platform accounts (sign in to Twitch so its events become alerts).
+    Account {
+        #[command(subcommand)]
+        action: AccountCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -64,6 +72,34 @@ enum ObsCommand {
     /// Store OBS's WebSocket password (read from standard input, one line; an empty input is
     /// refused) and connect with it.
     Password,
+}
+
+#[derive(clap::Subcommand)]
+enum AccountCommand {
+    /// Sign in: prints the code to enter at the address shown, then waits for the sign-in.
+    SignIn {
+        platform: AccountPlatformArg,
+        /// Print the code and return at once (`account status` shows the outcome).
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Sign out (the token is revoked and the sign-in deleted).
+    SignOut { platform: AccountPlatformArg },
+    /// Print the accounts' status.
+    Status,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum AccountPlatformArg {
+    Twitch,
+}
+
+impl AccountPlatformArg {
+    fn as_str(self) -> &'static str {
+        match self {
+            AccountPlatformArg::Twitch => "twitch",
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -92,6 +128,7 @@ fn main() -> ExitCode {
             streampai_sync::cli::run(*args).await.map(|()| ExitCode::SUCCESS)
         }),
         Command::Obs { action } => rt.block_on(obs(cli.config, action)),
+        Command::Account { action } => rt.block_on(account(cli.config, action)),
         Command::Alert { action: AlertCommand::Test } => rt.block_on(request(
             cli.config,
             reqwest::Method::POST,
@@ -230,39 +267,121 @@ async fn request(
     path: &str,
     body: Option<serde_json::Value>,
 ) -> anyhow::Result<ExitCode> {
-    let (listen, data_dir) = client_target(config_path)?;
-    let base = format!("http://{listen}");
-    let secrets = secrets(&data_dir);
-    let token =
-        secrets.get(&SecretName::ControlToken).ok().flatten().filter(|t| !t.is_blank()).with_context(
-            || {
-                let place = match secrets.backend().path {
-                    Some(path) => format!("the OS keyring or {path}"),
-                    None => "the OS keyring".into(),
-                };
-                format!(
-            "no control token in {place}: start the desktop app or `streampai headless` once to create one, \
-             or set STREAMPAI_CONTROL_TOKEN"
-        )
-            },
-        )?;
-    let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(60)).build()?;
-    let mut req = http.request(method, format!("{base}{path}")).bearer_auth(token.expose());
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let res = req.send().await.with_context(|| format!("no streampai instance answering at {base}"))?;
-    let status = res.status();
-    let body = res.text().await.unwrap_or_default();
+    let api = Api::new(config_path)?;
+    let (status, body) = api.call(method, path, body).await?;
     let pretty = serde_json::from_str::<serde_json::Value>(&body)
         .ok()
         .and_then(|v| serde_json::to_string_pretty(&v).ok())
         .unwrap_or(body);
-    if status.is_success() {
+    if (200..300).contains(&status) {
         println!("{pretty}");
         Ok(ExitCode::SUCCESS)
     } else {
         eprintln!("{pretty}");
         Ok(ExitCode::from(1))
+    }
+}
+
+/// `streampai account ...`.
+async fn account(config_path: Option<PathBuf>, action: AccountCommand) -> anyhow::Result<ExitCode> {
+    let (platform, no_wait) = match action {
+        AccountCommand::Status => {
+            let api = Api::new(config_path)?;
+            let (status, body) = api.call(reqwest::Method::GET, "/api/v1/status", None).await?;
+            let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+            if !(200..300).contains(&status) {
+                eprintln!("{}", serde_json::to_string_pretty(&v).unwrap_or(body));
+                return Ok(ExitCode::from(1));
+            }
+            println!("{}", serde_json::to_string_pretty(&v["accounts"])?);
+            return Ok(ExitCode::SUCCESS);
+        }
+        AccountCommand::SignOut { platform } => {
+            let path = format!("/api/v1/accounts/{}/sign-out", platform.as_str());
+            return request(config_path, reqwest::Method::POST, &path, None).await;
+        }
+        AccountCommand::SignIn { platform, no_wait } => (platform, no_wait),
+    };
+    let api = Api::new(config_path)?;
+    let path = format!("/api/v1/accounts/{}/sign-in", platform.as_str());
+    let (status, body) = api.call(reqwest::Method::POST, &path, None).await?;
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    if !(200..300).contains(&status) {
+        eprintln!("{}", serde_json::to_string_pretty(&v).unwrap_or(body));
+        return Ok(ExitCode::from(1));
+    }
+    println!("{}", serde_json::to_string_pretty(&v)?);
+    let expires_in = v["expires_in"].as_u64().unwrap_or(0);
+    eprintln!(
+        "streampai: open {} and enter the code {} (within {} minutes)",
+        v["verification_uri"].as_str().unwrap_or("?"),
+        v["user_code"].as_str().unwrap_or("?"),
+        expires_in.div_ceil(60)
+    );
+    if no_wait {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(expires_in + 30);
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        let (status, body) = api.call(reqwest::Method::GET, "/api/v1/status", None).await?;
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        let account = &v["accounts"][platform.as_str()];
+        let state = account["state"].as_str().unwrap_or_default();
+        if (200..300).contains(&status) && state != "pending" {
+            println!("{}", serde_json::to_string_pretty(account)?);
+            return Ok(if state == "signed_in" { ExitCode::SUCCESS } else { ExitCode::from(1) });
+        }
+        if std::time::Instant::now() > deadline {
+            eprintln!("streampai: the sign-in did not complete in time");
+            return Ok(ExitCode::from(1));
+        }
+    }
+}
+
+/// A running instance's control API, with its token.
+struct Api {
+    base: String,
+    token: Secret,
+    http: reqwest::Client,
+}
+
+impl Api {
+    fn new(config_path: Option<PathBuf>) -> anyhow::Result<Api> {
+        let (listen, data_dir) = client_target(config_path)?;
+        let base = format!("http://{listen}");
+        let secrets = secrets(&data_dir);
+        let token =
+            secrets.get(&SecretName::ControlToken).ok().flatten().filter(|t| !t.is_blank()).with_context(
+                || {
+                    let place = match secrets.backend().path {
+                        Some(path) => format!("the OS keyring or {path}"),
+                        None => "the OS keyring".into(),
+                    };
+                    format!(
+            "no control token in {place}: start the desktop app or `streampai headless` once to create one, \
+             or set STREAMPAI_CONTROL_TOKEN"
+        )
+                },
+            )?;
+        let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(60)).build()?;
+        Ok(Api { base, token, http })
+    }
+
+    /// The answer's status and body text.
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> anyhow::Result<(u16, String)> {
+        let base = &self.base;
+        let mut req = self.http.request(method, format!("{base}{path}")).bearer_auth(self.token.expose());
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.with_context(|| format!("no streampai instance answering at {base}"))?;
+        let status = res.status().as_u16();
+        Ok((status, res.text().await.unwrap_or_default()))
     }
 }

@@ -191,3 +191,27 @@ fn obs_settings_default_on_and_a_bad_url_names_the_key() {
     let bad_env = |k: &str| (k == "STREAMPAI_OBS_URL").then(|| "ws://me:pw@10.0.0.5:4455".to_string());
     assert_eq!(Config::parse("user_id = \"u\"\n", &bad_env).unwrap_err().key, "obs.url");
 }
+
+#[test]
+fn twitch_defaults_env_overrides_and_bad_urls_name_their_key() {
+    let (cfg, _) = Config::parse("user_id = \"u\"", &no_env).unwrap();
+    assert_eq!(cfg.twitch.client_id, None);
+    assert_eq!(cfg.twitch.auth_url, "https://id.twitch.tv/oauth2");
+    assert_eq!(cfg.twitch.api_url, "https://api.twitch.tv/helix");
+    assert_eq!(cfg.twitch.eventsub_url, "wss://eventsub.wss.twitch.tv/ws");
+    let env = |k: &str| (k == "STREAMPAI_TWITCH_CLIENT_ID").then(|| "abc123".to_string());
+    let (cfg, _) = Config::parse("user_id = \"u\"", &env).unwrap();
+    assert_eq!(cfg.twitch.client_id.as_deref(), Some("abc123"));
+    let err = Config::parse("user_id = \"u\"\n[twitch]\napi_url = \"ftp://api.example.com\"\n", &no_env)
+        .unwrap_err();
+    assert_eq!(err.key, "twitch.api_url");
+    assert!(err.message.contains("https://"), "{}", err.message);
+    let err = Config::parse(
+        "user_id = \"u\"\n[twitch]\neventsub_url = \"ws://eventsub.example.com/ws\"\n",
+        &no_env,
+    )
+    .unwrap_err();
+    assert_eq!(err.key, "twitch.eventsub_url");
+    let err = Config::parse("user_id = \"u\"\n[twitch]\nclient_id = \"not valid!\"\n", &no_env).unwrap_err();
+    assert_eq!(err.key, "twitch.client_id");
+}

@@ -55,7 +55,7 @@ pub(crate) fn to_alert(v: &Value) -> (AlertInput, Option<String>, Option<String>
         currency: text(v, "currency"),
         // A private Ko-fi message is not for the stream.
         message: if public { text(v, "message") } else { None },
-        platform: Some("ko-fi".into()),
+        platform: Some("kofi".into()),
     };
     let key = text(v, "message_id").or_else(|| text(v, "kofi_transaction_id")).map(|id| format!("kofi:{id}"));
     let hold = (!unreadable.is_empty()).then(|| unreadable.join("; "));

@@ -1,6 +1,7 @@
 //! The local control API (axum): status, start/stop, debug tree, and the events WebSocket, which
 //! counts as a presence session while it is open. Bearer-token auth on every route.
 
+mod accounts_api;
 mod alerts_api;
 mod auth;
 mod error;

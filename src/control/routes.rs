@@ -9,7 +9,7 @@ use serde_json::json;
 
 use axum::extract::DefaultBodyLimit;
 
-use super::{alerts_api, auth, events_ws, kofi, obs_api, overlay, ApiError, ControlState};
+use super::{accounts_api, alerts_api, auth, events_ws, kofi, obs_api, overlay, ApiError, ControlState};
 
 pub fn router(state: ControlState) -> Router {
     let api = Router::new()
@@ -32,6 +32,8 @@ pub fn router(state: ControlState) -> Router {
         .route("/api/v1/obs/restore", post(obs_api::restore))
         .route("/api/v1/obs/reconnect", post(obs_api::reconnect))
         .route("/api/v1/obs/password", post(obs_api::password))
+        .route("/api/v1/accounts/{platform}/sign-in", post(accounts_api::sign_in))
+        .route("/api/v1/accounts/{platform}/sign-out", post(accounts_api::sign_out))
         .route_layer(middleware::from_fn_with_state(state.clone(), auth::require_token));
     let open = Router::new()
         .route("/webhooks/kofi", post(kofi::webhook))

@@ -7,6 +7,7 @@
 //! platform toggles), `front.rs` (alerts, ingest, overlay, history, Cloudflare test), `obs.rs`
 //! (the link to OBS: status, setup/restore, password, probe).
 
+mod accounts;
 mod front;
 mod obs;
 mod recorder_view;
@@ -84,6 +85,8 @@ struct Inner {
     sync_status: SyncStatusCell,
     /// The sync client, a child of the root supervisor; told when `[sync]` or its token changes.
     sync: SyncLinkHandle,
+    /// The Twitch account, a child of the root supervisor (see `accounts.rs`).
+    twitch: crate::accounts::twitch_account::TwitchAccountHandle,
 }
 
 impl Engine {
@@ -106,6 +109,9 @@ impl Engine {
         if let Err(e) = stores.history.settle_after_crash() {
             tracing::error!(cause = %e, "cannot settle the stream history");
         }
+        let (twitch, twitch_parts) = crate::accounts::twitch_account::TwitchAccountHandle::channel(
+            crate::accounts::AccountsCell::new(bus.user(&config.user_id)),
+        );
         let user = UserStream::new(
             &config.user_id,
             config.clone(),
@@ -114,8 +120,10 @@ impl Engine {
             bus.clone(),
             state_file,
             stores.clone(),
-        );
+        )
+        .with_twitch(Some(twitch.clone()));
         let user = Arc::new(std::sync::RwLock::new(Arc::new(user)));
+        let twitch_spec = accounts::twitch_spec(&twitch, twitch_parts, &secrets, &user);
         let recorder_args = crate::storage::recorder::RecorderArgs {
             user_id: config.user_id.clone(),
             bus: bus.clone(),
@@ -171,7 +179,7 @@ impl Engine {
             root = Some(
                 Supervisor::new(
                     SupervisorConfig::new("engine").intensity(10, Duration::from_secs(60)),
-                    vec![recorder_spec, users_spec, pm_spec, sync_spec],
+                    vec![recorder_spec, users_spec, pm_spec, sync_spec, twitch_spec],
                 )
                 .with_mailbox(root_mb),
             );
@@ -190,6 +198,7 @@ impl Engine {
                 started: Instant::now(),
                 sync_status,
                 sync,
+                twitch,
             }
         });
         if let Some(root) = root {

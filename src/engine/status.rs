@@ -33,6 +33,8 @@ pub struct Status {
     pub sync: SyncStatus,
     /// The link to OBS and OBS's own view of its stream.
     pub obs: crate::obs::ObsStatus,
+    /// Platform accounts (sign-in state, login, last problem, event feed).
+    pub accounts: crate::accounts::AccountsStatus,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -84,7 +86,7 @@ impl PlatformSnapshot {
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct DebugTree {
     pub uptime_ms: u64,
-    /// The engine's own children (HistoryRecorder, users, PresenceManager, SyncClient).
+    /// The engine's own children (HistoryRecorder, users, PresenceManager, SyncClient, TwitchAccount).
     pub engine: Vec<ChildInfo>,
     pub users: Vec<DebugUser>,
 }
@@ -196,6 +198,7 @@ impl Engine {
             presence: self.inner.presence.list(self.user_id()),
             sync: self.sync_status(),
             obs: self.obs_status(),
+            accounts: self.accounts_status(),
         }
     }
 

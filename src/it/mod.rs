@@ -7,3 +7,4 @@ mod support;
 
 mod obs_link;
 mod tree_supervision;
+mod twitch_supervision;

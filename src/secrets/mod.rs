@@ -72,6 +72,9 @@ pub enum SecretName {
     /// The secret fields (stream key, ...) of OBS's stream settings from before "Set up OBS",
     /// kept for "Restore" (a JSON object).
     ObsPreviousSecrets,
+    /// The Twitch sign-in: access and refresh token together, one entry (see
+    /// `accounts::tokens`), so a rotation is one atomic write.
+    TwitchTokens,
     /// Written, read back and deleted once at start to see whether a store works.
     Probe,
 }
@@ -89,6 +92,7 @@ impl SecretName {
             SecretName::SyncToken => "sync-token".into(),
             SecretName::ObsPassword => "obs-password".into(),
             SecretName::ObsPreviousSecrets => "obs-previous-secrets".into(),
+            SecretName::TwitchTokens => "twitch-tokens".into(),
             SecretName::Probe => "probe".into(),
         }
     }
@@ -107,6 +111,7 @@ impl SecretName {
             SecretName::SyncToken => "STREAMPAI_SYNC_TOKEN".into(),
             SecretName::ObsPassword => "STREAMPAI_OBS_PASSWORD".into(),
             SecretName::ObsPreviousSecrets => "STREAMPAI_OBS_PREVIOUS_SECRETS".into(),
+            SecretName::TwitchTokens => "STREAMPAI_TWITCH_TOKENS".into(),
             SecretName::Probe => "STREAMPAI_PROBE".into(),
         }
     }

@@ -83,6 +83,8 @@ pub(crate) struct UserStream {
     /// The PlatformSupervisor's workers.
     pub(crate) workers: SupervisorHandle,
     workers_mailbox: SupervisorMailbox,
+    /// The engine's Twitch account (its sign-in feeds the tree's `TwitchEvents`).
+    twitch: Option<crate::accounts::twitch_account::TwitchAccountHandle>,
 }
 
 /// The database-backed stores of one engine.
@@ -147,6 +149,20 @@ impl UserStream {
             self.stores.clone(),
             self.stash.clone(),
         )
+        .with_twitch(self.twitch.clone())
+    }
+
+    /// The same stream with the engine's Twitch account.
+    pub(crate) fn with_twitch(
+        mut self,
+        twitch: Option<crate::accounts::twitch_account::TwitchAccountHandle>,
+    ) -> Self {
+        self.twitch = twitch;
+        self
+    }
+
+    pub(crate) fn twitch_account(&self) -> Option<&crate::accounts::twitch_account::TwitchAccountHandle> {
+        self.twitch.as_ref()
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -200,6 +216,7 @@ impl UserStream {
             tree_mailbox,
             workers,
             workers_mailbox,
+            twitch: None,
         }
     }
 

@@ -178,6 +178,9 @@ impl UserStream {
         let obs = ChildSpec::new("ObsConnection", Restart::Permanent, move |ctx| {
             crate::obs::connection::run(obs_args.clone(), ctx.cancel)
         });
-        vec![state, manager, monitor, platforms, alerts, automation, obs]
+        let mut children = vec![state, manager, monitor, platforms, alerts, automation, obs];
+        // Platform event feeds (issue 14): present when configured, connected while signed in.
+        children.extend(crate::platform_events::twitch_events_spec(self));
+        children
     }
 }

@@ -31,6 +31,16 @@ const base: Status = {
     previous: null,
     problem: null,
   },
+  accounts: {
+    twitch: {
+      state: "signed_out",
+      login: null,
+      error: null,
+      user_code: null,
+      verification_uri: null,
+      events: { state: "off", subscriptions: 0, error: null },
+    },
+  },
 };
 
 describe("reduceStatus", () => {

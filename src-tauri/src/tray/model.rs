@@ -148,6 +148,7 @@ mod tests {
             manager: "running",
             sync: Default::default(),
             obs: Default::default(),
+            accounts: Default::default(),
             input,
             stream: StreamStatus {
                 state,
