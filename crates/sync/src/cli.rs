@@ -130,27 +130,77 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     let scheme = if tls.is_some() { "wss" } else { "ws" };
     let srv = server::start(listener, cfg, users, tls, a.redis.as_deref()).await?;
     println!("streampai: sync server on {scheme}://{}/sync", srv.local_addr());
-    wait_for_signal().await;
-    tracing::info!("shutting down the sync server");
+    let signal = wait_for_signal().await;
+    tracing::info!(signal, "shutting down the sync server");
     srv.shutdown().await;
     Ok(())
 }
 
 pub use crate::guard::raise_nofile_limit;
 
-/// Waits for Ctrl-C, or SIGTERM on Unix (what service managers send); shared by the
-/// `streampai` binary's long-running commands.
-pub async fn wait_for_signal() {
+/// Waits for the signal to stop and says which one came, for the log. Unix: Ctrl-C (SIGINT) or
+/// SIGTERM (what service managers send). Windows: Ctrl-C, Ctrl-Break, the console window being
+/// closed, the user logging off, or the system shutting down; for the last three Windows ends the
+/// process once its handler returns, and tokio's handler does not return, so the caller's clean
+/// stop runs to its end (within the time Windows allows: about 5 s for a closed console, more for
+/// a shutdown). Shared by the `streampai` binary's long-running commands.
+pub async fn wait_for_signal() -> &'static str {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
         if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
+            return tokio::select! {
+                _ = tokio::signal::ctrl_c() => "Ctrl-C",
+                _ = term.recv() => "SIGTERM",
+            };
+        }
+    }
+    #[cfg(windows)]
+    {
+        if let Some(which) = windows_console::wait().await {
+            return which;
         }
     }
     let _ = tokio::signal::ctrl_c().await;
+    "Ctrl-C"
+}
+
+#[cfg(windows)]
+mod windows_console {
+    use tokio::signal::windows::{ctrl_break, ctrl_c, ctrl_close, ctrl_logoff, ctrl_shutdown};
+
+    /// The console's control events; `None` if a listener cannot be installed.
+    pub(super) async fn wait() -> Option<&'static str> {
+        let (mut c, mut brk) = (ctrl_c().ok()?, ctrl_break().ok()?);
+        let (mut close, mut shutdown) = (ctrl_close().ok()?, ctrl_shutdown().ok()?);
+        let mut logoff = ctrl_logoff().ok()?;
+        let service = in_services_session();
+        loop {
+            return Some(tokio::select! {
+                _ = c.recv() => "Ctrl-C",
+                _ = brk.recv() => "Ctrl-Break",
+                _ = close.recv() => "console closed",
+                _ = shutdown.recv() => "system shutdown",
+                _ = logoff.recv() => {
+                    // Windows sends every console process the logoff of *any* user; run as a
+                    // service (session 0), the engine outlives the users' sessions.
+                    if service {
+                        tracing::info!("a user logged off; running as a service, so still running");
+                        continue;
+                    }
+                    "user logoff"
+                }
+            });
+        }
+    }
+
+    /// Session 0 is where services run (no interactive user since Windows Vista).
+    fn in_services_session() -> bool {
+        use windows_sys::Win32::System::RemoteDesktop::ProcessIdToSessionId;
+        use windows_sys::Win32::System::Threading::GetCurrentProcessId;
+        let mut session = u32::MAX;
+        // SAFETY: plain Win32 calls; `session` outlives the call.
+        let ok = unsafe { ProcessIdToSessionId(GetCurrentProcessId(), &mut session) };
+        ok != 0 && session == 0
+    }
 }
