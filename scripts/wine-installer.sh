@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Windows installer under Wine (tests/wine_installer.rs): builds the desktop app for Windows
 # and both installers with scripts/build-windows.sh (dev profile: the same installer script and
-# app, unoptimised, so CI need not spend a release build's time), builds the test-only stand-in
+# app, unoptimised, zlib-compressed, so CI need not spend a release build's time), builds the test-only stand-in
 # for Microsoft's WebView2 bootstrapper with MinGW, and runs the installers silently in a
 # throwaway Wine prefix. Installs what a fresh Debian 12 lacks (MinGW, nsis, wine64).
 set -euo pipefail
@@ -14,7 +14,7 @@ if [ ! -x "$WINE" ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends wine64 >/dev/null
 fi
-scripts/build-windows.sh --installer --both --profile dev
+scripts/build-windows.sh --installer --both --profile dev --zlib
 target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 version=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(next(p["version"] for p in json.load(sys.stdin)["packages"] if p["name"] == "streampai"))')
 fake="$target/windows/fake-webview2/MicrosoftEdgeWebview2Setup.exe"

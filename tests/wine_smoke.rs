@@ -153,5 +153,10 @@ url = "{url}"
         panic!("the engine did not stop on Ctrl-C:\n{}", log());
     };
     assert!(status.success(), "exit {status:?}:\n{}", log());
+    assert!(
+        log().contains("shutting down") && log().contains("Ctrl-C"),
+        "the stop names its signal:\n{}",
+        log()
+    );
     assert!(!log().contains(INGEST_KEY) && !log().contains("tw-key"), "no key in the log");
 }
