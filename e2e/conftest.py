@@ -153,6 +153,9 @@ def app_env(fake, control_port, local_port):
         "STREAMPAI_CONTROL_LISTEN": f"127.0.0.1:{control_port}",
         "STREAMPAI_CONTROL_TOKEN": CONTROL_TOKEN,
         "STREAMPAI_LOCAL_LISTEN": f"127.0.0.1:{local_port}",
+        # A closed port: never drive an OBS that happens to run on this machine (test_obs.py
+        # starts its own).
+        "STREAMPAI_OBS_URL": f"ws://127.0.0.1:{free_port()}",
         "RUST_LOG": os.environ.get("RUST_LOG", "info"),
     })
     return os.environ

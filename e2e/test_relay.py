@@ -116,6 +116,7 @@ def app_env(work, nginx, ingest_port):
         "STREAMPAI_DATA_DIR": str(work / "data"),
         "STREAMPAI_INGEST_KEY": INGEST_KEY,
         "STREAMPAI_CONTROL_TOKEN": "relay-e2e",
+        "STREAMPAI_OBS_URL": f"ws://127.0.0.1:{free_port()}",  # never a local OBS (ffmpeg is OBS here)
         **{f"STREAMPAI_STREAM_KEY_{n.upper().replace('-', '_')}": f"key-{n}" for n in PLATFORMS},
         "RUST_LOG": os.environ.get("RUST_LOG", "info"),
     })

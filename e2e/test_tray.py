@@ -50,7 +50,8 @@ def tray_app(fake):
                 '[[platforms]]\nname = "twitch-main"\nkind = "twitch"\n')
     env = dict(os.environ, STREAMPAI_CONFIG=config, STREAMPAI_DATA_DIR=os.path.join(work, "data"),
                STREAMPAI_CLOUDFLARE_API_TOKEN=fake_token(), STREAMPAI_STREAM_KEY_TWITCH_MAIN="tray-key",
-               STREAMPAI_CONTROL_LISTEN=f"127.0.0.1:{port}", STREAMPAI_CONTROL_TOKEN=CONTROL_TOKEN)
+               STREAMPAI_CONTROL_LISTEN=f"127.0.0.1:{port}", STREAMPAI_CONTROL_TOKEN=CONTROL_TOKEN,
+               STREAMPAI_OBS_URL=f"ws://127.0.0.1:{free_port()}")  # never a local OBS
     trayer = subprocess.Popen(["trayer", "--edge", "top", "--align", "right", "--widthtype", "request", "--height", "32"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     time.sleep(0.5)

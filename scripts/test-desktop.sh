@@ -5,12 +5,14 @@
 # session with no keyring, where the app keeps secrets in its secrets file). Screenshots go to
 # <target>/screenshots (ignored); scripts/refresh-screenshots.sh copies them into docs/.
 # Installs what a fresh Debian 12 machine lacks: apt packages (incl. ffmpeg + nginx-rtmp for the
-# local relay e2e test), npm packages, tauri-driver, selenium + pytest.
+# local relay e2e test, OBS Studio for the OBS shell and e2e tests), npm packages, tauri-driver,
+# selenium + pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
 scripts/desktop-deps.sh --test
 scripts/relay-deps.sh  # ffmpeg + nginx-rtmp for the local relay e2e test
+scripts/obs-deps.sh    # real OBS Studio (headless) for the OBS shell test and e2e test
 
 echo "== UI: install, unit tests, build"
 npm --prefix ui ci --no-audit --no-fund --loglevel=error
@@ -47,6 +49,8 @@ echo "== end-to-end tests: the real tray (own session: one app instance per D-Bu
 session python3 -m pytest -q -p no:cacheprovider e2e/test_tray.py
 echo "== end-to-end tests: the local relay (ffmpeg → the app's ingest → nginx-rtmp), own session"
 session python3 -m pytest -q -p no:cacheprovider e2e/test_relay.py
+echo "== end-to-end tests: OBS, connected (a real headless OBS on its own Xvfb → the app's ingest → two nginx-rtmp), own session"
+session python3 -m pytest -q -p no:cacheprovider e2e/test_obs.py
 echo "== end-to-end tests: no keyring (plain session, no unlocked Secret Service): the secrets file"
 session --no-keyring python3 -m pytest -q -p no:cacheprovider e2e/test_no_keyring.py
 echo "Screenshots: $STREAMPAI_SCREENSHOTS (scripts/refresh-screenshots.sh copies them into docs/screenshots/)"

@@ -5,6 +5,8 @@ cd "$(dirname "$0")/.."
 scripts/deps.sh
 # Real RTMP peers for the relay's end-to-end tests and benchmark (ffmpeg, nginx-rtmp, openssl).
 scripts/relay-deps.sh
+# Real OBS Studio (headless, Xvfb + software GL) for the OBS tests (tests/obs_*.rs).
+scripts/obs-deps.sh
 # A real redis-server for the sync server's Redis-mode tests.
 scripts/sync-deps.sh
 export CARGO_TERM_COLOR=never

@@ -104,6 +104,39 @@ pub struct Config {
     /// The optional sync server link (`[sync] url = "ws://host:4860"`); off when `url` is unset.
     #[serde(default)]
     pub sync: crate::sync::SyncConfig,
+    /// The link to the streamer's OBS (obs-websocket 5).
+    #[serde(default)]
+    pub obs: ObsConfig,
+}
+
+/// Default `[obs] url`: OBS's WebSocket server on this machine (OBS's default port).
+pub const DEFAULT_OBS_URL: &str = "ws://127.0.0.1:4455";
+
+/// The link to OBS's WebSocket server (Tools › WebSocket Server Settings in OBS). The password
+/// lives in the keyring (or env `STREAMPAI_OBS_PASSWORD`), never here.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct ObsConfig {
+    /// Connect to OBS while the app's task tree runs.
+    pub enabled: bool,
+    /// `ws://` (or `wss://`) address of OBS's WebSocket server.
+    pub url: String,
+    /// The app's Start also starts OBS's stream; OBS's Start Streaming starts the app's.
+    pub start_with_stream: bool,
+    /// The app's Stop also stops OBS's stream; OBS's Stop Streaming ends the app's stream after
+    /// `[local] source_grace_ms`.
+    pub stop_with_stream: bool,
+}
+
+impl Default for ObsConfig {
+    fn default() -> Self {
+        ObsConfig {
+            enabled: true,
+            url: DEFAULT_OBS_URL.into(),
+            start_with_stream: true,
+            stop_with_stream: true,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -320,6 +353,7 @@ impl Config {
             supervision: SupervisionConfig::default(),
             platforms: vec![],
             sync: Default::default(),
+            obs: ObsConfig::default(),
         }
     }
 
@@ -369,6 +403,9 @@ impl Config {
             return Err(ConfigError::new("user_id", "must not be empty"));
         }
         self.sync.validate()?;
+        if let Some(problem) = crate::config::fields::obs_url_problem(&self.obs.url) {
+            return Err(ConfigError::new("obs.url", problem));
+        }
         if self.control.listen.parse::<std::net::SocketAddr>().is_err() {
             return Err(ConfigError::new(
                 "control.listen",
@@ -472,6 +509,7 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("STREAMPAI_SAMPLE_INTERVAL_MS", "history.sample_interval_ms"),
     ("STREAMPAI_SYNC_URL", "sync.url"),
     ("STREAMPAI_SYNC_DEVICE_NAME", "sync.device_name"),
+    ("STREAMPAI_OBS_URL", "obs.url"),
 ];
 
 fn apply_env(root: &mut toml::Value, env: &dyn Fn(&str) -> Option<String>) -> Result<(), ConfigError> {

@@ -44,6 +44,16 @@ pub enum EngineError {
     /// The secret store (OS keyring or the secrets file) refused; the message names the way out.
     #[error("{message}")]
     Secrets { message: String },
+    /// The app is not connected to OBS (the message says why: OBS closed, a wrong password,
+    /// `[obs] enabled = false`, ...).
+    #[error("{message}")]
+    ObsUnavailable { message: String },
+    /// OBS is streaming: its stream settings are not changed under a live stream.
+    #[error("{message}")]
+    ObsStreaming { message: String },
+    /// OBS refused or did not answer a request (the message says which and why).
+    #[error("{message}")]
+    Obs { message: String },
 }
 
 impl EngineError {
@@ -64,6 +74,21 @@ impl From<crate::cloudflare::manager::IngestError> for EngineError {
             }
             crate::cloudflare::manager::IngestError::Actor(a) => a.into(),
             other => EngineError::Ingest { message: other.to_string() },
+        }
+    }
+}
+
+impl From<crate::obs::setup::SetupError> for EngineError {
+    fn from(e: crate::obs::setup::SetupError) -> Self {
+        use crate::obs::client::ObsError;
+        use crate::obs::setup::SetupError as S;
+        let message = e.to_string();
+        match e {
+            S::Streaming => EngineError::ObsStreaming { message },
+            S::NothingToRestore => EngineError::InvalidTransition { message },
+            S::Store(_) => EngineError::Secrets { message },
+            S::Obs(ObsError::Lost(_) | ObsError::Unreachable(_)) => EngineError::ObsUnavailable { message },
+            S::Obs(_) | S::NotKept(_) => EngineError::Obs { message },
         }
     }
 }

@@ -50,6 +50,10 @@ pub enum Event {
     AlertQueue { user_id: String, paused: bool, queued: usize },
     /// The link to the sync server changed (state, error, remote devices).
     SyncStatus { user_id: String, status: crate::sync::SyncStatus },
+    /// The link to OBS or OBS's stream changed (state, streaming, health, problem, kept
+    /// settings). The figures (congestion, frame counts) change without an event: read the
+    /// status.
+    ObsStatus { user_id: String, status: crate::obs::ObsStatus },
     /// The config in force changed (through `Engine::reconfigure` or
     /// `Engine::set_platform_enabled`, including commands relayed from another device, e.g. a
     /// platform toggled from the phone). Read `Engine::config()` and persist it; the event

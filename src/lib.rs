@@ -22,6 +22,7 @@ mod error;
 pub mod events;
 pub mod failure;
 mod ingest;
+pub mod obs;
 mod platforms;
 mod presence;
 pub mod relay;
@@ -39,13 +40,14 @@ mod user_stream_manager;
 
 pub use actor::ActorError;
 pub use cloudflare::api::ConnectionProblem;
-pub use config::{Config, ConfigError, IngestBackend, PlatformConfig};
+pub use config::{Config, ConfigError, IngestBackend, ObsConfig, PlatformConfig};
 pub use engine::{
-    DebugChild, DebugTree, DebugUser, Engine, EngineOptions, IngestEndpoint, IngestSettings,
+    DebugChild, DebugTree, DebugUser, Engine, EngineOptions, IngestEndpoint, IngestSettings, ObsProbe,
     PlatformSnapshot, Status, StreamStatus,
 };
 pub use error::EngineError;
 pub use events::{Event, EventBus};
+pub use obs::{ObsHealth, ObsPreviousSettings, ObsRestoreReport, ObsSetupReport, ObsState, ObsStatus};
 pub use platforms::{
     url_problem as platform_url_problem, validate_name, validate_url, PlatformKind, UploadStatus,
 };

@@ -7,6 +7,11 @@
 //!   deleted, as on a user stop) and is recorded as ended by `source_lost`. An input that is
 //!   still `unknown` (Cloudflare not polled successfully yet) never counts as lost. A stream
 //!   started with OBS not sending counts too: the clock runs from the start.
+//! - **OBS stopped** (`[obs] stop_with_stream`, on by default): when the link to OBS reports that
+//!   OBS's stream went from active to inactive while the app's stream is on air (OBS's Stop
+//!   Streaming: ended by `stopped`; OBS closed or killed, the link lost: `source_lost`), the stream
+//!   ends `[local] source_grace_ms` later (the platforms' own OBS-drop grace) unless OBS is
+//!   sending again by then. The same clean stop as above.
 //! - **Auto start** (`[stream] auto_start = true`, off by default): when OBS traffic is seen
 //!   while the stream is offline, the stream starts (new UUID, every enabled platform). It is
 //!   armed only after the source has been away while offline: any stream on air disarms it, so a
@@ -33,6 +38,8 @@ use crate::user_stream_manager::UserStream;
 pub struct AutomationArgs {
     pub user: UserStream,
     pub source_timeout: Duration,
+    /// After OBS said its stream stopped (see the module doc).
+    pub source_grace: Duration,
     pub auto_start: bool,
     /// Auto start is disarmed (a stream was on air and the source has not gone away since).
     /// Kept per user across restarts, so a restarted child does not start a stream the user
@@ -48,6 +55,10 @@ struct Watch {
     phase: StreamPhase,
     input: InputStatus,
     lost_since: Option<Instant>,
+    /// OBS's stream is active, as the OBS link last said.
+    obs_streaming: bool,
+    /// When OBS's stream went inactive while on air, and how that ends the stream.
+    obs_ended: Option<(Instant, EndReason)>,
 }
 
 impl Watch {
@@ -57,6 +68,9 @@ impl Watch {
             self.lost_since.get_or_insert_with(Instant::now);
         } else {
             self.lost_since = None;
+        }
+        if !on_air(self.phase) || self.obs_streaming {
+            self.obs_ended = None;
         }
         if self.phase != StreamPhase::Offline {
             disarmed.store(true, Ordering::SeqCst);
@@ -72,7 +86,13 @@ pub async fn run(args: AutomationArgs, cancel: CancellationToken) -> ChildResult
     let tag = format!("[StreamAutomation:{}]", user.user_id());
     let mut rx = user.subscribe();
     let snap = user.state.snapshot().await?;
-    let mut w = Watch { phase: snap.state, input: snap.input, lost_since: None };
+    let mut w = Watch {
+        phase: snap.state,
+        input: snap.input,
+        lost_since: None,
+        obs_streaming: user.obs_status().get().streaming,
+        obs_ended: None,
+    };
     w.settle(&args.disarmed);
     loop {
         if args.auto_start
@@ -91,21 +111,38 @@ pub async fn run(args: AutomationArgs, cancel: CancellationToken) -> ChildResult
                 Err(e) => warn!(cause = %e, "{tag} auto start: cannot start the stream"),
             }
         }
-        let deadline = w.lost_since.map(|t| t + args.source_timeout);
+        let lost_deadline = w.lost_since.map(|t| (t + args.source_timeout, EndReason::SourceLost, false));
+        let obs_deadline = w.obs_ended.map(|(t, reason)| (t + args.source_grace, reason, true));
+        let deadline = match (lost_deadline, obs_deadline) {
+            (Some(a), Some(b)) => Some(if b.0 < a.0 { b } else { a }),
+            (a, b) => a.or(b),
+        };
         tokio::select! {
             _ = cancel.cancelled() => return Ok(()),
-            _ = sleep_until(deadline), if deadline.is_some() => {
+            _ = sleep_until(deadline.map(|d| d.0)), if deadline.is_some() => {
+                let (_, reason, by_obs) = deadline.expect("a deadline");
                 w.lost_since = None;
+                w.obs_ended = None;
                 let d = user.state.snapshot().await?;
-                if on_air(d.state) && d.input == InputStatus::NoTraffic {
-                    warn!(timeout_ms = args.source_timeout.as_millis() as u64,
-                        "{tag} no media from OBS for the source timeout: stopping the stream");
-                    let stop = user.stop_stream_for(EndReason::SourceLost);
+                let source_gone = if by_obs {
+                    d.input != InputStatus::ReceivingTraffic
+                } else {
+                    d.input == InputStatus::NoTraffic
+                };
+                if on_air(d.state) && source_gone {
+                    if by_obs {
+                        warn!(grace_ms = args.source_grace.as_millis() as u64,
+                            "{tag} OBS stopped streaming and did not come back within the grace: stopping the stream");
+                    } else {
+                        warn!(timeout_ms = args.source_timeout.as_millis() as u64,
+                            "{tag} no media from OBS for the source timeout: stopping the stream");
+                    }
+                    let stop = user.stop_stream_for(reason);
                     tokio::select! {
                         // The stop runs to completion on its own; shutdown need not wait for it.
                         _ = cancel.cancelled() => return Ok(()),
                         r = stop => match r {
-                            Ok(uuid) => info!(%uuid, "{tag} stream ended: source lost"),
+                            Ok(uuid) => info!(%uuid, ended_by = reason.as_str(), "{tag} stream ended"),
                             Err(e) => warn!(cause = %e, "{tag} cannot stop the stream"),
                         },
                     }
@@ -116,10 +153,26 @@ pub async fn run(args: AutomationArgs, cancel: CancellationToken) -> ChildResult
             ev = rx.recv() => match ev {
                 Ok(Event::StreamState { state, .. }) => w.phase = state,
                 Ok(Event::InputStatus { status, .. }) => w.input = status,
+                Ok(Event::ObsStatus { status, .. }) => {
+                    if w.obs_streaming && !status.streaming && on_air(w.phase)
+                        && user.config().obs.stop_with_stream
+                    {
+                        let reason = if status.state == crate::obs::ObsState::Connected {
+                            EndReason::Stopped
+                        } else {
+                            EndReason::SourceLost
+                        };
+                        info!(ended_by = reason.as_str(), grace_ms = args.source_grace.as_millis() as u64,
+                            "{tag} OBS's stream stopped: the stream ends after the grace unless OBS comes back");
+                        w.obs_ended = Some((Instant::now(), reason));
+                    }
+                    w.obs_streaming = status.streaming;
+                }
                 Ok(_) => continue,
                 Err(RecvError::Lagged(_)) => {
                     let d = user.state.snapshot().await?;
                     (w.phase, w.input) = (d.state, d.input);
+                    w.obs_streaming = user.obs_status().get().streaming;
                 }
                 Err(RecvError::Closed) => return Ok(()),
             },

@@ -118,7 +118,7 @@ async fn moderation_holds_alerts_with_a_message_and_minimums_filter() {
     let c = Control::start(&e).await;
     e.join("window:1", streampai::SessionKind::Window, None);
     wait_until("tree", Duration::from_secs(5), || {
-        e.debug_tree().users.first().is_some_and(|u| u.children.len() == 6)
+        e.debug_tree().users.first().is_some_and(|u| u.children.len() == 7)
     })
     .await;
     let mut events = e.subscribe();
@@ -204,7 +204,7 @@ async fn the_overlay_shows_alerts_and_paces_the_queue() {
 
     e.join("window:1", streampai::SessionKind::Window, None);
     wait_until("tree", Duration::from_secs(5), || {
-        e.debug_tree().users.first().is_some_and(|u| u.children.len() == 6)
+        e.debug_tree().users.first().is_some_and(|u| u.children.len() == 7)
     })
     .await;
     let (mut ws, _) =

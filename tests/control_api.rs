@@ -145,8 +145,8 @@ async fn debug_shows_the_tree() {
     let (_, d) = c.get("/api/v1/debug").await;
     assert_eq!(d["users"].as_array().unwrap().len(), 0);
     e.join("window:1", streampai::SessionKind::Window, None);
-    wait_until_async("five children", Duration::from_secs(5), || async {
-        c.get("/api/v1/debug").await.1["users"][0]["children"].as_array().map(|a| a.len()) == Some(6)
+    wait_until_async("seven children", Duration::from_secs(5), || async {
+        c.get("/api/v1/debug").await.1["users"][0]["children"].as_array().map(|a| a.len()) == Some(7)
     })
     .await;
     let (_, d) = c.get("/api/v1/debug").await;
@@ -164,7 +164,8 @@ async fn debug_shows_the_tree() {
             "LocalIngestMonitor",
             "PlatformSupervisor",
             "AlertQueue",
-            "StreamAutomation"
+            "StreamAutomation",
+            "ObsConnection"
         ]
     );
     assert!(u["children"][0]["uptime_ms"].is_u64());

@@ -29,6 +29,8 @@ api_base = "{base}"
 poll_interval_ms = 100
 [stream]
 retry_initial_ms = 20
+[obs]
+url = "ws://127.0.0.1:{obs_port}"
 [storage]
 dir = "{data}"
 [[platforms]]
@@ -42,6 +44,8 @@ url = "rtmps://ingest.example.com:443/live"
         account = fake.account_id(),
         base = fake.base_url(),
         data = dir.join("data").display(),
+        // Nothing listens there: never a real OBS on this machine.
+        obs_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port(),
     );
     std::fs::write(&path, text).unwrap();
     path
@@ -261,6 +265,7 @@ async fn bad_configs_exit_2_naming_the_key() {
         ("user_id = \"u\"\n[[platforms]]\nname = \"a\"\nkind = \"myspace\"\n", "platforms[0].kind"),
         ("user_id = \"u\"\n[[platforms]]\nname = \"a\"\nkind = \"custom\"\nurl = \"ftp://x\"\n", "platforms[0].url"),
         ("user_id = \"u\"\n[[platforms]]\nname = \"a\"\nkind = \"kick\"\n[[platforms]]\nname = \"a\"\nkind = \"kick\"\n", "platforms[1].name"),
+        ("user_id = \"u\"\n[obs]\nurl = \"http://127.0.0.1:4455\"\n", "obs.url"),
     ];
     for (text, key) in cases {
         let path = dir.path().join("bad.toml");
@@ -392,5 +397,57 @@ async fn alert_test_from_the_cli() {
     assert_eq!(view["queued"][0]["id"], id.as_str());
     assert_eq!(view["queued"][0]["from"], "Streampai test");
     tokio::task::spawn_blocking(move || h.terminate()).await.unwrap();
+    fake.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn obs_from_the_cli() {
+    let fake = fake().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &fake, "");
+    let h = Headless::start(&config, &fake, dir.path());
+    // A window-less headless engine runs no tree: OBS is off.
+    let out = cli_async(&h, &["obs", "status"], &config, &fake, dir.path()).await;
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(json(&out)["state"], "off");
+    let out = cli_async(&h, &["obs", "setup"], &config, &fake, dir.path()).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not_running"), "{out:?}");
+    // The password from standard input: empty is refused naming the field; a real one is kept.
+    let out = cli_async(&h, &["obs", "password"], &config, &fake, dir.path()).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("obs.password"), "{out:?}");
+    let (addr, cfg) = (h.addr.clone(), config.clone());
+    let home = dir.path().to_path_buf();
+    let out = tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut child = Command::new(BIN)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", &home)
+            .env("STREAMPAI_CONTROL_TOKEN", TOKEN)
+            .env("STREAMPAI_CONTROL_LISTEN", &addr)
+            .args(["obs", "password", "--config"])
+            .arg(&cfg)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(b"cli-obs-secret\n").unwrap();
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("cli-obs-secret"));
+    let logs = tokio::task::spawn_blocking(move || {
+        let logs = h.logs();
+        h.terminate();
+        logs
+    })
+    .await
+    .unwrap();
+    assert!(!logs.contains("cli-obs-secret"), "the password never reaches the log");
     fake.shutdown().await;
 }

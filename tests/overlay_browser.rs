@@ -30,7 +30,7 @@ async fn an_alert_posted_to_the_api_appears_on_the_overlay_in_chromium() {
     let c = Control::start(&e).await;
     e.join("window:1", SessionKind::Window, None);
     wait_until("tree", Duration::from_secs(5), || {
-        e.debug_tree().users.first().is_some_and(|u| u.children.len() == 6)
+        e.debug_tree().users.first().is_some_and(|u| u.children.len() == 7)
     })
     .await;
 

@@ -70,7 +70,7 @@ async fn reconfigure_rebuilds_the_tree_when_offline_and_refuses_while_live() {
     rig.engine.reconfigure(cfg.clone()).await.unwrap();
     assert_eq!(rig.engine.config().platforms.len(), 2);
     wait_until("tree back", Duration::from_secs(5), || {
-        rig.engine.debug_tree().users.first().is_some_and(|u| u.children.len() == 6)
+        rig.engine.debug_tree().users.first().is_some_and(|u| u.children.len() == 7)
     })
     .await;
     let snap = rig.engine.alerts().view().await.unwrap();

@@ -6,7 +6,7 @@ use specta_typescript::{BigIntExportBehavior, Typescript};
 use tauri_specta::{collect_commands, collect_events};
 
 use crate::bridge::EngineEvent;
-use crate::commands::{alerts, checks, history, secrets, settings, stream, sync, windows};
+use crate::commands::{alerts, checks, history, obs, secrets, settings, stream, sync, windows};
 
 /// The app's commands and events (for the real runtime; tests call command functions directly).
 pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
@@ -49,6 +49,14 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             history::stream_history,
             history::stream_detail,
             windows::open_window::<tauri::Wry>,
+            obs::get_obs_status,
+            obs::obs_setup,
+            obs::obs_restore,
+            obs::obs_reconnect,
+            obs::probe_obs,
+            obs::set_obs_password,
+            obs::get_obs_settings,
+            obs::save_obs,
         ])
         .events(collect_events![EngineEvent])
 }

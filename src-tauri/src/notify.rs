@@ -1,9 +1,10 @@
 //! Desktop notifications: while on air, a platform failing (its typed reason in words, see
 //! [`crate::words`]) or OBS stopping sends one; so does the engine ending a stream because OBS
-//! sent nothing for too long.
+//! sent nothing for too long. OBS's own health turning `congested` or `reconnecting` while on
+//! air sends one per episode (until OBS's health is good again or the stream ends).
 
 use streampai::Event;
-use streampai::{EndReason, InputStatus, PlatformStatus, StreamPhase};
+use streampai::{EndReason, InputStatus, ObsHealth, PlatformStatus, StreamPhase};
 use tauri::{AppHandle, Manager, Runtime};
 
 use crate::shell::Shell;
@@ -19,6 +20,8 @@ pub struct Notice {
 pub struct Watch {
     on_air: bool,
     input: InputStatus,
+    /// A notice about OBS's health went out in this episode of bad health.
+    obs_noticed: bool,
 }
 
 impl Watch {
@@ -31,7 +34,21 @@ impl Watch {
         match event {
             Event::StreamState { state, .. } => {
                 self.on_air = matches!(state, StreamPhase::Starting | StreamPhase::Live);
+                if !self.on_air {
+                    self.obs_noticed = false;
+                }
                 None
+            }
+            Event::ObsStatus { status, .. } => {
+                if matches!(status.health, ObsHealth::Idle | ObsHealth::Good) {
+                    self.obs_noticed = false;
+                    return None;
+                }
+                if !self.on_air || self.obs_noticed {
+                    return None;
+                }
+                self.obs_noticed = true;
+                crate::words::obs_health_notice(status).map(|(title, body)| Notice { title, body })
             }
             Event::PlatformStatus { platform, status: PlatformStatus::Failed { reason }, .. }
                 if self.on_air =>
@@ -137,6 +154,37 @@ mod tests {
         let n = w.observe(&failed("twitch"), &label).unwrap();
         assert_eq!(n.title, "Twitch stopped streaming");
         assert!(n.body.starts_with("Twitch refused the stream key."), "{}", n.body);
+    }
+
+    fn obs(health: ObsHealth) -> Event {
+        Event::ObsStatus {
+            user_id: "u".into(),
+            status: streampai::ObsStatus {
+                state: streampai::ObsState::Connected,
+                streaming: health != ObsHealth::Idle,
+                health,
+                ..Default::default()
+            },
+        }
+    }
+
+    #[test]
+    fn obs_health_trouble_notifies_once_per_episode_while_on_air() {
+        let mut w = Watch::default();
+        assert_eq!(w.observe(&obs(ObsHealth::Congested), &plain), None, "offline: no notice");
+        w.observe(&obs(ObsHealth::Good), &plain);
+        w.observe(&state(StreamPhase::Live), &plain);
+        assert_eq!(w.observe(&obs(ObsHealth::Good), &plain), None);
+        let n = w.observe(&obs(ObsHealth::Congested), &plain).unwrap();
+        assert_eq!(n.title, "OBS is dropping frames");
+        assert_eq!(w.observe(&obs(ObsHealth::Congested), &plain), None, "same episode");
+        assert_eq!(w.observe(&obs(ObsHealth::Reconnecting), &plain), None, "still the same episode");
+        w.observe(&obs(ObsHealth::Good), &plain);
+        let n = w.observe(&obs(ObsHealth::Reconnecting), &plain).unwrap();
+        assert_eq!(n.title, "OBS lost its connection", "a new episode");
+        w.observe(&state(StreamPhase::Offline), &plain);
+        w.observe(&state(StreamPhase::Live), &plain);
+        assert!(w.observe(&obs(ObsHealth::Reconnecting), &plain).is_some(), "a new stream, a new episode");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! each `Failure` kind and source in a sentence naming the platform; `detail` stays secondary.
 
 use streampai::failure::{Failure, FailureKind as K, FailureSource as S};
-use streampai::PlatformKind;
+use streampai::{ObsHealth, ObsState, ObsStatus, PlatformKind};
 
 /// The service's own name for a preset kind.
 fn service(kind: PlatformKind) -> &'static str {
@@ -37,14 +37,15 @@ pub fn failure_words(f: &Failure, platform: &str) -> String {
     match (f.kind, f.source) {
         (K::AuthRejected, S::Cloudflare) => "Cloudflare refused the API token".into(),
         (K::AuthRejected, S::Platform) => format!("{platform} refused the stream key"),
-        (K::AuthRejected, S::Obs) => "The local relay refused the stream key OBS sent".into(),
+        (K::AuthRejected, S::Obs) => "OBS refused the WebSocket password".into(),
         (K::AuthRejected, S::App) => format!("{platform}: access refused"),
         (K::Unreachable, S::Cloudflare) => "Cannot reach Cloudflare; check the network".into(),
         (K::Unreachable, S::Platform) => format!("Cannot reach {platform}'s server"),
-        (K::Unreachable, S::Obs) => "OBS is not connected".into(),
+        (K::Unreachable, S::Obs) => "OBS is not running, or its WebSocket server is off".into(),
         (K::Unreachable, S::App) => "Cannot reach the local relay".into(),
         (K::Timeout, S::Cloudflare) => "Cloudflare did not answer in time".into(),
         (K::Timeout, S::Platform) => format!("{platform}'s server did not answer in time"),
+        (K::Timeout, S::Obs) => "OBS did not answer in time".into(),
         (K::Timeout, _) => "No answer in time".into(),
         (K::RateLimited, S::Cloudflare) => "Cloudflare asked to slow down; retrying shortly".into(),
         (K::RateLimited, _) => format!("{platform} asked to slow down; retrying shortly"),
@@ -59,10 +60,13 @@ pub fn failure_words(f: &Failure, platform: &str) -> String {
         (K::IngestDown, _) => "The local relay is not running".into(),
         (K::Protocol, S::Cloudflare) => "Cloudflare answered something unexpected".into(),
         (K::Protocol, S::Platform) => format!("{platform}'s server answered something unexpected"),
+        (K::Protocol, S::Obs) => {
+            "OBS's WebSocket server answered something unexpected (OBS 28 or newer needed)".into()
+        }
         (K::Protocol, _) => "Unexpected answer".into(),
         (K::Other, S::Cloudflare) => "Cloudflare reported a problem".into(),
         (K::Other, S::Platform) => format!("Problem sending to {platform}"),
-        (K::Other, S::Obs) => "Problem with the stream from OBS".into(),
+        (K::Other, S::Obs) => "OBS refused a request".into(),
         (K::Other, S::App) => "The app ran into a problem".into(),
     }
 }
@@ -75,6 +79,76 @@ pub fn failure_text(f: &Failure, platform: &str) -> String {
         format!("{head}.")
     } else {
         format!("{head}.\n{detail}")
+    }
+}
+
+/// The tray's OBS line: the link, OBS's stream and its health in a few words.
+pub fn obs_line(s: &ObsStatus) -> String {
+    let link = match s.state {
+        ObsState::Off => return "OBS: not connected".into(),
+        ObsState::Connecting => return "OBS: connecting…".into(),
+        ObsState::Unreachable => return "OBS: not found (closed, or its WebSocket server is off)".into(),
+        ObsState::AuthFailed => return "OBS: wrong password".into(),
+        ObsState::Incompatible => return "OBS: not compatible (OBS 28 or newer needed)".into(),
+        ObsState::Connected => match &s.obs_version {
+            Some(v) => format!("OBS {v}: connected"),
+            None => "OBS: connected".into(),
+        },
+    };
+    let stream = if s.streaming { " · streaming" } else { "" };
+    let health = match s.health {
+        ObsHealth::Congested => " · congested",
+        ObsHealth::Reconnecting => " · reconnecting",
+        ObsHealth::Idle | ObsHealth::Good => "",
+    };
+    format!("{link}{stream}{health}")
+}
+
+/// The notification after "Set up OBS for me" from the tray: where OBS now sends, and what was
+/// kept (never a key).
+pub fn obs_setup_notice(r: &streampai::ObsSetupReport) -> (String, String) {
+    let kept = match &r.previous {
+        Some(p) => {
+            format!(" Your previous settings ({}) are kept: Restore puts them back.", previous_words(p))
+        }
+        None => String::new(),
+    };
+    let head = if r.unchanged { "OBS already streams to Streampai" } else { "OBS is set up" };
+    (head.into(), format!("OBS now streams to {}.{kept}", r.server))
+}
+
+/// OBS's kept settings in words: the service or the server, never the key.
+pub fn previous_words(p: &streampai::ObsPreviousSettings) -> String {
+    match (&p.service, &p.server) {
+        (Some(svc), Some(server)) if p.service_type == "rtmp_common" => format!("{svc}, server {server}"),
+        (Some(svc), _) => svc.clone(),
+        (None, Some(server)) => server.clone(),
+        (None, None) if !p.has_key => "OBS's empty stream settings (never set)".into(),
+        (None, None) => p.service_type.clone(),
+    }
+}
+
+/// The notification for OBS's health turning bad while live (`None` for good health).
+pub fn obs_health_notice(s: &ObsStatus) -> Option<(String, String)> {
+    match s.health {
+        ObsHealth::Congested => {
+            let pct = s
+                .congestion
+                .map(|c| format!(" ({:.0} %)", (c * 100.0).clamp(0.0, 100.0)))
+                .unwrap_or_default();
+            Some((
+                "OBS is dropping frames".into(),
+                format!(
+                    "OBS reports congestion{pct}: it cannot send as fast as it encodes and drops frames. \
+                     Lower the bitrate in OBS › Settings › Output."
+                ),
+            ))
+        }
+        ObsHealth::Reconnecting => Some((
+            "OBS lost its connection".into(),
+            "OBS is reconnecting to the ingest; your platforms get no new video until it is back.".into(),
+        )),
+        ObsHealth::Idle | ObsHealth::Good => None,
     }
 }
 
@@ -114,6 +188,71 @@ mod tests {
             "Kick's server answered something unexpected"
         );
         assert_eq!(failure_words(&f(K::Other, S::Platform), "Kick"), "Problem sending to Kick");
+    }
+
+    #[test]
+    fn the_obs_link_is_worded_as_obs() {
+        assert_eq!(failure_words(&f(K::AuthRejected, S::Obs), "x"), "OBS refused the WebSocket password");
+        assert!(failure_words(&f(K::Unreachable, S::Obs), "x").contains("WebSocket server is off"));
+        assert_eq!(failure_words(&f(K::Timeout, S::Obs), "x"), "OBS did not answer in time");
+        assert!(failure_words(&f(K::Protocol, S::Obs), "x").contains("OBS 28"));
+        assert_eq!(failure_words(&f(K::Other, S::Obs), "x"), "OBS refused a request");
+    }
+
+    #[test]
+    fn the_obs_line_and_the_health_notices() {
+        let mut s = ObsStatus {
+            state: ObsState::Connected,
+            obs_version: Some("29.0.2".into()),
+            ..Default::default()
+        };
+        assert_eq!(obs_line(&s), "OBS 29.0.2: connected");
+        s.streaming = true;
+        s.health = ObsHealth::Congested;
+        s.congestion = Some(0.634);
+        assert_eq!(obs_line(&s), "OBS 29.0.2: connected · streaming · congested");
+        let (title, body) = obs_health_notice(&s).unwrap();
+        assert_eq!(title, "OBS is dropping frames");
+        assert!(body.contains("(63 %)"), "{body}");
+        s.health = ObsHealth::Reconnecting;
+        assert_eq!(obs_health_notice(&s).unwrap().0, "OBS lost its connection");
+        assert!(obs_line(&s).ends_with("· reconnecting"));
+        s.health = ObsHealth::Good;
+        assert_eq!(obs_health_notice(&s), None);
+        s.state = ObsState::AuthFailed;
+        assert_eq!(obs_line(&s), "OBS: wrong password");
+        assert_eq!(obs_line(&ObsStatus::default()), "OBS: not connected");
+    }
+
+    #[test]
+    fn the_setup_notice_names_what_was_kept_never_a_key() {
+        let previous = streampai::ObsPreviousSettings {
+            service_type: "rtmp_common".into(),
+            service: Some("Twitch".into()),
+            server: Some("auto".into()),
+            has_key: true,
+            saved_at: "2026-01-01T00:00:00Z".into(),
+        };
+        let r = streampai::ObsSetupReport {
+            server: "rtmp://127.0.0.1:1935/live".into(),
+            previous: Some(previous.clone()),
+            unchanged: false,
+        };
+        let (title, body) = obs_setup_notice(&r);
+        assert_eq!(title, "OBS is set up");
+        assert_eq!(
+            body,
+            "OBS now streams to rtmp://127.0.0.1:1935/live. Your previous settings (Twitch, server auto) are kept: Restore puts them back."
+        );
+        let custom = streampai::ObsPreviousSettings {
+            service_type: "rtmp_custom".into(),
+            service: None,
+            server: Some("rtmp://x/app".into()),
+            ..previous
+        };
+        assert_eq!(previous_words(&custom), "rtmp://x/app");
+        let fresh = streampai::ObsPreviousSettings { server: None, has_key: false, ..custom };
+        assert_eq!(previous_words(&fresh), "OBS's empty stream settings (never set)");
     }
 
     #[test]

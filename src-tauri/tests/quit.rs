@@ -73,6 +73,8 @@ fn quit_while_live_shuts_the_engine_down_before_the_main_thread_blocks() {
     config.cloudflare.poll_interval_ms = 100; // events keep flowing through the bridge
     config.stream.retry_initial_ms = 50;
     config.storage.dir = Some(dir.path().to_path_buf());
+    // Never drive an OBS that happens to run on this machine.
+    config.obs.enabled = false;
     for (name, kind) in [("tw", PlatformKind::Twitch), ("yt", PlatformKind::Youtube)] {
         config.platforms.push(PlatformConfig { name: name.into(), kind, url: None, enabled: true });
     }

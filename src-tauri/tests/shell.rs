@@ -62,6 +62,8 @@ fn rig_with(quit: QuitPolicy, tweak: impl FnOnce(&mut Config)) -> Rig {
     config.presence.cleanup_timeout_ms = 300;
     config.stream.retry_initial_ms = 50;
     config.storage.dir = Some(dir.path().to_path_buf());
+    // Never drive an OBS that happens to run on this machine.
+    config.obs.enabled = false;
     for (name, kind) in [("tw", PlatformKind::Twitch), ("yt", PlatformKind::Youtube)] {
         config.platforms.push(PlatformConfig { name: name.into(), kind, url: None, enabled: true });
     }

@@ -3,8 +3,8 @@
 //! - `streampai headless [--config FILE]` runs the engine and the local control API.
 //! - `streampai sync-server [--listen ADDR] [--data DIR] [--redis URL]` runs the sync server;
 //!   `streampai sync-server user add NAME [--data DIR]` adds a user and prints their token once.
-//! - `streampai status|start|stop|debug [--config FILE]` talk to a running instance and print
-//!   JSON; the exit code is 0 only on a 2xx answer (2 for a bad config, 1 otherwise).
+//! - `streampai status|start|stop|debug [--config FILE]`, `streampai obs
+//!   status|setup|restore|reconnect|password` talk to a running instance and print JSON; the exit code is 0 only on a 2xx answer (2 for a bad config, 1 otherwise).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -44,6 +44,26 @@ enum Command {
         #[command(subcommand)]
         action: AlertCommand,
     },
+    /// OBS: the link's status, "Set up OBS for me", restore OBS's previous stream settings.
+    Obs {
+        #[command(subcommand)]
+        action: ObsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ObsCommand {
+    /// Print the link to OBS and OBS's stream health.
+    Status,
+    /// Write the app's ingest into OBS's stream settings (OBS's previous ones are kept).
+    Setup,
+    /// Put OBS's previous stream settings back.
+    Restore,
+    /// Connect to OBS again now (e.g. after fixing its password in OBS).
+    Reconnect,
+    /// Store OBS's WebSocket password (read from standard input, one line; an empty input is
+    /// refused) and connect with it.
+    Password,
 }
 
 #[derive(Subcommand)]
@@ -71,6 +91,7 @@ fn main() -> ExitCode {
             streampai::telemetry::init("info");
             streampai_sync::cli::run(*args).await.map(|()| ExitCode::SUCCESS)
         }),
+        Command::Obs { action } => rt.block_on(obs(cli.config, action)),
         Command::Alert { action: AlertCommand::Test } => rt.block_on(request(
             cli.config,
             reqwest::Method::POST,
@@ -90,6 +111,23 @@ fn main() -> ExitCode {
             }
             eprintln!("streampai: {e:#}");
             ExitCode::from(1)
+        }
+    }
+}
+
+async fn obs(config: Option<PathBuf>, action: ObsCommand) -> anyhow::Result<ExitCode> {
+    use reqwest::Method;
+    match action {
+        ObsCommand::Status => client(config, Method::GET, "/api/v1/obs").await,
+        ObsCommand::Setup => client(config, Method::POST, "/api/v1/obs/setup").await,
+        ObsCommand::Restore => client(config, Method::POST, "/api/v1/obs/restore").await,
+        ObsCommand::Reconnect => client(config, Method::POST, "/api/v1/obs/reconnect").await,
+        ObsCommand::Password => {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line).context("cannot read the password from standard input")?;
+            let password = line.trim_end_matches(['\r', '\n']).to_string();
+            let body = serde_json::json!({ "password": password });
+            request(config, Method::POST, "/api/v1/obs/password", Some(body)).await
         }
     }
 }

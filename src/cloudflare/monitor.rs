@@ -5,6 +5,9 @@
 //! poll intervals, so a few failed polls never push detection minutes away; the first success
 //! resets it. A 429's `retry-after` is honoured. One error is logged per failure streak.
 //!
+//! When OBS says it started streaming (`ObsConnection` rings `poll_now`), the input is polled at
+//! once and then every 2 s (at most 5 times) until it shows connected.
+//!
 //! Polls run at background priority ([`CloudflareClient::poll_live_input`]): when the request
 //! budget's background share is spent, the tick is skipped (logged at debug) instead of waiting,
 //! so polling never delays creating or deleting outputs.
@@ -27,6 +30,8 @@ pub struct MonitorArgs {
     pub manager: CloudflareManagerHandle,
     pub state: StreamStateHandle,
     pub poll_interval: Duration,
+    /// Rung when OBS starts streaming: poll at once instead of waiting for the interval.
+    pub poll_now: std::sync::Arc<tokio::sync::Notify>,
 }
 
 /// Delay before the next poll after `failures` consecutive failures (≥ 1).
@@ -35,6 +40,11 @@ pub fn backoff(poll: Duration, failures: u32, jitter: f64) -> Duration {
     let capped = exp.min(poll.saturating_mul(6));
     capped.mul_f64(jitter.clamp(0.5, 1.5))
 }
+
+/// After OBS starts: up to this many polls...
+const QUICK_POLLS: u32 = 5;
+/// ... this far apart, until the input shows connected.
+const QUICK_POLL: Duration = Duration::from_secs(2);
 
 #[instrument(name = "CloudflareLiveInputMonitor", skip_all, fields(user_id = %args.user_id))]
 pub async fn run(args: MonitorArgs, cancel: CancellationToken) -> ChildResult {
@@ -47,10 +57,17 @@ pub async fn run(args: MonitorArgs, cancel: CancellationToken) -> ChildResult {
     let mut last: Option<InputStatus> = None;
     let mut failures = 0u32;
     let mut delay = Duration::ZERO;
+    // Polls left at a short interval after OBS said it started (Cloudflare takes a few seconds to
+    // see the input connected).
+    let mut quick = 0u32;
     loop {
         tokio::select! {
             _ = cancel.cancelled() => return Ok(()),
             _ = tokio::time::sleep(delay) => {}
+            _ = args.poll_now.notified() => {
+                debug!("[CloudflareLiveInputMonitor:{user}] OBS started streaming: polling now");
+                quick = QUICK_POLLS;
+            }
         }
         let polled = tokio::select! {
             _ = cancel.cancelled() => return Ok(()),
@@ -71,6 +88,12 @@ pub async fn run(args: MonitorArgs, cancel: CancellationToken) -> ChildResult {
                     args.state.set_input(status).await?;
                 }
                 delay = args.poll_interval;
+                if quick > 0 && status != InputStatus::ReceivingTraffic {
+                    quick -= 1;
+                    delay = delay.min(QUICK_POLL);
+                } else {
+                    quick = 0;
+                }
             }
             Err(e) => {
                 failures += 1;

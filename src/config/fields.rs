@@ -58,6 +58,41 @@ pub fn upload_budget_problem(kbps: Option<u32>) -> Option<String> {
     }
 }
 
+/// What is wrong with an `[obs] url` as typed, if anything: a `ws://` (or `wss://`) address with
+/// a host, no user name or password in it (the password goes in its own field, into the keyring).
+pub fn obs_url_problem(text: &str) -> Option<String> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Some("enter OBS's WebSocket address, e.g. ws://127.0.0.1:4455".into());
+    }
+    let u = match url::Url::parse(t) {
+        Ok(u) => u,
+        Err(_) => {
+            return Some(format!("`{}` is not an address like ws://127.0.0.1:4455", crate::telemetry::esc(t)))
+        }
+    };
+    if !matches!(u.scheme(), "ws" | "wss") {
+        return Some(format!(
+            "OBS's WebSocket address starts with ws:// (or wss://), not {}://",
+            crate::telemetry::esc(u.scheme())
+        ));
+    }
+    if u.host_str().is_none_or(str::is_empty) {
+        return Some("the address needs a host, e.g. ws://127.0.0.1:4455".into());
+    }
+    if !u.username().is_empty() || u.password().is_some() {
+        return Some("leave the password out of the address: enter it in the password field".into());
+    }
+    None
+}
+
+/// What is wrong with an OBS WebSocket password as typed, if anything.
+pub fn obs_password_problem(text: &str) -> Option<String> {
+    text.trim().is_empty().then(|| {
+        "enter OBS's WebSocket password (OBS: Tools › WebSocket Server Settings › Show Connect Info)".into()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,5 +118,18 @@ mod tests {
         assert!(parse_upload_budget("0").unwrap_err().contains("more than 0"));
         assert!(parse_upload_budget("10000001").unwrap_err().contains("at most"));
         assert!(parse_upload_budget("99999999999999999999").is_err());
+    }
+
+    #[test]
+    fn obs_fields() {
+        assert_eq!(obs_url_problem("ws://127.0.0.1:4455"), None);
+        assert_eq!(obs_url_problem(" wss://studio.lan:4455/ "), None);
+        assert!(obs_url_problem("").unwrap().contains("ws://127.0.0.1:4455"));
+        assert!(obs_url_problem("http://127.0.0.1:4455").unwrap().contains("not http://"));
+        assert!(obs_url_problem("127.0.0.1:4455").is_some());
+        assert!(obs_url_problem("ws://:pw@127.0.0.1:4455").unwrap().contains("password field"));
+        assert!(obs_url_problem("ws://user@127.0.0.1:4455").is_some());
+        assert_eq!(obs_password_problem("hunter2"), None);
+        assert!(obs_password_problem("   ").unwrap().contains("WebSocket password"));
     }
 }

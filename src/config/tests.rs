@@ -171,3 +171,23 @@ fn a_bad_value_from_env_has_no_file_position() {
     assert_eq!(line_column("ab\ncdé\nx", 7), (2, 4));
     assert_eq!(line_column("ab\ncdé\nx", 8), (3, 1));
 }
+
+#[test]
+fn obs_settings_default_on_and_a_bad_url_names_the_key() {
+    let (cfg, _) = Config::parse("user_id = \"u\"\n", &no_env).unwrap();
+    assert_eq!(cfg.obs, ObsConfig::default());
+    assert!(cfg.obs.enabled && cfg.obs.start_with_stream && cfg.obs.stop_with_stream);
+    assert_eq!(cfg.obs.url, "ws://127.0.0.1:4455");
+    let text = "user_id = \"u\"\n[obs]\nenabled = false\nurl = \"wss://studio.lan:4455\"\nstop_with_stream = false\n";
+    let (cfg, warnings) = Config::parse(text, &no_env).unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!((cfg.obs.enabled, cfg.obs.start_with_stream, cfg.obs.stop_with_stream), (false, true, false));
+    let err =
+        Config::parse("user_id = \"u\"\n[obs]\nurl = \"http://127.0.0.1:4455\"\n", &no_env).unwrap_err();
+    assert_eq!(err.key, "obs.url");
+    assert!(err.message.contains("ws://"), "{err}");
+    let env = |k: &str| (k == "STREAMPAI_OBS_URL").then(|| "ws://10.0.0.5:4455".to_string());
+    assert_eq!(Config::parse("user_id = \"u\"\n", &env).unwrap().0.obs.url, "ws://10.0.0.5:4455");
+    let bad_env = |k: &str| (k == "STREAMPAI_OBS_URL").then(|| "ws://me:pw@10.0.0.5:4455".to_string());
+    assert_eq!(Config::parse("user_id = \"u\"\n", &bad_env).unwrap_err().key, "obs.url");
+}

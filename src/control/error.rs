@@ -61,6 +61,9 @@ impl ApiError {
                 EngineError::Ingest { .. } => (StatusCode::BAD_GATEWAY, "ingest"),
                 EngineError::Cloudflare { .. } => (StatusCode::BAD_GATEWAY, "cloudflare"),
                 EngineError::Secrets { .. } => (StatusCode::INTERNAL_SERVER_ERROR, "secrets"),
+                EngineError::ObsUnavailable { .. } => (StatusCode::SERVICE_UNAVAILABLE, "obs_unavailable"),
+                EngineError::ObsStreaming { .. } => (StatusCode::CONFLICT, "obs_streaming"),
+                EngineError::Obs { .. } => (StatusCode::BAD_GATEWAY, "obs"),
             },
         }
     }

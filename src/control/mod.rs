@@ -7,6 +7,7 @@ mod error;
 mod events_ws;
 mod host;
 mod kofi;
+mod obs_api;
 mod overlay;
 mod routes;
 

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use axum::extract::DefaultBodyLimit;
 
-use super::{alerts_api, auth, events_ws, kofi, overlay, ApiError, ControlState};
+use super::{alerts_api, auth, events_ws, kofi, obs_api, overlay, ApiError, ControlState};
 
 pub fn router(state: ControlState) -> Router {
     let api = Router::new()
@@ -27,6 +27,11 @@ pub fn router(state: ControlState) -> Router {
         .route("/api/v1/streams", get(alerts_api::streams))
         .route("/api/v1/streams/{uuid}", get(alerts_api::stream))
         .route("/api/v1/overlay/rotate-key", post(alerts_api::rotate_overlay_key))
+        .route("/api/v1/obs", get(obs_api::status))
+        .route("/api/v1/obs/setup", post(obs_api::setup))
+        .route("/api/v1/obs/restore", post(obs_api::restore))
+        .route("/api/v1/obs/reconnect", post(obs_api::reconnect))
+        .route("/api/v1/obs/password", post(obs_api::password))
         .route_layer(middleware::from_fn_with_state(state.clone(), auth::require_token));
     let open = Router::new()
         .route("/webhooks/kofi", post(kofi::webhook))

@@ -4,9 +4,11 @@
 //! Wiring lives here: the root supervisor (HistoryRecorder, the users' DynamicSupervisor, the
 //! PresenceManager, the SyncClient) and the user's stream in force. The rest of the door is split
 //! by job: `status.rs` (status and debug views), `settings.rs` (reconfigure, secrets reload,
-//! platform toggles), `front.rs` (alerts, ingest, overlay, history, Cloudflare test).
+//! platform toggles), `front.rs` (alerts, ingest, overlay, history, Cloudflare test), `obs.rs`
+//! (the link to OBS: status, setup/restore, password, probe).
 
 mod front;
+mod obs;
 mod recorder_view;
 mod settings;
 mod status;
@@ -32,6 +34,7 @@ use crate::sync::{SyncLinkHandle, SyncStatus, SyncStatusCell};
 use crate::user_stream_manager::{Stores, UserStream};
 
 pub use front::IngestSettings;
+pub use obs::ObsProbe;
 pub use status::{DebugChild, DebugTree, DebugUser, IngestEndpoint, PlatformSnapshot, Status, StreamStatus};
 
 /// What the engine needs to start.

@@ -26,8 +26,8 @@ impl Engine {
         }
     }
 
-    /// Apply a new config. While the stream is on air only platforms' `enabled` flags and
-    /// `[sync]` may change (applied live); anything else needs the stream stopped. Otherwise the
+    /// Apply a new config. While the stream is on air only platforms' `enabled` flags, `[sync]`
+    /// and `[obs]` may change (applied live: `[obs]` reconnects the OBS link); anything else needs the stream stopped. Otherwise the
     /// user's tree is rebuilt from the new config (queued alerts and known outputs are kept) and
     /// started again if someone is present. A changed `[sync]` restarts (or stops) the sync
     /// client without touching the tree. Sends [`Event::ConfigChanged`] when anything changed.
@@ -54,8 +54,10 @@ impl Engine {
                 Ok(StreamPhase::Starting | StreamPhase::Live)
             );
         let sync_changed = new.sync != old.sync;
+        let obs_changed = new.obs != old.obs;
         let mut same_but_enabled = new.clone();
         same_but_enabled.sync = old.sync.clone();
+        same_but_enabled.obs = old.obs.clone();
         for p in same_but_enabled.platforms.iter_mut() {
             if let Some(o) = old.platforms.iter().find(|o| o.name == p.name) {
                 p.enabled = o.enabled;
@@ -66,13 +68,22 @@ impl Engine {
             for p in &new.platforms {
                 current.set_platform_enabled(&p.name, p.enabled).await?;
             }
-            if sync_changed {
-                // The tree does not read `[sync]`: change it in place.
+            if sync_changed || obs_changed {
+                // The tree reads `[sync]` not at all and `[obs]` at each use: change them in place.
                 let mut cfg = (*current.config()).clone();
                 cfg.sync = new.sync.clone();
+                cfg.obs = new.obs.clone();
                 current.replace_config_outside_tree(Arc::new(cfg));
+            }
+            if sync_changed {
                 self.inner.sync.refresh(false).await;
                 tracing::info!(user_id = %crate::telemetry::esc(self.user_id()), "sync settings applied");
+            }
+            if obs_changed && self.is_running() {
+                if let Err(e) = current.obs.refresh().await {
+                    tracing::warn!(cause = %e, "the OBS connection did not take the new settings");
+                }
+                tracing::info!(user_id = %crate::telemetry::esc(self.user_id()), "OBS settings applied");
             }
             return Ok(());
         }

@@ -31,6 +31,8 @@ pub struct Status {
     pub presence: Vec<SessionInfo>,
     /// The link to the sync server (`state: "off"` when not configured).
     pub sync: SyncStatus,
+    /// The link to OBS and OBS's own view of its stream.
+    pub obs: crate::obs::ObsStatus,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -193,6 +195,7 @@ impl Engine {
             upload,
             presence: self.inner.presence.list(self.user_id()),
             sync: self.sync_status(),
+            obs: self.obs_status(),
         }
     }
 

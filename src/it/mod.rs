@@ -5,4 +5,5 @@
 #[path = "../../tests/support/mod.rs"]
 mod support;
 
+mod obs_link;
 mod tree_supervision;

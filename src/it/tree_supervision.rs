@@ -9,13 +9,14 @@ use streampai::alerts::{AlertInput, AlertKind};
 use streampai::Event;
 use streampai::{PlatformStatus, StreamPhase};
 
-const CHILDREN: [&str; 6] = [
+const CHILDREN: [&str; 7] = [
     "StreamStateServer",
     "CloudflareManager",
     "CloudflareLiveInputMonitor",
     "PlatformSupervisor",
     "AlertQueue",
     "StreamAutomation",
+    "ObsConnection",
 ];
 
 fn restarts(rig: &Rig) -> Vec<(String, u32)> {
@@ -24,7 +25,7 @@ fn restarts(rig: &Rig) -> Vec<(String, u32)> {
 
 #[tokio::test]
 async fn killing_any_child_restarts_only_it_and_loses_nothing() {
-    // Six kills within seconds: allow them (the default intensity, 3 in 5 s, would give up).
+    // Seven kills within seconds: allow them (the default intensity, 3 in 5 s, would give up).
     let mut rig = Rig::with(&FIVE[..3], |c| c.supervision.max_restarts = 10).await;
     rig.open_window("window:main");
     let uuid = rig.engine.start_stream().await.unwrap();
@@ -128,7 +129,7 @@ async fn a_killed_worker_adopts_its_output_and_its_siblings_do_not_notice() {
 async fn too_many_restarts_make_the_tree_give_up_and_its_parent_restarts_it() {
     let mut rig = Rig::new(&[]).await;
     rig.open_window("window:main");
-    wait_until("tree up", Duration::from_secs(5), || rig.engine.user().tree_children().len() == 6).await;
+    wait_until("tree up", Duration::from_secs(5), || rig.engine.user().tree_children().len() == 7).await;
     drain(&mut rig.events);
     // Intensity is 3 restarts in 5 s: the fourth kill is one too many.
     for n in 1..=4u32 {
@@ -153,7 +154,7 @@ async fn too_many_restarts_make_the_tree_give_up_and_its_parent_restarts_it() {
     assert!(reason.starts_with("gave_up"), "{reason}");
     // The users' supervisor restarts the tree (transient child, abnormal exit).
     next_event(&mut rig.events, Duration::from_secs(10), |e| matches!(e, Event::ManagerStarted { .. })).await;
-    wait_until("tree back", Duration::from_secs(5), || rig.engine.user().tree_children().len() == 6).await;
+    wait_until("tree back", Duration::from_secs(5), || rig.engine.user().tree_children().len() == 7).await;
     let tree = rig.engine.debug_tree();
     assert_eq!(tree.users[0].manager_restarts, 1);
     assert!(rig.engine.user().tree_children().iter().all(|c| c.restarts == 0));

@@ -67,6 +67,11 @@ pub enum SecretName {
     KofiToken,
     /// The user's token on the sync server (`[sync] url`).
     SyncToken,
+    /// OBS's WebSocket server password (`[obs] url`).
+    ObsPassword,
+    /// The secret fields (stream key, ...) of OBS's stream settings from before "Set up OBS",
+    /// kept for "Restore" (a JSON object).
+    ObsPreviousSecrets,
     /// Written, read back and deleted once at start to see whether a store works.
     Probe,
 }
@@ -82,6 +87,8 @@ impl SecretName {
             SecretName::OverlayKey => "overlay-key".into(),
             SecretName::KofiToken => "kofi-token".into(),
             SecretName::SyncToken => "sync-token".into(),
+            SecretName::ObsPassword => "obs-password".into(),
+            SecretName::ObsPreviousSecrets => "obs-previous-secrets".into(),
             SecretName::Probe => "probe".into(),
         }
     }
@@ -98,6 +105,8 @@ impl SecretName {
             SecretName::OverlayKey => "STREAMPAI_OVERLAY_KEY".into(),
             SecretName::KofiToken => "STREAMPAI_KOFI_TOKEN".into(),
             SecretName::SyncToken => "STREAMPAI_SYNC_TOKEN".into(),
+            SecretName::ObsPassword => "STREAMPAI_OBS_PASSWORD".into(),
+            SecretName::ObsPreviousSecrets => "STREAMPAI_OBS_PREVIOUS_SECRETS".into(),
             SecretName::Probe => "STREAMPAI_PROBE".into(),
         }
     }

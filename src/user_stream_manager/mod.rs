@@ -24,6 +24,8 @@ use crate::cloudflare::manager::{self as cf_manager, CloudflareManagerHandle};
 use crate::config::{Config, IngestBackend};
 use crate::events::{Event, EventBus};
 use crate::ingest::RelaySlot;
+use crate::obs::connection::{self as obs_conn, ObsConnectionHandle};
+use crate::obs::ObsStash;
 use crate::platforms::supervisor::{self as platform_sup, PlatformStash};
 use crate::platforms::PlatformSupervisorHandle;
 use crate::presence::Presence;
@@ -71,6 +73,8 @@ pub(crate) struct UserStream {
     pub(crate) state: StreamStateHandle,
     pub(crate) platforms: PlatformSupervisorHandle,
     pub(crate) alerts: AlertQueueHandle,
+    /// The link to OBS (refresh after a password or settings change).
+    pub(crate) obs: ObsConnectionHandle,
     boxes: Mailboxes,
     stash: Stash,
     /// The tree's supervisor: its children for the debug view, and kill for tests and debugging.
@@ -100,6 +104,7 @@ struct Mailboxes {
     cloudflare: Mailbox<cf_manager::Msg>,
     platforms: Mailbox<platform_sup::Msg>,
     alerts: Mailbox<AlertMsg>,
+    obs: Mailbox<obs_conn::Msg>,
 }
 
 #[derive(Clone, Default)]
@@ -109,6 +114,7 @@ struct Stash {
     alerts: AlertStash,
     overlays: Arc<std::sync::atomic::AtomicUsize>,
     relay: RelaySlot,
+    obs: ObsStash,
     /// Read (or generated) once, so OBS's key never changes under it within a run.
     ingest_key: Arc<std::sync::OnceLock<crate::secrets::Secret>>,
     /// Auto start waits for the source to go away and come back (see `stream_automation`).
@@ -158,6 +164,7 @@ impl UserStream {
         let (cloudflare, cf_mb) = CloudflareManagerHandle::channel();
         let (platforms, plat_mb) = PlatformSupervisorHandle::channel();
         let (alerts, alerts_mb) = AlertQueueHandle::channel();
+        let (obs, obs_mb) = ObsConnectionHandle::channel();
         let ingest = match config.ingest_backend() {
             IngestBackend::Local => IngestHandles::Local { relay: stash.relay.clone() },
             IngestBackend::Cloudflare => IngestHandles::Cloudflare {
@@ -180,7 +187,14 @@ impl UserStream {
             state,
             platforms,
             alerts,
-            boxes: Mailboxes { state: state_mb, cloudflare: cf_mb, platforms: plat_mb, alerts: alerts_mb },
+            obs,
+            boxes: Mailboxes {
+                state: state_mb,
+                cloudflare: cf_mb,
+                platforms: plat_mb,
+                alerts: alerts_mb,
+                obs: obs_mb,
+            },
             stash,
             tree,
             tree_mailbox,
@@ -203,8 +217,9 @@ impl UserStream {
         self.config.read().map(|c| c.clone()).unwrap_or_else(|p| p.into_inner().clone())
     }
 
-    /// Replace the config in force without rebuilding the tree. Only for settings the tree
-    /// does not read (`[sync]`); everything else goes through [`UserStream::reconfigured`].
+    /// Replace the config in force without rebuilding the tree. Only for settings the tree does
+    /// not read when it is built (`[sync]`; `[obs]`, which the OBS connection and the automation
+    /// read at each use); everything else goes through [`UserStream::reconfigured`].
     pub(crate) fn replace_config_outside_tree(&self, config: Arc<Config>) {
         if let Ok(mut c) = self.config.write() {
             *c = config;
@@ -285,6 +300,66 @@ impl UserStream {
 
     pub fn tree_children(&self) -> Vec<ChildInfo> {
         self.tree.info().children()
+    }
+
+    /// What the app knows about OBS (readable with the tree down).
+    pub(crate) fn obs_status(&self) -> crate::obs::status::ObsStatusCell {
+        crate::obs::status::ObsStatusCell::with_inner(
+            self.stash.obs.status.clone(),
+            self.bus.user(&self.user_id),
+        )
+    }
+
+    /// The live OBS client while connected.
+    pub(crate) fn obs_slot(&self) -> &crate::obs::ObsSlot {
+        &self.stash.obs.client
+    }
+
+    /// OBS connection attempts so far.
+    pub(crate) fn obs_attempts(&self) -> &std::sync::atomic::AtomicU64 {
+        &self.stash.obs.attempts
+    }
+
+    /// Rung when OBS starts streaming (the Cloudflare monitor polls at once).
+    pub(crate) fn obs_input_poll(&self) -> &std::sync::Arc<tokio::sync::Notify> {
+        &self.stash.obs.input_poll
+    }
+
+    /// Tests: the OBS link's timeouts, when shortened.
+    #[cfg(test)]
+    pub(crate) fn obs_test_timeouts(&self) -> Option<Duration> {
+        self.stash.obs.timeouts.get().copied()
+    }
+
+    /// Tests: shorten the OBS link's connect and request timeouts (before the tree starts).
+    #[cfg(test)]
+    pub(crate) fn set_obs_test_timeouts(&self, t: Duration) {
+        let _ = self.stash.obs.timeouts.set(t);
+    }
+
+    /// OBS's WebSocket password: env `STREAMPAI_OBS_PASSWORD`, else the secret store.
+    pub(crate) fn obs_password(&self) -> Option<crate::secrets::Secret> {
+        self.secrets.get(&SecretName::ObsPassword).ok().flatten().filter(|p| !p.is_blank())
+    }
+
+    /// Where OBS's settings from before "Set up OBS" are kept.
+    pub(crate) fn obs_previous(&self) -> crate::obs::setup::PreviousStore {
+        crate::obs::setup::PreviousStore { state: self.state_file.clone(), secrets: self.secrets.clone() }
+    }
+
+    /// The ingest OBS should send to, if known without asking anyone (local: the relay's address
+    /// and key; Cloudflare: the live input the manager already knows).
+    pub(crate) async fn obs_ingest_target(&self) -> Option<crate::obs::setup::IngestTarget> {
+        match &self.ingest {
+            IngestHandles::Local { .. } => Some(crate::obs::setup::IngestTarget {
+                server: self.local_ingest_url(),
+                key: self.ingest_key(),
+            }),
+            IngestHandles::Cloudflare { .. } => {
+                let info = self.cloudflare_cached().await?;
+                Some(crate::obs::setup::IngestTarget { server: info.rtmps_url?, key: info.rtmps_stream_key? })
+            }
+        }
     }
 }
 

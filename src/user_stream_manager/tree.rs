@@ -133,6 +133,7 @@ impl UserStream {
                     manager: manager.clone(),
                     state: self.state.clone(),
                     poll_interval: Duration::from_millis(cfg.cloudflare.poll_interval_ms),
+                    poll_now: self.obs_input_poll().clone(),
                 };
                 (
                     ChildSpec::new("CloudflareManager", Restart::Permanent, move |ctx| {
@@ -165,12 +166,18 @@ impl UserStream {
         let auto_args = crate::stream_automation::AutomationArgs {
             user: self.clone(),
             source_timeout: Duration::from_millis(cfg.local.source_timeout_ms),
+            source_grace: Duration::from_millis(cfg.local.source_grace_ms),
             auto_start: cfg.stream.auto_start,
             disarmed: self.stash.auto_start_disarmed.clone(),
         };
         let automation = ChildSpec::new("StreamAutomation", Restart::Permanent, move |ctx| {
             crate::stream_automation::run(auto_args.clone(), ctx.cancel)
         });
-        vec![state, manager, monitor, platforms, alerts, automation]
+        let obs_args =
+            crate::obs::connection::ObsArgs { user: self.clone(), mailbox: self.boxes.obs.clone() };
+        let obs = ChildSpec::new("ObsConnection", Restart::Permanent, move |ctx| {
+            crate::obs::connection::run(obs_args.clone(), ctx.cancel)
+        });
+        vec![state, manager, monitor, platforms, alerts, automation, obs]
     }
 }

@@ -31,6 +31,9 @@ pub fn config(user: &str) -> Config {
     c.control.listen = "127.0.0.1:0".into();
     // Tests run in parallel: every local ingest on its own free port.
     c.local.listen = "127.0.0.1:0".into();
+    // Never drive an OBS that happens to run on this machine (the OBS tests turn it on, pointed
+    // at their own headless OBS).
+    c.obs.enabled = false;
     c
 }
 

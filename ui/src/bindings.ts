@@ -364,6 +364,94 @@ async openWindow(view: View) : Promise<Result<string, UiError>> {
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
 }
+},
+/**
+ * The link to OBS, OBS's stream and health, and the settings kept for "Restore".
+ */
+async getObsStatus() : Promise<Result<ObsStatus, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("get_obs_status") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * "Set up OBS for me": OBS's stream settings are kept, then pointed at the app's ingest.
+ * Refused while OBS streams (`obs_streaming`) or when not connected (`obs_unavailable`).
+ */
+async obsSetup() : Promise<Result<ObsSetupReport, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("obs_setup") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * "Restore": OBS's stream settings from before "Set up OBS" go back (key included).
+ */
+async obsRestore() : Promise<Result<ObsRestoreReport, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("obs_restore") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * "Try again" (after a wrong password or an incompatible answer).
+ */
+async obsReconnect() : Promise<Result<null, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("obs_reconnect") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * The first run's "find OBS": one connection to `url` (default: `[obs] url`) with `password`
+ * (default: the stored one); nothing is kept.
+ */
+async probeObs(url: string | null, password: string | null) : Promise<Result<ObsProbe, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("probe_obs", { url, password }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Stores OBS's WebSocket password (secret store only) and connects again with it; `null`
+ * forgets it (for an OBS that asks for none); an empty one is refused (`obs_password`).
+ */
+async setObsPassword(password: string | null) : Promise<Result<ObsSettingsView, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("set_obs_password", { password }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async getObsSettings() : Promise<Result<ObsSettingsView, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("get_obs_settings") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Saves Settings › OBS (applied live, also while streaming: the link reconnects).
+ */
+async saveObs(input: ObsInput) : Promise<Result<ObsSettingsView, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("save_obs", { input }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
 }
 }
 
@@ -507,7 +595,20 @@ export type EngineError =
 /**
  * The secret store (OS keyring or the secrets file) refused; the message names the way out.
  */
-{ kind: "secrets"; message: string }
+{ kind: "secrets"; message: string } | 
+/**
+ * The app is not connected to OBS (the message says why: OBS closed, a wrong password,
+ * `[obs] enabled = false`, ...).
+ */
+{ kind: "obs_unavailable"; message: string } | 
+/**
+ * OBS is streaming: its stream settings are not changed under a live stream.
+ */
+{ kind: "obs_streaming"; message: string } | 
+/**
+ * OBS refused or did not answer a request (the message says which and why).
+ */
+{ kind: "obs"; message: string }
 /**
  * An engine event, as the UI receives it (`events.engineEvent` in the bindings).
  */
@@ -574,6 +675,12 @@ export type Event =
  * The link to the sync server changed (state, error, remote devices).
  */
 { type: "sync_status"; user_id: string; status: SyncStatus } | 
+/**
+ * The link to OBS or OBS's stream changed (state, streaming, health, problem, kept
+ * settings). The figures (congestion, frame counts) change without an event: read the
+ * status.
+ */
+{ type: "obs_status"; user_id: string; status: ObsStatus } | 
 /**
  * The config in force changed (through `Engine::reconfigure` or
  * `Engine::set_platform_enabled`, including commands relayed from another device, e.g. a
@@ -672,7 +779,15 @@ export type FieldCheck = { field: "platform_name"; value: string } |
 /**
  * kbit/s as typed; empty means no budget.
  */
-{ field: "upload_budget"; value: string }
+{ field: "upload_budget"; value: string } | 
+/**
+ * OBS's WebSocket address (`[obs] url`).
+ */
+{ field: "obs_url"; value: string } | 
+/**
+ * OBS's WebSocket password as typed.
+ */
+{ field: "obs_password"; value: string }
 /**
  * The Settings page's general section.
  */
@@ -719,6 +834,205 @@ export type InputStatus =
  * Before the first successful poll.
  */
 "unknown" | "no_traffic" | "receiving_traffic"
+/**
+ * OBS's stream output, as OBS reports it.
+ */
+export type ObsHealth = 
+/**
+ * Not streaming (or not connected).
+ */
+"idle" | 
+/**
+ * Streaming; congestion low.
+ */
+"good" | 
+/**
+ * Streaming; OBS reports congestion at or above 0.5 (it drops frames to keep up). Back to
+ * `good` below 0.2.
+ */
+"congested" | 
+/**
+ * OBS lost its connection to the ingest and is reconnecting.
+ */
+"reconnecting"
+/**
+ * What Settings › OBS saves (the password has its own command).
+ */
+export type ObsInput = { enabled: boolean; url: string; start_with_stream: boolean; stop_with_stream: boolean }
+/**
+ * OBS's stream settings as they were before "Set up OBS", kept for "Restore". Never the key.
+ */
+export type ObsPreviousSettings = { 
+/**
+ * OBS's service type: `rtmp_common` (a listed service such as Twitch), `rtmp_custom`, ...
+ */
+service_type: string; 
+/**
+ * The listed service's name (`rtmp_common`), e.g. `Twitch`.
+ */
+service: string | null; 
+/**
+ * The server (an address, or `auto` for listed services).
+ */
+server: string | null; 
+/**
+ * A stream key was set (it is kept in the secret store, never shown).
+ */
+has_key: boolean; 
+/**
+ * When it was saved (RFC 3339).
+ */
+saved_at: string }
+/**
+ * What [`Engine::probe_obs`] found at an address (nothing is kept).
+ */
+export type ObsProbe = { 
+/**
+ * `connected`, `unreachable`, `auth_failed` or `incompatible`.
+ */
+state: ObsState; obs_version: string | null; websocket_version: string | null; 
+/**
+ * OBS asks for a password (`null` when nothing answered).
+ */
+auth_required: boolean | null; 
+/**
+ * Why not connected, in words (never the password).
+ */
+problem: Failure | null }
+/**
+ * What "Restore" put back.
+ */
+export type ObsRestoreReport = { restored: ObsPreviousSettings; 
+/**
+ * `false` when the kept key was no longer in the secret store (OBS got the settings without
+ * it; enter the key in OBS again).
+ */
+key_restored: boolean }
+/**
+ * Settings › OBS as the UI shows it (never the password).
+ */
+export type ObsSettingsView = { 
+/**
+ * `[obs] enabled`: the app keeps a link to OBS.
+ */
+enabled: boolean; 
+/**
+ * `[obs] url`, e.g. `ws://127.0.0.1:4455`.
+ */
+url: string; 
+/**
+ * `[obs] start_with_stream`: Start in either starts both.
+ */
+start_with_stream: boolean; 
+/**
+ * `[obs] stop_with_stream`: Stop in either stops both.
+ */
+stop_with_stream: boolean; 
+/**
+ * A password is stored (secret store) or given by `STREAMPAI_OBS_PASSWORD`.
+ */
+has_password: boolean; 
+/**
+ * `STREAMPAI_OBS_PASSWORD` is set: it wins over the stored one.
+ */
+password_from_env: boolean }
+/**
+ * What "Set up OBS" did.
+ */
+export type ObsSetupReport = { 
+/**
+ * The server now in OBS (the app's ingest).
+ */
+server: string; 
+/**
+ * OBS's settings from before, kept for "Restore" (never the key); `null` if none are kept.
+ */
+previous: ObsPreviousSettings | null; 
+/**
+ * OBS already pointed at the app's ingest; nothing was changed.
+ */
+unchanged: boolean }
+/**
+ * The link to OBS's WebSocket server.
+ */
+export type ObsState = 
+/**
+ * `[obs] enabled = false`, or the app's task tree is stopped.
+ */
+"off" | 
+/**
+ * Connecting (first attempt, or again after the link dropped).
+ */
+"connecting" | 
+/**
+ * Connected and identified; `obs_version` and `websocket_version` are set.
+ */
+"connected" | 
+/**
+ * Nothing answers at `[obs] url` (OBS closed, or its WebSocket server off); retrying with
+ * backoff.
+ */
+"unreachable" | 
+/**
+ * OBS refused the password, or asks for one and none is set. Not retried until the password
+ * or `[obs]` changes (or `Engine::obs_reconnect`).
+ */
+"auth_failed" | 
+/**
+ * Something answers that is not obs-websocket 5 (OBS older than 28, the 4.x plugin, another
+ * server). Retried slowly.
+ */
+"incompatible"
+/**
+ * `obs` in the status; the `obs_status` event's payload.
+ */
+export type ObsStatus = { state: ObsState; 
+/**
+ * `[obs] url` (no user info); `null` when off.
+ */
+url: string | null; 
+/**
+ * Set while connected, e.g. `29.0.2`.
+ */
+obs_version: string | null; 
+/**
+ * Set while connected, e.g. `5.1.0`.
+ */
+websocket_version: string | null; 
+/**
+ * OBS's stream output is active (OBS's own Start Streaming is on).
+ */
+streaming: boolean; 
+/**
+ * OBS is reconnecting to the ingest.
+ */
+reconnecting: boolean; health: ObsHealth; 
+/**
+ * OBS's output congestion, 0..1, while streaming (polled every 2 s).
+ */
+congestion: number | null; 
+/**
+ * Frames OBS's output skipped (dropped) since its stream started.
+ */
+skipped_frames: number | null; 
+/**
+ * Frames OBS's output sent since its stream started.
+ */
+total_frames: number | null; 
+/**
+ * Whether OBS's stream settings point at the app's ingest (server and key); `null` when not
+ * known (not connected, or the Cloudflare input not known yet).
+ */
+uses_app_ingest: boolean | null; 
+/**
+ * OBS's settings from before "Set up OBS", restorable; `null` when none are kept.
+ */
+previous: ObsPreviousSettings | null; 
+/**
+ * Why the link is not connected (kind + `source: obs` + words), or the last failed OBS
+ * command; cleared when connected.
+ */
+problem: Failure | null }
 /**
  * What the Platforms form sends.
  */
@@ -897,7 +1211,11 @@ upload: UploadStatus; presence: SessionInfo[];
 /**
  * The link to the sync server (`state: "off"` when not configured).
  */
-sync: SyncStatus }
+sync: SyncStatus; 
+/**
+ * The link to OBS and OBS's own view of its stream.
+ */
+obs: ObsStatus }
 /**
  * One stream with everything recorded about it (`GET /api/v1/streams/{uuid}`).
  */

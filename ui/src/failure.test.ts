@@ -32,6 +32,16 @@ describe("failureWords", () => {
     expect(failureWords(f("other", "platform"), "Kick")).toBe("Problem sending to Kick");
     expect(failureWords(f("other", "cloudflare"), "Kick")).toBe("Cloudflare reported a problem");
   });
+  it("words the link to OBS as OBS's, never as a platform's", () => {
+    expect(failureWords(f("auth_rejected", "obs"), "Kick")).toBe("OBS refused the WebSocket password");
+    expect(failureWords(f("unreachable", "obs"), "Kick")).toMatch(/^OBS is not running, or its WebSocket server is off/);
+    expect(failureWords(f("timeout", "obs"), "Kick")).toBe("OBS did not answer in time");
+    expect(failureWords(f("protocol", "obs"), "Kick")).toMatch(/OBS 28 or newer/);
+    expect(failureWords(f("other", "obs"), "Kick")).toBe("OBS refused a request");
+    for (const k of ["auth_rejected", "unreachable", "timeout", "protocol", "other"] as FailureKind[]) {
+      expect(failureWords(f(k, "obs"), "Kick")).not.toMatch(/Kick/);
+    }
+  });
   it("has words for every kind from every source", () => {
     const kinds: FailureKind[] = [
       "auth_rejected",

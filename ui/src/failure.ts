@@ -1,5 +1,6 @@
 // Why a platform is retrying or failed, in words: from the engine's typed `Failure`
 // (kind + source), naming the platform. `detail` (the underlying error) is secondary text.
+// Source `obs` is the link to OBS's WebSocket server (and OBS's stream as the source).
 import type { Failure, PlatformKind, PlatformStatus } from "./bindings";
 
 export const KIND_NAMES: Record<PlatformKind, string> = {
@@ -26,16 +27,17 @@ export function failureWords(f: Failure, platform: string): string {
     case "auth_rejected":
       if (cf) return "Cloudflare refused the API token";
       if (pf) return `${platform} refused the stream key`;
-      if (f.source === "obs") return "The local relay refused the stream key OBS sent";
+      if (f.source === "obs") return "OBS refused the WebSocket password";
       return `${platform}: access refused`;
     case "unreachable":
       if (cf) return "Cannot reach Cloudflare; check the network";
       if (pf) return `Cannot reach ${platform}'s server`;
-      if (f.source === "obs") return "OBS is not connected";
+      if (f.source === "obs") return "OBS is not running, or its WebSocket server is off";
       return "Cannot reach the local relay";
     case "timeout":
       if (cf) return "Cloudflare did not answer in time";
       if (pf) return `${platform}'s server did not answer in time`;
+      if (f.source === "obs") return "OBS did not answer in time";
       return "No answer in time";
     case "rate_limited":
       if (cf) return "Cloudflare asked to slow down; retrying shortly";
@@ -51,11 +53,12 @@ export function failureWords(f: Failure, platform: string): string {
     case "protocol":
       if (cf) return "Cloudflare answered something unexpected";
       if (pf) return `${platform}'s server answered something unexpected`;
+      if (f.source === "obs") return "OBS's WebSocket server answered something unexpected (OBS 28 or newer needed)";
       return "Unexpected answer";
     case "other":
       if (cf) return "Cloudflare reported a problem";
       if (pf) return `Problem sending to ${platform}`;
-      if (f.source === "obs") return "Problem with the stream from OBS";
+      if (f.source === "obs") return "OBS refused a request";
       return "The app ran into a problem";
   }
 }

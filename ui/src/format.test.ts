@@ -58,6 +58,13 @@ describe("words", () => {
     expect(errorField(notConfigured)).toBeNull();
     expect(errorWords({ kind: "cloudflare", problem: { kind: "BadToken" } })).toMatch(/Bad token/);
   });
+  it("shows OBS's refusals in the engine's own sentences", () => {
+    const streaming = { kind: "engine", error: { kind: "obs_streaming", message: "OBS is streaming: stop OBS's stream first, then try again" } } as const;
+    expect(errorWords(streaming)).toBe("OBS is streaming: stop OBS's stream first, then try again.");
+    const down = { kind: "engine", error: { kind: "obs_unavailable", message: "not connected to OBS: OBS refused the password" } } as const;
+    expect(errorWords(down)).toBe("Not connected to OBS: OBS refused the password.");
+    expect(errorWords({ kind: "engine", error: { kind: "obs", message: "OBS refused SetStreamServiceSettings" } })).toMatch(/^OBS refused/);
+  });
   it("shows the secret store's sentences as they come (no added or doubled prefix)", () => {
     const keyring =
       "The system keyring is not available (no result found). Unlock it, or install one (gnome-keyring, " +

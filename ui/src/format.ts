@@ -97,6 +97,12 @@ function engineWords(e: EngineError): string {
     case "secrets":
       // Complete sentences from the secret store that name the way out: shown as they come.
       return sentence(e.message);
+    case "obs_unavailable":
+    case "obs_streaming":
+    case "obs":
+      // The engine's sentences name the reason and the way out ("OBS is streaming: stop OBS's
+      // stream first, then try again").
+      return sentence(e.message);
   }
 }
 

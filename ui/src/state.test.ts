@@ -16,6 +16,21 @@ const base: Status = {
   upload: { total_kbps: null, budget_kbps: null, over_budget: false },
   presence: [],
   sync: { state: "off", server: null, last_error: null, devices: [] },
+  obs: {
+    state: "off",
+    url: null,
+    obs_version: null,
+    websocket_version: null,
+    streaming: false,
+    reconnecting: false,
+    health: "idle",
+    congestion: null,
+    skipped_frames: null,
+    total_frames: null,
+    uses_app_ingest: null,
+    previous: null,
+    problem: null,
+  },
 };
 
 describe("reduceStatus", () => {
@@ -56,6 +71,12 @@ describe("reduceStatus", () => {
     expect(s.sync.state).toBe("connected");
     expect(s.sync.devices.map((d) => d.name)).toEqual(["Phone"]);
     expect(base.sync.state).toBe("off"); // not mutated
+  });
+  it("takes the OBS status from its event", () => {
+    const obs = { ...base.obs, state: "connected" as const, obs_version: "29.0.2", streaming: true, health: "congested" as const };
+    const s = reduceStatus(base, { type: "obs_status", user_id: "u", status: obs });
+    expect([s.obs.state, s.obs.health, s.obs.streaming]).toEqual(["connected", "congested", true]);
+    expect(base.obs.state).toBe("off"); // not mutated
   });
   it("counts live platforms out of the enabled ones", () => {
     expect(

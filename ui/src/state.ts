@@ -29,6 +29,9 @@ export function reduceStatus(status: Status, event: Event): Status {
       return { ...status, manager: "running" };
     case "sync_status":
       return { ...status, sync: event.status };
+    case "obs_status":
+      // The event carries OBS's figures as of the change; the status poll keeps them current.
+      return { ...status, obs: event.status };
     case "manager_stopped":
       return { ...status, manager: "stopped", input: "unknown" };
     case "presence_diff": {

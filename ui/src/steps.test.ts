@@ -20,3 +20,11 @@ describe("stepMarks", () => {
     expect(stepMarks(LABELS, 0, []).map((s) => s.cls)).toEqual(["active", "", ""]);
   });
 });
+
+describe("stepMarks past the last step", () => {
+  it("shows every outcome once no step is current: done only where completed", () => {
+    const m = stepMarks(LABELS, LABELS.length, ["done", "skipped", "done"]);
+    expect(m.map((s) => s.cls)).toEqual(["done", "skipped", "done"]);
+    expect(stepMarks(LABELS, LABELS.length, ["done", "done", null])[2].cls).toBe("");
+  });
+});

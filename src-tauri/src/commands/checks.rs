@@ -36,6 +36,14 @@ pub enum FieldCheck {
     UploadBudget {
         value: String,
     },
+    /// OBS's WebSocket address (`[obs] url`).
+    ObsUrl {
+        value: String,
+    },
+    /// OBS's WebSocket password as typed.
+    ObsPassword {
+        value: String,
+    },
 }
 
 /// What is wrong with the field, in words, or `null`.
@@ -50,6 +58,8 @@ pub fn check_field(check: FieldCheck) -> Option<String> {
         FieldCheck::LocalListen { value } => fields::local_listen_problem(&value),
         FieldCheck::LocalListenExposure { value } => fields::local_listen_warning(&value),
         FieldCheck::UploadBudget { value } => fields::parse_upload_budget(&value).err(),
+        FieldCheck::ObsUrl { value } => fields::obs_url_problem(&value),
+        FieldCheck::ObsPassword { value } => fields::obs_password_problem(&value),
     }
 }
 
@@ -97,6 +107,12 @@ mod tests {
         assert!(check_field(FieldCheck::LocalListenExposure { value: "0.0.0.0:1935".into() }).is_some());
         assert!(check_field(FieldCheck::UploadBudget { value: "0".into() }).is_some());
         assert_eq!(check_field(FieldCheck::UploadBudget { value: "12 000".into() }), None);
+        let obs_url = |v: &str| check_field(FieldCheck::ObsUrl { value: v.into() });
+        assert_eq!(obs_url("ws://127.0.0.1:4455"), None);
+        assert!(obs_url("http://127.0.0.1:4455").unwrap().contains("ws://"));
+        assert!(obs_url("ws://me:pw@127.0.0.1:4455").unwrap().contains("password"));
+        assert!(check_field(FieldCheck::ObsPassword { value: "  ".into() }).is_some());
+        assert_eq!(check_field(FieldCheck::ObsPassword { value: "hunter2".into() }), None);
         assert_eq!(platform_presets().len(), 5);
         assert!(platform_presets().iter().all(|p| (p.url.is_none()) == (p.kind == PlatformKind::Custom)));
     }

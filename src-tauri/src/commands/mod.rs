@@ -4,6 +4,7 @@
 pub mod alerts;
 pub mod checks;
 pub mod history;
+pub mod obs;
 pub mod secrets;
 pub mod settings;
 pub mod stream;

@@ -18,6 +18,8 @@ pub const PLATFORM_PREFIX: &str = "platform:";
 pub const ALERTS_TOGGLE: &str = "alerts:toggle-pause";
 pub const ALERTS_SKIP: &str = "alerts:skip";
 pub const ALERTS_TEST: &str = "alerts:test";
+/// "Set up OBS for me" (the engine's `obs_setup`; the outcome as a notification).
+pub const OBS_SETUP: &str = "obs:setup";
 
 pub fn platform_id(name: &str) -> String {
     format!("{PLATFORM_PREFIX}{name}")
@@ -40,6 +42,17 @@ pub fn handle<R: Runtime>(app: &AppHandle<R>, id: &str) -> Option<JoinHandle<()>
             match shell.engine.stop_stream().await {
                 Ok(uuid) => tracing::info!(%uuid, "stream stopped from the tray"),
                 Err(e) => crate::notify::show(&app, "Cannot stop the stream", &e.to_string()),
+            }
+            super::refresh(&app).await;
+        })),
+        OBS_SETUP => Some(tauri::async_runtime::spawn(async move {
+            let Some(shell) = app.try_state::<Shell>() else { return };
+            match shell.engine.obs_setup().await {
+                Ok(report) => {
+                    let (title, body) = crate::words::obs_setup_notice(&report);
+                    crate::notify::show(&app, &title, &body);
+                }
+                Err(e) => crate::notify::show(&app, "Cannot set up OBS", &e.to_string()),
             }
             super::refresh(&app).await;
         })),

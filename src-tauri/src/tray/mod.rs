@@ -1,5 +1,6 @@
-//! The system tray: an icon for the state, a status line, Start/Stop (enabled only when they make
-//! sense), one checkbox per platform, Open dashboard, Quit. Without a tray host the app runs on.
+//! The system tray: an icon for the state, a status line, the OBS line and "Set up OBS for me",
+//! Start/Stop (enabled only when they make sense), one checkbox per platform, Open dashboard,
+//! Quit. Without a tray host the app runs on.
 
 pub mod actions;
 pub mod model;
@@ -25,6 +26,8 @@ pub struct Tray<R: Runtime> {
 struct Items<R: Runtime> {
     shown: Option<TrayModel>,
     status: MenuItem<R>,
+    obs: MenuItem<R>,
+    obs_setup: MenuItem<R>,
     start: MenuItem<R>,
     stop: MenuItem<R>,
     alerts_toggle: MenuItem<R>,
@@ -42,10 +45,15 @@ pub fn icon_bytes(state: TrayIconState) -> &'static [u8] {
 
 fn build_menu<R: Runtime>(app: &AppHandle<R>, m: &TrayModel) -> tauri::Result<(Menu<R>, Items<R>)> {
     let status = MenuItem::with_id(app, "status", &m.status_line, false, None::<&str>)?;
+    let obs = MenuItem::with_id(app, "obs-status", &m.obs_line, false, None::<&str>)?;
+    let obs_setup =
+        MenuItem::with_id(app, actions::OBS_SETUP, "Set up OBS for me", m.can_setup_obs, None::<&str>)?;
     let start = MenuItem::with_id(app, actions::START, "Start stream", m.can_start, None::<&str>)?;
     let stop = MenuItem::with_id(app, actions::STOP, "Stop stream", m.can_stop, None::<&str>)?;
     let menu = Menu::new(app)?;
     menu.append(&status)?;
+    menu.append(&obs)?;
+    menu.append(&obs_setup)?;
     menu.append(&PredefinedMenuItem::separator(app)?)?;
     menu.append(&start)?;
     menu.append(&stop)?;
@@ -69,7 +77,7 @@ fn build_menu<R: Runtime>(app: &AppHandle<R>, m: &TrayModel) -> tauri::Result<(M
     menu.append(&PredefinedMenuItem::separator(app)?)?;
     menu.append(&MenuItem::with_id(app, actions::OPEN, "Open dashboard", true, None::<&str>)?)?;
     menu.append(&MenuItem::with_id(app, actions::QUIT, "Quit Streampai", true, None::<&str>)?)?;
-    Ok((menu, Items { shown: None, status, start, stop, alerts_toggle, platforms }))
+    Ok((menu, Items { shown: None, status, obs, obs_setup, start, stop, alerts_toggle, platforms }))
 }
 
 /// Creates the tray (offline until the first refresh).
@@ -82,6 +90,8 @@ pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
         can_stop: false,
         platforms: vec![],
         alerts_paused: false,
+        obs_line: "OBS: not connected".into(),
+        can_setup_obs: false,
     };
     let (menu, items) = build_menu(app, &initial)?;
     let icon = TrayIconBuilder::with_id(TRAY_ID)
@@ -130,6 +140,8 @@ fn apply<R: Runtime>(app: &AppHandle<R>, m: &TrayModel) -> tauri::Result<()> {
     let same_platforms = items.platforms.iter().map(|(n, _)| n).eq(m.platforms.iter().map(|(n, _)| n));
     if same_platforms {
         items.status.set_text(&m.status_line)?;
+        items.obs.set_text(&m.obs_line)?;
+        items.obs_setup.set_enabled(m.can_setup_obs)?;
         items.start.set_enabled(m.can_start)?;
         items.stop.set_enabled(m.can_stop)?;
         items.alerts_toggle.set_text(m.alerts_toggle_text())?;

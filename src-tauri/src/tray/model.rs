@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use streampai::Status;
-use streampai::{InputStatus, PlatformStatus, StreamPhase};
+use streampai::{InputStatus, ObsHealth, ObsState, PlatformStatus, StreamPhase};
 
 /// The tray icon's state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -10,7 +10,8 @@ pub enum TrayIconState {
     Offline,
     ObsConnected,
     Live,
-    /// On air with a platform failing or retrying, or OBS not sending.
+    /// On air with a platform failing or retrying, OBS not sending, or OBS reporting congestion
+    /// or reconnecting.
     Trouble,
 }
 
@@ -27,6 +28,11 @@ pub struct TrayModel {
     pub platforms: Vec<(String, bool)>,
     /// The alert queue is paused (the menu offers "Resume alerts").
     pub alerts_paused: bool,
+    /// The link to OBS in words, e.g. "OBS 29.0.2: connected · streaming".
+    pub obs_line: String,
+    /// "Set up OBS for me" makes sense now: connected, not streaming, and OBS does not already
+    /// stream to the app.
+    pub can_setup_obs: bool,
 }
 
 impl TrayModel {
@@ -78,7 +84,8 @@ pub fn model(status: &Status, now: DateTime<Utc>) -> TrayModel {
         .platforms
         .values()
         .any(|s| matches!(s.status, PlatformStatus::Failed { .. } | PlatformStatus::Retrying { .. }))
-        || status.input == InputStatus::NoTraffic;
+        || status.input == InputStatus::NoTraffic
+        || matches!(status.obs.health, ObsHealth::Congested | ObsHealth::Reconnecting);
     let icon = match () {
         _ if on_air && troubled => TrayIconState::Trouble,
         _ if on_air => TrayIconState::Live,
@@ -122,6 +129,10 @@ pub fn model(status: &Status, now: DateTime<Utc>) -> TrayModel {
         can_stop: on_air,
         platforms,
         alerts_paused: false,
+        obs_line: crate::words::obs_line(&status.obs),
+        can_setup_obs: status.obs.state == ObsState::Connected
+            && !status.obs.streaming
+            && status.obs.uses_app_ingest != Some(true),
     }
 }
 
@@ -136,6 +147,7 @@ mod tests {
             user_id: "u".into(),
             manager: "running",
             sync: Default::default(),
+            obs: Default::default(),
             input,
             stream: StreamStatus {
                 state,
@@ -240,6 +252,35 @@ mod tests {
         assert_eq!(model(&st, Utc::now()).tooltip, "Streampai: OBS connected", "offline: no bitrate");
         assert_eq!(format_kbps(850), "850 kbit/s");
         assert_eq!(total_kbps(&st), Some(8350));
+    }
+
+    #[test]
+    fn the_obs_line_and_set_up_obs() {
+        let mut st = status(StreamPhase::Offline, InputStatus::Unknown, &[("a", PlatformStatus::Stopped)]);
+        let m = model(&st, Utc::now());
+        assert_eq!((m.obs_line.as_str(), m.can_setup_obs), ("OBS: not connected", false));
+        st.obs.state = ObsState::Connected;
+        st.obs.obs_version = Some("29.0.2".into());
+        st.obs.uses_app_ingest = Some(false);
+        let m = model(&st, Utc::now());
+        assert_eq!((m.obs_line.as_str(), m.can_setup_obs), ("OBS 29.0.2: connected", true));
+        st.obs.uses_app_ingest = None;
+        assert!(model(&st, Utc::now()).can_setup_obs, "not known yet: offered");
+        st.obs.uses_app_ingest = Some(true);
+        assert!(!model(&st, Utc::now()).can_setup_obs, "already set up");
+        st.obs.uses_app_ingest = Some(false);
+        st.obs.streaming = true;
+        assert!(!model(&st, Utc::now()).can_setup_obs, "refused while OBS streams");
+        // OBS's health while live: trouble.
+        st.stream.state = StreamPhase::Live;
+        st.input = InputStatus::ReceivingTraffic;
+        st.stream.platforms.insert("a".into(), streampai::PlatformSnapshot::unmeasured(PlatformStatus::Live));
+        st.obs.health = ObsHealth::Good;
+        assert_eq!(model(&st, Utc::now()).icon, TrayIconState::Live);
+        st.obs.health = ObsHealth::Congested;
+        let m = model(&st, Utc::now());
+        assert_eq!(m.icon, TrayIconState::Trouble);
+        assert_eq!(m.obs_line, "OBS 29.0.2: connected · streaming · congested");
     }
 
     #[test]

@@ -1,5 +1,6 @@
-// Dashboard: OBS input in words, Start/Stop, elapsed time and UUID, one card per platform, the
-// other devices signed in through the sync server.
+// Dashboard: OBS input in words, Start/Stop, elapsed time and UUID, the OBS card (the link,
+// OBS's own health, Set up OBS / Restore) next to one card per platform, the other devices
+// signed in through the sync server.
 import { call, commands, messageOf } from "../api";
 import type { PlatformSnapshot, Status } from "../bindings";
 import { h, fill } from "../dom";
@@ -17,6 +18,7 @@ import type { Ctx } from "../main";
 import { platformCounts, reduceStatus, streamButtons, uploadOf } from "../state";
 import { remoteDevices, sinceWords, syncStateWords } from "../sync";
 import { bitrateChart } from "./bitrate_chart";
+import { obsCard } from "./obs_card";
 
 export function dashboardPage(root: HTMLElement, ctx: Ctx): () => void {
   let status: Status | null = null;
@@ -71,6 +73,7 @@ export function dashboardPage(root: HTMLElement, ctx: Ctx): () => void {
     }
   };
   fill(root, h("h1", {}, "Dashboard"), body);
+  const obs = obsCard(() => void load());
 
   const load = async () => {
     try {
@@ -212,8 +215,9 @@ export function dashboardPage(root: HTMLElement, ctx: Ctx): () => void {
       uploadLine(status),
       devicesBox,
       problem ? h("p", { class: "error", "data-testid": "error" }, problem) : null,
+      h("div", { class: "cards" }, obs.el, names.map((n) => card(n, s.platforms[n]!))),
       names.length
-        ? h("div", { class: "cards" }, names.map((n) => card(n, s.platforms[n]!)))
+        ? null
         : h(
             "p",
             { class: "empty" },
@@ -223,6 +227,7 @@ export function dashboardPage(root: HTMLElement, ctx: Ctx): () => void {
           ),
       s.uuid ? chartBox : null,
     );
+    obs.show(status.obs, status.input === "receiving_traffic");
     tick();
     if ((s.uuid ?? null) !== chartFor) {
       chartFor = s.uuid ?? null;

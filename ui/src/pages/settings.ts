@@ -1,10 +1,11 @@
-// Settings: Cloudflare, where secrets live, streaming, sync, timing, hotkeys, start on login, and
-// facts about the app.
+// Settings: Cloudflare, where secrets live, streaming, OBS, sync, timing, hotkeys, start on
+// login, and facts about the app.
 import { call, commands, messageOf } from "../api";
 import { fill, h } from "../dom";
 import type { Ctx } from "../main";
 import { secretBackend, secretsWords } from "../secrets";
 import { cloudflareSection } from "./cloudflare";
+import { obsSection } from "./obs_settings";
 import { streamingSection } from "./streaming";
 import { syncSection } from "./sync";
 
@@ -21,6 +22,7 @@ export function settingsPage(root: HTMLElement, ctx: Ctx): () => void {
   const secrets = h("p", { "data-testid": "secrets-backend" }, "Asking where secrets are kept…");
   const streaming = streamingSection(ctx);
   const sync = syncSection(ctx);
+  const obs = obsSection(ctx);
   const outcome = (el: HTMLElement, ok: boolean, text: string) => {
     el.className = ok ? "result ok" : "result error";
     el.textContent = text;
@@ -33,6 +35,7 @@ export function settingsPage(root: HTMLElement, ctx: Ctx): () => void {
     cloudflareSection(ctx, () => streaming.refresh(), { offerSwitch: true }),
     h("section", { class: "card form", "data-testid": "secrets-section" }, h("h2", {}, "Secrets"), secrets),
     streaming.el,
+    obs.el,
     sync.el,
     h(
       "section",
@@ -121,6 +124,7 @@ export function settingsPage(root: HTMLElement, ctx: Ctx): () => void {
   );
   return () => {
     streaming.cleanup();
+    obs.cleanup();
     sync.cleanup();
   };
 }

@@ -1,5 +1,6 @@
 // First run, local-first: where OBS sends (this computer, the default, or Cloudflare with its
-// credentials), a first platform, then what to paste into OBS. A skipped step never shows as done.
+// credentials), a first platform, then Connect OBS: Streampai finds OBS and sets it up (or shows
+// what to paste into OBS by hand). A skipped step never shows as done.
 import { call, commands, messageOf } from "../api";
 import type { IngestBackend, SettingsView } from "../bindings";
 import { fill, h } from "../dom";
@@ -7,6 +8,7 @@ import type { Ctx } from "../main";
 import { stepMarks, type StepOutcome } from "../steps";
 import { cloudflareSection } from "./cloudflare";
 import { ingestBox } from "./ingest";
+import { obsConnect } from "./obs_connect";
 import { platformForm } from "./platforms";
 
 const LABELS = ["Where OBS sends", "Platforms", "Connect OBS"];
@@ -161,18 +163,34 @@ export function setupPage(root: HTMLElement, ctx: Ctx, finished: () => void): ()
 
   const stepObs = () => {
     markStep(2);
+    const finishBtn = h("button", { "data-testid": "setup-finish", onclick: () => void finish() });
+    const showFinish = () => {
+      const done = outcomes[2] === "done";
+      finishBtn.className = done ? "primary" : "";
+      finishBtn.textContent = done ? "Go to the dashboard" : "Skip and go to the dashboard";
+    };
+    showFinish();
+    const connect = obsConnect(() => {
+      // Done only once OBS streams to Streampai; leaving without it leaves the step unmarked.
+      outcomes[2] = "done";
+      markStep(LABELS.length);
+      showFinish();
+    });
     fill(
       body,
       h("h1", {}, "Connect OBS"),
       steps,
+      h("h2", {}, "Let Streampai set up OBS"),
+      connect,
+      h("h2", {}, "Or set OBS up by hand"),
       h("p", {}, "In OBS: Settings › Stream › Service: Custom…, then paste these."),
       ingestBox(),
-      h("p", {}, "Then press Start on the dashboard (or let Streampai start when OBS starts sending)."),
+      h("p", {}, "Then press Start on the dashboard (or let Streampai start when OBS starts streaming)."),
       h("p", { class: "muted" }, "Closing the window keeps Streampai in the tray; Quit from the tray ends it."),
       h(
         "div",
         { class: "row" },
-        h("button", { class: "primary", "data-testid": "setup-finish", onclick: () => void finish() }, "Go to the dashboard"),
+        finishBtn,
         h("button", { class: "ghost", "data-testid": "setup-back", onclick: stepPlatform }, "Back"),
       ),
     );
