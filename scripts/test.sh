@@ -22,6 +22,9 @@ scripts/windows-deps.sh
 cargo check --workspace --all-targets --target x86_64-pc-windows-gnu
 # ... and the cross-built engine runs: under Wine, control API, presence, relay (scripts/wine-smoke.sh).
 scripts/wine-smoke.sh
+# ... and the desktop app's installer: cross-built (dev profile), installed, reinstalled and
+# uninstalled silently under Wine (scripts/wine-installer.sh).
+scripts/wine-installer.sh
 # The desktop shell needs GTK/WebKit: scripts/test-desktop.sh builds and tests it.
 cargo build --workspace --exclude streampai-desktop --all-targets
 cargo test --workspace --exclude streampai-desktop

@@ -3,7 +3,8 @@
 # cross-builds `streampai.exe` (x86_64-pc-windows-gnu), puts the test-only
 # `bcryptprimitives.dll` shim next to it (Debian 12's Wine 8 lacks ProcessPrng, which Rust's
 # standard library imports; a real Windows has it), and runs the engine headless under wine64:
-# control API, a WebSocket presence session, ffmpeg → the local ingest → nginx-rtmp, Ctrl-C stop.
+# control API, a WebSocket presence session, ffmpeg → the local ingest → nginx-rtmp, Ctrl-C stop;
+# and a clean stop at the session's end (wineboot --end-session → the hidden window's WM_ENDSESSION).
 # Installs what a fresh Debian 12 lacks (the Windows target, MinGW, wine64, the relay's peers).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -153,5 +153,90 @@ url = "{url}"
         panic!("the engine did not stop on Ctrl-C:\n{}", log());
     };
     assert!(status.success(), "exit {status:?}:\n{}", log());
+    assert!(
+        log().contains("shutting down") && log().contains("Ctrl-C"),
+        "the stop names its signal:\n{}",
+        log()
+    );
     assert!(!log().contains(INGEST_KEY) && !log().contains("tw-key"), "no key in the log");
+}
+
+/// Logoff and shutdown: Windows sends them to a console program that has loaded user32 as
+/// `WM_ENDSESSION` to its windows, not as console events; the engine keeps a hidden window for
+/// it. `wineboot --end-session` sends the same messages (Wine's null display driver lets the
+/// window exist without a display): the engine stops cleanly, naming the shutdown.
+#[tokio::test]
+#[ignore = "needs the cross-built .exe and wine64: scripts/wine-smoke.sh"]
+async fn the_windows_engine_stops_cleanly_when_the_session_ends() {
+    let exe = PathBuf::from(std::env::var("STREAMPAI_WINDOWS_EXE").expect("STREAMPAI_WINDOWS_EXE"));
+    let wine = std::env::var("WINE").unwrap_or_else(|_| "wine64".into());
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = dir.path().join("wineprefix");
+    let wine_cmd = |args: &[&str]| {
+        let mut c = Command::new(&wine);
+        c.args(args).env("WINEPREFIX", &prefix).env("WINEDEBUG", "-all");
+        c
+    };
+    let null_display =
+        wine_cmd(&["reg", "add", r"HKCU\Software\Wine\Drivers", "/v", "Graphics", "/d", "null", "/f"])
+            .output()
+            .expect("wine reg");
+    assert!(null_display.status.success(), "{null_display:?}");
+    let control = free_port();
+    let config = dir.path().join("streampai.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "user_id = \"wine-user\"\ningest = \"local\"\n[control]\nlisten = \"127.0.0.1:{control}\"\n\
+             [local]\nlisten = \"127.0.0.1:{ingest}\"\n[storage]\ndir = \"{data}\"\n",
+            ingest = free_port(),
+            data = dir.path().join("data").display(),
+        ),
+    )
+    .unwrap();
+    let mut child = wine_cmd(&[])
+        .arg(&exe)
+        .args(["headless", "--config"])
+        .arg(&config)
+        .env("STREAMPAI_CONTROL_TOKEN", TOKEN)
+        .env("STREAMPAI_INGEST_KEY", INGEST_KEY)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start wine");
+    let out = Arc::new(Mutex::new(String::new()));
+    for pipe in [
+        Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+        Box::new(child.stderr.take().unwrap()),
+    ] {
+        let sink = out.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push_str(&(line + "\n"));
+            }
+        });
+    }
+    let log = || out.lock().unwrap().clone();
+    until("the control API", Duration::from_secs(120), async || log().contains("control API on http://"))
+        .await;
+    let http = reqwest::Client::new();
+    assert_eq!(
+        get(&http, &format!("http://127.0.0.1:{control}"), "/api/v1/status").await["manager"],
+        "stopped"
+    );
+    assert!(!log().contains("no session-end window"), "the hidden window exists:\n{}", log());
+
+    let ended = wine_cmd(&["wineboot", "--end-session"]).output().expect("wineboot");
+    assert!(ended.status.success(), "{ended:?}");
+    let status = (0..100).find_map(|_| {
+        std::thread::sleep(Duration::from_millis(200));
+        child.try_wait().ok().flatten()
+    });
+    let Some(status) = status else {
+        let _ = child.kill();
+        panic!("the engine did not stop at the session's end:\n{}", log());
+    };
+    assert!(status.success(), "exit {status:?}:\n{}", log());
+    assert!(log().contains("system shutdown"), "the stop names the shutdown:\n{}", log());
 }

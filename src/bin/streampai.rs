@@ -199,8 +199,8 @@ async fn headless(config_path: Option<PathBuf>) -> anyhow::Result<ExitCode> {
         token,
         shutdown.clone().cancelled_owned(),
     ));
-    streampai_sync::cli::wait_for_signal().await;
-    tracing::info!("shutting down: stopping the stream and the tree");
+    let signal = streampai_sync::cli::wait_for_signal().await;
+    tracing::info!(signal, "shutting down: stopping the stream and the tree");
     engine.shutdown().await;
     shutdown.cancel();
     let _ = server.await;

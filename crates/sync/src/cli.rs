@@ -130,27 +130,187 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     let scheme = if tls.is_some() { "wss" } else { "ws" };
     let srv = server::start(listener, cfg, users, tls, a.redis.as_deref()).await?;
     println!("streampai: sync server on {scheme}://{}/sync", srv.local_addr());
-    wait_for_signal().await;
-    tracing::info!("shutting down the sync server");
+    let signal = wait_for_signal().await;
+    tracing::info!(signal, "shutting down the sync server");
     srv.shutdown().await;
     Ok(())
 }
 
 pub use crate::guard::raise_nofile_limit;
 
-/// Waits for Ctrl-C, or SIGTERM on Unix (what service managers send); shared by the
-/// `streampai` binary's long-running commands.
-pub async fn wait_for_signal() {
+/// Waits for the signal to stop and says which one came, for the log. Unix: Ctrl-C (SIGINT) or
+/// SIGTERM (what service managers send). Windows: Ctrl-C, Ctrl-Break, the console window being
+/// closed, the user logging off, or the system shutting down; for the last three Windows ends the
+/// process once its handler returns, and tokio's handler does not return, so the caller's clean
+/// stop runs to its end (within the time Windows allows: about 5 s for a closed console, more for
+/// a shutdown). Shared by the `streampai` binary's long-running commands.
+pub async fn wait_for_signal() -> &'static str {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
         if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
+            return tokio::select! {
+                _ = tokio::signal::ctrl_c() => "Ctrl-C",
+                _ = term.recv() => "SIGTERM",
+            };
+        }
+    }
+    #[cfg(windows)]
+    {
+        if let Some(which) = windows_console::wait().await {
+            return which;
         }
     }
     let _ = tokio::signal::ctrl_c().await;
+    "Ctrl-C"
+}
+
+#[cfg(windows)]
+mod windows_console {
+    use tokio::signal::windows::{ctrl_break, ctrl_c, ctrl_close, ctrl_logoff, ctrl_shutdown};
+
+    /// The console's control events and the session's end; `None` if a console listener cannot
+    /// be installed.
+    pub(super) async fn wait() -> Option<&'static str> {
+        let (mut c, mut brk) = (ctrl_c().ok()?, ctrl_break().ok()?);
+        let (mut close, mut shutdown) = (ctrl_close().ok()?, ctrl_shutdown().ok()?);
+        let mut logoff = ctrl_logoff().ok()?;
+        let mut session_end = session_end::watch();
+        let service = in_services_session();
+        loop {
+            return Some(tokio::select! {
+                _ = c.recv() => "Ctrl-C",
+                _ = brk.recv() => "Ctrl-Break",
+                _ = close.recv() => "console closed",
+                _ = shutdown.recv() => "system shutdown",
+                _ = logoff.recv() => {
+                    // Windows sends every console process the logoff of *any* user; run as a
+                    // service (session 0), the engine outlives the users' sessions.
+                    if service {
+                        tracing::info!("a user logged off; running as a service, so still running");
+                        continue;
+                    }
+                    "user logoff"
+                }
+                Some(which) = session_end.recv() => which,
+            });
+        }
+    }
+
+    /// Session 0 is where services run (no interactive user since Windows Vista).
+    fn in_services_session() -> bool {
+        use windows_sys::Win32::System::RemoteDesktop::ProcessIdToSessionId;
+        use windows_sys::Win32::System::Threading::GetCurrentProcessId;
+        let mut session = u32::MAX;
+        // SAFETY: plain Win32 calls; `session` outlives the call.
+        let ok = unsafe { ProcessIdToSessionId(GetCurrentProcessId(), &mut session) };
+        ok != 0 && session == 0
+    }
+
+    /// Logoff and shutdown through a hidden window. Windows stops sending the console's logoff
+    /// and shutdown events to a console program once it has loaded user32 (shell32, which the
+    /// known-folder lookup loads, does), and sends its windows `WM_ENDSESSION` instead; so the
+    /// engine keeps a hidden top-level window for it, as Microsoft's documentation of
+    /// `SetConsoleCtrlHandler` advises.
+    mod session_end {
+        use std::sync::OnceLock;
+        use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+        use windows_sys::Win32::Foundation::{HWND, LPARAM, LRESULT, WPARAM};
+        use windows_sys::Win32::System::LibraryLoader::GetModuleHandleW;
+        use windows_sys::Win32::UI::WindowsAndMessaging::{
+            CreateWindowExW, DefWindowProcW, DispatchMessageW, GetMessageW, RegisterClassW, TranslateMessage,
+            ENDSESSION_LOGOFF, MSG, WM_ENDSESSION, WM_QUERYENDSESSION, WNDCLASSW, WS_OVERLAPPED,
+        };
+
+        static SENDER: OnceLock<UnboundedSender<&'static str>> = OnceLock::new();
+
+        /// Starts the window's thread (once per process) and returns the receiver of its
+        /// notices; a receiver that never yields if the window cannot be made.
+        pub(super) fn watch() -> UnboundedReceiver<&'static str> {
+            let (tx, rx) = unbounded_channel();
+            if SENDER.set(tx).is_ok() {
+                let spawned = std::thread::Builder::new().name("session-end".into()).spawn(|| {
+                    // SAFETY: the window and its class live on this thread, which pumps its
+                    // messages until the process ends.
+                    if let Err(e) = unsafe { run() } {
+                        tracing::warn!(
+                            "no session-end window ({e}); logoff/shutdown end the engine abruptly"
+                        );
+                    }
+                });
+                if let Err(e) = spawned {
+                    tracing::warn!(cause = %e, "no session-end thread");
+                }
+            }
+            rx
+        }
+
+        fn wide(s: &str) -> Vec<u16> {
+            s.encode_utf16().chain(std::iter::once(0)).collect()
+        }
+
+        unsafe fn run() -> Result<(), &'static str> {
+            let class = wide("StreampaiSessionEnd");
+            let title = wide("Streampai engine");
+            let instance = GetModuleHandleW(std::ptr::null());
+            let mut wc: WNDCLASSW = std::mem::zeroed();
+            wc.lpfnWndProc = Some(window_proc);
+            wc.hInstance = instance;
+            wc.lpszClassName = class.as_ptr();
+            if RegisterClassW(&wc) == 0 {
+                return Err("RegisterClassW failed");
+            }
+            // Top-level and never shown: message-only windows get no WM_ENDSESSION.
+            let hwnd = CreateWindowExW(
+                0,
+                class.as_ptr(),
+                title.as_ptr(),
+                WS_OVERLAPPED,
+                0,
+                0,
+                0,
+                0,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                instance,
+                std::ptr::null(),
+            );
+            if hwnd.is_null() {
+                return Err("CreateWindowExW failed");
+            }
+            let mut msg: MSG = std::mem::zeroed();
+            while GetMessageW(&mut msg, std::ptr::null_mut(), 0, 0) > 0 {
+                TranslateMessage(&msg);
+                DispatchMessageW(&msg);
+            }
+            Ok(())
+        }
+
+        unsafe extern "system" fn window_proc(
+            hwnd: HWND,
+            msg: u32,
+            wparam: WPARAM,
+            lparam: LPARAM,
+        ) -> LRESULT {
+            match msg {
+                WM_QUERYENDSESSION => 1,
+                WM_ENDSESSION if wparam != 0 => {
+                    let which = if (lparam as u32) & ENDSESSION_LOGOFF != 0 {
+                        "user logoff"
+                    } else {
+                        "system shutdown"
+                    };
+                    if let Some(tx) = SENDER.get() {
+                        let _ = tx.send(which);
+                    }
+                    // Windows ends the process once this returns: wait here while the engine
+                    // stops; the process exits when it has.
+                    loop {
+                        std::thread::park();
+                    }
+                }
+                _ => DefWindowProcW(hwnd, msg, wparam, lparam),
+            }
+        }
+    }
 }
