@@ -483,6 +483,83 @@ duplicate: boolean;
  */
 state: string }
 /**
+ * An account problem in words (never a token).
+ */
+export type AccountError = { kind: AccountErrorKind; message: string }
+/**
+ * What went wrong with an account, as a kind the UI words.
+ */
+export type AccountErrorKind = 
+/**
+ * `[twitch] client_id` is not set.
+ */
+"not_configured" | 
+/**
+ * The sign-in code ran out before it was entered.
+ */
+"expired" | 
+/**
+ * The sign-in was declined on the platform's page.
+ */
+"denied" | 
+/**
+ * The platform no longer accepts the sign-in (revoked, expired, password changed).
+ */
+"revoked" | 
+/**
+ * The platform refused a request; the message has its words.
+ */
+"refused" | 
+/**
+ * The sign-in lacks a permission an event type needs (sign in again to grant it).
+ */
+"missing_scope" | "unreachable" | "timeout" | "rate_limited" | 
+/**
+ * The OS keyring or the secrets file failed.
+ */
+"secrets" | 
+/**
+ * The platform answered something unexpected.
+ */
+"protocol"
+/**
+ * A platform one can sign in to.
+ */
+export type AccountPlatform = "twitch"
+/**
+ * Where a platform account stands.
+ */
+export type AccountState = 
+/**
+ * Not signed in (`error` may say why, e.g. the sign-in was revoked or its code expired).
+ */
+"signed_out" | 
+/**
+ * A sign-in is waiting for the code to be entered on the platform's page.
+ */
+"pending" | "signed_in" | 
+/**
+ * Signed in, but something needs attention (`error` says what): the platform cannot be
+ * reached to check the sign-in, or it could not be saved.
+ */
+"error"
+/**
+ * One platform account in the status.
+ */
+export type AccountStatus = { state: AccountState; 
+/**
+ * The account's login name, once known.
+ */
+login: string | null; error: AccountError | null; 
+/**
+ * While `pending`: the code to enter and where.
+ */
+user_code: string | null; verification_uri: string | null; events: EventsStatus }
+/**
+ * `accounts` in `GET /api/v1/status`.
+ */
+export type AccountsStatus = { twitch: AccountStatus }
+/**
  * One alert. `amount` is money for donations, viewers for raids, bits for cheers.
  */
 export type Alert = { id: string; kind: AlertKind; from: string; amount: number | null; currency: string | null; message: string | null; platform: string | null; received_at: string }
@@ -535,7 +612,7 @@ state: string; restarts: number; uptime_ms: number }) & { children: ChildInfo[] 
  */
 export type DebugTree = { uptime_ms: number; 
 /**
- * The engine's own children (HistoryRecorder, users, PresenceManager, SyncClient).
+ * The engine's own children (HistoryRecorder, users, PresenceManager, SyncClient, TwitchAccount).
  */
 engine: ChildInfo[]; users: DebugUser[] }
 export type DebugUser = { user_id: string; manager: string; manager_restarts: number; sessions: SessionInfo[]; children: DebugChild[] }
@@ -687,7 +764,33 @@ export type Event =
  * platform toggled from the phone). Read `Engine::config()` and persist it; the event
  * carries no settings and never a secret.
  */
-{ type: "config_changed"; user_id: string }
+{ type: "config_changed"; user_id: string } | 
+/**
+ * A platform account's status changed (sign-in state, its event feed).
+ */
+{ type: "account_status"; user_id: string; platform: AccountPlatform; status: AccountStatus }
+/**
+ * The platform's event feed (alerts from Twitch EventSub).
+ */
+export type EventsState = 
+/**
+ * Not signed in, or the user's tree is not running.
+ */
+"off" | "connecting" | "connected" | 
+/**
+ * The link dropped; reconnecting with backoff. Events sent meanwhile are not replayed by
+ * the platform.
+ */
+"reconnecting"
+export type EventsStatus = { state: EventsState; 
+/**
+ * Event types subscribed on the current connection.
+ */
+subscriptions: number; 
+/**
+ * The last problem (a dropped link, a revoked subscription, a missing permission).
+ */
+error: AccountError | null }
 /**
  * A platform's last problem.
  */
@@ -1215,7 +1318,11 @@ sync: SyncStatus;
 /**
  * The link to OBS and OBS's own view of its stream.
  */
-obs: ObsStatus }
+obs: ObsStatus; 
+/**
+ * Platform accounts (sign-in state, login, last problem, event feed).
+ */
+accounts: AccountsStatus }
 /**
  * One stream with everything recorded about it (`GET /api/v1/streams/{uuid}`).
  */
