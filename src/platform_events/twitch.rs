@@ -407,14 +407,43 @@ impl Events {
                 }
                 msg = ws.next() => {
                     let text = match msg {
-                        None => return End::Lost { healthy: true, why: "Twitch closed the EventSub connection".into() },
-                        Some(Err(e)) => return End::Lost { healthy: true, why: format!("the EventSub connection failed: {e}") },
-                        Some(Ok(Message::Close(f))) => {
-                            let code = f.map(|f| u16::from(f.code)).unwrap_or(1000);
-                            return End::Lost { healthy: true, why: format!("{} (close code {code})", close_words(code)) };
-                        }
                         Some(Ok(Message::Text(t))) => t,
-                        Some(Ok(_)) => continue,
+                        Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Binary(_) | Message::Frame(_))) => continue,
+                        ended => {
+                            let ended = match ended {
+                                Some(Err(e)) => format!("the EventSub connection failed: {e}"),
+                                Some(Ok(Message::Close(f))) => {
+                                    let code = f.map(|f| u16::from(f.code)).unwrap_or(1000);
+                                    format!("{} (close code {code})", close_words(code))
+                                }
+                                _ => "Twitch closed the EventSub connection".to_string(),
+                            };
+                            // Twitch closes the old connection once the new one is welcomed:
+                            // during a move, that close may be read before the new welcome.
+                            // The move decides.
+                            let Some(moving) = reconnect.take() else {
+                                return End::Lost { healthy: true, why: ended };
+                            };
+                            let moved = tokio::select! {
+                                _ = cancel.cancelled() => return End::Cancelled,
+                                m = moving => m,
+                            };
+                            match moved {
+                                Ok((new_ws, w)) => {
+                                    ws = new_ws;
+                                    welcome = w;
+                                    deadline = Instant::now() + lapse(welcome.keepalive);
+                                    info!("Twitch EventSub: moved to the reconnect URL (subscriptions kept)");
+                                    continue;
+                                }
+                                Err(e) => {
+                                    return End::Lost {
+                                        healthy: true,
+                                        why: format!("{ended}; the reconnect URL failed too: {e}"),
+                                    }
+                                }
+                            }
+                        }
                     };
                     deadline = Instant::now() + lapse(welcome.keepalive);
                     let Ok(env) = serde_json::from_str::<Envelope>(&text) else {
