@@ -1,7 +1,6 @@
 //! Fault injection: what can go wrong with a request, which routes a fault applies to, and the
 //! responses a fault produces.
 
-use std::collections::VecDeque;
 use std::time::Duration;
 
 use axum::http::{HeaderValue, Method, StatusCode};
@@ -103,39 +102,9 @@ impl RouteKind {
     }
 }
 
-#[derive(Clone, Debug)]
-struct Queued {
-    fault: Fault,
-    route: Option<RouteKind>,
-}
-
-/// Faults waiting for the requests they apply to, oldest first.
-#[derive(Default, Debug)]
-pub(crate) struct FaultQueue {
-    queued: VecDeque<Queued>,
-}
-
-impl FaultQueue {
-    pub(crate) fn push(&mut self, fault: Fault, n: usize, route: Option<RouteKind>) {
-        for _ in 0..n {
-            self.queued.push_back(Queued { fault: fault.clone(), route });
-        }
-    }
-
-    /// Takes the oldest fault that applies to a request of this kind.
-    pub(crate) fn take(&mut self, kind: Option<RouteKind>) -> Option<Fault> {
-        let pos = self.queued.iter().position(|q| q.route.is_none() || q.route == kind)?;
-        self.queued.remove(pos).map(|q| q.fault)
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.queued.len()
-    }
-
-    pub(crate) fn clear(&mut self) {
-        self.queued.clear();
-    }
-}
+/// Faults waiting for the requests they apply to, oldest first (`take(None)`: a request that is
+/// no known operation).
+pub(crate) type FaultQueue = fake_support::FaultQueue<Fault, RouteKind>;
 
 /// The response a fault produces instead of the normal one (`None` for [`Fault::Delay`]).
 pub(crate) fn response_for(fault: &Fault) -> Option<Response> {

@@ -1,7 +1,6 @@
 //! Fault injection and request counting: the operations the fake serves, what can go wrong with
 //! one request, and the Twitch-shaped answers a fault produces.
 
-use std::collections::VecDeque;
 use std::time::Duration;
 
 use axum::http::StatusCode;
@@ -73,32 +72,8 @@ pub enum Fault {
     SlowDown,
 }
 
-#[derive(Default, Debug)]
-pub(crate) struct FaultQueue {
-    queued: VecDeque<(Fault, Option<Route>)>,
-}
-
-impl FaultQueue {
-    pub(crate) fn push(&mut self, fault: Fault, n: usize, route: Option<Route>) {
-        for _ in 0..n {
-            self.queued.push_back((fault.clone(), route));
-        }
-    }
-
-    /// The oldest fault for a request of this kind.
-    pub(crate) fn take(&mut self, route: Route) -> Option<Fault> {
-        let pos = self.queued.iter().position(|(_, r)| r.is_none() || *r == Some(route))?;
-        self.queued.remove(pos).map(|(f, _)| f)
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.queued.len()
-    }
-
-    pub(crate) fn clear(&mut self) {
-        self.queued.clear();
-    }
-}
+/// Faults waiting for the requests they apply to, oldest first.
+pub(crate) type FaultQueue = fake_support::FaultQueue<Fault, Route>;
 
 fn reason(status: StatusCode) -> &'static str {
     status.canonical_reason().unwrap_or("Error")
