@@ -12,7 +12,7 @@ mod relay_support;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -37,6 +37,36 @@ async fn until(what: &str, timeout: Duration, mut cond: impl AsyncFnMut() -> boo
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     panic!("timed out waiting for: {what}");
+}
+
+/// The child's stdout and stderr, line by line, as they come (one string for both).
+fn collect_output(child: &mut Child) -> Arc<Mutex<String>> {
+    let out = Arc::new(Mutex::new(String::new()));
+    for pipe in [
+        Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+        Box::new(child.stderr.take().unwrap()),
+    ] {
+        let sink = out.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push_str(&(line + "\n"));
+            }
+        });
+    }
+    out
+}
+
+/// How the engine exited, waiting up to 20 s; kills it and fails with its log if it goes on.
+fn stopped(child: &mut Child, when: &str, log: impl Fn() -> String) -> ExitStatus {
+    let status = (0..100).find_map(|_| {
+        std::thread::sleep(Duration::from_millis(200));
+        child.try_wait().ok().flatten()
+    });
+    let Some(status) = status else {
+        let _ = child.kill();
+        panic!("the engine did not stop {when}:\n{}", log());
+    };
+    status
 }
 
 #[tokio::test]
@@ -88,18 +118,7 @@ url = "{url}"
         .stderr(Stdio::piped())
         .spawn()
         .expect("start wine");
-    let out = Arc::new(Mutex::new(String::new()));
-    for pipe in [
-        Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
-        Box::new(child.stderr.take().unwrap()),
-    ] {
-        let sink = out.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                sink.lock().unwrap().push_str(&(line + "\n"));
-            }
-        });
-    }
+    let out = collect_output(&mut child);
     let log = || out.lock().unwrap().clone();
     let base = format!("http://127.0.0.1:{control}");
     // A fresh Wine prefix takes a while to create.
@@ -144,14 +163,7 @@ url = "{url}"
     // Ctrl-C (Wine turns SIGINT into a console control event): the engine stops cleanly.
     let pid = child.id().to_string();
     let _ = Command::new("kill").args(["-INT", &pid]).status();
-    let status = (0..100).find_map(|_| {
-        std::thread::sleep(Duration::from_millis(200));
-        child.try_wait().ok().flatten()
-    });
-    let Some(status) = status else {
-        let _ = child.kill();
-        panic!("the engine did not stop on Ctrl-C:\n{}", log());
-    };
+    let status = stopped(&mut child, "on Ctrl-C", log);
     assert!(status.success(), "exit {status:?}:\n{}", log());
     assert!(
         log().contains("shutting down") && log().contains("Ctrl-C"),
@@ -205,18 +217,7 @@ async fn the_windows_engine_stops_cleanly_when_the_session_ends() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start wine");
-    let out = Arc::new(Mutex::new(String::new()));
-    for pipe in [
-        Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
-        Box::new(child.stderr.take().unwrap()),
-    ] {
-        let sink = out.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                sink.lock().unwrap().push_str(&(line + "\n"));
-            }
-        });
-    }
+    let out = collect_output(&mut child);
     let log = || out.lock().unwrap().clone();
     until("the control API", Duration::from_secs(120), async || log().contains("control API on http://"))
         .await;
@@ -229,14 +230,7 @@ async fn the_windows_engine_stops_cleanly_when_the_session_ends() {
 
     let ended = wine_cmd(&["wineboot", "--end-session"]).output().expect("wineboot");
     assert!(ended.status.success(), "{ended:?}");
-    let status = (0..100).find_map(|_| {
-        std::thread::sleep(Duration::from_millis(200));
-        child.try_wait().ok().flatten()
-    });
-    let Some(status) = status else {
-        let _ = child.kill();
-        panic!("the engine did not stop at the session's end:\n{}", log());
-    };
+    let status = stopped(&mut child, "at the session's end", log);
     assert!(status.success(), "exit {status:?}:\n{}", log());
     assert!(log().contains("system shutdown"), "the stop names the shutdown:\n{}", log());
 }
