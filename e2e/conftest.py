@@ -7,6 +7,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.request
 from contextlib import contextmanager
@@ -176,6 +177,14 @@ def sync_server():
     yield SyncServer(proc, url, token, data)
     proc.terminate()
     proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def work():
+    """A scratch folder for the session (removed after it)."""
+    d = Path(tempfile.mkdtemp(prefix="streampai-e2e-"))
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -11,9 +11,7 @@ import os
 import shutil
 import signal
 import subprocess
-import tempfile
 import uuid
-from pathlib import Path
 
 import pytest
 from selenium.webdriver.common.by import By
@@ -40,13 +38,6 @@ def shown(driver, testid):
 def click(driver, testid):
     wait_for(f"{testid} clickable", lambda: shown(driver, testid) and el(driver, testid).is_enabled())
     el(driver, testid).click()
-
-
-@pytest.fixture(scope="session")
-def work():
-    d = Path(tempfile.mkdtemp(prefix="streampai-obs-e2e-"))
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

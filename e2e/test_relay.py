@@ -7,9 +7,7 @@ import os
 import shutil
 import signal
 import subprocess
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
 from selenium.webdriver.common.by import By
@@ -23,13 +21,6 @@ pytestmark = pytest.mark.skipif(
 )
 INGEST_KEY = "e2e-ingest-key"
 PLATFORMS = ("relay-a", "relay-b")
-
-
-@pytest.fixture(scope="session")
-def work():
-    d = Path(tempfile.mkdtemp(prefix="streampai-relay-e2e-"))
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

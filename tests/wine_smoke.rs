@@ -39,8 +39,10 @@ async fn until(what: &str, timeout: Duration, mut cond: impl AsyncFnMut() -> boo
     panic!("timed out waiting for: {what}");
 }
 
-/// The child's stdout and stderr, line by line, as they come (one string for both).
-fn collect_output(child: &mut Child) -> Arc<Mutex<String>> {
+/// Starts `cmd` and collects its stdout and stderr, line by line, as they come (one string for
+/// both).
+fn spawn_collecting(cmd: &mut Command) -> (Child, Arc<Mutex<String>>) {
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("start wine");
     let out = Arc::new(Mutex::new(String::new()));
     for pipe in [
         Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
@@ -53,7 +55,7 @@ fn collect_output(child: &mut Child) -> Arc<Mutex<String>> {
             }
         });
     }
-    out
+    (child, out)
 }
 
 /// How the engine exited, waiting up to 20 s; kills it and fails with its log if it goes on.
@@ -104,8 +106,8 @@ url = "{url}"
     )
     .unwrap();
     let prefix = dir.path().join("wineprefix");
-    let mut child = Command::new(&wine)
-        .arg(&exe)
+    let mut cmd = Command::new(&wine);
+    cmd.arg(&exe)
         .args(["headless", "--config"])
         .arg(&config)
         .env("WINEPREFIX", &prefix)
@@ -113,12 +115,8 @@ url = "{url}"
         .env("STREAMPAI_CONTROL_TOKEN", TOKEN)
         .env("STREAMPAI_INGEST_KEY", INGEST_KEY)
         .env("STREAMPAI_STREAM_KEY_TW_MAIN", "tw-key")
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start wine");
-    let out = collect_output(&mut child);
+        .env("RUST_LOG", "info");
+    let (mut child, out) = spawn_collecting(&mut cmd);
     let log = || out.lock().unwrap().clone();
     let base = format!("http://127.0.0.1:{control}");
     // A fresh Wine prefix takes a while to create.
@@ -206,18 +204,14 @@ async fn the_windows_engine_stops_cleanly_when_the_session_ends() {
         ),
     )
     .unwrap();
-    let mut child = wine_cmd(&[])
-        .arg(&exe)
+    let mut cmd = wine_cmd(&[]);
+    cmd.arg(&exe)
         .args(["headless", "--config"])
         .arg(&config)
         .env("STREAMPAI_CONTROL_TOKEN", TOKEN)
         .env("STREAMPAI_INGEST_KEY", INGEST_KEY)
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start wine");
-    let out = collect_output(&mut child);
+        .env("RUST_LOG", "info");
+    let (mut child, out) = spawn_collecting(&mut cmd);
     let log = || out.lock().unwrap().clone();
     until("the control API", Duration::from_secs(120), async || log().contains("control API on http://"))
         .await;

@@ -162,15 +162,9 @@ impl FaultSpec {
     /// The fault this spec describes, or why it describes none.
     pub fn to_fault(&self) -> Result<Fault, String> {
         match self.kind.as_str() {
-            "status" => match self.status {
-                Some(s) if (100..=999).contains(&s) => Ok(Fault::Status(s)),
-                _ => Err("kind \"status\" needs \"status\" (an HTTP status code)".into()),
-            },
+            "status" => fake_support::spec_status(self.status).map(Fault::Status),
             "rate_limited" => Ok(Fault::RateLimited { retry_after_secs: self.retry_after_secs.unwrap_or(1) }),
-            "delay" => match self.delay_ms {
-                Some(ms) => Ok(Fault::Delay(Duration::from_millis(ms))),
-                None => Err("kind \"delay\" needs \"delay_ms\"".into()),
-            },
+            "delay" => fake_support::spec_delay(self.delay_ms).map(Fault::Delay),
             "malformed_json" => Ok(Fault::MalformedJson),
             "unauthorized" => Ok(Fault::Unauthorized),
             other => Err(format!(

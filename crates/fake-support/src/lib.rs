@@ -58,6 +58,19 @@ impl<F: Clone, R: Copy + PartialEq> FaultQueue<F, R> {
 /// Completes when a [`Server`] is asked to stop (pass it to `with_graceful_shutdown`).
 pub type Shutdown = Pin<Box<dyn Future<Output = ()> + Send>>;
 
+/// A fault spec's `"status"` kind: its `status` field, which must be an HTTP status code.
+pub fn spec_status(status: Option<u16>) -> Result<u16, String> {
+    match status {
+        Some(s) if (100..=999).contains(&s) => Ok(s),
+        _ => Err("kind \"status\" needs \"status\" (an HTTP status code)".into()),
+    }
+}
+
+/// A fault spec's `"delay"` kind: its `delay_ms` field, which must be there.
+pub fn spec_delay(delay_ms: Option<u64>) -> Result<Duration, String> {
+    delay_ms.map(Duration::from_millis).ok_or_else(|| "kind \"delay\" needs \"delay_ms\"".into())
+}
+
 /// A server running in a background task until [`Server::shutdown`] or drop.
 #[derive(Debug)]
 pub struct Server {
@@ -155,6 +168,15 @@ mod tests {
         assert_eq!(q.take(None), Some("any"));
         assert_eq!(q.take(None), None);
         assert!(q.is_empty());
+    }
+
+    #[test]
+    fn spec_fields_are_checked() {
+        assert_eq!(spec_status(Some(503)), Ok(503));
+        assert!(spec_status(Some(42)).unwrap_err().contains("HTTP status code"));
+        assert!(spec_status(None).is_err());
+        assert_eq!(spec_delay(Some(250)), Ok(Duration::from_millis(250)));
+        assert!(spec_delay(None).unwrap_err().contains("delay_ms"));
     }
 
     #[tokio::test]

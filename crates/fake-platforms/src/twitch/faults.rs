@@ -138,18 +138,12 @@ pub struct FaultSpec {
 impl FaultSpec {
     pub fn to_fault(&self) -> Result<Fault, String> {
         match self.kind.as_str() {
-            "status" => match self.status {
-                Some(s) if (100..=999).contains(&s) => Ok(Fault::Status(s)),
-                _ => Err("kind \"status\" needs \"status\" (an HTTP status code)".into()),
-            },
+            "status" => fake_support::spec_status(self.status).map(Fault::Status),
             "error" => match (self.status, &self.message) {
                 (Some(status), Some(message)) => Ok(Fault::Error { status, message: message.clone() }),
                 _ => Err("kind \"error\" needs \"status\" and \"message\"".into()),
             },
-            "delay" => match self.delay_ms {
-                Some(ms) => Ok(Fault::Delay(Duration::from_millis(ms))),
-                None => Err("kind \"delay\" needs \"delay_ms\"".into()),
-            },
+            "delay" => fake_support::spec_delay(self.delay_ms).map(Fault::Delay),
             "malformed_json" => Ok(Fault::MalformedJson),
             "slow_down" => Ok(Fault::SlowDown),
             other => {
