@@ -7,12 +7,15 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.webdriver.common.by import By
 from selenium.webdriver.common.options import ArgOptions
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,12 +29,21 @@ SHOTS = Path(os.environ.get("STREAMPAI_SCREENSHOTS", TARGET / "screenshots"))
 ACCOUNT = "e2eaccount0000000000000000000001"
 TOKEN = "e2e-cloudflare-token"
 CONTROL_TOKEN = "e2e-control-token"
+RTMP_MODULE = "/usr/lib/nginx/modules/ngx_rtmp_module.so"
 
 
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def listening(port):
+    """A `wait_for` condition: something accepts TCP connections on 127.0.0.1:`port`."""
+    def check():
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    return check
 
 
 def wait_for(what, cond, timeout=20.0, every=0.1, show=None):
@@ -53,6 +65,43 @@ def wait_for(what, cond, timeout=20.0, every=0.1, show=None):
         except Exception as e:
             seen = f"; seen: {e!r}"
     raise AssertionError(f"timed out waiting for {what} (last: {last!r}{seen})")
+
+
+def el(driver, testid):
+    return driver.find_element(By.CSS_SELECTOR, f'[data-testid="{testid}"]')
+
+
+def text(driver, testid):
+    return el(driver, testid).text
+
+
+def typed(driver, testid, value):
+    box = el(driver, testid)
+    box.clear()
+    box.send_keys(value)
+
+
+@contextmanager
+def nginx_rtmp(root, applications):
+    """A real nginx-rtmp (one process, its own process group) on a random loopback port, serving
+    `applications` (the `application NAME { ... }` blocks) from the folder `root`; yields the
+    port, stops it on exit. Its error log is `root/logs/error.log`."""
+    (root / "conf").mkdir(parents=True)
+    (root / "logs").mkdir()
+    port = free_port()
+    (root / "conf" / "nginx.conf").write_text(
+        f"load_module {RTMP_MODULE};\ndaemon off;\nmaster_process off;\nworker_processes 1;\n"
+        "pid logs/nginx.pid;\nerror_log logs/error.log info;\nevents { worker_connections 64; }\n"
+        f"rtmp {{ server {{ listen 127.0.0.1:{port}; chunk_size 4096;\n{applications}\n}} }}\n"
+    )
+    proc = subprocess.Popen(["nginx", "-p", str(root), "-c", "conf/nginx.conf", "-e", "logs/error.log"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        wait_for("nginx listening", listening(port))
+        yield port
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(10)
 
 
 def http(method, url, body=None, token=None):
@@ -131,6 +180,14 @@ def sync_server():
 
 
 @pytest.fixture(scope="session")
+def work():
+    """A scratch folder for the session (removed after it)."""
+    d = Path(tempfile.mkdtemp(prefix="streampai-e2e-"))
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
 def control_port():
     return free_port()
 
@@ -176,9 +233,6 @@ def start_tauri_driver(log_name, env=None):
 
 def open_app(port, native_port):
     """A WebDriver session on the app (tauri-driver launches it)."""
-    def listening(p):
-        return lambda: socket.create_connection(("127.0.0.1", p), timeout=1).close() or True
-
     # tauri-driver forwards to WebKitWebDriver, which may come up later on a loaded machine.
     wait_for("tauri-driver", listening(port))
     wait_for("WebKitWebDriver", listening(native_port))

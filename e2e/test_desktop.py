@@ -7,30 +7,16 @@ import subprocess
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from conftest import ACCOUNT, APP, TOKEN, TARGET, clipboard, control, http, screenshot, wait_for
+from conftest import ACCOUNT, APP, TOKEN, TARGET, clipboard, control, el, http, screenshot, text, typed, wait_for
 from phone import Phone
 
 # What one test leaves for a later one (the tests share one app session, in order).
 SEEN = {}
 
 
-def el(driver, testid):
-    return driver.find_element(By.CSS_SELECTOR, f'[data-testid="{testid}"]')
-
-
-def text(driver, testid):
-    return el(driver, testid).text
-
-
 def click(driver, testid):
     wait_for(f"{testid} clickable", lambda: el(driver, testid).is_enabled())
     el(driver, testid).click()
-
-
-def typed(driver, testid, value):
-    box = el(driver, testid)
-    box.clear()
-    box.send_keys(value)
 
 
 def goto(driver, view):

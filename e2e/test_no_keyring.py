@@ -14,7 +14,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from conftest import APP, ENGINE, TARGET, free_port, open_app, screenshot, start_tauri_driver, stop_group, wait_for
+from conftest import APP, ENGINE, TARGET, el, free_port, open_app, screenshot, start_tauri_driver, stop_group, typed, wait_for
 
 NAME = "twitch-main"
 KEY = "live_no_keyring_key_123"
@@ -23,16 +23,6 @@ KEY = "live_no_keyring_key_123"
 def find(driver, testid):
     found = driver.find_elements(By.CSS_SELECTOR, f'[data-testid="{testid}"]')
     return found[0] if found and found[0].is_displayed() else None
-
-
-def el(driver, testid):
-    return driver.find_element(By.CSS_SELECTOR, f'[data-testid="{testid}"]')
-
-
-def typed(driver, testid, value):
-    box = el(driver, testid)
-    box.clear()
-    box.send_keys(value)
 
 
 def page_text(driver):

@@ -10,21 +10,16 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
-import tempfile
-import time
 import uuid
-from pathlib import Path
 
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from conftest import control, screenshot, wait_for
+from conftest import RTMP_MODULE, el, free_port, listening, nginx_rtmp, screenshot, text, typed, wait_for
 
 NEEDS = ["obs", "xvfb-run", "nginx", "ffprobe"]
-RTMP_MODULE = "/usr/lib/nginx/modules/ngx_rtmp_module.so"
 pytestmark = pytest.mark.skipif(
     (not all(shutil.which(b) for b in NEEDS) or not os.path.exists(RTMP_MODULE)) and not os.environ.get("CI"),
     reason="needs OBS Studio, xvfb-run, nginx + libnginx-mod-rtmp and ffprobe",
@@ -33,27 +28,6 @@ PLATFORMS = ("obs-a", "obs-b")
 CONTROL_TOKEN = "obs-e2e"
 # The streamer's own OBS setup before the app: straight to Twitch (the key must never show).
 PREVIOUS_KEY = "live_123456789_streamersOwnTwitchKey"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def listening(port):
-    def check():
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    return check
-
-
-def el(driver, testid):
-    return driver.find_element(By.CSS_SELECTOR, f'[data-testid="{testid}"]')
-
-
-def text(driver, testid):
-    return el(driver, testid).text
 
 
 def shown(driver, testid):
@@ -66,43 +40,19 @@ def click(driver, testid):
     el(driver, testid).click()
 
 
-def typed(driver, testid, value):
-    box = el(driver, testid)
-    box.clear()
-    box.send_keys(value)
-
-
-@pytest.fixture(scope="session")
-def work():
-    d = Path(tempfile.mkdtemp(prefix="streampai-obs-e2e-"))
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
-
-
 @pytest.fixture(scope="session")
 def nginx(work):
     """One nginx-rtmp with an application per platform, each recording what it receives."""
     root = work / "nginx"
-    (root / "conf").mkdir(parents=True)
-    (root / "logs").mkdir()
-    (root / "rec").mkdir()
-    port = free_port()
+    rec = root / "rec"
     apps = "\n".join(
-        f"application {name} {{ live on; record all; record_unique on; record_path {root / 'rec'}; "
+        f"application {name} {{ live on; record all; record_unique on; record_path {rec}; "
         f"record_suffix .{name}.flv; }}"
         for name in PLATFORMS
     )
-    (root / "conf" / "nginx.conf").write_text(
-        f"load_module {RTMP_MODULE};\ndaemon off;\nmaster_process off;\nworker_processes 1;\n"
-        "pid logs/nginx.pid;\nerror_log logs/error.log info;\nevents { worker_connections 64; }\n"
-        f"rtmp {{ server {{ listen 127.0.0.1:{port}; chunk_size 4096;\n{apps}\n}} }}\n"
-    )
-    proc = subprocess.Popen(["nginx", "-p", str(root), "-c", "conf/nginx.conf", "-e", "logs/error.log"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    wait_for("nginx listening", listening(port))
-    yield {"port": port, "rec": root / "rec", "log": root / "logs" / "error.log"}
-    os.killpg(proc.pid, signal.SIGTERM)
-    proc.wait(10)
+    rec.mkdir(parents=True)
+    with nginx_rtmp(root, apps) as port:
+        yield {"port": port, "rec": rec, "log": root / "logs" / "error.log"}
 
 
 class Obs:
@@ -161,11 +111,6 @@ def obs(work):
 
 @pytest.fixture(scope="session")
 def ingest_port():
-    return free_port()
-
-
-@pytest.fixture(scope="session")
-def control_port():
     return free_port()
 
 

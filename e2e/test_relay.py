@@ -6,19 +6,15 @@ Its own app session (run as a separate pytest invocation, like test_tray.py)."""
 import os
 import shutil
 import signal
-import socket
 import subprocess
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
 from selenium.webdriver.common.by import By
 
-from conftest import screenshot, wait_for
+from conftest import RTMP_MODULE, el, free_port, nginx_rtmp, screenshot, text, wait_for
 
 NEEDS = ["ffmpeg", "nginx"]
-RTMP_MODULE = "/usr/lib/nginx/modules/ngx_rtmp_module.so"
 pytestmark = pytest.mark.skipif(
     not all(shutil.which(b) for b in NEEDS) or not os.path.exists(RTMP_MODULE),
     reason="needs ffmpeg, nginx and libnginx-mod-rtmp",
@@ -27,53 +23,12 @@ INGEST_KEY = "e2e-ingest-key"
 PLATFORMS = ("relay-a", "relay-b")
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def listening(port):
-    def check():
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    return check
-
-
-def el(driver, testid):
-    return driver.find_element(By.CSS_SELECTOR, f'[data-testid="{testid}"]')
-
-
-def text(driver, testid):
-    return el(driver, testid).text
-
-
-@pytest.fixture(scope="session")
-def work():
-    d = Path(tempfile.mkdtemp(prefix="streampai-relay-e2e-"))
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
-
-
 @pytest.fixture(scope="session")
 def nginx(work):
     """One nginx-rtmp (single process) with an application per platform; records nothing."""
-    root = work / "nginx"
-    (root / "conf").mkdir(parents=True)
-    (root / "logs").mkdir()
-    port = free_port()
     apps = "\n".join(f"application {name} {{ live on; }}" for name in PLATFORMS)
-    (root / "conf" / "nginx.conf").write_text(
-        f"load_module {RTMP_MODULE};\ndaemon off;\nmaster_process off;\nworker_processes 1;\n"
-        "pid logs/nginx.pid;\nerror_log logs/error.log info;\nevents { worker_connections 64; }\n"
-        f"rtmp {{ server {{ listen 127.0.0.1:{port}; chunk_size 4096;\n{apps}\n}} }}\n"
-    )
-    proc = subprocess.Popen(["nginx", "-p", str(root), "-c", "conf/nginx.conf", "-e", "logs/error.log"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    wait_for("nginx listening", listening(port))
-    yield port
-    os.killpg(proc.pid, signal.SIGTERM)
-    proc.wait(10)
+    with nginx_rtmp(work / "nginx", apps) as port:
+        yield port
 
 
 @pytest.fixture(scope="session")

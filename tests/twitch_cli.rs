@@ -3,25 +3,15 @@
 //! other file, no log line and no CLI output; sign-out removes them. (Unix: file modes, `kill`.)
 #![cfg(unix)]
 
-use std::io::{BufRead, BufReader};
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 use fake_platforms::twitch::Route;
 use fake_platforms::{FakeTwitch, TwitchOptions};
-
-const BIN: &str = env!("CARGO_BIN_EXE_streampai");
-
-/// No D-Bus, no keyring daemon, no secrets in env; debug logs.
-fn bare(cmd: &mut Command, home: &Path) {
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("XDG_DATA_HOME", home.join("xdg"))
-        .env("RUST_LOG", "debug");
-}
+use support::headless::Headless;
 
 fn write_config(dir: &Path, fake: &FakeTwitch) -> PathBuf {
     let path = dir.join("streampai.toml");
@@ -36,48 +26,6 @@ fn write_config(dir: &Path, fake: &FakeTwitch) -> PathBuf {
     );
     std::fs::write(&path, text).unwrap();
     path
-}
-
-struct Headless {
-    child: Child,
-    addr: String,
-    stderr: Arc<Mutex<String>>,
-}
-
-impl Headless {
-    fn start(config: &Path, home: &Path) -> Headless {
-        let mut cmd = Command::new(BIN);
-        bare(&mut cmd, home);
-        cmd.args(["headless", "--config"]).arg(config).stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = cmd.spawn().expect("spawn streampai headless");
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let (pipe, sink) = (child.stderr.take().unwrap(), stderr.clone());
-        std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                sink.lock().unwrap().push_str(&(line + "\n"));
-            }
-        });
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let addr = match line.trim().strip_prefix("streampai: control API on http://") {
-            Some(a) => a.to_string(),
-            None => panic!("no address line: {line:?}; stderr: {}", stderr.lock().unwrap()),
-        };
-        Headless { child, addr, stderr }
-    }
-
-    fn cli(&self, home: &Path, config: &Path, args: &[&str]) -> Output {
-        let mut cmd = Command::new(BIN);
-        bare(&mut cmd, home);
-        cmd.env("STREAMPAI_CONTROL_LISTEN", &self.addr).args(args).arg("--config").arg(config);
-        cmd.output().unwrap()
-    }
-
-    fn stop(mut self) -> String {
-        Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
-        assert!(self.child.wait().unwrap().success());
-        self.stderr.lock().unwrap().clone()
-    }
 }
 
 /// Every file under `dir` that contains `needle` (bytes), relative to `dir`.
@@ -114,9 +62,9 @@ async fn cli_sign_in_keeps_the_tokens_in_the_secrets_file_only() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &fake);
     let home = dir.path();
-    let engine = Headless::start(&config, home);
+    let engine = Headless::start(&config, home, "debug"); // debug: no token even there
 
-    let out = engine.cli(home, &config, &["account", "sign-in", "twitch", "--no-wait"]);
+    let out = engine.cli(&config, &["account", "sign-in", "twitch", "--no-wait"]);
     assert!(out.status.success(), "{out:?}");
     let prompt = json(&out);
     let code = prompt["user_code"].as_str().expect("a user code").to_string();
@@ -125,7 +73,7 @@ async fn cli_sign_in_keeps_the_tokens_in_the_secrets_file_only() {
 
     let deadline = Instant::now() + Duration::from_secs(30);
     let status = loop {
-        let out = engine.cli(home, &config, &["account", "status"]);
+        let out = engine.cli(&config, &["account", "status"]);
         assert!(out.status.success(), "{out:?}");
         let v = json(&out);
         if v["twitch"]["state"] == "signed_in" {
@@ -150,13 +98,13 @@ async fn cli_sign_in_keeps_the_tokens_in_the_secrets_file_only() {
         assert_eq!(mode, 0o600);
     }
 
-    let out = engine.cli(home, &config, &["account", "sign-out", "twitch"]);
+    let out = engine.cli(&config, &["account", "sign-out", "twitch"]);
     assert!(out.status.success(), "{out:?}");
     assert_eq!(fake.request_count(Route::Revoke), 1);
     for token in [&access[0], &refresh[0]] {
         assert!(files_containing(dir.path(), token).is_empty(), "deleted after sign-out");
     }
-    let out = engine.cli(home, &config, &["account", "status"]);
+    let out = engine.cli(&config, &["account", "status"]);
     assert_eq!(json(&out)["twitch"]["state"], "signed_out");
 
     let logs = engine.stop();

@@ -12,7 +12,7 @@ mod relay_support;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -37,6 +37,38 @@ async fn until(what: &str, timeout: Duration, mut cond: impl AsyncFnMut() -> boo
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     panic!("timed out waiting for: {what}");
+}
+
+/// Starts `cmd` and collects its stdout and stderr, line by line, as they come (one string for
+/// both).
+fn spawn_collecting(cmd: &mut Command) -> (Child, Arc<Mutex<String>>) {
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("start wine");
+    let out = Arc::new(Mutex::new(String::new()));
+    for pipe in [
+        Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+        Box::new(child.stderr.take().unwrap()),
+    ] {
+        let sink = out.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push_str(&(line + "\n"));
+            }
+        });
+    }
+    (child, out)
+}
+
+/// How the engine exited, waiting up to 20 s; kills it and fails with its log if it goes on.
+fn stopped(child: &mut Child, when: &str, log: impl Fn() -> String) -> ExitStatus {
+    let status = (0..100).find_map(|_| {
+        std::thread::sleep(Duration::from_millis(200));
+        child.try_wait().ok().flatten()
+    });
+    let Some(status) = status else {
+        let _ = child.kill();
+        panic!("the engine did not stop {when}:\n{}", log());
+    };
+    status
 }
 
 #[tokio::test]
@@ -74,8 +106,8 @@ url = "{url}"
     )
     .unwrap();
     let prefix = dir.path().join("wineprefix");
-    let mut child = Command::new(&wine)
-        .arg(&exe)
+    let mut cmd = Command::new(&wine);
+    cmd.arg(&exe)
         .args(["headless", "--config"])
         .arg(&config)
         .env("WINEPREFIX", &prefix)
@@ -83,23 +115,8 @@ url = "{url}"
         .env("STREAMPAI_CONTROL_TOKEN", TOKEN)
         .env("STREAMPAI_INGEST_KEY", INGEST_KEY)
         .env("STREAMPAI_STREAM_KEY_TW_MAIN", "tw-key")
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start wine");
-    let out = Arc::new(Mutex::new(String::new()));
-    for pipe in [
-        Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
-        Box::new(child.stderr.take().unwrap()),
-    ] {
-        let sink = out.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                sink.lock().unwrap().push_str(&(line + "\n"));
-            }
-        });
-    }
+        .env("RUST_LOG", "info");
+    let (mut child, out) = spawn_collecting(&mut cmd);
     let log = || out.lock().unwrap().clone();
     let base = format!("http://127.0.0.1:{control}");
     // A fresh Wine prefix takes a while to create.
@@ -144,14 +161,7 @@ url = "{url}"
     // Ctrl-C (Wine turns SIGINT into a console control event): the engine stops cleanly.
     let pid = child.id().to_string();
     let _ = Command::new("kill").args(["-INT", &pid]).status();
-    let status = (0..100).find_map(|_| {
-        std::thread::sleep(Duration::from_millis(200));
-        child.try_wait().ok().flatten()
-    });
-    let Some(status) = status else {
-        let _ = child.kill();
-        panic!("the engine did not stop on Ctrl-C:\n{}", log());
-    };
+    let status = stopped(&mut child, "on Ctrl-C", log);
     assert!(status.success(), "exit {status:?}:\n{}", log());
     assert!(
         log().contains("shutting down") && log().contains("Ctrl-C"),
@@ -194,29 +204,14 @@ async fn the_windows_engine_stops_cleanly_when_the_session_ends() {
         ),
     )
     .unwrap();
-    let mut child = wine_cmd(&[])
-        .arg(&exe)
+    let mut cmd = wine_cmd(&[]);
+    cmd.arg(&exe)
         .args(["headless", "--config"])
         .arg(&config)
         .env("STREAMPAI_CONTROL_TOKEN", TOKEN)
         .env("STREAMPAI_INGEST_KEY", INGEST_KEY)
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start wine");
-    let out = Arc::new(Mutex::new(String::new()));
-    for pipe in [
-        Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
-        Box::new(child.stderr.take().unwrap()),
-    ] {
-        let sink = out.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                sink.lock().unwrap().push_str(&(line + "\n"));
-            }
-        });
-    }
+        .env("RUST_LOG", "info");
+    let (mut child, out) = spawn_collecting(&mut cmd);
     let log = || out.lock().unwrap().clone();
     until("the control API", Duration::from_secs(120), async || log().contains("control API on http://"))
         .await;
@@ -229,14 +224,7 @@ async fn the_windows_engine_stops_cleanly_when_the_session_ends() {
 
     let ended = wine_cmd(&["wineboot", "--end-session"]).output().expect("wineboot");
     assert!(ended.status.success(), "{ended:?}");
-    let status = (0..100).find_map(|_| {
-        std::thread::sleep(Duration::from_millis(200));
-        child.try_wait().ok().flatten()
-    });
-    let Some(status) = status else {
-        let _ = child.kill();
-        panic!("the engine did not stop at the session's end:\n{}", log());
-    };
+    let status = stopped(&mut child, "at the session's end", log);
     assert!(status.success(), "exit {status:?}:\n{}", log());
     assert!(log().contains("system shutdown"), "the stop names the shutdown:\n{}", log());
 }

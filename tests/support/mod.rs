@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod headless;
 
 use std::future::Future;
 use std::sync::Arc;

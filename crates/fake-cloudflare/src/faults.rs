@@ -1,7 +1,6 @@
 //! Fault injection: what can go wrong with a request, which routes a fault applies to, and the
 //! responses a fault produces.
 
-use std::collections::VecDeque;
 use std::time::Duration;
 
 use axum::http::{HeaderValue, Method, StatusCode};
@@ -103,39 +102,9 @@ impl RouteKind {
     }
 }
 
-#[derive(Clone, Debug)]
-struct Queued {
-    fault: Fault,
-    route: Option<RouteKind>,
-}
-
-/// Faults waiting for the requests they apply to, oldest first.
-#[derive(Default, Debug)]
-pub(crate) struct FaultQueue {
-    queued: VecDeque<Queued>,
-}
-
-impl FaultQueue {
-    pub(crate) fn push(&mut self, fault: Fault, n: usize, route: Option<RouteKind>) {
-        for _ in 0..n {
-            self.queued.push_back(Queued { fault: fault.clone(), route });
-        }
-    }
-
-    /// Takes the oldest fault that applies to a request of this kind.
-    pub(crate) fn take(&mut self, kind: Option<RouteKind>) -> Option<Fault> {
-        let pos = self.queued.iter().position(|q| q.route.is_none() || q.route == kind)?;
-        self.queued.remove(pos).map(|q| q.fault)
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.queued.len()
-    }
-
-    pub(crate) fn clear(&mut self) {
-        self.queued.clear();
-    }
-}
+/// Faults waiting for the requests they apply to, oldest first (`take(None)`: a request that is
+/// no known operation).
+pub(crate) type FaultQueue = fake_support::FaultQueue<Fault, RouteKind>;
 
 /// The response a fault produces instead of the normal one (`None` for [`Fault::Delay`]).
 pub(crate) fn response_for(fault: &Fault) -> Option<Response> {
@@ -193,15 +162,9 @@ impl FaultSpec {
     /// The fault this spec describes, or why it describes none.
     pub fn to_fault(&self) -> Result<Fault, String> {
         match self.kind.as_str() {
-            "status" => match self.status {
-                Some(s) if (100..=999).contains(&s) => Ok(Fault::Status(s)),
-                _ => Err("kind \"status\" needs \"status\" (an HTTP status code)".into()),
-            },
+            "status" => fake_support::spec_status(self.status).map(Fault::Status),
             "rate_limited" => Ok(Fault::RateLimited { retry_after_secs: self.retry_after_secs.unwrap_or(1) }),
-            "delay" => match self.delay_ms {
-                Some(ms) => Ok(Fault::Delay(Duration::from_millis(ms))),
-                None => Err("kind \"delay\" needs \"delay_ms\"".into()),
-            },
+            "delay" => fake_support::spec_delay(self.delay_ms).map(Fault::Delay),
             "malformed_json" => Ok(Fault::MalformedJson),
             "unauthorized" => Ok(Fault::Unauthorized),
             other => Err(format!(

@@ -26,9 +26,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
+use fake_support::Server;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 pub use faults::{Fault, FaultSpec, RouteKind};
 pub use routes::API_PREFIX;
@@ -77,8 +76,7 @@ pub async fn serve(
 pub struct FakeCloudflare {
     state: FakeState,
     addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<std::io::Result<()>>>,
+    server: Server,
 }
 
 impl std::fmt::Debug for FakeCloudflare {
@@ -110,11 +108,8 @@ impl FakeCloudflare {
         let state = FakeState::new(options.account_id, options.token);
         state.set_latency(options.latency);
         state.set_status_form(options.status_form);
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(serve(listener, state.clone(), async {
-            let _ = stopped.await;
-        }));
-        Ok(FakeCloudflare { state, addr, stop: Some(stop), task: Some(task) })
+        let server = Server::spawn(|shutdown| serve(listener, state.clone(), shutdown));
+        Ok(FakeCloudflare { state, addr, server })
     }
 
     /// The shared state, for everything not mirrored below.
@@ -189,25 +184,6 @@ impl FakeCloudflare {
 
     /// Stops accepting, lets in-flight requests finish (up to 5 s), then stops.
     pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let abort = task.abort_handle();
-            if tokio::time::timeout(Duration::from_secs(5), task).await.is_err() {
-                abort.abort();
-            }
-        }
-    }
-}
-
-impl Drop for FakeCloudflare {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
+        self.server.shutdown().await;
     }
 }

@@ -50,39 +50,9 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     })
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
-    tracing::info!("fake-cloudflare: shutting down");
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+    fake_support::init_logging();
     let args = match parse_args(std::env::args().skip(1)) {
         Ok(a) => a,
         Err(e) => {
@@ -110,7 +80,11 @@ async fn main() -> ExitCode {
     let _ = writeln!(stdout, "FAKE_CLOUDFLARE_BASE=http://{addr}{API_PREFIX}");
     let _ = stdout.flush();
     tracing::info!(%addr, "fake-cloudflare listening");
-    match serve(listener, state, shutdown_signal()).await {
+    let shutdown = async {
+        fake_support::shutdown_signal().await;
+        tracing::info!("fake-cloudflare: shutting down");
+    };
+    match serve(listener, state, shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("fake-cloudflare: {e}");

@@ -25,11 +25,9 @@ pub mod twitch;
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::time::Duration;
 
+use fake_support::Server;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 pub use twitch::{TwitchOptions, TwitchState};
 
@@ -49,8 +47,7 @@ pub async fn serve_twitch(
 pub struct FakeTwitch {
     state: TwitchState,
     addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<std::io::Result<()>>>,
+    server: Server,
 }
 
 impl std::fmt::Debug for FakeTwitch {
@@ -84,11 +81,8 @@ impl FakeTwitch {
         let addr = listener.local_addr()?;
         let state = TwitchState::new(options);
         state.set_ws_url(format!("ws://{addr}/ws"));
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(serve_twitch(listener, state.clone(), async {
-            let _ = stopped.await;
-        }));
-        Ok(FakeTwitch { state, addr, stop: Some(stop), task: Some(task) })
+        let server = Server::spawn(|shutdown| serve_twitch(listener, state.clone(), shutdown));
+        Ok(FakeTwitch { state, addr, server })
     }
 
     pub fn state(&self) -> &TwitchState {
@@ -117,26 +111,13 @@ impl FakeTwitch {
     /// Stops accepting, closes the EventSub connections, waits (up to 5 s) for the rest.
     pub async fn shutdown(mut self) {
         self.state.close_sessions(1001, "shutting down");
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let abort = task.abort_handle();
-            if tokio::time::timeout(Duration::from_secs(5), task).await.is_err() {
-                abort.abort();
-            }
-        }
+        self.server.shutdown().await;
     }
 }
 
 impl Drop for FakeTwitch {
     fn drop(&mut self) {
+        // Closed here; the server stops when its handle drops right after.
         self.state.close_sessions(1001, "shutting down");
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
     }
 }

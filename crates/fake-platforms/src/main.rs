@@ -36,38 +36,9 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<(SocketAddr, Twi
     Ok((listen, opts))
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
-    }
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .try_init();
+    fake_support::init_logging();
     let (listen, opts) = match parse_args(std::env::args().skip(1)) {
         Ok(a) => a,
         Err(e) => {
@@ -97,7 +68,7 @@ async fn main() -> ExitCode {
     let _ = writeln!(out, "TWITCH_EVENTSUB_URL=ws://{addr}/ws");
     let _ = writeln!(out, "TWITCH_CLIENT_ID={client_id}");
     let _ = out.flush();
-    match serve_twitch(listener, state, shutdown_signal()).await {
+    match serve_twitch(listener, state, fake_support::shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("fake-platforms: {e}");

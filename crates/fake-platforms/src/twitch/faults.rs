@@ -1,7 +1,6 @@
 //! Fault injection and request counting: the operations the fake serves, what can go wrong with
 //! one request, and the Twitch-shaped answers a fault produces.
 
-use std::collections::VecDeque;
 use std::time::Duration;
 
 use axum::http::StatusCode;
@@ -73,32 +72,8 @@ pub enum Fault {
     SlowDown,
 }
 
-#[derive(Default, Debug)]
-pub(crate) struct FaultQueue {
-    queued: VecDeque<(Fault, Option<Route>)>,
-}
-
-impl FaultQueue {
-    pub(crate) fn push(&mut self, fault: Fault, n: usize, route: Option<Route>) {
-        for _ in 0..n {
-            self.queued.push_back((fault.clone(), route));
-        }
-    }
-
-    /// The oldest fault for a request of this kind.
-    pub(crate) fn take(&mut self, route: Route) -> Option<Fault> {
-        let pos = self.queued.iter().position(|(_, r)| r.is_none() || *r == Some(route))?;
-        self.queued.remove(pos).map(|(f, _)| f)
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.queued.len()
-    }
-
-    pub(crate) fn clear(&mut self) {
-        self.queued.clear();
-    }
-}
+/// Faults waiting for the requests they apply to, oldest first.
+pub(crate) type FaultQueue = fake_support::FaultQueue<Fault, Route>;
 
 fn reason(status: StatusCode) -> &'static str {
     status.canonical_reason().unwrap_or("Error")
@@ -163,18 +138,12 @@ pub struct FaultSpec {
 impl FaultSpec {
     pub fn to_fault(&self) -> Result<Fault, String> {
         match self.kind.as_str() {
-            "status" => match self.status {
-                Some(s) if (100..=999).contains(&s) => Ok(Fault::Status(s)),
-                _ => Err("kind \"status\" needs \"status\" (an HTTP status code)".into()),
-            },
+            "status" => fake_support::spec_status(self.status).map(Fault::Status),
             "error" => match (self.status, &self.message) {
                 (Some(status), Some(message)) => Ok(Fault::Error { status, message: message.clone() }),
                 _ => Err("kind \"error\" needs \"status\" and \"message\"".into()),
             },
-            "delay" => match self.delay_ms {
-                Some(ms) => Ok(Fault::Delay(Duration::from_millis(ms))),
-                None => Err("kind \"delay\" needs \"delay_ms\"".into()),
-            },
+            "delay" => fake_support::spec_delay(self.delay_ms).map(Fault::Delay),
             "malformed_json" => Ok(Fault::MalformedJson),
             "slow_down" => Ok(Fault::SlowDown),
             other => {

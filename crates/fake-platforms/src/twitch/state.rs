@@ -310,7 +310,7 @@ impl TwitchState {
     pub(crate) fn enter(&self, route: Route) -> Option<Fault> {
         let mut g = self.lock();
         *g.requests.entry(route).or_insert(0) += 1;
-        g.faults.take(route)
+        g.faults.take(Some(route))
     }
 
     // ---- OAuth ----

@@ -1,0 +1,81 @@
+//! `streampai headless` as a child process on a bare machine (no D-Bus, no keyring daemon, no
+//! secrets in env), and the CLI pointed at it.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_streampai");
+
+/// No D-Bus, no keyring daemon, no secrets in env: a bare server; `RUST_LOG=log`.
+pub fn bare(cmd: &mut Command, home: &Path, log: &str) {
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("XDG_DATA_HOME", home.join("xdg"))
+        .env("RUST_LOG", log);
+}
+
+/// A running `streampai headless --config CONFIG`; its stderr is collected.
+pub struct Headless {
+    child: Child,
+    pub addr: String,
+    home: std::path::PathBuf,
+    log: String,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Headless {
+    /// Starts it with `HOME=home` and `RUST_LOG=log`, and waits for its address line.
+    pub fn start(config: &Path, home: &Path, log: &str) -> Headless {
+        let mut cmd = Command::new(BIN);
+        bare(&mut cmd, home, log);
+        cmd.args(["headless", "--config"]).arg(config).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn streampai headless");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let (pipe, sink) = (child.stderr.take().unwrap(), stderr.clone());
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push_str(&(line + "\n"));
+            }
+        });
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let addr = match line.trim().strip_prefix("streampai: control API on http://") {
+            Some(a) => a.to_string(),
+            None => panic!("no address line: {line:?}; stderr: {}", stderr.lock().unwrap()),
+        };
+        Headless { child, addr, home: home.to_path_buf(), log: log.to_string(), stderr }
+    }
+
+    /// The logs so far.
+    pub fn logs(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// `streampai ARGS --config CONFIG` on the same bare machine (`--config` names the data
+    /// folder, and so the secrets file; env gives the live address).
+    pub fn cli(&self, config: &Path, args: &[&str]) -> Output {
+        let mut cmd = Command::new(BIN);
+        bare(&mut cmd, &self.home, &self.log);
+        cmd.env("STREAMPAI_CONTROL_LISTEN", &self.addr).args(args).arg("--config").arg(config);
+        cmd.output().unwrap()
+    }
+
+    /// The HTTP status of `GET path` (no token).
+    pub fn get_status(&self, path: &str) -> u16 {
+        let mut s = std::net::TcpStream::connect(&self.addr).unwrap();
+        write!(s, "GET {path} HTTP/1.0\r\nHost: {}\r\n\r\n", self.addr).unwrap();
+        let mut head = String::new();
+        s.read_to_string(&mut head).unwrap();
+        head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
+    }
+
+    /// SIGTERM (via `kill`), asserts a clean exit, and returns all its logs.
+    pub fn stop(mut self) -> String {
+        Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        assert!(self.child.wait().unwrap().success());
+        self.logs()
+    }
+}
