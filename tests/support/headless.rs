@@ -6,7 +6,11 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_streampai");
+/// The `streampai` binary (set by cargo for integration tests; the in-crate tests that share
+/// `tests/support` never start it).
+pub fn bin() -> &'static str {
+    option_env!("CARGO_BIN_EXE_streampai").expect("only integration tests start the streampai binary")
+}
 
 /// No D-Bus, no keyring daemon, no secrets in env: a bare server; `RUST_LOG=log`.
 pub fn bare(cmd: &mut Command, home: &Path, log: &str) {
@@ -29,7 +33,7 @@ pub struct Headless {
 impl Headless {
     /// Starts it with `HOME=home` and `RUST_LOG=log`, and waits for its address line.
     pub fn start(config: &Path, home: &Path, log: &str) -> Headless {
-        let mut cmd = Command::new(BIN);
+        let mut cmd = Command::new(bin());
         bare(&mut cmd, home, log);
         cmd.args(["headless", "--config"]).arg(config).stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("spawn streampai headless");
@@ -57,7 +61,7 @@ impl Headless {
     /// `streampai ARGS --config CONFIG` on the same bare machine (`--config` names the data
     /// folder, and so the secrets file; env gives the live address).
     pub fn cli(&self, config: &Path, args: &[&str]) -> Output {
-        let mut cmd = Command::new(BIN);
+        let mut cmd = Command::new(bin());
         bare(&mut cmd, &self.home, &self.log);
         cmd.env("STREAMPAI_CONTROL_LISTEN", &self.addr).args(args).arg("--config").arg(config);
         cmd.output().unwrap()
