@@ -212,9 +212,11 @@ async fn the_control_api_serves_through_idle_and_half_header_floods() {
     streampai::telemetry::raise_open_file_limit();
     let rss0 = rss_mib();
     let attack = Attack::start(c.addr, IDLE, HALF, true).await;
-    // The control API keeps at most 128 pending connections (oldest closed first).
-    // Generous: on a loaded machine the attacker notices closed sockets late.
-    wait_bounded(&attack, 200, Duration::from_secs(20)).await;
+    // The control API keeps at most 128 pending connections (oldest closed first). The
+    // attacker's count also holds sockets still in the kernel's accept queue and closes it has
+    // not noticed yet (many on a loaded machine): under 300 of the 400 proves the eviction (a
+    // server that kept them would hold all 400).
+    wait_bounded(&attack, 300, Duration::from_secs(20)).await;
     let url = format!("{}/api/v1/status", c.base);
     let worst = worst_of("GET /api/v1/status", 5, || {
         let (url, token) = (url.clone(), c.token.clone());
