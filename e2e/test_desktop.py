@@ -390,6 +390,9 @@ def test_sync_wrong_token_says_so_and_off_disconnects(driver, sync_server):
     out = subprocess.run(["secret-tool", "lookup", "service", "streampai", "username", "sync-token"],
                          capture_output=True, text=True, check=False)
     assert out.stdout.strip() == ""
+    # The forget re-renders the section with its new state; untick after that (an edit made
+    # before a re-render can be lost: see the session note).
+    wait_for("no token", lambda: text(driver, "sync-state").startswith("Off"), show=lambda: text(driver, "sync-state"))
     el(driver, "sync-enabled").click()
     click(driver, "sync-save")
     wait_for("off", lambda: text(driver, "sync-state") == "Off", timeout=20, show=lambda: text(driver, "sync-state"))
