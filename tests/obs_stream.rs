@@ -77,6 +77,17 @@ async fn connected(e: &Engine) {
     .await;
 }
 
+/// The app shows OBS stopped, and OBS itself agrees: OBS 29 clears its output's "active" flag
+/// on a thread of its own a moment after its STOPPED event (setup/restore ask OBS, not the app).
+async fn obs_stopped(e: &Engine, ctl: &mut ObsControl) {
+    wait_until_async("OBS stopped", Duration::from_secs(20), || async { !e.obs_status().streaming }).await;
+    let end = Instant::now() + Duration::from_secs(5);
+    while ctl.streaming().await {
+        assert!(Instant::now() < end, "OBS itself says it stopped");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restore_on_an_obs_whose_stream_settings_were_never_set() {
     require_obs!();
@@ -174,14 +185,7 @@ async fn setup_writes_the_ingest_and_restore_puts_the_old_settings_back_after_a_
     let (code, body) = api.post("/api/v1/obs/restore").await;
     assert_eq!((code, body["error"]["kind"].as_str()), (409, Some("obs_streaming")), "{body}");
     ctl.request("StopStream", json!({})).await;
-    wait_until_async("OBS stopped", Duration::from_secs(20), || async { !e.obs_status().streaming }).await;
-    // OBS 29 clears its output's "active" flag a moment after its STOPPED event (and restore
-    // asks it): wait until OBS itself agrees.
-    let end = Instant::now() + Duration::from_secs(5);
-    while ctl.streaming().await {
-        assert!(Instant::now() < end, "OBS itself says it stopped");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    obs_stopped(&e, &mut ctl).await;
     api.stop().await;
     e.shutdown().await;
     drop(e);
@@ -254,14 +258,7 @@ async fn start_in_the_app_streams_obs_to_two_platforms_and_stop_stops_obs() {
 
     // One Stop: OBS stops too.
     e.stop_stream().await.unwrap();
-    wait_until_async("OBS stopped", Duration::from_secs(20), || async { !e.obs_status().streaming }).await;
-    // OBS clears its output's "active" flag on a thread of its own, a moment after the
-    // STOPPED event: ask it until it agrees.
-    let end = Instant::now() + Duration::from_secs(5);
-    while ctl.streaming().await {
-        assert!(Instant::now() < end, "OBS itself says it stopped");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    obs_stopped(&e, &mut ctl).await;
     let mut counts = vec![];
     for app in ["tw", "yt"] {
         let mut rec = None;
