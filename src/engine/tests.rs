@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use super::*;
+use crate::presence::SessionKind;
 use crate::secrets::{MemorySecrets, SecretName};
 
 fn engine_with_sync(dir: &std::path::Path) -> Engine {
@@ -52,6 +53,24 @@ async fn a_panic_in_the_sync_client_is_restarted_by_the_root_supervisor() {
     cfg.sync.url = None;
     engine.reconfigure(cfg).await.unwrap();
     assert_eq!(engine.sync_status().state, crate::sync::SyncState::Off);
+    engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn only_a_restarted_sync_client_clears_the_remote_sessions_left_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine_with_sync(dir.path());
+    // A remote session known from the very start survives the client's first start...
+    engine.join("device:phone", SessionKind::Device, Some("phone".into()));
+    wait_for(|| sync_child(&engine).is_some_and(|c| c.state == "running")).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let devices =
+        |e: &Engine| e.presence().list(e.user_id()).iter().filter(|s| s.kind == SessionKind::Device).count();
+    assert_eq!(devices(&engine), 1, "the first start must not clear sessions joined meanwhile");
+    // ... and a crashed client's sessions are cleared when it comes back.
+    engine.inner.sync.inject_panic().await;
+    wait_for(|| sync_child(&engine).is_some_and(|c| c.restarts == 1)).await;
+    wait_for(|| devices(&engine) == 0).await;
     engine.shutdown().await;
 }
 

@@ -5,6 +5,8 @@
 //! `[sync]` or the sync token may have changed. It holds the engine weakly: the engine owns it,
 //! never the reverse.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
@@ -71,8 +73,12 @@ pub(crate) fn link_spec(
     mailbox: Mailbox<Msg>,
     stop_timeout: Duration,
 ) -> ChildSpec {
+    // Only a restarted client reconciles: on the first start no client of this engine ever
+    // tracked a remote session, and clearing the kind then would race sessions joined meanwhile.
+    let started = Arc::new(AtomicBool::new(false));
     ChildSpec::new("SyncClient", Restart::Permanent, move |ctx| {
-        run(engine.clone(), status.clone(), mailbox.clone(), stop_timeout, ctx.cancel).boxed()
+        let restarted = started.swap(true, Ordering::SeqCst);
+        run(engine.clone(), status.clone(), mailbox.clone(), stop_timeout, restarted, ctx.cancel).boxed()
     })
     .shutdown_timeout(stop_timeout + Duration::from_secs(1))
 }
@@ -104,12 +110,15 @@ async fn run(
     status: SyncStatusCell,
     mailbox: Mailbox<Msg>,
     stop_timeout: Duration,
+    restarted: bool,
     cancel: CancellationToken,
 ) -> ChildResult {
     let mut rx = mailbox.lock().await;
     // Remote sessions a crashed instance left behind: the new client reconciles from scratch.
-    if let Some(e) = engine.upgrade() {
-        e.presence().untrack_kind(e.user_id(), SessionKind::Device);
+    if restarted {
+        if let Some(e) = engine.upgrade() {
+            e.presence().untrack_kind(e.user_id(), SessionKind::Device);
+        }
     }
     let mut current = start(&engine, &status, &cancel);
     loop {
