@@ -217,6 +217,10 @@ def test_sign_in_shows_the_code_opens_twitchs_page_and_signs_in(driver, twitch, 
 
 
 def test_a_raid_and_a_follow_reach_the_alerts_page_and_the_overlay(driver, twitch, overlay, control_port):
+    # The dashboard says which platforms feed alerts, too.
+    goto(driver, "dashboard")
+    wait_for("dashboard sources line", lambda: text(driver, "alert-source-twitch") == f"Twitch: receiving, as {LOGIN}",
+             show=lambda: text(driver, "alert-sources"))
     goto(driver, "alerts")
     wait_for("sources line", lambda: text(driver, "alert-source-twitch") == f"Twitch: receiving, as {LOGIN}",
              show=lambda: text(driver, "alert-sources"))

@@ -50,9 +50,14 @@ pub fn open_with(url: &str, browser: Option<OsString>) -> Result<(), String> {
     }
 }
 
-/// Opens `url` in the browser `STREAMPAI_BROWSER` names, else the system's default one.
-pub fn open(url: &str) -> Result<(), String> {
-    let result = open_with(url, std::env::var_os(BROWSER_ENV));
+/// The program `STREAMPAI_BROWSER` names, if any (read once, when the shell starts).
+pub fn from_env() -> Option<OsString> {
+    std::env::var_os(BROWSER_ENV).filter(|b| !b.is_empty())
+}
+
+/// Opens `url` with `browser` (see [`from_env`]), else the system's default browser; logged.
+pub fn open(url: &str, browser: Option<OsString>) -> Result<(), String> {
+    let result = open_with(url, browser);
     match &result {
         Ok(()) => tracing::info!(url = %streampai::telemetry::esc(url), "opened in the browser"),
         Err(e) => tracing::warn!(url = %streampai::telemetry::esc(url), cause = %e, "cannot open a page"),

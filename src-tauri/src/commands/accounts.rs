@@ -90,8 +90,8 @@ pub async fn save_client_id(shell: &Shell, client_id: &str) -> UiResult<()> {
 #[tauri::command]
 #[specta::specta]
 pub async fn account_sign_in(shell: Sh<'_>, platform: AccountPlatform) -> UiResult<SignInView> {
-    let prompt = shell.engine.sign_in(platform).await.map_err(sign_in_error)?;
-    let open_error = crate::browser::open(&prompt.verification_uri).err();
+    let prompt = shell.engine.sign_in(platform).await.map_err(|e| sign_in_error(platform, e))?;
+    let open_error = shell.open_page(&prompt.verification_uri).err();
     Ok(SignInView { prompt, open_error })
 }
 
@@ -105,7 +105,7 @@ pub async fn open_sign_in_page(shell: Sh<'_>, platform: AccountPlatform) -> UiRe
     };
     match (account.state, account.verification_uri) {
         (AccountState::Pending, Some(uri)) => {
-            crate::browser::open(&uri).map_err(|message| UiError::Window { message })
+            shell.open_page(&uri).map_err(|message| UiError::Window { message })
         }
         _ => Err(UiError::invalid("sign_in", "no sign-in is waiting: press Sign in first")),
     }
@@ -119,10 +119,13 @@ pub async fn account_sign_out(shell: Sh<'_>, platform: AccountPlatform) -> UiRes
     Ok(accounts_view(&shell))
 }
 
-/// A missing client id is a field to fill in, named so the form can point at it.
-fn sign_in_error(e: EngineError) -> UiError {
+/// A missing client id is a field to fill in (`twitch_client_id`), named so the form can point
+/// at it.
+fn sign_in_error(platform: AccountPlatform, e: EngineError) -> UiError {
     match e {
-        EngineError::NotConfigured { message } => UiError::invalid("twitch_client_id", message),
+        EngineError::NotConfigured { message } => {
+            UiError::invalid(format!("{}_client_id", platform.as_str()), message)
+        }
         other => other.into(),
     }
 }

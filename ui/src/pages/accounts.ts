@@ -209,7 +209,7 @@ export function accountsSection(ctx: Ctx): { el: HTMLElement; cleanup: () => voi
           );
     return h(
       "div",
-      { class: `account-card ${words.tone}`, "data-testid": `account-card-${id}`, "data-state": s.state },
+      { class: `account-card tone-${words.tone}`, "data-testid": `account-card-${id}`, "data-state": s.state },
       h("div", { class: "account-head" }, h("span", { class: `badge src-${id}` }, label), h("span", { class: "dot" })),
       h("div", { class: `account-state ${words.tone}`, "data-testid": `account-state-${id}` }, words.text),
       words.detail ? h("div", { class: "muted small", "data-testid": `account-detail-${id}` }, words.detail) : null,
@@ -242,7 +242,7 @@ export function accountsSection(ctx: Ctx): { el: HTMLElement; cleanup: () => voi
         ? null
         : h(
             "div",
-            { class: "account-card off later", "data-testid": "account-card-youtube" },
+            { class: "account-card tone-off later", "data-testid": "account-card-youtube" },
             h("div", { class: "account-head" }, h("span", { class: "badge src-youtube" }, "YouTube"), h("span", { class: "dot" })),
             h("div", { class: "account-state off" }, "Not available in this version yet"),
             h("p", { class: "muted small" }, "YouTube sign-in (Super Chats, members) comes with a later update."),
@@ -269,8 +269,11 @@ export function accountsSection(ctx: Ctx): { el: HTMLElement; cleanup: () => voi
     .catch(() => {});
   const off = ctx.onEvent((ev) => {
     if (ev.type !== "account_status" || !accounts) return;
+    const was = (accounts as unknown as Partial<Record<string, AccountStatus>>)[ev.platform]?.state;
     accounts = reduceAccounts(accounts, ev);
     if (ev.status.state !== "pending") prompt = null;
+    // Signed in: the app's setup has done its job, fold it away.
+    if (ev.platform === "twitch" && ev.status.state === "signed_in" && was !== "signed_in") setup.open = false;
     draw();
   });
   return { el, cleanup: off };

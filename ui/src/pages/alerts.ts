@@ -22,8 +22,9 @@ function describe(a: Alert): (HTMLElement | string)[] {
   return [h("span", { class: `badge src-${src.id}`, "data-testid": "alert-source", title: `From ${src.label}` }, src.label), " ", words(a)];
 }
 
-/** Which platforms feed alerts now (signed in, events connected), with a way to Settings. */
-function sourcesLine(accounts: AccountsStatus | null, ctx: Ctx): HTMLElement {
+/** Which platforms feed alerts now (signed in, events connected), with a way to Settings (the
+ * Alerts page and the dashboard). */
+export function sourcesLine(accounts: AccountsStatus | null, ctx: Ctx): HTMLElement {
   const line = h("p", { class: "small alert-sources", "data-testid": "alert-sources" });
   if (!accounts) return line;
   fill(

@@ -1,0 +1,187 @@
+//! Settings › Accounts on the mock runtime, with the engine for real against the in-process fake
+//! Twitch: the client id checked by the engine's rule (a field error, nothing stored on a
+//! refusal), sign-in refused without one (naming the field), "Sign in with Twitch" answering the
+//! device code and opening Twitch's page (a recorder program instead of a browser), "open the
+//! page again" only while a sign-in waits, the code entered → signed in, sign-out. The tokens
+//! stay in the secret store: never in the settings store, never in an answer to the UI.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fake_platforms::twitch::Route;
+use fake_platforms::{FakeTwitch, TwitchOptions};
+use streampai::accounts::{AccountErrorKind, AccountPlatform, AccountState};
+use streampai::config::IngestBackend;
+use streampai::secrets::{MemorySecrets, SecretName, SecretStore, SharedSecrets};
+use streampai::Config;
+use streampai_desktop::boot::Boot;
+use streampai_desktop::commands::accounts as cmd;
+use streampai_desktop::error::UiError;
+use streampai_desktop::settings::{MemoryPersist, Persist, Stored};
+use streampai_desktop::setup;
+use streampai_desktop::shell::{QuitPolicy, Shell};
+use tauri::test::{mock_builder, mock_context, noop_assets, MockRuntime};
+use tauri::{App, Manager};
+
+const CLIENT_ID: &str = "shelltestclientid000000000001";
+
+fn block<F: std::future::Future>(f: F) -> F::Output {
+    tauri::async_runtime::block_on(f)
+}
+
+fn wait_until<T: std::fmt::Debug>(what: &str, mut cond: impl FnMut() -> bool, show: impl Fn() -> T) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}; seen: {:?}", show());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[derive(Clone, Default)]
+struct SharedPersist(Arc<MemoryPersist>);
+
+impl Persist for SharedPersist {
+    fn load(&self) -> Stored {
+        self.0.load()
+    }
+    fn save(&self, stored: &Stored) -> Result<(), String> {
+        self.0.save(stored)
+    }
+}
+
+struct Rig {
+    app: App<MockRuntime>,
+    fake: FakeTwitch,
+    secrets: Arc<MemorySecrets>,
+    persist: SharedPersist,
+    opened: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Rig {
+    fn shell(&self) -> tauri::State<'_, Shell> {
+        self.app.state::<Shell>()
+    }
+    fn twitch(&self) -> streampai::accounts::AccountStatus {
+        self.shell().engine.accounts_status().twitch
+    }
+    fn opened(&self) -> Vec<String> {
+        std::fs::read_to_string(&self.opened).unwrap_or_default().lines().map(str::to_string).collect()
+    }
+}
+
+/// A program that writes down each address it is asked to open (instead of a browser).
+#[cfg(unix)]
+fn recorder(dir: &Path) -> (PathBuf, PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let log = dir.join("opened.txt");
+    let script = dir.join("browser.sh");
+    std::fs::write(&script, format!("#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{}'\n", log.display())).unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    (script, log)
+}
+
+#[cfg(unix)]
+fn rig() -> Rig {
+    let fake = block(FakeTwitch::start(TwitchOptions {
+        client_ids: vec![CLIENT_ID.into()],
+        device_interval_secs: 1,
+        ..TwitchOptions::default()
+    }));
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::for_user("desk");
+    config.control.listen = "127.0.0.1:0".into();
+    config.ingest = Some(IngestBackend::Local);
+    config.local.listen = "127.0.0.1:0".into();
+    config.storage.dir = Some(dir.path().to_path_buf());
+    config.obs.enabled = false;
+    config.twitch.auth_url = fake.auth_url();
+    config.twitch.api_url = fake.api_url();
+    config.twitch.eventsub_url = fake.eventsub_url();
+    let secrets = Arc::new(MemorySecrets::new());
+    let shared: SharedSecrets = secrets.clone();
+    let persist = SharedPersist::default();
+    let boot = Boot { data_dir: dir.path().to_path_buf(), seed: None };
+    let mut shell = setup::start_shell(config, shared, boot, Box::new(persist.clone()), QuitPolicy::test(true));
+    let (script, opened) = recorder(dir.path());
+    shell.browser = Some(script.into());
+    let app = mock_builder().build(mock_context(noop_assets())).expect("mock app");
+    tauri_specta::Builder::<MockRuntime>::new()
+        .events(tauri_specta::collect_events![streampai_desktop::bridge::EngineEvent])
+        .mount_events(app.handle());
+    setup::install(app.handle(), shell, false);
+    Rig { app, fake, secrets, persist, opened, _dir: dir }
+}
+
+fn field<T: std::fmt::Debug>(r: Result<T, UiError>) -> String {
+    match r {
+        Err(UiError::Invalid { field, .. }) => field,
+        other => panic!("expected a field error, got {other:?}"),
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn sign_in_with_twitch_from_settings_accounts() {
+    let rig = rig();
+    let twitch = AccountPlatform::Twitch;
+
+    // No client id yet: the view says so, sign-in names the field to fill in.
+    let view = block(cmd::get_accounts(rig.shell())).unwrap();
+    assert_eq!(view.twitch_client_id, "");
+    assert_eq!(view.status.twitch.state, AccountState::SignedOut);
+    assert_eq!(view.status.twitch.error.as_ref().map(|e| e.kind), Some(AccountErrorKind::NotConfigured));
+    assert_eq!(field(block(cmd::account_sign_in(rig.shell(), twitch))), "twitch_client_id");
+    assert!(rig.opened().is_empty(), "nothing opened");
+
+    // A client id the engine's rule refuses: a field error, nothing changed or stored.
+    assert_eq!(field(block(cmd::save_twitch_client_id(rig.shell(), "my app/id".into()))), "twitch_client_id");
+    assert_eq!(rig.shell().engine.config().twitch.client_id, None);
+    assert!(rig.persist.load().config.is_none());
+
+    let view = block(cmd::save_twitch_client_id(rig.shell(), format!(" {CLIENT_ID} "))).unwrap();
+    assert_eq!(view.twitch_client_id, CLIENT_ID);
+    assert_eq!(rig.persist.load().config.unwrap().twitch.client_id.as_deref(), Some(CLIENT_ID));
+
+    // Sign in: the code to enter, Twitch's page opened (the engine's address, as given).
+    let answer = block(cmd::account_sign_in(rig.shell(), twitch)).unwrap();
+    assert_eq!(answer.open_error, None);
+    let code = answer.prompt.user_code.clone();
+    assert!(answer.prompt.verification_uri.contains(&code), "{answer:?}");
+    wait_until("the page opened", || rig.opened() == vec![answer.prompt.verification_uri.clone()], || rig.opened());
+    let pending = rig.twitch();
+    assert_eq!((pending.state, pending.user_code.as_deref()), (AccountState::Pending, Some(code.as_str())));
+    // Asked again while waiting: the same code; the page opens again on request.
+    assert_eq!(block(cmd::account_sign_in(rig.shell(), twitch)).unwrap().prompt.user_code, code);
+    block(cmd::open_sign_in_page(rig.shell(), twitch)).unwrap();
+    wait_until("opened three times", || rig.opened().len() == 3, || rig.opened());
+    assert!(rig.opened().iter().all(|u| *u == answer.prompt.verification_uri));
+
+    // The code is entered on Twitch's page (the fake): signed in.
+    rig.fake.approve(&code).unwrap();
+    wait_until("signed in", || rig.twitch().state == AccountState::SignedIn, || rig.twitch());
+    let view = block(cmd::get_accounts(rig.shell())).unwrap();
+    assert_eq!(view.status.twitch.login.as_deref(), Some("streampai_tester"));
+    assert_eq!(view.status.twitch.user_code, None);
+    // The tokens live in the secret store only.
+    let tokens = rig.secrets.get(&SecretName::TwitchTokens).unwrap().expect("the sign-in is stored");
+    let stored = format!("{:?}", rig.persist.load());
+    let answered = serde_json::to_string(&view).unwrap();
+    let tokens: serde_json::Value = serde_json::from_str(tokens.expose()).unwrap();
+    for key in ["access_token", "refresh_token"] {
+        let token = tokens[key].as_str().filter(|t| !t.is_empty()).expect(key);
+        assert!(!stored.contains(token) && !answered.contains(token), "the {key} left the secret store");
+    }
+    assert_eq!(
+        field(block(cmd::open_sign_in_page(rig.shell(), twitch))),
+        "sign_in",
+        "no page to open once signed in"
+    );
+
+    // Sign out: revoked at Twitch, deleted here.
+    let view = block(cmd::account_sign_out(rig.shell(), twitch)).unwrap();
+    assert_eq!((view.status.twitch.state, view.status.twitch.login), (AccountState::SignedOut, None));
+    assert!(rig.secrets.get(&SecretName::TwitchTokens).unwrap().is_none());
+    assert!(rig.fake.requests().get(&Route::Revoke).is_some_and(|n| *n >= 1), "revoked at Twitch");
+}
