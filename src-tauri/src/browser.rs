@@ -18,17 +18,17 @@ pub fn url_problem(url: &str) -> Option<String> {
         Ok(u) => u,
         Err(e) => return Some(format!("not a web address ({e})")),
     };
+    if !matches!(u.scheme(), "https" | "http") {
+        return Some(format!("only https:// pages are opened, not {}://", u.scheme()));
+    }
     let loopback = match u.host() {
         Some(url::Host::Domain(d)) => d == "localhost",
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
         None => return Some("the address has no host".into()),
     };
-    match u.scheme() {
-        "https" => None,
-        "http" if loopback => None,
-        s => Some(format!("only https:// pages are opened, not {s}://")),
-    }
+    (u.scheme() == "http" && !loopback)
+        .then(|| "only https:// pages are opened (http:// only on this machine)".into())
 }
 
 /// Opens `url` with `browser` (a program taking the address as its argument) or, without one,

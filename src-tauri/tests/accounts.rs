@@ -103,7 +103,8 @@ fn rig() -> Rig {
     let shared: SharedSecrets = secrets.clone();
     let persist = SharedPersist::default();
     let boot = Boot { data_dir: dir.path().to_path_buf(), seed: None };
-    let mut shell = setup::start_shell(config, shared, boot, Box::new(persist.clone()), QuitPolicy::test(true));
+    let mut shell =
+        setup::start_shell(config, shared, boot, Box::new(persist.clone()), QuitPolicy::test(true));
     let (script, opened) = recorder(dir.path());
     shell.browser = Some(script.into());
     let app = mock_builder().build(mock_context(noop_assets())).expect("mock app");
@@ -128,10 +129,15 @@ fn sign_in_with_twitch_from_settings_accounts() {
     let twitch = AccountPlatform::Twitch;
 
     // No client id yet: the view says so, sign-in names the field to fill in.
+    let not_configured = |s: &streampai::accounts::AccountStatus| {
+        s.state == AccountState::SignedOut
+            && s.error.as_ref().map(|e| e.kind) == Some(AccountErrorKind::NotConfigured)
+    };
+    // (The account publishes its first status once its actor runs.)
+    wait_until("not configured", || not_configured(&rig.twitch()), || rig.twitch());
     let view = block(cmd::get_accounts(rig.shell())).unwrap();
     assert_eq!(view.twitch_client_id, "");
-    assert_eq!(view.status.twitch.state, AccountState::SignedOut);
-    assert_eq!(view.status.twitch.error.as_ref().map(|e| e.kind), Some(AccountErrorKind::NotConfigured));
+    assert!(not_configured(&view.status.twitch), "{:?}", view.status.twitch);
     assert_eq!(field(block(cmd::account_sign_in(rig.shell(), twitch))), "twitch_client_id");
     assert!(rig.opened().is_empty(), "nothing opened");
 
@@ -149,7 +155,11 @@ fn sign_in_with_twitch_from_settings_accounts() {
     assert_eq!(answer.open_error, None);
     let code = answer.prompt.user_code.clone();
     assert!(answer.prompt.verification_uri.contains(&code), "{answer:?}");
-    wait_until("the page opened", || rig.opened() == vec![answer.prompt.verification_uri.clone()], || rig.opened());
+    wait_until(
+        "the page opened",
+        || rig.opened() == vec![answer.prompt.verification_uri.clone()],
+        || rig.opened(),
+    );
     let pending = rig.twitch();
     assert_eq!((pending.state, pending.user_code.as_deref()), (AccountState::Pending, Some(code.as_str())));
     // Asked again while waiting: the same code; the page opens again on request.

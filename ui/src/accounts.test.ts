@@ -54,6 +54,8 @@ describe("account state in words", () => {
     expect(accountWords("Twitch", s, false).text).toBe("Not set up: enter the client id of your Twitch app below");
     // The engine keeps reporting not_configured until the next attempt: saved means ready.
     expect(accountWords("Twitch", s, true).text).toBe("Not signed in");
+    // Before the engine's first status: no error yet, still not set up.
+    expect(accountWords("Twitch", acct(), false).text).toBe("Not set up: enter the client id of your Twitch app below");
   });
 
   it("keeps the login when signed in but needing attention", () => {

@@ -62,13 +62,14 @@ export function accountWords(label: string, s: AccountStatus, configured: boolea
       break;
   }
   const signIn = (text: string, tone: Tone = "warn"): AccountWords => ({ text, detail, tone, action: "sign_in" });
+  if (!configured && (!s.error || s.error.kind === "not_configured")) {
+    return { text: `Not set up: enter the client id of your ${label} app below`, detail: null, tone: "off", action: "sign_in" };
+  }
   switch (s.error?.kind) {
     case undefined:
       return { text: "Not signed in", detail: null, tone: "off", action: "sign_in" };
     case "not_configured":
-      return configured
-        ? { text: "Not signed in", detail: null, tone: "off", action: "sign_in" }
-        : { text: `Not set up: enter the client id of your ${label} app below`, detail: null, tone: "off", action: "sign_in" };
+      return { text: "Not signed in", detail: null, tone: "off", action: "sign_in" };
     case "expired":
       return signIn(`The code expired before it was entered — Sign in again`);
     case "denied":
