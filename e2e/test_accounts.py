@@ -17,7 +17,8 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
-from conftest import CONTROL_TOKEN, SHOTS, TARGET, clipboard, control, el, free_port, http, screenshot, text, typed, wait_for
+from conftest import (CONTROL_TOKEN, SHOTS, TARGET, click, clipboard, control, el, free_port, goto, http, screenshot,
+                      shown, text, typed, wait_for)
 
 FAKE_PLATFORMS = Path(os.environ.get("FAKE_PLATFORMS_BIN", TARGET / "debug" / "fake-platforms"))
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
@@ -113,21 +114,6 @@ def overlay(work, control_port):
     drv.get(f"http://127.0.0.1:{control_port}/overlay/alerts?key={OVERLAY_KEY}")
     yield drv
     drv.quit()
-
-
-def shown(driver, testid):
-    found = driver.find_elements(By.CSS_SELECTOR, f'[data-testid="{testid}"]')
-    return bool(found) and found[0].is_displayed()
-
-
-def click(driver, testid):
-    wait_for(f"{testid} clickable", lambda: shown(driver, testid) and el(driver, testid).is_enabled())
-    el(driver, testid).click()
-
-
-def goto(driver, view):
-    driver.execute_script(f"location.hash = '#/{view}'")
-    wait_for(f"{view} page", lambda: "active" in el(driver, f"nav-{view}").get_attribute("class"))
 
 
 def into_view(driver, testid):

@@ -18,7 +18,7 @@ use streampai::Config;
 use streampai_desktop::boot::Boot;
 use streampai_desktop::commands::accounts as cmd;
 use streampai_desktop::error::UiError;
-use streampai_desktop::settings::{MemoryPersist, Persist, Stored};
+use streampai_desktop::settings::MemoryPersist;
 use streampai_desktop::setup;
 use streampai_desktop::shell::{QuitPolicy, Shell};
 use tauri::test::{mock_builder, mock_context, noop_assets, MockRuntime};
@@ -38,23 +38,10 @@ fn wait_until<T: std::fmt::Debug>(what: &str, mut cond: impl FnMut() -> bool, sh
     }
 }
 
-#[derive(Clone, Default)]
-struct SharedPersist(Arc<MemoryPersist>);
-
-impl Persist for SharedPersist {
-    fn load(&self) -> Stored {
-        self.0.load()
-    }
-    fn save(&self, stored: &Stored) -> Result<(), String> {
-        self.0.save(stored)
-    }
-}
-
 struct Rig {
     app: App<MockRuntime>,
     fake: FakeTwitch,
     secrets: Arc<MemorySecrets>,
-    persist: SharedPersist,
     opened: PathBuf,
     _dir: tempfile::TempDir,
 }
@@ -101,10 +88,9 @@ fn rig() -> Rig {
     config.twitch.eventsub_url = fake.eventsub_url();
     let secrets = Arc::new(MemorySecrets::new());
     let shared: SharedSecrets = secrets.clone();
-    let persist = SharedPersist::default();
     let boot = Boot { data_dir: dir.path().to_path_buf(), seed: None };
     let mut shell =
-        setup::start_shell(config, shared, boot, Box::new(persist.clone()), QuitPolicy::test(true));
+        setup::start_shell(config, shared, boot, Box::<MemoryPersist>::default(), QuitPolicy::test(true));
     let (script, opened) = recorder(dir.path());
     shell.browser = Some(script.into());
     let app = mock_builder().build(mock_context(noop_assets())).expect("mock app");
@@ -112,7 +98,7 @@ fn rig() -> Rig {
         .events(tauri_specta::collect_events![streampai_desktop::bridge::EngineEvent])
         .mount_events(app.handle());
     setup::install(app.handle(), shell, false);
-    Rig { app, fake, secrets, persist, opened, _dir: dir }
+    Rig { app, fake, secrets, opened, _dir: dir }
 }
 
 fn field<T: std::fmt::Debug>(r: Result<T, UiError>) -> String {
@@ -144,11 +130,11 @@ fn sign_in_with_twitch_from_settings_accounts() {
     // A client id the engine's rule refuses: a field error, nothing changed or stored.
     assert_eq!(field(block(cmd::save_twitch_client_id(rig.shell(), "my app/id".into()))), "twitch_client_id");
     assert_eq!(rig.shell().engine.config().twitch.client_id, None);
-    assert!(rig.persist.load().config.is_none());
+    assert!(rig.shell().stored().config.is_none());
 
     let view = block(cmd::save_twitch_client_id(rig.shell(), format!(" {CLIENT_ID} "))).unwrap();
     assert_eq!(view.twitch_client_id, CLIENT_ID);
-    assert_eq!(rig.persist.load().config.unwrap().twitch.client_id.as_deref(), Some(CLIENT_ID));
+    assert_eq!(rig.shell().stored().config.unwrap().twitch.client_id.as_deref(), Some(CLIENT_ID));
 
     // Sign in: the code to enter, Twitch's page opened (the engine's address, as given).
     let answer = block(cmd::account_sign_in(rig.shell(), twitch)).unwrap();
@@ -176,7 +162,7 @@ fn sign_in_with_twitch_from_settings_accounts() {
     assert_eq!(view.status.twitch.user_code, None);
     // The tokens live in the secret store only.
     let tokens = rig.secrets.get(&SecretName::TwitchTokens).unwrap().expect("the sign-in is stored");
-    let stored = format!("{:?}", rig.persist.load());
+    let stored = format!("{:?}", rig.shell().stored());
     let answered = serde_json::to_string(&view).unwrap();
     let tokens: serde_json::Value = serde_json::from_str(tokens.expose()).unwrap();
     for key in ["access_token", "refresh_token"] {
