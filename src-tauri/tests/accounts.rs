@@ -4,6 +4,8 @@
 //! device code and opening Twitch's page (a recorder program instead of a browser), "open the
 //! page again" only while a sign-in waits, the code entered → signed in, sign-out. The tokens
 //! stay in the secret store: never in the settings store, never in an answer to the UI.
+//! Unix only: the recorder standing in for the browser is a shell script.
+#![cfg(unix)]
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -59,7 +61,6 @@ impl Rig {
 }
 
 /// A program that writes down each address it is asked to open (instead of a browser).
-#[cfg(unix)]
 fn recorder(dir: &Path) -> (PathBuf, PathBuf) {
     use std::os::unix::fs::PermissionsExt;
     let log = dir.join("opened.txt");
@@ -69,7 +70,6 @@ fn recorder(dir: &Path) -> (PathBuf, PathBuf) {
     (script, log)
 }
 
-#[cfg(unix)]
 fn rig() -> Rig {
     let fake = block(FakeTwitch::start(TwitchOptions {
         client_ids: vec![CLIENT_ID.into()],
@@ -108,7 +108,6 @@ fn field<T: std::fmt::Debug>(r: Result<T, UiError>) -> String {
     }
 }
 
-#[cfg(unix)]
 #[test]
 fn sign_in_with_twitch_from_settings_accounts() {
     let rig = rig();
