@@ -265,6 +265,7 @@ def test_bad_token_in_settings_shows_the_exact_error(driver):
     # Where secrets live (this session has an unlocked gnome-keyring).
     wait_for("secrets line", lambda: text(driver, "secrets-backend") == "Secrets are kept in the system keyring.",
              show=lambda: text(driver, "secrets-backend"))
+    driver.execute_script("arguments[0].scrollIntoView({block: 'start'})", el(driver, "cloudflare-section"))
     screenshot(driver, "settings")
     el(driver, "cf-token").clear()
 
