@@ -37,6 +37,15 @@ pub enum UserAction {
         #[arg(long, env = "STREAMPAI_SYNC_DATA", default_value = ".")]
         data: PathBuf,
     },
+    /// Set the user's Ko-fi verification token (Ko-fi → More → API → Webhooks → Advanced),
+    /// read from standard input so it stays out of the shell history; only its SHA-256 is
+    /// stored. Ko-fi then posts to https://THIS-HOST/hooks/NAME/kofi.
+    KofiToken {
+        name: String,
+        /// Folder of users.json.
+        #[arg(long, env = "STREAMPAI_SYNC_DATA", default_value = ".")]
+        data: PathBuf,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -87,6 +96,19 @@ pub async fn run(args: SyncServerArgs) -> anyhow::Result<()> {
             eprintln!(
                 "streampai: user {name} added to {}. The token above is shown once; every device of {name} signs in with it.",
                 data.join(users::USERS_FILE).display()
+            );
+            Ok(())
+        }
+        Some(SyncAction::User { action: UserAction::KofiToken { name, data } }) => {
+            use std::io::IsTerminal;
+            if std::io::stdin().is_terminal() {
+                eprintln!("Paste {name}'s Ko-fi verification token, then press Enter:");
+            }
+            let mut token = String::new();
+            std::io::stdin().read_line(&mut token).context("cannot read the token from standard input")?;
+            users::set_kofi_token(&data, &name, &token)?;
+            eprintln!(
+                "streampai: Ko-fi token of {name} saved (as a hash). Point Ko-fi's webhook URL at https://<this server>/hooks/{name}/kofi"
             );
             Ok(())
         }
