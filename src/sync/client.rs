@@ -28,8 +28,8 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use super::protocol::{
-    decode_server, encode, ClientMsg, Command, CommandResult, ErrorCode, Hook, PlatformState, Presences, Role,
-    ServerMsg, StreamState, DEFAULT_HEARTBEAT_TIMEOUT_MS, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION,
+    decode_server, encode, ClientMsg, Command, CommandResult, ErrorCode, Hook, PlatformState, Presences,
+    Role, ServerMsg, StreamState, DEFAULT_HEARTBEAT_TIMEOUT_MS, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION,
 };
 use crate::engine::{Engine, Status, WeakEngine};
 use crate::events::Event;
@@ -446,16 +446,16 @@ fn take_hook(engine: &Engine, hook: &Hook) -> bool {
     match hook.source.as_str() {
         "kofi" => match crate::control::kofi::accept(&engine.alerts(), &hook.payload, Some(&hook.id)) {
             Ok(a) => {
-                info!(hook = %hook.id, alert_id = %a.id, duplicate = a.duplicate, "sync: relayed Ko-fi event stored");
+                info!(hook = %crate::telemetry::esc(&hook.id), alert_id = %a.id, duplicate = a.duplicate, "sync: relayed Ko-fi event stored");
                 true
             }
             Err(e) => {
-                warn!(hook = %hook.id, cause = %e, "sync: cannot store a relayed Ko-fi event; the server keeps it");
+                warn!(hook = %crate::telemetry::esc(&hook.id), cause = %e, "sync: cannot store a relayed Ko-fi event; the server keeps it");
                 false
             }
         },
         other => {
-            warn!(hook = %hook.id, source = %crate::telemetry::esc(other), "sync: relayed event of an unknown kind; left with the server");
+            warn!(hook = %crate::telemetry::esc(&hook.id), source = %crate::telemetry::esc(other), "sync: relayed event of an unknown kind; left with the server");
             false
         }
     }

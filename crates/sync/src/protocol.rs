@@ -590,6 +590,24 @@ mod tests {
     }
 
     #[test]
+    fn hooks_round_trip_and_acks_are_checked() {
+        let hook = ServerMsg::Hook(Hook {
+            id: "kofi:3a1fac0c-f960-4506-a60e-824979a74e74".into(),
+            source: "kofi".into(),
+            received_at: 1_764_121_000_000,
+            payload: serde_json::json!({"from_name": "Ann", "amount": "3.00", "is_public": true}),
+        });
+        let s = encode(&hook);
+        assert!(s.starts_with(r#"{"type":"hook","id":"kofi:"#), "{s}");
+        assert_eq!(decode_server(s.as_bytes(), MAX).unwrap(), hook);
+        let ack = br#"{"type":"hook_ack","id":"kofi:3a1fac0c-f960-4506-a60e-824979a74e74"}"#;
+        assert!(matches!(decode_client(ack, MAX), Ok(ClientMsg::HookAck { .. })));
+        let bad = br#"{"type":"hook_ack","id":"kofi: spaces"}"#;
+        assert!(matches!(decode_client(bad, MAX), Err(DecodeError::Invalid { field: "id", .. })));
+        assert!(supports_version(1) && supports_version(2) && !supports_version(0) && !supports_version(3));
+    }
+
+    #[test]
     fn close_codes_are_distinct() {
         use std::collections::HashSet;
         let all = [

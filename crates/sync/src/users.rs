@@ -209,11 +209,8 @@ impl Users {
         }
         let file = read_file(path)?;
         let mut l = self.lock();
-        l.kofi = file
-            .users
-            .iter()
-            .filter_map(|u| Some((u.name.clone(), u.kofi_token_sha256.clone()?)))
-            .collect();
+        l.kofi =
+            file.users.iter().filter_map(|u| Some((u.name.clone(), u.kofi_token_sha256.clone()?))).collect();
         l.by_hash = file.users.into_iter().map(|u| (u.token_sha256, u.name)).collect();
         l.mtime = mtime;
         Ok(())
@@ -308,7 +305,11 @@ mod tests {
         assert_eq!(users.check_kofi_token("alice", "kofi-secret"), HookAuth::Valid);
         assert_eq!(users.check_kofi_token("alice", "kofi-secreT"), HookAuth::Wrong);
         assert_eq!(users.check_kofi_token("nobody", "kofi-secret"), HookAuth::NotSetUp);
-        assert!(constant_time_eq(b"ab", b"ab") && !constant_time_eq(b"ab", b"ac") && !constant_time_eq(b"a", b"ab"));
+        assert!(
+            constant_time_eq(b"ab", b"ab")
+                && !constant_time_eq(b"ab", b"ac")
+                && !constant_time_eq(b"a", b"ab")
+        );
     }
 
     #[test]

@@ -23,7 +23,8 @@ async fn start_with(cfg: ServerConfig, redis: Option<&str>) -> RunningServer {
 }
 
 async fn donate(addr: SocketAddr, message_id: &str, from: &str) -> (u16, Value) {
-    post_form(addr, "/hooks/alice/kofi", &kofi_body(&kofi_donation(KOFI_TOKEN, message_id, from, "3.00"))).await
+    post_form(addr, "/hooks/alice/kofi", &kofi_body(&kofi_donation(KOFI_TOKEN, message_id, from, "3.00")))
+        .await
 }
 
 /// A version-2 host of alice, past its presence and stream state.

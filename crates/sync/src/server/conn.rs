@@ -105,7 +105,8 @@ pub(super) async fn run(mut socket: WebSocket, sh: Arc<Shared>, admission: Optio
         Ok(Some(Ok(_))) => return close(&mut socket, ErrorCode::BadMessage, "expected a text frame").await,
     };
     if !supports_version(version) {
-        let msg = format!("this server speaks protocol versions {MIN_PROTOCOL_VERSION} to {PROTOCOL_VERSION}");
+        let msg =
+            format!("this server speaks protocol versions {MIN_PROTOCOL_VERSION} to {PROTOCOL_VERSION}");
         return close(&mut socket, ErrorCode::UnsupportedVersion, &msg).await;
     }
     let Some(user) = sh.users.authenticate(&token) else {
@@ -137,7 +138,8 @@ pub(super) async fn run(mut socket: WebSocket, sh: Arc<Shared>, admission: Optio
         max_message_bytes: max,
     };
     let own_tx = tx.clone();
-    let local = LocalConn { device_id: device_id.clone(), meta: meta.clone(), version, tx, slow: slow.clone() };
+    let local =
+        LocalConn { device_id: device_id.clone(), meta: meta.clone(), version, tx, slow: slow.clone() };
     if let Err(code) = sh.join(&user, local, welcome).await {
         return close(&mut socket, code, "the server cannot take connections now").await;
     }

@@ -59,7 +59,9 @@ pub enum Put {
     /// Already held under this id: nothing new.
     Duplicate,
     /// The user's queue holds `max` events already.
-    Full { max: usize },
+    Full {
+        max: usize,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -143,7 +145,9 @@ impl Shared {
     pub(crate) async fn pending_hooks(&self, user: &str) -> Result<Vec<Hook>, HookStoreError> {
         match &self.redis {
             None => Ok(self.hooks.pending(user, self.cfg.hook_ttl)),
-            Some(r) => r.pending_hooks(user, self.cfg.hook_ttl).await.map_err(|e| HookStoreError(e.to_string())),
+            Some(r) => {
+                r.pending_hooks(user, self.cfg.hook_ttl).await.map_err(|e| HookStoreError(e.to_string()))
+            }
         }
     }
 
@@ -244,8 +248,11 @@ pub(crate) async fn kofi(
     body: Body,
 ) -> Response {
     let limit = sh.cfg.hook_body_bytes;
-    let bytes = match tokio::time::timeout(sh.cfg.hook_body_timeout, axum::body::to_bytes(body, limit)).await {
-        Err(_) => return error(StatusCode::REQUEST_TIMEOUT, "timeout", "the request body did not arrive in time"),
+    let bytes = match tokio::time::timeout(sh.cfg.hook_body_timeout, axum::body::to_bytes(body, limit)).await
+    {
+        Err(_) => {
+            return error(StatusCode::REQUEST_TIMEOUT, "timeout", "the request body did not arrive in time")
+        }
         Ok(Err(_)) => {
             refused(&user, "body over the size limit");
             return error(
@@ -289,7 +296,12 @@ pub(crate) async fn kofi(
     let id = kofi_hook_id(&data);
     let payload: Map<String, Value> =
         data.into_iter().filter(|(k, _)| KOFI_FIELDS.contains(&k.as_str())).collect();
-    let hook = Hook { id: id.clone(), source: "kofi".into(), received_at: now_ms(), payload: Value::Object(payload) };
+    let hook = Hook {
+        id: id.clone(),
+        source: "kofi".into(),
+        received_at: now_ms(),
+        payload: Value::Object(payload),
+    };
     match sh.put_hook(&user, &hook).await {
         Ok(Put::New) => {
             tracing::info!(user = %esc(&user), id = %id, "webhook: Ko-fi event held for the host");
@@ -312,7 +324,11 @@ pub(crate) async fn kofi(
         }
         Err(e) => {
             tracing::warn!(user = %esc(&user), cause = %e, "webhook: cannot hold the event; refused with 503");
-            let mut r = error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the server cannot hold the event now; retry later");
+            let mut r = error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the server cannot hold the event now; retry later",
+            );
             r.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("30"));
             r
         }
@@ -362,8 +378,10 @@ mod tests {
     #[test]
     fn hook_ids_follow_the_message_id() {
         let d = |v: Value| v.as_object().unwrap().clone();
-        assert_eq!(kofi_hook_id(&d(json!({"message_id": "3a1fac0c-f960-4506-a60e-824979a74e74"}))),
-            "kofi:3a1fac0c-f960-4506-a60e-824979a74e74");
+        assert_eq!(
+            kofi_hook_id(&d(json!({"message_id": "3a1fac0c-f960-4506-a60e-824979a74e74"}))),
+            "kofi:3a1fac0c-f960-4506-a60e-824979a74e74"
+        );
         let odd = kofi_hook_id(&d(json!({"message_id": "a b\nc"})));
         assert!(odd.starts_with("kofi:h") && valid_id(&odd), "{odd}");
         assert_eq!(odd, kofi_hook_id(&d(json!({"message_id": "a b\nc", "amount": "9"}))));

@@ -17,8 +17,8 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use crate::protocol::{
-    encode, Command, CommandResult, ErrorCode, Hook, Meta, PresenceEntry, Presences, Role, ServerMsg, StreamState,
-    HOOKS_VERSION,
+    encode, Command, CommandResult, ErrorCode, Hook, Meta, PresenceEntry, Presences, Role, ServerMsg,
+    StreamState, HOOKS_VERSION,
 };
 
 /// What goes to a connection's writer.
@@ -35,11 +35,30 @@ pub enum Out {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "ev", rename_all = "snake_case")]
 pub enum HubEvent {
-    Join { device_id: String, meta: Meta },
-    Leave { device_id: String, meta: Meta },
-    State { host: Option<String>, state: Option<StreamState> },
-    Command { id: String, from: String, device_id: String, device_name: String, command: Command },
-    Result { id: String, to: String, result: CommandResult },
+    Join {
+        device_id: String,
+        meta: Meta,
+    },
+    Leave {
+        device_id: String,
+        meta: Meta,
+    },
+    State {
+        host: Option<String>,
+        state: Option<StreamState>,
+    },
+    Command {
+        id: String,
+        from: String,
+        device_id: String,
+        device_name: String,
+        command: Command,
+    },
+    Result {
+        id: String,
+        to: String,
+        result: CommandResult,
+    },
     /// A webhook event was taken for this user: to its hosts of protocol version 2+.
     Hook(Hook),
 }
@@ -238,7 +257,9 @@ impl LocalHub {
             }
             HubEvent::Hook(hook) => {
                 let hook = std::sync::Arc::new(hook);
-                for c in room.conns.values().filter(|c| c.meta.role == Role::Host && c.version >= HOOKS_VERSION) {
+                for c in
+                    room.conns.values().filter(|c| c.meta.role == Role::Host && c.version >= HOOKS_VERSION)
+                {
                     if let Err(mpsc::error::TrySendError::Full(_)) = c.tx.try_send(Out::Hook(hook.clone())) {
                         // Still held by the store: the host gets it on its next connection.
                         c.slow.cancel();

@@ -27,9 +27,9 @@ use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
 use tokio::task::AbortHandle;
 
+use super::hooks::Put;
 use super::hub::{HubEvent, Snapshot};
 use super::{ServerConfig, Shared};
-use super::hooks::Put;
 use crate::protocol::{Hook, Meta, PresenceEntry, Role, StreamState};
 
 #[derive(Debug, thiserror::Error)]
@@ -223,7 +223,13 @@ impl RedisBackend {
     }
 
     /// Hold a webhook event: `HSETNX` decides duplicates; over `max` the new one is taken back.
-    pub async fn put_hook(&self, user: &str, hook: &Hook, max: usize, ttl: Duration) -> Result<Put, RedisError> {
+    pub async fn put_hook(
+        &self,
+        user: &str,
+        hook: &Hook,
+        max: usize,
+        ttl: Duration,
+    ) -> Result<Put, RedisError> {
         let mut c = self.conn.clone();
         let key = hooks_key(user);
         let rec = serde_json::to_string(hook).unwrap_or_default();
