@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use streampai::alerts::Alert;
 use streampai::secrets::{Secret, SecretName, SecretStore};
 use streampai::Engine;
-use streampai_sync::server::{self, RunningServer, ServerConfig};
+use streampai_sync::server::{self, RunningServer};
 use streampai_sync::users::Users;
 use support::*;
 use sync_common::{kofi_body, kofi_donation, post_form, KOFI_TOKEN};
@@ -26,18 +26,10 @@ use tokio_tungstenite::tungstenite::Message;
 const ALICE: &str = "alice-sync-token-0001";
 const WAIT: Duration = Duration::from_secs(15);
 
-fn server_config() -> ServerConfig {
-    ServerConfig {
-        heartbeat_interval: Duration::from_millis(100),
-        heartbeat_timeout: Duration::from_millis(600),
-        ..ServerConfig::default()
-    }
-}
-
 async fn sync_server(addr: &str, redis: Option<&str>) -> RunningServer {
     let l = tokio::net::TcpListener::bind(addr).await.unwrap();
     let users = Users::from_tokens([("alice", ALICE)]).with_kofi_token("alice", KOFI_TOKEN);
-    server::start(l, server_config(), users, None, redis).await.unwrap()
+    server::start(l, sync_common::fast_config(), users, None, redis).await.unwrap()
 }
 
 /// A headless engine of alice that syncs through `addr` (no Ko-fi token of its own: the sync

@@ -32,34 +32,15 @@ pub enum Out {
 }
 
 /// Something that happened to one user, delivered to that user's connections on every instance.
+/// (`Hook`: a webhook event was taken for this user; it goes to its hosts of protocol 2+.)
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "ev", rename_all = "snake_case")]
 pub enum HubEvent {
-    Join {
-        device_id: String,
-        meta: Meta,
-    },
-    Leave {
-        device_id: String,
-        meta: Meta,
-    },
-    State {
-        host: Option<String>,
-        state: Option<StreamState>,
-    },
-    Command {
-        id: String,
-        from: String,
-        device_id: String,
-        device_name: String,
-        command: Command,
-    },
-    Result {
-        id: String,
-        to: String,
-        result: CommandResult,
-    },
-    /// A webhook event was taken for this user: to its hosts of protocol version 2+.
+    Join { device_id: String, meta: Meta },
+    Leave { device_id: String, meta: Meta },
+    State { host: Option<String>, state: Option<StreamState> },
+    Command { id: String, from: String, device_id: String, device_name: String, command: Command },
+    Result { id: String, to: String, result: CommandResult },
     Hook(Hook),
 }
 
