@@ -257,3 +257,27 @@ async fn redis_queue_full_is_a_503_and_refused_events_are_not_held() {
     assert_eq!(ids(&hooks(h.drain(1).await)), ["kofi:f1", "kofi:f2"]);
     a.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_body_that_never_arrives_times_out_and_holds_nothing() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let cfg = ServerConfig { hook_body_timeout: std::time::Duration::from_millis(300), ..fast_config() };
+    let srv = start_with(cfg, None).await;
+    let addr = srv.local_addr();
+    let body = kofi_body(&kofi_donation(KOFI_TOKEN, "slow-1", "Ann", "1"));
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST /hooks/alice/kofi HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    // The head and half the body, then nothing.
+    s.write_all(head.as_bytes()).await.unwrap();
+    s.write_all(&body.as_bytes()[..body.len() / 2]).await.unwrap();
+    let mut out = vec![0u8; 1024];
+    let n = tokio::time::timeout(WAIT, s.read(&mut out)).await.expect("an answer in time").unwrap();
+    let text = String::from_utf8_lossy(&out[..n]);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    let mut h = host(addr, "pc").await;
+    assert!(hooks(h.drain(1).await).is_empty());
+    srv.shutdown().await;
+}
