@@ -7,7 +7,7 @@ mod auth;
 mod error;
 mod events_ws;
 mod host;
-mod kofi;
+pub(crate) mod kofi;
 mod obs_api;
 mod overlay;
 mod routes;
