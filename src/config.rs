@@ -109,6 +109,7 @@ pub struct Config {
     pub twitch: crate::accounts::TwitchConfig,
     /// YouTube sign-in and live chat events (`[youtube] client_id` + `client_secret`, the
     /// URLs); off without them.
+    #[serde(default)]
     pub youtube: crate::accounts::YouTubeConfig,
     /// The link to the streamer's OBS (obs-websocket 5).
     #[serde(default)]

@@ -6,12 +6,11 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 use std::time::{Duration, Instant};
 
 use fake_platforms::twitch::Route;
 use fake_platforms::{FakeTwitch, TwitchOptions};
-use support::headless::Headless;
+use support::headless::{files_containing, json, Headless};
 
 fn write_config(dir: &Path, fake: &FakeTwitch) -> PathBuf {
     let path = dir.join("streampai.toml");
@@ -26,29 +25,6 @@ fn write_config(dir: &Path, fake: &FakeTwitch) -> PathBuf {
     );
     std::fs::write(&path, text).unwrap();
     path
-}
-
-/// Every file under `dir` that contains `needle` (bytes), relative to `dir`.
-fn files_containing(dir: &Path, needle: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap().flatten() {
-            let p = entry.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if let Ok(bytes) = std::fs::read(&p) {
-                if bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
-                    found.push(p.strip_prefix(dir).unwrap().display().to_string());
-                }
-            }
-        }
-    }
-    found
-}
-
-fn json(out: &Output) -> serde_json::Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("JSON on stdout: {out:?}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

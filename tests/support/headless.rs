@@ -83,3 +83,27 @@ impl Headless {
         self.logs()
     }
 }
+
+/// Every file under `dir` that contains `needle` (bytes), relative to `dir`.
+pub fn files_containing(dir: &Path, needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if let Ok(bytes) = std::fs::read(&p) {
+                if bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
+                    found.push(p.strip_prefix(dir).unwrap().display().to_string());
+                }
+            }
+        }
+    }
+    found
+}
+
+/// A CLI run's stdout as JSON.
+pub fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("JSON on stdout: {out:?}"))
+}
