@@ -594,7 +594,13 @@ impl Actor {
                 return Err(words);
             }
         };
-        let api = self.api(&p.config).map_err(|e| e.message)?;
+        let api = match self.api(&p.config) {
+            Ok(a) => a,
+            Err(e) => {
+                self.last_error = Some(e.clone());
+                return Err(e.message);
+            }
+        };
         let set = match api.exchange(&code, &p.verifier, &p.redirect_uri).await {
             Ok(set) => set,
             Err(e) => {

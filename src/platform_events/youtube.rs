@@ -56,6 +56,8 @@ const BACKOFF_MAX: Duration = Duration::from_secs(300);
 /// Where the reader is in a chat: kept across restarts of the child.
 #[derive(Clone, Debug, Default)]
 struct Cursor {
+    /// The signed-in channel it belongs to (another sign-in starts afresh).
+    channel_id: String,
     chat_id: String,
     page_token: Option<String>,
 }
@@ -132,13 +134,20 @@ struct Events {
     /// When this reader started (the first page's history cut-off).
     started: DateTime<Utc>,
     backoff: Duration,
+    /// The channel being read.
+    channel_id: String,
 }
 
 pub(crate) async fn run(args: YouTubeEventsArgs, cancel: CancellationToken) -> ChildResult {
     let session_rx = args.account.session();
-    let mut me = Events { args, session_rx, started: Utc::now(), backoff: BACKOFF_INITIAL };
+    let mut me =
+        Events { args, session_rx, started: Utc::now(), backoff: BACKOFF_INITIAL, channel_id: String::new() };
     'outer: loop {
         let Some(session) = me.wait_for_session(&cancel).await else { break };
+        if me.cursor().is_some_and(|c| c.channel_id != session.channel_id) {
+            me.set_cursor(None);
+        }
+        me.channel_id = session.channel_id.clone();
         me.set_state(EventsState::Connecting, 0, None);
         loop {
             let step = tokio::select! {
@@ -267,7 +276,11 @@ impl Events {
                 match list.into_iter().find_map(|b| b.live_chat_id.map(|c| (b.title, c))) {
                     Some((title, chat_id)) => {
                         info!(broadcast = %esc(&title), "YouTube live chat: found the live broadcast");
-                        self.set_cursor(Some(Cursor { chat_id, page_token: None }));
+                        self.set_cursor(Some(Cursor {
+                            channel_id: self.channel_id.clone(),
+                            chat_id,
+                            page_token: None,
+                        }));
                         Step::Wait(Duration::ZERO)
                     }
                     None => {
@@ -335,10 +348,7 @@ impl Events {
         }
         let over = page.offline_at.is_some();
         self.set_cursor(
-            (!over).then(|| Cursor {
-                chat_id: cursor.chat_id.clone(),
-                page_token: page.next_page_token.clone(),
-            }),
+            (!over).then(|| Cursor { page_token: page.next_page_token.clone(), ..cursor.clone() }),
         );
         if over {
             info!("YouTube live chat: the stream went offline; looking for a live broadcast");
