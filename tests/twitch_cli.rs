@@ -6,7 +6,6 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use fake_platforms::twitch::Route;
 use fake_platforms::{FakeTwitch, TwitchOptions};
@@ -47,18 +46,8 @@ async fn cli_sign_in_keeps_the_tokens_in_the_secrets_file_only() {
     assert!(String::from_utf8_lossy(&out.stderr).contains(&code), "the code is shown: {out:?}");
     fake.approve(&code).unwrap();
 
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        let out = engine.cli(&config, &["account", "status"]);
-        assert!(out.status.success(), "{out:?}");
-        let v = json(&out);
-        if v["twitch"]["state"] == "signed_in" {
-            break v;
-        }
-        assert!(Instant::now() < deadline, "not signed in: {v}");
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    };
-    assert_eq!(status["twitch"]["login"], "streampai_tester");
+    let status = engine.wait_signed_in(&config, "twitch").await;
+    assert_eq!(status["login"], "streampai_tester");
     // The engine has also connected EventSub (no window needed for the account; the CLI's
     // requests do not hold the tree, so events may be off): nothing below depends on it.
 

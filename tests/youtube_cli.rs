@@ -8,7 +8,6 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use fake_platforms::youtube::Route;
 use fake_platforms::{FakeYouTube, YouTubeOptions};
@@ -45,18 +44,8 @@ async fn cli_sign_in_prints_the_page_and_keeps_the_tokens_in_the_secrets_file_on
     let page = reqwest::get(&url).await.unwrap().text().await.unwrap();
     assert!(page.contains("Signed in to YouTube"), "{page}");
 
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        let out = engine.cli(&config, &["account", "status"]);
-        assert!(out.status.success(), "{out:?}");
-        let v = json(&out);
-        if v["youtube"]["state"] == "signed_in" {
-            break v;
-        }
-        assert!(Instant::now() < deadline, "not signed in: {v}");
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    };
-    assert_eq!(status["youtube"]["login"], "Streampai Tester");
+    let status = engine.wait_signed_in(&config, "youtube").await;
+    assert_eq!(status["login"], "Streampai Tester");
 
     let (access, refresh) = fake.live_tokens();
     assert_eq!((access.len(), refresh.len()), (1, 1));

@@ -84,6 +84,23 @@ impl Headless {
     }
 }
 
+impl Headless {
+    /// `streampai account status` until `platform` is signed in (30 s at most): its object.
+    pub async fn wait_signed_in(&self, config: &Path, platform: &str) -> serde_json::Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let out = self.cli(config, &["account", "status"]);
+            assert!(out.status.success(), "{out:?}");
+            let v = json(&out);
+            if v[platform]["state"] == "signed_in" {
+                return v[platform].clone();
+            }
+            assert!(std::time::Instant::now() < deadline, "not signed in: {v}");
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        }
+    }
+}
+
 /// Every file under `dir` that contains `needle` (bytes), relative to `dir`.
 pub fn files_containing(dir: &Path, needle: &str) -> Vec<String> {
     let mut found = Vec::new();

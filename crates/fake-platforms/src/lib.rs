@@ -39,11 +39,23 @@ pub mod youtube;
 use std::future::Future;
 use std::net::SocketAddr;
 
+use std::collections::HashMap;
+
 use fake_support::Server;
 use tokio::net::TcpListener;
 
 pub use twitch::{TwitchOptions, TwitchState};
 pub use youtube::{YouTubeOptions, YouTubeState};
+
+/// Query and form parameters together (the form wins), as both platforms' OAuth endpoints read
+/// them.
+pub(crate) fn form_params(query: HashMap<String, String>, body: &[u8]) -> HashMap<String, String> {
+    let mut p = query;
+    for (k, v) in form_urlencoded::parse(body) {
+        p.insert(k.into_owned(), v.into_owned());
+    }
+    p
+}
 
 /// Serves the fake Twitch on `listener` until `shutdown` completes.
 pub async fn serve_twitch(

@@ -20,14 +20,6 @@ use sha2::Digest;
 use super::faults::{oauth_error, response_for, Fault, Route};
 use super::state::{AuthCode, YouTubeState};
 
-fn params(query: HashMap<String, String>, body: &[u8]) -> HashMap<String, String> {
-    let mut p = query;
-    for (k, v) in form_urlencoded::parse(body) {
-        p.insert(k.into_owned(), v.into_owned());
-    }
-    p
-}
-
 /// Count the request, apply a delay fault, and answer an error fault.
 pub(crate) async fn enter(state: &YouTubeState, route: Route) -> Result<Option<Fault>, Response> {
     match state.enter(route) {
@@ -133,7 +125,7 @@ pub(crate) async fn token(
     Query(query): Query<HashMap<String, String>>,
     body: Bytes,
 ) -> Response {
-    let p = params(query, &body);
+    let p = crate::form_params(query, &body);
     let route = match p.get("grant_type").map(String::as_str) {
         Some("authorization_code") => Route::TokenCode,
         Some("refresh_token") => Route::TokenRefresh,
@@ -227,7 +219,7 @@ pub(crate) async fn revoke(
     if let Err(resp) = enter(&state, Route::Revoke).await {
         return resp;
     }
-    let p = params(query, &body);
+    let p = crate::form_params(query, &body);
     if state.revoke_token(p.get("token").map(String::as_str).unwrap_or_default()) {
         Json(json!({})).into_response()
     } else {
