@@ -216,3 +216,62 @@ async fn broadcasts_chat_pages_and_the_quota() {
     let (s, e) = api(&fake, &token, &path).await;
     assert_eq!((s, e["error"]["errors"][0]["reason"].as_str()), (403, Some("liveChatEnded")));
 }
+
+#[tokio::test]
+async fn the_http_control_routes_drive_the_fake() {
+    let fake = FakeYouTube::start(YouTubeOptions::default()).await;
+    let base = format!("http://{}/__fake/youtube", fake.addr());
+    let c = http();
+    let b: Value = c
+        .post(format!("{base}/broadcasts"))
+        .json(&json!({"title": "T"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!((b["title"].as_str(), b["life_cycle_status"].as_str()), (Some("T"), Some("live")));
+    let r: Value = c
+        .post(format!("{base}/chat/superChatEvent"))
+        .json(&json!({"author": "Ann", "details": {"amountMicros": "1000000", "currency": "JPY"}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = r["message_id"].as_str().unwrap().to_string();
+    assert_eq!(c.post(format!("{base}/redeliver/{id}")).send().await.unwrap().status(), 204);
+    assert_eq!(c.post(format!("{base}/chat/nope")).send().await.unwrap().status(), 404);
+    assert_eq!(
+        c.put(format!("{base}/quota")).json(&json!({"daily": 42})).send().await.unwrap().status(),
+        204
+    );
+    let q: Value = c.get(format!("{base}/quota")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(q["daily"], 42);
+    let f = c
+        .post(format!("{base}/faults"))
+        .json(&json!({"kind": "error", "status": 403, "reason": "quotaExceeded", "route": "chat_messages"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(f.status(), 200);
+    assert_eq!(fake.pending_faults(), 1);
+    let bad = c.post(format!("{base}/faults")).json(&json!({"kind": "error"})).send().await.unwrap();
+    assert_eq!(bad.status(), 400);
+    let token = signed_in(&fake).await;
+    let (s, e) = api(
+        &fake,
+        &token,
+        &format!("liveChat/messages?part=snippet&liveChatId={}", b["live_chat_id"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!((s, e["error"]["errors"][0]["reason"].as_str()), (403, Some("quotaExceeded")));
+    let revoked: Value = c.post(format!("{base}/revoke")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(revoked["revoked_grants"], 1);
+    let ended: Value = c.post(format!("{base}/broadcasts/end")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(ended["ended"], 1);
+    let reqs: Value = c.get(format!("{base}/requests")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(reqs["by_route"]["chat_messages"], 1);
+}
