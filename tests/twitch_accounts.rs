@@ -328,8 +328,9 @@ async fn the_contract_status_sign_in_and_sign_out_over_the_control_api() {
     let t = api.get("/api/v1/status").await.1["accounts"]["twitch"].clone();
     assert_eq!((t["state"].as_str(), t["login"].as_str()), (Some("signed_in"), Some("streampai_tester")));
 
+    // No [youtube] client in this config: the YouTube sign-in says what to set.
     let (status, body) = api.post("/api/v1/accounts/youtube/sign-in").await;
-    assert_eq!((status, body["error"]["kind"].as_str()), (404, Some("not_found")));
+    assert_eq!((status, body["error"]["kind"].as_str()), (422, Some("not_configured")));
     let (status, body) = api.post("/api/v1/accounts/twitch/sign-out").await;
     assert_eq!((status, body["state"].as_str()), (200, Some("signed_out")));
     assert_eq!(fake.request_count(Route::Revoke), 1);

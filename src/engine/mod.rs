@@ -87,6 +87,8 @@ struct Inner {
     sync: SyncLinkHandle,
     /// The Twitch account, a child of the root supervisor (see `accounts.rs`).
     twitch: crate::accounts::twitch_account::TwitchAccountHandle,
+    /// The YouTube account, a child of the root supervisor (see `accounts.rs`).
+    youtube: crate::accounts::youtube_account::YouTubeAccountHandle,
 }
 
 impl Engine {
@@ -109,9 +111,11 @@ impl Engine {
         if let Err(e) = stores.history.settle_after_crash() {
             tracing::error!(cause = %e, "cannot settle the stream history");
         }
-        let (twitch, twitch_parts) = crate::accounts::twitch_account::TwitchAccountHandle::channel(
-            crate::accounts::AccountsCell::new(bus.user(&config.user_id)),
-        );
+        let accounts_cell = crate::accounts::AccountsCell::new(bus.user(&config.user_id));
+        let (twitch, twitch_parts) =
+            crate::accounts::twitch_account::TwitchAccountHandle::channel(accounts_cell.clone());
+        let (youtube, youtube_parts) =
+            crate::accounts::youtube_account::YouTubeAccountHandle::channel(accounts_cell);
         let user = UserStream::new(
             &config.user_id,
             config.clone(),
@@ -121,9 +125,11 @@ impl Engine {
             state_file,
             stores.clone(),
         )
-        .with_twitch(Some(twitch.clone()));
+        .with_twitch(Some(twitch.clone()))
+        .with_youtube(Some(youtube.clone()));
         let user = Arc::new(std::sync::RwLock::new(Arc::new(user)));
         let twitch_spec = accounts::twitch_spec(&twitch, twitch_parts, &secrets, &user);
+        let youtube_spec = accounts::youtube_spec(&youtube, youtube_parts, &secrets, &user);
         let recorder_args = crate::storage::recorder::RecorderArgs {
             user_id: config.user_id.clone(),
             bus: bus.clone(),
@@ -179,7 +185,7 @@ impl Engine {
             root = Some(
                 Supervisor::new(
                     SupervisorConfig::new("engine").intensity(10, Duration::from_secs(60)),
-                    vec![recorder_spec, users_spec, pm_spec, sync_spec, twitch_spec],
+                    vec![recorder_spec, users_spec, pm_spec, sync_spec, twitch_spec, youtube_spec],
                 )
                 .with_mailbox(root_mb),
             );
@@ -199,6 +205,7 @@ impl Engine {
                 sync_status,
                 sync,
                 twitch,
+                youtube,
             }
         });
         if let Some(root) = root {

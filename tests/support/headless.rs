@@ -83,3 +83,44 @@ impl Headless {
         self.logs()
     }
 }
+
+impl Headless {
+    /// `streampai account status` until `platform` is signed in (30 s at most): its object.
+    pub async fn wait_signed_in(&self, config: &Path, platform: &str) -> serde_json::Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let out = self.cli(config, &["account", "status"]);
+            assert!(out.status.success(), "{out:?}");
+            let v = json(&out);
+            if v[platform]["state"] == "signed_in" {
+                return v[platform].clone();
+            }
+            assert!(std::time::Instant::now() < deadline, "not signed in: {v}");
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        }
+    }
+}
+
+/// Every file under `dir` that contains `needle` (bytes), relative to `dir`.
+pub fn files_containing(dir: &Path, needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if let Ok(bytes) = std::fs::read(&p) {
+                if bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
+                    found.push(p.strip_prefix(dir).unwrap().display().to_string());
+                }
+            }
+        }
+    }
+    found
+}
+
+/// A CLI run's stdout as JSON.
+pub fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("JSON on stdout: {out:?}"))
+}

@@ -525,7 +525,7 @@ export type AccountErrorKind =
 /**
  * A platform one can sign in to.
  */
-export type AccountPlatform = "twitch"
+export type AccountPlatform = "twitch" | "youtube"
 /**
  * Where a platform account stands.
  */
@@ -558,7 +558,12 @@ user_code: string | null; verification_uri: string | null; events: EventsStatus 
 /**
  * `accounts` in `GET /api/v1/status`.
  */
-export type AccountsStatus = { twitch: AccountStatus }
+export type AccountsStatus = { twitch: AccountStatus; 
+/**
+ * YouTube: `pending` while the browser sign-in is open; `events` follows the live chat of
+ * the channel's active broadcast (`connecting` while no broadcast is live).
+ */
+youtube: AccountStatus }
 /**
  * One alert. `amount` is money for donations, viewers for raids, bits for cheers.
  */

@@ -40,6 +40,14 @@ const base: Status = {
       verification_uri: null,
       events: { state: "off", subscriptions: 0, error: null },
     },
+    youtube: {
+      state: "signed_out",
+      login: null,
+      error: null,
+      user_code: null,
+      verification_uri: null,
+      events: { state: "off", subscriptions: 0, error: null },
+    },
   },
 };
 
