@@ -8,6 +8,13 @@
 //! - `streampai account sign-in twitch [--no-wait]` prints the code to enter on Twitch's page,
 //!   then waits until the sign-in completes (exit 0 when signed in); `account sign-out twitch`;
 //!   `account status` prints the accounts part of the status.
+//! - `streampai stream info` prints the saved stream info and the last push's results;
+//!   `stream info --title … [--twitch-category ID] [--youtube-description …]` saves it, pushes
+//!   it to every signed-in platform and prints each platform's result in words (exit 0 when
+//!   saved and no signed-in platform failed); `stream categories QUERY` searches Twitch's.
+
+#[path = "streampai/stream_cmd.rs"]
+mod stream_cmd;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -56,6 +63,11 @@ enum Command {
     Account {
         #[command(subcommand)]
         action: AccountCommand,
+    },
+    /// The stream info (one title for every platform) and Twitch's category search.
+    Stream {
+        #[command(subcommand)]
+        action: stream_cmd::StreamCommand,
     },
 }
 
@@ -129,6 +141,9 @@ fn main() -> ExitCode {
         }),
         Command::Obs { action } => rt.block_on(obs(cli.config, action)),
         Command::Account { action } => rt.block_on(account(cli.config, action)),
+        Command::Stream { action } => {
+            rt.block_on(async { stream_cmd::run(Api::new(cli.config)?, action).await })
+        }
         Command::Alert { action: AlertCommand::Test } => rt.block_on(request(
             cli.config,
             reqwest::Method::POST,
