@@ -76,12 +76,14 @@ async fn a_save_is_pushed_to_twitch_and_youtube_says_not_signed_in() {
     let channel = fake.channel_info();
     assert_eq!(channel.title, "Speedrunning all day");
     assert_eq!((channel.game_id.as_str(), channel.game_name.as_str()), ("33214", "Fortnite"));
-    assert_eq!(fake.request_count(Route::Channels), 1);
+    // The PATCH, then a GET for the name of the category saved by id alone.
+    assert_eq!(fake.request_count(Route::Channels), 2);
 
     let view = e.stream_info();
     let info = view.info.expect("saved");
     assert_eq!(info.title, "Speedrunning all day");
     assert_eq!(info.twitch_category_id.as_deref(), Some("33214"));
+    assert_eq!(info.twitch_category_name.as_deref(), Some("Fortnite"), "the name learned from Twitch");
     assert_eq!(info.youtube_description.as_deref(), Some("Come hang out"));
     assert!(!view.pushing);
     assert_eq!(view.last_push, Some(report.clone()));
@@ -104,6 +106,7 @@ async fn a_save_is_pushed_to_twitch_and_youtube_says_not_signed_in() {
     assert!(report.results.twitch.ok, "{report:?}");
     assert_eq!(fake.channel_info().title, long);
     assert_eq!(fake.channel_info().game_id, "");
+    assert_eq!(e.stream_info().info.unwrap().twitch_category_name, None, "no category, no name");
     e.shutdown().await;
 }
 

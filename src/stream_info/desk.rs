@@ -164,7 +164,14 @@ impl StreamInfoDesk {
         let task = tokio::spawn(async move {
             let _guard = guard;
             let report = desk.run_push(&info, trigger).await;
-            desk.keep(seq, &report);
+            // A category saved by id alone: its name from Twitch, once Twitch took it.
+            let learned = match (&info.twitch_category_id, &info.twitch_category_name) {
+                (Some(_), None) if report.results.twitch.ok => {
+                    super::twitch::current_category(&desk.inner.targets.twitch).await
+                }
+                _ => None,
+            };
+            desk.keep(seq, &report, learned);
             report
         });
         match task.await {
@@ -216,15 +223,20 @@ impl StreamInfoDesk {
         PushReport { at: Utc::now(), trigger, results }
     }
 
-    /// Keep `report` as the last push's, unless a later push's results are kept already.
-    fn keep(&self, seq: u64, report: &PushReport) {
+    /// Keep `report` as the last push's, unless a later push's results are kept already; and a
+    /// `learned` category name, if the saved info still has that category without a name.
+    fn keep(&self, seq: u64, report: &PushReport, learned: Option<(String, String)>) {
         let res = self.with_state(|s| {
-            if seq < s.kept_seq {
-                return Ok(());
-            }
-            s.kept_seq = seq;
             let mut next = s.stored.clone();
-            next.last_push = Some(report.clone());
+            if let (Some((id, name)), Some(info)) = (learned, next.info.as_mut()) {
+                if info.twitch_category_id.as_ref() == Some(&id) && info.twitch_category_name.is_none() {
+                    info.twitch_category_name = Some(name);
+                }
+            }
+            if seq >= s.kept_seq {
+                s.kept_seq = seq;
+                next.last_push = Some(report.clone());
+            }
             let res = self.write(&next);
             s.stored = next;
             res

@@ -80,6 +80,19 @@ pub(super) async fn push(account: &TwitchAccountHandle, info: &StreamInfo) -> Re
     .await
 }
 
+/// The channel's category `(id, name)` as Twitch has it now (to learn the name of a category
+/// saved by id alone); `None` when it cannot be had.
+pub(crate) async fn current_category(account: &TwitchAccountHandle) -> Option<(String, String)> {
+    let a = account.access(None).await.ok()?;
+    match a.api.channel_category(&a.token, &a.user_id).await {
+        Ok(c) => c.filter(|(id, name)| !id.is_empty() && !name.is_empty()),
+        Err(e) => {
+            tracing::debug!(cause = %e, "cannot read the Twitch category's name");
+            None
+        }
+    }
+}
+
 /// Categories matching `query` (the caller checked it).
 pub(crate) async fn search(
     account: &TwitchAccountHandle,

@@ -56,6 +56,36 @@ impl TwitchApi {
         }
     }
 
+    /// `GET /channels?broadcaster_id=…`: the channel's category as `(game_id, game_name)`
+    /// (empty strings when none is set); `None` when Twitch lists no such channel.
+    pub async fn channel_category(
+        &self,
+        access: &Secret,
+        broadcaster_id: &str,
+    ) -> Result<Option<(String, String)>, TwitchApiError> {
+        let req = self
+            .helix(reqwest::Method::GET, "channels", access)?
+            .query(&[("broadcaster_id", broadcaster_id)]);
+        let (status, body) = self.send(req).await?;
+        if !status.is_success() {
+            return Err(status_error(status, &body));
+        }
+        #[derive(Deserialize)]
+        struct Channel {
+            #[serde(default)]
+            game_id: String,
+            #[serde(default)]
+            game_name: String,
+        }
+        #[derive(Deserialize)]
+        struct Page {
+            data: Vec<Channel>,
+        }
+        let page: Page = serde_json::from_slice(&body)
+            .map_err(|e| TwitchApiError::Protocol(format!("channel answer: {e}")))?;
+        Ok(page.data.into_iter().next().map(|c| (c.game_id, c.game_name)))
+    }
+
     /// `GET /search/categories?query=…&first=…`: categories whose name matches.
     pub async fn search_categories(
         &self,
