@@ -13,7 +13,6 @@ use fake_platforms::twitch::{Fault, Route};
 use fake_platforms::{FakeTwitch, TwitchOptions};
 use serde_json::{json, Value};
 use streampai::accounts::{AccountPlatform, AccountState};
-use streampai::config::Config;
 use streampai::secrets::MemorySecrets;
 use streampai::stream_info::{PushErrorKind, PushTrigger, StreamInfoInput};
 use streampai::{Engine, EngineError, EngineOptions, Event, PlatformKind, StateFile};
@@ -30,17 +29,8 @@ async fn start_fake() -> FakeTwitch {
     .await
 }
 
-fn twitch_config(mut c: Config, fake: &FakeTwitch) -> Config {
-    c.twitch.client_id = Some(fake.client_id());
-    c.twitch.auth_url = fake.auth_url();
-    c.twitch.api_url = fake.api_url();
-    c.twitch.eventsub_url = fake.eventsub_url();
-    c.presence.cleanup_timeout_ms = 300;
-    c
-}
-
 fn engine(fake: &FakeTwitch, secrets: Arc<MemorySecrets>) -> Engine {
-    support::engine(twitch_config(support::config("user-1"), fake), secrets)
+    support::engine(support::with_twitch(support::config("user-1"), fake), secrets)
 }
 
 async fn signed_in(fake: &FakeTwitch, e: &Engine) {
@@ -203,8 +193,10 @@ async fn twitch_refusals_and_failures_are_reported_in_words_and_the_save_stands(
 async fn every_stream_start_pushes_the_saved_info_in_the_background() {
     let cf = support::fake().await;
     let fake = start_fake().await;
-    let cfg =
-        twitch_config(support::cloud_config("user-1", &cf, &[("twitch-main", PlatformKind::Twitch)]), &fake);
+    let cfg = support::with_twitch(
+        support::cloud_config("user-1", &cf, &[("twitch-main", PlatformKind::Twitch)]),
+        &fake,
+    );
     let secrets = support::secrets_for(&cfg, Some(&cf));
     let e = support::engine(cfg, secrets);
     // Nothing saved: a start pushes nothing.
@@ -313,7 +305,7 @@ async fn a_restart_keeps_the_saved_info_and_the_last_results() {
     let secrets = Arc::new(MemorySecrets::new());
     let start = || {
         Engine::start(EngineOptions {
-            config: twitch_config(support::config("user-1"), &fake),
+            config: support::with_twitch(support::config("user-1"), &fake),
             secrets: secrets.clone(),
             state_file: Some(StateFile::open(&path)),
             db: Some(streampai::Db::open_in_memory().unwrap()),

@@ -6,36 +6,15 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
 use fake_platforms::twitch::{Fault, Route};
 use fake_platforms::{FakeTwitch, TwitchOptions};
-use support::headless::Headless;
-
-fn write_config(dir: &Path, fake: &FakeTwitch) -> PathBuf {
-    let path = dir.join("streampai.toml");
-    let text = format!(
-        "user_id = \"user-1\"\n[control]\nlisten = \"127.0.0.1:0\"\n[local]\nlisten = \"127.0.0.1:0\"\n\
-         [obs]\nenabled = false\n[storage]\ndir = {:?}\n[twitch]\nclient_id = {:?}\nauth_url = {:?}\n\
-         api_url = {:?}\neventsub_url = {:?}\n",
-        dir.join("data").display().to_string(),
-        fake.client_id(),
-        fake.auth_url(),
-        fake.api_url(),
-        fake.eventsub_url(),
-    );
-    std::fs::write(&path, text).unwrap();
-    path
-}
+use support::headless::{stdout_json, twitch_config_file, Headless};
 
 fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn json(out: &Output) -> serde_json::Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("JSON on stdout: {out:?}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -47,7 +26,7 @@ async fn cli_saves_pushes_shows_and_keeps_the_stream_info() {
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &fake);
+    let config = twitch_config_file(dir.path(), &fake);
     let home = dir.path();
     let engine = Headless::start(&config, home, "info");
 
@@ -60,16 +39,16 @@ async fn cli_saves_pushes_shows_and_keeps_the_stream_info() {
 
     let out = engine.cli(&config, &["account", "sign-in", "twitch", "--no-wait"]);
     assert!(out.status.success(), "{out:?}");
-    fake.approve(json(&out)["user_code"].as_str().unwrap()).unwrap();
+    fake.approve(stdout_json(&out)["user_code"].as_str().unwrap()).unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while json(&engine.cli(&config, &["account", "status"]))["twitch"]["state"] != "signed_in" {
+    while stdout_json(&engine.cli(&config, &["account", "status"]))["twitch"]["state"] != "signed_in" {
         assert!(Instant::now() < deadline, "not signed in");
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
 
     let out = engine.cli(&config, &["stream", "categories", "fort"]);
     assert!(out.status.success(), "{out:?}");
-    assert_eq!(json(&out)["categories"][0]["name"], "Fortnite");
+    assert_eq!(stdout_json(&out)["categories"][0]["name"], "Fortnite");
 
     let out = engine.cli(
         &config,
@@ -111,7 +90,7 @@ async fn cli_saves_pushes_shows_and_keeps_the_stream_info() {
 
     let out = engine.cli(&config, &["stream", "info"]);
     assert!(out.status.success(), "{out:?}");
-    let shown = json(&out);
+    let shown = stdout_json(&out);
     assert_eq!(shown["info"]["title"], "Kept anyway");
     assert_eq!(shown["info"]["twitch_category_name"], "Fortnite", "the name kept with the same id");
     assert_eq!(shown["last_push"]["results"]["twitch"]["error"]["kind"], "server");
@@ -122,7 +101,7 @@ async fn cli_saves_pushes_shows_and_keeps_the_stream_info() {
     let engine = Headless::start(&config, home, "info");
     let out = engine.cli(&config, &["stream", "info"]);
     assert!(out.status.success(), "{out:?}");
-    assert_eq!(json(&out)["info"], shown["info"]);
-    assert_eq!(json(&out)["last_push"], shown["last_push"]);
+    assert_eq!(stdout_json(&out)["info"], shown["info"]);
+    assert_eq!(stdout_json(&out)["last_push"], shown["last_push"]);
     engine.stop();
 }

@@ -5,28 +5,12 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use fake_platforms::twitch::Route;
 use fake_platforms::{FakeTwitch, TwitchOptions};
-use support::headless::Headless;
-
-fn write_config(dir: &Path, fake: &FakeTwitch) -> PathBuf {
-    let path = dir.join("streampai.toml");
-    let text = format!(
-        "user_id = \"user-1\"\n[control]\nlisten = \"127.0.0.1:0\"\n[local]\nlisten = \"127.0.0.1:0\"\n\
-         [storage]\ndir = {:?}\n[twitch]\nclient_id = {:?}\nauth_url = {:?}\napi_url = {:?}\neventsub_url = {:?}\n",
-        dir.join("data").display().to_string(),
-        fake.client_id(),
-        fake.auth_url(),
-        fake.api_url(),
-        fake.eventsub_url(),
-    );
-    std::fs::write(&path, text).unwrap();
-    path
-}
+use support::headless::{stdout_json, twitch_config_file, Headless};
 
 /// Every file under `dir` that contains `needle` (bytes), relative to `dir`.
 fn files_containing(dir: &Path, needle: &str) -> Vec<String> {
@@ -47,10 +31,6 @@ fn files_containing(dir: &Path, needle: &str) -> Vec<String> {
     found
 }
 
-fn json(out: &Output) -> serde_json::Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("JSON on stdout: {out:?}"))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_sign_in_keeps_the_tokens_in_the_secrets_file_only() {
     let fake = FakeTwitch::start(TwitchOptions {
@@ -60,13 +40,13 @@ async fn cli_sign_in_keeps_the_tokens_in_the_secrets_file_only() {
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &fake);
+    let config = twitch_config_file(dir.path(), &fake);
     let home = dir.path();
     let engine = Headless::start(&config, home, "debug"); // debug: no token even there
 
     let out = engine.cli(&config, &["account", "sign-in", "twitch", "--no-wait"]);
     assert!(out.status.success(), "{out:?}");
-    let prompt = json(&out);
+    let prompt = stdout_json(&out);
     let code = prompt["user_code"].as_str().expect("a user code").to_string();
     assert!(String::from_utf8_lossy(&out.stderr).contains(&code), "the code is shown: {out:?}");
     fake.approve(&code).unwrap();
@@ -75,7 +55,7 @@ async fn cli_sign_in_keeps_the_tokens_in_the_secrets_file_only() {
     let status = loop {
         let out = engine.cli(&config, &["account", "status"]);
         assert!(out.status.success(), "{out:?}");
-        let v = json(&out);
+        let v = stdout_json(&out);
         if v["twitch"]["state"] == "signed_in" {
             break v;
         }
@@ -105,7 +85,7 @@ async fn cli_sign_in_keeps_the_tokens_in_the_secrets_file_only() {
         assert!(files_containing(dir.path(), token).is_empty(), "deleted after sign-out");
     }
     let out = engine.cli(&config, &["account", "status"]);
-    assert_eq!(json(&out)["twitch"]["state"], "signed_out");
+    assert_eq!(stdout_json(&out)["twitch"]["state"], "signed_out");
 
     let logs = engine.stop();
     assert!(logs.contains("Twitch: signed in") && logs.contains("Twitch: signed out"), "{logs}");
