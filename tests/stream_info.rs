@@ -147,6 +147,14 @@ async fn a_rejected_token_is_refreshed_and_the_push_tried_once_more() {
     assert_eq!(fake.channel_info().title, "After a refresh");
     assert_eq!(e.stream_info().info.unwrap().title, "Never arrives", "the save stands");
     fake.clear_faults();
+
+    // Access revoked on twitch.tv: the 401's refresh is refused too → not signed in, in words.
+    fake.revoke_authorization();
+    let report = e.set_stream_info(input("After revocation", None)).await.unwrap();
+    let err = report.results.twitch.error.expect("signed out");
+    assert_eq!(err.kind, PushErrorKind::NotSignedIn);
+    assert!(err.message.contains("no longer accepts"), "{}", err.message);
+    assert_eq!(e.accounts_status().twitch.state, AccountState::SignedOut);
     e.shutdown().await;
 }
 
@@ -186,6 +194,25 @@ async fn twitch_refusals_and_failures_are_reported_in_words_and_the_save_stands(
     assert!(err.message.contains("did not answer within 10 s"), "{}", err.message);
     assert_eq!(e.stream_info().info.unwrap().title, "Slow Twitch");
     // The late request changes the fake after all; the next push puts the saved title back.
+    e.shutdown().await;
+}
+
+#[tokio::test]
+async fn two_quick_saves_leave_twitch_with_the_second() {
+    let fake = start_fake().await;
+    let e = engine(&fake, Arc::new(MemorySecrets::new()));
+    signed_in(&fake, &e).await;
+    // The first PATCH is slow to land; the second save comes while it is out.
+    fake.inject_for(Route::Channels, Fault::Delay(Duration::from_secs(2)), 1);
+    let (first, second) = tokio::join!(e.set_stream_info(input("First", None)), async {
+        wait_until("the first PATCH is out", LONG, || fake.request_count(Route::Channels) == 1).await;
+        e.set_stream_info(input("Second", None)).await
+    });
+    assert!(first.unwrap().results.twitch.ok);
+    assert!(second.unwrap().results.twitch.ok);
+    assert_eq!(fake.channel_info().title, "Second", "the platform ends with the last save");
+    assert_eq!(e.stream_info().info.unwrap().title, "Second");
+    assert!(!e.stream_info().pushing);
     e.shutdown().await;
 }
 

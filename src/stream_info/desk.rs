@@ -3,8 +3,9 @@
 //! The info lives in the state file under `stream_info` (with the last push's results), written
 //! atomically before any push: a push that fails never touches it. A push sends the saved info
 //! to every platform at once, each bounded by [`PUSH_TIMEOUT`], in a task of its own (a caller
-//! that goes away does not cut it short). When pushes overlap, the results of the latest one to
-//! start are the ones kept. Each change is published as `Event::StreamInfo`.
+//! that goes away does not cut it short). Pushes take turns, and each sends the info saved when
+//! its turn comes: after two quick saves the platforms end with the second, whatever the network
+//! does. Each change is published as `Event::StreamInfo`.
 //!
 //! The `StreamInfo` child of the root supervisor pushes the saved info whenever a stream starts
 //! (any way it starts: the Start button, the API, the sync link, OBS, auto start), in the
@@ -58,6 +59,8 @@ struct Inner {
     events: UserEvents,
     targets: Targets,
     state: Mutex<State>,
+    /// One push at a time.
+    turn: tokio::sync::Mutex<()>,
 }
 
 /// Cheap to clone.
@@ -90,7 +93,13 @@ impl StreamInfoDesk {
         };
         let state = State { stored, pushing: 0, started_seq: 0, kept_seq: 0 };
         StreamInfoDesk {
-            inner: Arc::new(Inner { file, events, targets: Targets { twitch }, state: Mutex::new(state) }),
+            inner: Arc::new(Inner {
+                file,
+                events,
+                targets: Targets { twitch },
+                state: Mutex::new(state),
+                turn: tokio::sync::Mutex::new(()),
+            }),
         }
     }
 
@@ -163,6 +172,9 @@ impl StreamInfoDesk {
         let desk = self.clone();
         let task = tokio::spawn(async move {
             let _guard = guard;
+            let _turn = desk.inner.turn.lock().await;
+            // The info saved now (a save made while this push waited is the one to send).
+            let info = desk.with_state(|s| s.stored.info.clone()).unwrap_or(info);
             let report = desk.run_push(&info, trigger).await;
             // A category saved by id alone: its name from Twitch, once Twitch took it.
             let learned = match (&info.twitch_category_id, &info.twitch_category_name) {
@@ -223,7 +235,7 @@ impl StreamInfoDesk {
         PushReport { at: Utc::now(), trigger, results }
     }
 
-    /// Keep `report` as the last push's, unless a later push's results are kept already; and a
+    /// Keep `report` as the last push's (pushes take turns, so in order); and a
     /// `learned` category name, if the saved info still has that category without a name.
     fn keep(&self, seq: u64, report: &PushReport, learned: Option<(String, String)>) {
         let res = self.with_state(|s| {

@@ -60,7 +60,13 @@ where
     match call(api, token.clone(), user_id).await {
         Err(e) if is_unauthorized(&e) => {
             tracing::debug!("Twitch answered 401; refreshing the token and trying once more");
-            let fresh = account.access(Some(token)).await.map_err(access_error)?;
+            let fresh = account.access(Some(token)).await.map_err(|e| match e {
+                AccessError::SignedOut => PushError::new(
+                    PushErrorKind::NotSignedIn,
+                    "Twitch no longer accepts the sign-in (revoked or expired): sign in to Twitch again",
+                ),
+                other => access_error(other),
+            })?;
             call(fresh.api, fresh.token, fresh.user_id).await.map_err(|e| api_error(&e))
         }
         other => other.map_err(|e| api_error(&e)),
