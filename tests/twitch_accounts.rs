@@ -35,13 +35,7 @@ async fn fake_with(tweak: impl FnOnce(&mut TwitchOptions)) -> FakeTwitch {
 }
 
 fn config(fake: &FakeTwitch) -> Config {
-    let mut c = support::config("user-1");
-    c.twitch.client_id = Some(fake.client_id());
-    c.twitch.auth_url = fake.auth_url();
-    c.twitch.api_url = fake.api_url();
-    c.twitch.eventsub_url = fake.eventsub_url();
-    c.presence.cleanup_timeout_ms = 300;
-    c
+    support::with_twitch(support::config("user-1"), fake)
 }
 
 fn engine(fake: &FakeTwitch, secrets: Arc<MemorySecrets>) -> Engine {

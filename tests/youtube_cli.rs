@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use fake_platforms::youtube::Route;
 use fake_platforms::{FakeYouTube, YouTubeOptions};
-use support::headless::{files_containing, json, Headless};
+use support::headless::{files_containing, stdout_json, Headless};
 
 fn write_config(dir: &Path, fake: &FakeYouTube) -> PathBuf {
     let path = dir.join("streampai.toml");
@@ -39,7 +39,7 @@ async fn cli_sign_in_prints_the_page_and_keeps_the_tokens_in_the_secrets_file_on
 
     let out = engine.cli(&config, &["account", "sign-in", "youtube", "--no-wait"]);
     assert!(out.status.success(), "{out:?}");
-    let url = json(&out)["authorize_url"].as_str().expect("the page to open").to_string();
+    let url = stdout_json(&out)["authorize_url"].as_str().expect("the page to open").to_string();
     assert!(String::from_utf8_lossy(&out.stderr).contains(&url), "the page is shown: {out:?}");
     let page = reqwest::get(&url).await.unwrap().text().await.unwrap();
     assert!(page.contains("Signed in to YouTube"), "{page}");
@@ -65,7 +65,7 @@ async fn cli_sign_in_prints_the_page_and_keeps_the_tokens_in_the_secrets_file_on
     for token in [&access[0], &refresh[0]] {
         assert!(files_containing(dir.path(), token).is_empty(), "deleted after sign-out");
     }
-    assert_eq!(json(&engine.cli(&config, &["account", "status"]))["youtube"]["state"], "signed_out");
+    assert_eq!(stdout_json(&engine.cli(&config, &["account", "status"]))["youtube"]["state"], "signed_out");
 
     let logs = engine.stop();
     assert!(logs.contains("YouTube: signed in") && logs.contains("YouTube: signed out"), "{logs}");

@@ -10,6 +10,13 @@
 //!   prints the Google page to open in a browser on this machine (its redirect goes to the
 //!   engine's loopback listener) and waits the same way; `account sign-out twitch|youtube`;
 //!   `account status` prints the accounts part of the status.
+//! - `streampai stream info` prints the saved stream info and the last push's results;
+//!   `stream info --title … [--twitch-category ID] [--youtube-description …]` saves it, pushes
+//!   it to every signed-in platform and prints each platform's result in words (exit 0 when
+//!   saved and no signed-in platform failed); `stream categories QUERY` searches Twitch's.
+
+#[path = "streampai/stream_cmd.rs"]
+mod stream_cmd;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -58,6 +65,11 @@ enum Command {
     Account {
         #[command(subcommand)]
         action: AccountCommand,
+    },
+    /// The stream info (one title for every platform) and Twitch's category search.
+    Stream {
+        #[command(subcommand)]
+        action: stream_cmd::StreamCommand,
     },
 }
 
@@ -134,6 +146,9 @@ fn main() -> ExitCode {
         }),
         Command::Obs { action } => rt.block_on(obs(cli.config, action)),
         Command::Account { action } => rt.block_on(account(cli.config, action)),
+        Command::Stream { action } => {
+            rt.block_on(async { stream_cmd::run(Api::new(cli.config)?, action).await })
+        }
         Command::Alert { action: AlertCommand::Test } => rt.block_on(request(
             cli.config,
             reqwest::Method::POST,

@@ -11,6 +11,7 @@ pub(crate) mod kofi;
 mod obs_api;
 mod overlay;
 mod routes;
+mod stream_info_api;
 
 use std::future::Future;
 use std::time::Duration;

@@ -5,7 +5,8 @@
 //! PresenceManager, the SyncClient) and the user's stream in force. The rest of the door is split
 //! by job: `status.rs` (status and debug views), `settings.rs` (reconfigure, secrets reload,
 //! platform toggles), `front.rs` (alerts, ingest, overlay, history, Cloudflare test), `obs.rs`
-//! (the link to OBS: status, setup/restore, password, probe).
+//! (the link to OBS: status, setup/restore, password, probe), `stream_info.rs` (the title and
+//! category pushed to every platform).
 
 mod accounts;
 mod front;
@@ -13,6 +14,7 @@ mod obs;
 mod recorder_view;
 mod settings;
 mod status;
+mod stream_info;
 
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
@@ -89,6 +91,8 @@ struct Inner {
     twitch: crate::accounts::twitch_account::TwitchAccountHandle,
     /// The YouTube account, a child of the root supervisor (see `accounts.rs`).
     youtube: crate::accounts::youtube_account::YouTubeAccountHandle,
+    /// The saved stream info and its pushes; its `StreamInfo` child pushes on every start.
+    stream_info: crate::stream_info::StreamInfoDesk,
 }
 
 impl Engine {
@@ -116,6 +120,13 @@ impl Engine {
             crate::accounts::twitch_account::TwitchAccountHandle::channel(accounts_cell.clone());
         let (youtube, youtube_parts) =
             crate::accounts::youtube_account::YouTubeAccountHandle::channel(accounts_cell);
+        let stream_info = crate::stream_info::StreamInfoDesk::load(
+            state_file.clone(),
+            bus.user(&config.user_id),
+            twitch.clone(),
+            youtube.clone(),
+        );
+        let stream_info_spec = crate::stream_info::start_push_spec(stream_info.clone());
         let user = UserStream::new(
             &config.user_id,
             config.clone(),
@@ -185,7 +196,15 @@ impl Engine {
             root = Some(
                 Supervisor::new(
                     SupervisorConfig::new("engine").intensity(10, Duration::from_secs(60)),
-                    vec![recorder_spec, users_spec, pm_spec, sync_spec, twitch_spec, youtube_spec],
+                    vec![
+                        recorder_spec,
+                        users_spec,
+                        pm_spec,
+                        sync_spec,
+                        twitch_spec,
+                        youtube_spec,
+                        stream_info_spec,
+                    ],
                 )
                 .with_mailbox(root_mb),
             );
@@ -206,6 +225,7 @@ impl Engine {
                 sync,
                 twitch,
                 youtube,
+                stream_info,
             }
         });
         if let Some(root) = root {
