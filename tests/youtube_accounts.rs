@@ -17,6 +17,7 @@ use streampai::accounts::{AccountErrorKind, AccountPlatform, AccountState, Event
 use streampai::alerts::{Alert, AlertKind};
 use streampai::config::Config;
 use streampai::secrets::{MemorySecrets, SecretName, SecretStore};
+use streampai::stream_info::{PushErrorKind, StreamInfoInput};
 use streampai::{Engine, SessionKind};
 use support::{wait_until, wait_until_async};
 
@@ -317,6 +318,43 @@ async fn the_live_broadcast_title_is_updated_keeping_what_youtube_requires() {
     // YouTube's own refusal, in words.
     let err = e.set_youtube_broadcast_info(&"x".repeat(101), None).await.unwrap_err();
     assert!(err.to_string().contains("invalidTitle"), "{err}");
+    e.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_saved_stream_info_goes_to_the_live_broadcast_with_a_result_in_words() {
+    let fake = fake_with(|_| {}).await;
+    let e = support::engine(config(&fake), Arc::new(MemorySecrets::new()));
+    let info = |title: &str, description: &str| StreamInfoInput {
+        title: Some(title.into()),
+        youtube_description: Some(description.into()),
+        ..Default::default()
+    };
+    let youtube_of = |r: &streampai::stream_info::PushReport| r.results.youtube.clone();
+
+    let r = e.set_stream_info(info("Before sign-in", "d")).await.unwrap();
+    assert_eq!(youtube_of(&r).error.map(|e| e.kind), Some(PushErrorKind::NotSignedIn));
+    signed_in(&e).await;
+    // Signed in, nothing live: YouTube sets titles on a live broadcast; said so, save kept.
+    let r = e.set_stream_info(info("Nothing live", "d")).await.unwrap();
+    let err = youtube_of(&r).error.expect("no broadcast is an error");
+    assert_eq!(err.kind, PushErrorKind::NoBroadcast, "{err:?}");
+    assert!(err.message.contains("no YouTube broadcast is live"), "{}", err.message);
+    assert_eq!(e.stream_info().info.unwrap().title, "Nothing live");
+
+    fake.start_broadcast("Old title", true);
+    let r = e.set_stream_info(info("One title everywhere", "Come hang out")).await.unwrap();
+    assert!(r.results.youtube.ok, "{r:?}");
+    let now = &fake.broadcasts()[0];
+    assert_eq!((now.title.as_str(), now.description.as_str()), ("One title everywhere", "Come hang out"));
+
+    // YouTube's own limits: the save stands, nothing is sent, the result says why.
+    let updates = fake.request_count(Route::UpdateBroadcast);
+    let r = e.set_stream_info(info("a <b> title", "x")).await.unwrap();
+    assert_eq!(r.results.youtube.error.as_ref().map(|e| e.kind), Some(PushErrorKind::Invalid), "{r:?}");
+    assert_eq!(fake.request_count(Route::UpdateBroadcast), updates, "nothing sent");
+    assert_eq!(fake.broadcasts()[0].title, "One title everywhere");
+    assert_eq!(e.stream_info().info.unwrap().title, "a <b> title");
     e.shutdown().await;
 }
 
