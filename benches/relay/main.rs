@@ -70,11 +70,13 @@ const WAIT_CALLS: &[&str] =
 /// `STREAMPAI_RELAY_BENCH_SYSCALLS=1`. Off by default: enabling syscall tracepoints slows every
 /// system call on the machine a little, so CPU figures of counted runs are not comparable with
 /// uncounted ones (the ratio still is: both sides pay it).
+#[cfg_attr(not(unix), allow(dead_code))]
 struct SyscallCounter {
     perf: Child,
     out: PathBuf,
 }
 
+#[cfg_attr(not(unix), allow(dead_code))]
 impl SyscallCounter {
     fn attach(pid: u32, dir: &Path) -> Option<SyscallCounter> {
         if std::env::var("STREAMPAI_RELAY_BENCH_SYSCALLS").map_or(true, |v| v != "1") {
