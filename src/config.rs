@@ -107,6 +107,10 @@ pub struct Config {
     /// Twitch sign-in and events (`[twitch] client_id`, the URLs); off without a client id.
     #[serde(default)]
     pub twitch: crate::accounts::TwitchConfig,
+    /// YouTube sign-in and live chat events (`[youtube] client_id` + `client_secret`, the
+    /// URLs); off without them.
+    #[serde(default)]
+    pub youtube: crate::accounts::YouTubeConfig,
     /// The link to the streamer's OBS (obs-websocket 5).
     #[serde(default)]
     pub obs: ObsConfig,
@@ -358,6 +362,7 @@ impl Config {
             sync: Default::default(),
             obs: ObsConfig::default(),
             twitch: Default::default(),
+            youtube: Default::default(),
         }
     }
 
@@ -411,6 +416,7 @@ impl Config {
             return Err(ConfigError::new("obs.url", problem));
         }
         self.twitch.validate()?;
+        self.youtube.validate()?;
         if self.control.listen.parse::<std::net::SocketAddr>().is_err() {
             return Err(ConfigError::new(
                 "control.listen",
@@ -519,6 +525,11 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("STREAMPAI_TWITCH_AUTH_URL", "twitch.auth_url"),
     ("STREAMPAI_TWITCH_API_URL", "twitch.api_url"),
     ("STREAMPAI_TWITCH_EVENTSUB_URL", "twitch.eventsub_url"),
+    ("STREAMPAI_YOUTUBE_CLIENT_ID", "youtube.client_id"),
+    ("STREAMPAI_YOUTUBE_CLIENT_SECRET", "youtube.client_secret"),
+    ("STREAMPAI_YOUTUBE_AUTH_URL", "youtube.auth_url"),
+    ("STREAMPAI_YOUTUBE_TOKEN_URL", "youtube.token_url"),
+    ("STREAMPAI_YOUTUBE_API_URL", "youtube.api_url"),
 ];
 
 fn apply_env(root: &mut toml::Value, env: &dyn Fn(&str) -> Option<String>) -> Result<(), ConfigError> {

@@ -54,6 +54,15 @@ pub enum EngineError {
     /// OBS refused or did not answer a request (the message says which and why).
     #[error("{message}")]
     Obs { message: String },
+    /// Input a front end sent that is refused; names the field (e.g. `title`).
+    #[error("{field}: {message}")]
+    InvalidInput { field: String, message: String },
+    /// The action needs a signed-in platform account (e.g. the Twitch category search).
+    #[error("{message}")]
+    NotSignedIn { message: String },
+    /// A platform refused or did not answer (its words are in the message).
+    #[error("{message}")]
+    Platform { message: String },
 }
 
 impl EngineError {

@@ -65,6 +65,8 @@ pub enum Event {
         platform: crate::accounts::AccountPlatform,
         status: crate::accounts::AccountStatus,
     },
+    /// The stream info was saved, a push started, or a push's results came (the whole view).
+    StreamInfo { user_id: String, info: crate::stream_info::StreamInfoView },
 }
 
 #[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]

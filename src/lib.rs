@@ -32,6 +32,7 @@ pub mod secrets;
 mod state_file;
 mod storage;
 mod stream_automation;
+pub mod stream_info;
 mod stream_state;
 // Written once for every supervisor; parts of its API (kill, custom backoff) serve tests only.
 #[cfg_attr(not(test), allow(dead_code))]

@@ -112,6 +112,10 @@ async fn one_publisher_reaches_three_platforms_completely() {
         assert_eq!((s.dropped_frames, s.reconnects), (0, 0), "{s:?}");
         assert!(s.bytes_sent > ingest.bytes_in, "{s:?}");
         assert!(s.avg_bitrate_1m_kbps > 1500, "{s:?}");
+        // One vectored write per message at most (several when they queued up together), not
+        // one per RTMP chunk; a few more for the commands of connecting and publishing.
+        let messages = src.video_frames + src.audio_frames;
+        assert!(s.writes > 0 && s.writes <= messages + 10, "{} writes for {messages} messages", s.writes);
     }
     for p in ["p1", "p2", "p3"] {
         let rec = nginx.wait_recording(p, src, 2).await;

@@ -1,7 +1,8 @@
 //! `streampai sync-server` as a user runs it: `user add` prints a token once and stores only its
-//! hash; the server signs that token in; SIGTERM closes every connection with 1001 and exits 0.
+//! hash; the server signs that token in; `user kofi-token` (from stdin) lets Ko-fi post to
+//! `/hooks/NAME/kofi`; SIGTERM closes every connection with 1001 and exits 0.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -33,6 +34,23 @@ async fn user_add_then_serve_then_sigterm() {
         .unwrap();
     assert!(!again.status.success());
 
+    // The Ko-fi verification token comes from stdin (never an argument); only its hash is kept.
+    const KOFI: &str = "5b0e9a1c-7d2f-4c3b-9e8a-1f2d3c4b5a69";
+    let mut set = Command::new(BIN)
+        .args(["sync-server", "user", "kofi-token", "alice", "--data"])
+        .arg(data.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(set.stdin.take().unwrap(), "{KOFI}").unwrap();
+    let out = set.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/hooks/alice/kofi"));
+    let file = std::fs::read_to_string(data.path().join("users.json")).unwrap();
+    assert!(file.contains("kofi_token_sha256") && !file.contains(KOFI), "{file}");
+
     let mut child = Command::new(BIN)
         .args(["sync-server", "--listen", "127.0.0.1:0", "--heartbeat-interval-ms", "1000", "--data"])
         .arg(data.path())
@@ -53,6 +71,19 @@ async fn user_add_then_serve_then_sigterm() {
     let v: serde_json::Value = serde_json::from_str(&t).unwrap();
     assert_eq!((v["type"].as_str(), v["user"].as_str()), (Some("welcome"), Some("alice")));
     assert_eq!(v["heartbeat_interval_ms"], 1000);
+
+    // Ko-fi's webhook, as Ko-fi sends it, is taken for alice; a wrong token is refused.
+    let hooks = url.replace("ws://", "http://").replace("/sync", "/hooks/alice/kofi");
+    let post = |token: &str| {
+        let data = json!({"verification_token": token, "message_id": "cli-1", "type": "Donation",
+            "from_name": "Ann", "amount": "3.00", "currency": "USD", "is_public": true});
+        reqwest::Client::new().post(hooks.as_str()).form(&[("data", data.to_string())]).send()
+    };
+    let r = post(KOFI).await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["id"], "kofi:cli-1");
+    assert_eq!(post("not-the-token").await.unwrap().status().as_u16(), 403);
 
     Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     let code = tokio::time::timeout(Duration::from_secs(10), async {

@@ -35,13 +35,7 @@ async fn fake_with(tweak: impl FnOnce(&mut TwitchOptions)) -> FakeTwitch {
 }
 
 fn config(fake: &FakeTwitch) -> Config {
-    let mut c = support::config("user-1");
-    c.twitch.client_id = Some(fake.client_id());
-    c.twitch.auth_url = fake.auth_url();
-    c.twitch.api_url = fake.api_url();
-    c.twitch.eventsub_url = fake.eventsub_url();
-    c.presence.cleanup_timeout_ms = 300;
-    c
+    support::with_twitch(support::config("user-1"), fake)
 }
 
 fn engine(fake: &FakeTwitch, secrets: Arc<MemorySecrets>) -> Engine {
@@ -328,8 +322,9 @@ async fn the_contract_status_sign_in_and_sign_out_over_the_control_api() {
     let t = api.get("/api/v1/status").await.1["accounts"]["twitch"].clone();
     assert_eq!((t["state"].as_str(), t["login"].as_str()), (Some("signed_in"), Some("streampai_tester")));
 
+    // No [youtube] client in this config: the YouTube sign-in says what to set.
     let (status, body) = api.post("/api/v1/accounts/youtube/sign-in").await;
-    assert_eq!((status, body["error"]["kind"].as_str()), (404, Some("not_found")));
+    assert_eq!((status, body["error"]["kind"].as_str()), (422, Some("not_configured")));
     let (status, body) = api.post("/api/v1/accounts/twitch/sign-out").await;
     assert_eq!((status, body["state"].as_str()), (200, Some("signed_out")));
     assert_eq!(fake.request_count(Route::Revoke), 1);

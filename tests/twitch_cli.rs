@@ -5,51 +5,9 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::Output;
-use std::time::{Duration, Instant};
-
 use fake_platforms::twitch::Route;
 use fake_platforms::{FakeTwitch, TwitchOptions};
-use support::headless::Headless;
-
-fn write_config(dir: &Path, fake: &FakeTwitch) -> PathBuf {
-    let path = dir.join("streampai.toml");
-    let text = format!(
-        "user_id = \"user-1\"\n[control]\nlisten = \"127.0.0.1:0\"\n[local]\nlisten = \"127.0.0.1:0\"\n\
-         [storage]\ndir = {:?}\n[twitch]\nclient_id = {:?}\nauth_url = {:?}\napi_url = {:?}\neventsub_url = {:?}\n",
-        dir.join("data").display().to_string(),
-        fake.client_id(),
-        fake.auth_url(),
-        fake.api_url(),
-        fake.eventsub_url(),
-    );
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-/// Every file under `dir` that contains `needle` (bytes), relative to `dir`.
-fn files_containing(dir: &Path, needle: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap().flatten() {
-            let p = entry.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if let Ok(bytes) = std::fs::read(&p) {
-                if bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
-                    found.push(p.strip_prefix(dir).unwrap().display().to_string());
-                }
-            }
-        }
-    }
-    found
-}
-
-fn json(out: &Output) -> serde_json::Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("JSON on stdout: {out:?}"))
-}
+use support::headless::{files_containing, stdout_json, twitch_config_file, Headless};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_sign_in_keeps_the_tokens_in_the_secrets_file_only() {
@@ -60,29 +18,19 @@ async fn cli_sign_in_keeps_the_tokens_in_the_secrets_file_only() {
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &fake);
+    let config = twitch_config_file(dir.path(), &fake);
     let home = dir.path();
     let engine = Headless::start(&config, home, "debug"); // debug: no token even there
 
     let out = engine.cli(&config, &["account", "sign-in", "twitch", "--no-wait"]);
     assert!(out.status.success(), "{out:?}");
-    let prompt = json(&out);
+    let prompt = stdout_json(&out);
     let code = prompt["user_code"].as_str().expect("a user code").to_string();
     assert!(String::from_utf8_lossy(&out.stderr).contains(&code), "the code is shown: {out:?}");
     fake.approve(&code).unwrap();
 
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        let out = engine.cli(&config, &["account", "status"]);
-        assert!(out.status.success(), "{out:?}");
-        let v = json(&out);
-        if v["twitch"]["state"] == "signed_in" {
-            break v;
-        }
-        assert!(Instant::now() < deadline, "not signed in: {v}");
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    };
-    assert_eq!(status["twitch"]["login"], "streampai_tester");
+    let status = engine.wait_signed_in(&config, "twitch").await;
+    assert_eq!(status["login"], "streampai_tester");
     // The engine has also connected EventSub (no window needed for the account; the CLI's
     // requests do not hold the tree, so events may be off): nothing below depends on it.
 
@@ -105,7 +53,7 @@ async fn cli_sign_in_keeps_the_tokens_in_the_secrets_file_only() {
         assert!(files_containing(dir.path(), token).is_empty(), "deleted after sign-out");
     }
     let out = engine.cli(&config, &["account", "status"]);
-    assert_eq!(json(&out)["twitch"]["state"], "signed_out");
+    assert_eq!(stdout_json(&out)["twitch"]["state"], "signed_out");
 
     let logs = engine.stop();
     assert!(logs.contains("Twitch: signed in") && logs.contains("Twitch: signed out"), "{logs}");

@@ -32,8 +32,112 @@ fn outputs() -> usize {
 }
 
 struct Usage {
-    cpu_s: f64,
+    /// User and system CPU seconds (`ru_utime`, `ru_stime`).
+    user_s: f64,
+    sys_s: f64,
+    /// Voluntary context switches (`ru_nvcsw`): how often the process blocked waiting for
+    /// something, about once per wake-up.
+    wakeups: u64,
     peak_rss_kib: u64,
+    /// System calls, when counted (`STREAMPAI_RELAY_BENCH_SYSCALLS=1`).
+    syscalls: Option<Syscalls>,
+}
+
+impl Usage {
+    fn cpu_s(&self) -> f64 {
+        self.user_s + self.sys_s
+    }
+}
+
+/// System calls of one process, counted by `perf stat` on the kernel's syscall tracepoints.
+#[derive(Debug, Default, Clone, Copy)]
+struct Syscalls {
+    total: u64,
+    /// write, writev, sendto, sendmsg
+    writes: u64,
+    /// read, readv, recvfrom, recvmsg
+    reads: u64,
+    /// epoll_wait/epoll_pwait(2), poll/ppoll, select
+    waits: u64,
+}
+
+const WRITE_CALLS: &[&str] = &["write", "writev", "sendto", "sendmsg"];
+const READ_CALLS: &[&str] = &["read", "readv", "recvfrom", "recvmsg"];
+const WAIT_CALLS: &[&str] =
+    &["epoll_wait", "epoll_pwait", "epoll_pwait2", "poll", "ppoll", "select", "pselect6"];
+
+/// `perf stat` attached to a process (threads it starts later included), when
+/// `STREAMPAI_RELAY_BENCH_SYSCALLS=1`. Off by default: enabling syscall tracepoints slows every
+/// system call on the machine a little, so CPU figures of counted runs are not comparable with
+/// uncounted ones (the ratio still is: both sides pay it).
+#[cfg_attr(not(unix), allow(dead_code))]
+struct SyscallCounter {
+    perf: Child,
+    out: PathBuf,
+}
+
+#[cfg_attr(not(unix), allow(dead_code))]
+impl SyscallCounter {
+    fn attach(pid: u32, dir: &Path) -> Option<SyscallCounter> {
+        if std::env::var("STREAMPAI_RELAY_BENCH_SYSCALLS").map_or(true, |v| v != "1") {
+            return None;
+        }
+        let out = dir.join(format!("perf-{pid}.csv"));
+        let mut events = vec!["raw_syscalls:sys_enter".to_string()];
+        for name in WRITE_CALLS.iter().chain(READ_CALLS).chain(WAIT_CALLS) {
+            events.push(format!("syscalls:sys_enter_{name}"));
+        }
+        let perf = Command::new("perf")
+            .args(["stat", "-x", ",", "-o"])
+            .arg(&out)
+            .args(["-e", &events.join(","), "-p", &pid.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+        match perf {
+            Ok(perf) => Some(SyscallCounter { perf, out }),
+            Err(e) => {
+                eprintln!("syscall counts unavailable (perf: {e})");
+                None
+            }
+        }
+    }
+
+    /// Stop counting (the process has exited) and read the counts.
+    fn finish(mut self) -> Option<Syscalls> {
+        #[cfg(unix)]
+        // SAFETY: signalling our own child process.
+        unsafe {
+            libc::kill(self.perf.id() as libc::pid_t, libc::SIGINT);
+        }
+        let _ = self.perf.wait();
+        let text = std::fs::read_to_string(&self.out).ok()?;
+        let mut counts = Syscalls::default();
+        let mut seen = false;
+        for line in text.lines() {
+            let mut fields = line.split(',');
+            let (Some(count), Some(_unit), Some(event)) = (fields.next(), fields.next(), fields.next())
+            else {
+                continue;
+            };
+            let Ok(n) = count.trim().parse::<u64>() else { continue };
+            seen = true;
+            let name = event.trim().strip_prefix("syscalls:sys_enter_").unwrap_or("");
+            if event.trim() == "raw_syscalls:sys_enter" {
+                counts.total += n;
+            } else if WRITE_CALLS.contains(&name) {
+                counts.writes += n;
+            } else if READ_CALLS.contains(&name) {
+                counts.reads += n;
+            } else if WAIT_CALLS.contains(&name) {
+                counts.waits += n;
+            }
+        }
+        if !seen {
+            eprintln!("syscall counts unavailable (perf wrote: {})", text.trim());
+        }
+        seen.then_some(counts)
+    }
 }
 
 /// A child process whose peak RSS is sampled from `VmHWM` in `/proc/<pid>/status` from spawn
@@ -44,11 +148,13 @@ struct Watched {
     pid: libc::pid_t,
     done: Arc<std::sync::atomic::AtomicBool>,
     sampler: std::thread::JoinHandle<u64>,
+    syscalls: Option<SyscallCounter>,
 }
 
 #[cfg(unix)]
-fn watch(child: Child) -> Watched {
+fn watch(child: Child, dir: &Path) -> Watched {
     let pid = child.id() as libc::pid_t;
+    let syscalls = SyscallCounter::attach(child.id(), dir);
     std::mem::forget(child); // reaped by wait4 in `Watched::wait`
     let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let flag = done.clone();
@@ -65,7 +171,7 @@ fn watch(child: Child) -> Watched {
         }
         peak
     });
-    Watched { pid, done, sampler }
+    Watched { pid, done, sampler, syscalls }
 }
 
 #[cfg(unix)]
@@ -79,7 +185,13 @@ impl Watched {
         assert_eq!(r, self.pid, "wait4 failed");
         self.done.store(true, std::sync::atomic::Ordering::Relaxed);
         let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-        Usage { cpu_s: secs(ru.ru_utime) + secs(ru.ru_stime), peak_rss_kib: self.sampler.join().unwrap() }
+        Usage {
+            user_s: secs(ru.ru_utime),
+            sys_s: secs(ru.ru_stime),
+            wakeups: ru.ru_nvcsw as u64,
+            peak_rss_kib: self.sampler.join().unwrap(),
+            syscalls: self.syscalls.and_then(SyscallCounter::finish),
+        }
     }
 }
 
@@ -89,7 +201,7 @@ impl Watched {
 struct Watched(Child);
 
 #[cfg(not(unix))]
-fn watch(child: Child) -> Watched {
+fn watch(child: Child, _dir: &Path) -> Watched {
     Watched(child)
 }
 
@@ -104,8 +216,12 @@ impl Watched {
 struct Run {
     usage: Usage,
     latencies: Vec<Duration>,
+    /// Audio and video messages the publisher sent.
+    messages: u64,
     buffers_peak: Option<u64>,
     dropped: Option<u64>,
+    /// Write calls to each output's socket (the relay's own count).
+    writes: Vec<u64>,
 }
 
 /// The source, looped by the publisher: as long as the run up to 30 s, so that a latency below
@@ -130,26 +246,31 @@ fn encode(dir: &Path, secs: f64) -> PathBuf {
 struct Endpoint<'a>(SocketAddr, &'a str, &'a str);
 
 /// Play `watch` while publishing `flv` to `publish` for `secs`, then a little longer for the
-/// tail to arrive; returns each video frame's latency.
-async fn measure(watch: Endpoint<'_>, publish: Endpoint<'_>, flv: &flv::Flv, secs: f64) -> Vec<Duration> {
+/// tail to arrive; returns each video frame's latency and the number of messages published.
+async fn measure(
+    watch: Endpoint<'_>,
+    publish: Endpoint<'_>,
+    flv: &flv::Flv,
+    secs: f64,
+) -> (Vec<Duration>, u64) {
     let sent: peer::SendTimes = Arc::default();
     let stop = CancellationToken::new();
     let player = peer::Client::connect(watch.0, watch.1).await;
     let play = tokio::spawn(player.play(watch.2.to_string(), sent.clone(), stop.clone()));
     let publisher = peer::Client::connect(publish.0, publish.1).await;
-    publisher.publish(publish.2, flv, secs, sent).await;
+    let messages = publisher.publish(publish.2, flv, secs, sent).await;
     tokio::time::sleep(Duration::from_millis(1500)).await; // let the last frames drain
     stop.cancel();
-    play.await.unwrap()
+    (play.await.unwrap(), messages)
 }
 
 async fn run_direct(flv: &flv::Flv, secs: f64) -> Vec<Duration> {
     let nginx = Nginx::start_live(&["direct"]);
     let addr = SocketAddr::from(([127, 0, 0, 1], nginx.port));
-    measure(Endpoint(addr, "direct", "d"), Endpoint(addr, "direct", "d"), flv, secs).await
+    measure(Endpoint(addr, "direct", "d"), Endpoint(addr, "direct", "d"), flv, secs).await.0
 }
 
-async fn run_relay(flv: &flv::Flv, secs: f64) -> Run {
+async fn run_relay(flv: &flv::Flv, secs: f64, dir: &Path) -> Run {
     let nginx = Nginx::start_live(&["o1", "o2", "o3", "o4"]);
     // This very binary, in its server role.
     let mut cmd = Command::new(std::env::current_exe().expect("the bench's own path"));
@@ -164,7 +285,7 @@ async fn run_relay(flv: &flv::Flv, secs: f64) -> Run {
     let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("relay-bench-server");
     let stdout = BufReader::new(child.stdout.take().unwrap());
     let stdin = child.stdin.take();
-    let watched = watch(child);
+    let watched = watch(child, dir);
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let last_stats = Arc::new(Mutex::new(String::new()));
     let stats = last_stats.clone();
@@ -178,18 +299,19 @@ async fn run_relay(flv: &flv::Flv, secs: f64) -> Run {
         }
     });
     let addr = ready_rx.recv_timeout(Duration::from_secs(10)).expect("relay ready");
-    let latencies =
+    let (latencies, messages) =
         measure(Endpoint(nginx.addr(), "o1", "k1"), Endpoint(addr, "live", "bench-key"), flv, secs).await;
     drop(stdin); // shut down
     let usage = tokio::task::spawn_blocking(move || watched.wait()).await.unwrap();
     reader.join().unwrap();
     let s: serde_json::Value = serde_json::from_str(&last_stats.lock().unwrap()).unwrap_or_default();
-    let dropped =
-        s["outputs"].as_array().map(|o| o.iter().filter_map(|x| x["dropped_frames"].as_u64()).sum());
-    Run { usage, latencies, buffers_peak: s["buffered_peak"].as_u64(), dropped }
+    let outputs = s["outputs"].as_array().cloned().unwrap_or_default();
+    let dropped = Some(outputs.iter().filter_map(|x| x["dropped_frames"].as_u64()).sum());
+    let writes = outputs.iter().filter_map(|x| x["writes"].as_u64()).collect();
+    Run { usage, latencies, messages, buffers_peak: s["buffered_peak"].as_u64(), dropped, writes }
 }
 
-async fn run_ffmpeg(flv: &flv::Flv, secs: f64) -> Run {
+async fn run_ffmpeg(flv: &flv::Flv, secs: f64, dir: &Path) -> Run {
     let nginx = Nginx::start_live(&["f1", "f2", "f3", "f4"]);
     let port = relay_support::free_port();
     let tee = (1..=outputs())
@@ -210,13 +332,13 @@ async fn run_ffmpeg(flv: &flv::Flv, secs: f64) -> Run {
         .stdin(Stdio::null())
         .spawn()
         .expect("ffmpeg");
-    let watched = watch(child);
+    let watched = watch(child, dir);
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let latencies =
+    let (latencies, messages) =
         measure(Endpoint(nginx.addr(), "f1", "k1"), Endpoint(addr, "live", "bench-key"), flv, secs).await;
     // ffmpeg ends on its own when the publisher leaves.
     let usage = tokio::task::spawn_blocking(move || watched.wait()).await.unwrap();
-    Run { usage, latencies, buffers_peak: None, dropped: None }
+    Run { usage, latencies, messages, buffers_peak: None, dropped: None, writes: Vec::new() }
 }
 
 fn percentile(v: &[Duration], p: f64) -> f64 {
@@ -253,8 +375,8 @@ fn main() {
     let only = std::env::var("STREAMPAI_RELAY_BENCH_ONLY").unwrap_or_default();
     let (direct, relay, ffmpeg) = rt.block_on(async {
         let direct = run_direct(&flv, secs.min(15.0)).await;
-        let relay = if only != "ffmpeg" { Some(run_relay(&flv, secs).await) } else { None };
-        let ffmpeg = if only != "relay" { Some(run_ffmpeg(&flv, secs).await) } else { None };
+        let relay = if only != "ffmpeg" { Some(run_relay(&flv, secs, dir.path()).await) } else { None };
+        let ffmpeg = if only != "relay" { Some(run_ffmpeg(&flv, secs, dir.path()).await) } else { None };
         (direct, relay, ffmpeg)
     });
     let (relay, ffmpeg) = match (relay, ffmpeg) {
@@ -267,8 +389,11 @@ fn main() {
                     .map(|i| format!("{:.1}", percentile(&r.latencies[i * n..(i + 1) * n], 0.5)))
                     .collect();
                 println!(
-                    "cpu {:.2} s, peak RSS {} KiB, median latency {med:.2} ms (by thirds {}), {} frames",
-                    r.usage.cpu_s,
+                    "cpu {:.2} s (user {:.2}, system {:.2}, {} wake-ups), peak RSS {} KiB, median latency {med:.2} ms (by thirds {}), {} frames",
+                    r.usage.cpu_s(),
+                    r.usage.user_s,
+                    r.usage.sys_s,
+                    r.usage.wakeups,
                     r.usage.peak_rss_kib,
                     thirds.join("/"),
                     r.latencies.len()
@@ -283,7 +408,10 @@ fn main() {
     println!("\nLocal relay vs ffmpeg tee: 1 publisher → {n} nginx-rtmp outputs, {secs:.0} s of 720p30 H.264+AAC at {mbps:.1} Mbit/s");
     println!("{:<32}{:>12}{:>12}{:>9}", "", "streampai", "ffmpeg tee", "ratio");
     let row = |name: &str, a: f64, b: f64| println!("{name:<32}{a:>12.2}{b:>12.2}{:>8.2}×", a / b);
-    row("CPU seconds", relay.usage.cpu_s, ffmpeg.usage.cpu_s);
+    row("CPU seconds", relay.usage.cpu_s(), ffmpeg.usage.cpu_s());
+    row("  user", relay.usage.user_s, ffmpeg.usage.user_s);
+    row("  system (kernel)", relay.usage.sys_s, ffmpeg.usage.sys_s);
+    row("wake-ups (voluntary switches)", relay.usage.wakeups as f64, ffmpeg.usage.wakeups as f64);
     row("peak RSS (MiB)", mib(relay.usage.peak_rss_kib), mib(ffmpeg.usage.peak_rss_kib));
     row("added latency, median (ms)", added(&relay), added(&ffmpeg));
     println!("latency publisher → output → player (ms): median, p95, frames, median per third of the run");
@@ -306,17 +434,64 @@ fn main() {
         "relay buffers peak (GOP cache + {n} queues, upper bound): {peak:.2} MiB; dropped frames: {}",
         relay.dropped.unwrap_or(0)
     );
+    let floor = relay.usage.sys_s / ffmpeg.usage.cpu_s();
+    println!(
+        "floor: the relay's system time alone is {floor:.2}× ffmpeg's whole CPU ({:.2} of {:.2} s); user {:.2}×",
+        relay.usage.sys_s,
+        ffmpeg.usage.cpu_s(),
+        relay.usage.user_s / ffmpeg.usage.cpu_s()
+    );
+    let per_msg = |n: u64, m: u64| if m == 0 { f64::NAN } else { n as f64 / m as f64 };
+    let writes: Vec<String> =
+        relay.writes.iter().map(|w| format!("{w} ({:.2}/msg)", per_msg(*w, relay.messages))).collect();
+    println!(
+        "messages published: {} (relay) / {} (ffmpeg); relay write calls per output: {}",
+        relay.messages,
+        ffmpeg.messages,
+        if writes.is_empty() { "n/a".to_string() } else { writes.join(", ") }
+    );
+    let wake_per_msg = |r: &Run| per_msg(r.usage.wakeups, r.messages);
+    println!("wake-ups per published message: {:.2} vs {:.2}", wake_per_msg(&relay), wake_per_msg(&ffmpeg));
+    if let (Some(a), Some(b)) = (relay.usage.syscalls, ffmpeg.usage.syscalls) {
+        println!("system calls per published message (perf):        streampai  ffmpeg tee");
+        for (name, x, y) in [
+            ("all", a.total, b.total),
+            ("writes (write/writev/sendto/sendmsg)", a.writes, b.writes),
+            ("reads (read/readv/recvfrom/recvmsg)", a.reads, b.reads),
+            ("waits (epoll_wait/poll/select)", a.waits, b.waits),
+        ] {
+            println!("  {name:<40}{:>9.2}{:>12.2}", per_msg(x, relay.messages), per_msg(y, ffmpeg.messages));
+        }
+    }
     println!(
         "\n| {} | {secs:.0} s, {mbps:.1} Mbit/s | {:.2} s vs {:.2} s ({:.2}×) | {:.1} vs {:.1} MiB ({:.2}×) | {peak:.2} MiB | {:.2} ms vs {:.0} ms |",
         chrono::Utc::now().format("%Y-%m-%d"),
-        relay.usage.cpu_s,
-        ffmpeg.usage.cpu_s,
-        relay.usage.cpu_s / ffmpeg.usage.cpu_s,
+        relay.usage.cpu_s(),
+        ffmpeg.usage.cpu_s(),
+        relay.usage.cpu_s() / ffmpeg.usage.cpu_s(),
         mib(relay.usage.peak_rss_kib),
         mib(ffmpeg.usage.peak_rss_kib),
         relay.usage.peak_rss_kib as f64 / ffmpeg.usage.peak_rss_kib as f64,
         added(&relay),
         added(&ffmpeg),
+    );
+    let writes_per_msg = if relay.writes.is_empty() {
+        "n/a".to_string()
+    } else {
+        let total: u64 = relay.writes.iter().sum();
+        format!("{:.2}", per_msg(total, relay.messages) / relay.writes.len() as f64)
+    };
+    println!(
+        "| {} | {secs:.0} s, {n} outputs | {:.2} vs {:.2} ({:.2}×) | {:.2} vs {:.2} ({:.2}×) | {floor:.2}× | {:.2} vs {:.2} | {writes_per_msg} |",
+        chrono::Utc::now().format("%Y-%m-%d"),
+        relay.usage.user_s,
+        ffmpeg.usage.user_s,
+        relay.usage.user_s / ffmpeg.usage.user_s,
+        relay.usage.sys_s,
+        ffmpeg.usage.sys_s,
+        relay.usage.sys_s / ffmpeg.usage.sys_s,
+        wake_per_msg(&relay),
+        wake_per_msg(&ffmpeg),
     );
     let _ = std::io::stdout().flush();
 }

@@ -112,8 +112,9 @@ impl Client {
         }
     }
 
-    /// Replay `flv` in real time (looping) for `secs`, noting each video frame's send time.
-    pub async fn publish(mut self, key: &str, flv: &Flv, secs: f64, sent: SendTimes) {
+    /// Replay `flv` in real time (looping) for `secs`, noting each video frame's send time;
+    /// returns the number of audio and video messages sent.
+    pub async fn publish(mut self, key: &str, flv: &Flv, secs: f64, sent: SendTimes) -> u64 {
         let r = self.session.request_publishing(key.to_string(), PublishRequestType::Live).unwrap();
         let events = self.send(vec![r]).await;
         self.wait(events, |e| matches!(e, ClientSessionEvent::PublishRequestAccepted)).await;
@@ -126,6 +127,7 @@ impl Client {
         });
         let start = tokio::time::Instant::now();
         let limit = (secs * 1000.0) as u32;
+        let mut messages = 0u64;
         'outer: for lap in 0u32.. {
             for tag in &flv.tags {
                 let header = tag.data.get(1) == Some(&0) && matches!(tag.data.first(), Some(0x17 | 0xaf));
@@ -145,6 +147,7 @@ impl Client {
                 };
                 let ClientSessionResult::OutboundResponse(p) = r.unwrap() else { continue };
                 wr.write_all(&p.bytes).await.unwrap();
+                messages += 1;
                 if tag.kind == 9 && !header {
                     let now = Instant::now();
                     sent.lock().unwrap().entry(payload_hash(&tag.data)).or_default().push(now);
@@ -160,6 +163,7 @@ impl Client {
         }
         let _ = wr.shutdown().await;
         drain.abort();
+        messages
     }
 
     /// The file's whole `onMetaData` (OBS and FFmpeg send every field; `rml_rtmp`'s own

@@ -1,5 +1,5 @@
 //! Platform accounts: signing in to the streaming platforms' own APIs from a desktop, as a public
-//! client (nothing confidential in the binary). Twitch for now (YouTube: issue 14, next slice).
+//! client (nothing confidential in the binary).
 //!
 //! - `config.rs`: `[twitch]` (client id, the three addresses) and its field checks.
 //! - `twitch_api.rs`: the thin Twitch client (Device Code Grant, refresh, validate, revoke,
@@ -10,6 +10,15 @@
 //!   at start and hourly, refresh on demand, sign-out (revoke + delete). It publishes the
 //!   signed-in session to `TwitchEvents` (`src/platform_events/`), the user tree's child that
 //!   turns EventSub notifications into alerts.
+//! - `youtube_config.rs`: `[youtube]` (the "Desktop app" OAuth client, the three addresses, the
+//!   daily quota).
+//! - `youtube_api.rs`: the thin Google/YouTube client (authorize URL with PKCE, code exchange,
+//!   refresh, revoke, channels, liveBroadcasts list/update, liveChat/messages) with its request
+//!   budget and the day's quota count.
+//! - `youtube_account.rs`: the `YouTubeAccount` actor, a child of the engine's root supervisor
+//!   beside `TwitchAccount`: sign-in through the system browser and a loopback redirect
+//!   listener (`youtube_account/loopback.rs`), refresh, sign-out. It publishes the signed-in
+//!   session to `YouTubeEvents` (`src/platform_events/youtube.rs`).
 //!
 //! The status (`accounts` in `GET /api/v1/status`, and the `account_status` event) is kept in
 //! an [`AccountsCell`].
@@ -18,6 +27,9 @@ pub mod config;
 pub(crate) mod tokens;
 pub(crate) mod twitch_account;
 pub(crate) mod twitch_api;
+pub(crate) mod youtube_account;
+pub mod youtube_api;
+pub mod youtube_config;
 
 use std::sync::{Arc, Mutex};
 
@@ -28,6 +40,10 @@ use crate::events::{Event, UserEvents};
 pub use config::{
     client_id_problem as twitch_client_id_problem, url_problem as twitch_url_problem, TwitchConfig, UrlKind,
 };
+pub use youtube_config::{
+    client_id_problem as youtube_client_id_problem, client_secret_problem as youtube_client_secret_problem,
+    YouTubeConfig,
+};
 
 /// A platform one can sign in to.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, Hash)]
@@ -35,12 +51,14 @@ pub use config::{
 #[serde(rename_all = "snake_case")]
 pub enum AccountPlatform {
     Twitch,
+    Youtube,
 }
 
 impl AccountPlatform {
     pub fn as_str(self) -> &'static str {
         match self {
             AccountPlatform::Twitch => "twitch",
+            AccountPlatform::Youtube => "youtube",
         }
     }
 }
@@ -50,8 +68,8 @@ impl std::str::FromStr for AccountPlatform {
     fn from_str(s: &str) -> Result<Self, String> {
         match s {
             "twitch" => Ok(AccountPlatform::Twitch),
-            "youtube" => Err("YouTube sign-in is not available yet (only twitch)".into()),
-            other => Err(format!("no platform account `{}` (twitch)", crate::telemetry::esc(other))),
+            "youtube" => Ok(AccountPlatform::Youtube),
+            other => Err(format!("no platform account `{}` (twitch, youtube)", crate::telemetry::esc(other))),
         }
     }
 }
@@ -122,6 +140,20 @@ impl AccountError {
         };
         AccountError::new(kind, e.to_string())
     }
+
+    pub(crate) fn from_youtube(e: &youtube_api::YouTubeApiError) -> Self {
+        use youtube_api::YouTubeApiError as E;
+        let kind = match e {
+            E::Refused { .. } => AccountErrorKind::Refused,
+            E::Unauthorized => AccountErrorKind::Revoked,
+            E::QuotaExceeded => AccountErrorKind::RateLimited,
+            E::Unreachable(_) | E::Server(_) => AccountErrorKind::Unreachable,
+            E::Timeout => AccountErrorKind::Timeout,
+            E::RateLimited => AccountErrorKind::RateLimited,
+            E::Protocol(_) => AccountErrorKind::Protocol,
+        };
+        AccountError::new(kind, e.to_string())
+    }
 }
 
 /// The platform's event feed (alerts from Twitch EventSub).
@@ -168,6 +200,9 @@ pub struct AccountStatus {
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct AccountsStatus {
     pub twitch: AccountStatus,
+    /// YouTube: `pending` while the browser sign-in is open; `events` follows the live chat of
+    /// the channel's active broadcast (`connecting` while no broadcast is live).
+    pub youtube: AccountStatus,
 }
 
 /// What to show to finish a sign-in: open `verification_uri` and enter `user_code` within
@@ -178,6 +213,23 @@ pub struct SignInPrompt {
     pub user_code: String,
     pub verification_uri: String,
     pub expires_in: u64,
+}
+
+/// What to show to finish a browser sign-in (`POST /api/v1/accounts/youtube/sign-in`): open
+/// `authorize_url` in the system browser; Google redirects to the engine's loopback listener.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct BrowserSignIn {
+    pub authorize_url: String,
+}
+
+/// How a sign-in goes on: a code to enter (Twitch) or a page to open (YouTube).
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(untagged)]
+pub enum SignInStart {
+    DeviceCode(SignInPrompt),
+    Browser(BrowserSignIn),
 }
 
 /// The accounts' status; each change is published as `Event::AccountStatus`.
@@ -198,16 +250,25 @@ impl AccountsCell {
 
     /// Change Twitch's status; published if it changed.
     pub fn update_twitch(&self, f: impl FnOnce(&mut AccountStatus)) {
+        self.update(AccountPlatform::Twitch, f)
+    }
+
+    /// Change one platform's status; published if it changed.
+    pub fn update(&self, platform: AccountPlatform, f: impl FnOnce(&mut AccountStatus)) {
         let changed = {
             let mut s = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-            let before = s.twitch.clone();
-            f(&mut s.twitch);
-            (s.twitch != before).then(|| s.twitch.clone())
+            let slot = match platform {
+                AccountPlatform::Twitch => &mut s.twitch,
+                AccountPlatform::Youtube => &mut s.youtube,
+            };
+            let before = slot.clone();
+            f(slot);
+            (*slot != before).then(|| slot.clone())
         };
         if let Some(status) = changed {
             self.events.emit(Event::AccountStatus {
                 user_id: self.events.user_id().to_string(),
-                platform: AccountPlatform::Twitch,
+                platform,
                 status,
             });
         }
@@ -242,6 +303,9 @@ mod tests {
             serde_json::json!({"kind": "revoked", "message": "sign in again"})
         );
         assert_eq!("twitch".parse::<AccountPlatform>(), Ok(AccountPlatform::Twitch));
-        assert!("youtube".parse::<AccountPlatform>().unwrap_err().contains("not available yet"));
+        assert_eq!("youtube".parse::<AccountPlatform>(), Ok(AccountPlatform::Youtube));
+        assert_eq!(json["youtube"]["state"], "signed_out");
+        let start = SignInStart::Browser(BrowserSignIn { authorize_url: "https://a/b".into() });
+        assert_eq!(serde_json::to_value(start).unwrap(), serde_json::json!({"authorize_url": "https://a/b"}));
     }
 }

@@ -41,7 +41,15 @@ impl TwitchTokens {
     /// Load the stored sign-in: `Ok(None)` when there is none; an entry Streampai did not write
     /// counts as none (logged, without its value).
     pub fn load(store: &dyn SecretStore) -> Result<Option<TwitchTokens>, SecretError> {
-        let Some(raw) = store.get(&SecretName::TwitchTokens)? else { return Ok(None) };
+        Self::load_entry(store, &SecretName::TwitchTokens)
+    }
+
+    /// [`Self::load`] from the entry `name` (each platform has its own).
+    pub fn load_entry(
+        store: &dyn SecretStore,
+        name: &SecretName,
+    ) -> Result<Option<TwitchTokens>, SecretError> {
+        let Some(raw) = store.get(name)? else { return Ok(None) };
         match serde_json::from_str::<Stored>(raw.expose()) {
             Ok(s) if s.version == VERSION => Ok(Some(TwitchTokens {
                 client_id: s.client_id,
@@ -54,7 +62,8 @@ impl TwitchTokens {
             })),
             Ok(_) | Err(_) => {
                 tracing::warn!(
-                    "the stored Twitch sign-in is not in a form this version reads; sign in again"
+                    entry = %name.key(),
+                    "the stored sign-in is not in a form this version reads; sign in again"
                 );
                 Ok(None)
             }
@@ -63,6 +72,11 @@ impl TwitchTokens {
 
     /// Write the whole sign-in at once.
     pub fn store(&self, store: &dyn SecretStore) -> Result<(), SecretError> {
+        self.store_entry(store, &SecretName::TwitchTokens)
+    }
+
+    /// [`Self::store`] to the entry `name`.
+    pub fn store_entry(&self, store: &dyn SecretStore, name: &SecretName) -> Result<(), SecretError> {
         let stored = Stored {
             version: VERSION,
             client_id: self.client_id.clone(),
@@ -74,7 +88,7 @@ impl TwitchTokens {
             scopes: self.scopes.clone(),
         };
         let text = serde_json::to_string(&stored).map_err(|e| SecretError::Unavailable(e.to_string()))?;
-        store.set(&SecretName::TwitchTokens, &Secret::new(text))
+        store.set(name, &Secret::new(text))
     }
 
     pub fn delete(store: &dyn SecretStore) -> Result<(), SecretError> {

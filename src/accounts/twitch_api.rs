@@ -1,5 +1,6 @@
 //! A thin Twitch client (reqwest, like the Cloudflare client): id.twitch.tv's Device Code Grant
-//! for a public client, refresh, validate and revoke, and Helix's EventSub subscription create.
+//! for a public client, refresh, validate and revoke, and Helix's EventSub subscription create;
+//! the channel's title and category, and the category search, in `twitch_api/channels.rs`.
 //!
 //! Why not `twitch_oauth2`: its endpoint overrides are process-wide environment variables read
 //! once, so `[twitch] auth_url` (and tests with one fake per test) could not point it anywhere.
@@ -21,6 +22,8 @@ use serde_json::Value;
 
 use super::config::TwitchConfig;
 use crate::secrets::Secret;
+
+mod channels;
 
 /// What the app asks Twitch to allow: follows (as its own moderator), subscriptions, cheers,
 /// and setting the title and category.

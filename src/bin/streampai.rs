@@ -6,8 +6,17 @@
 //! - `streampai status|start|stop|debug [--config FILE]`, `streampai obs
 //!   status|setup|restore|reconnect|password` talk to a running instance and print JSON; the exit code is 0 only on a 2xx answer (2 for a bad config, 1 otherwise).
 //! - `streampai account sign-in twitch [--no-wait]` prints the code to enter on Twitch's page,
-//!   then waits until the sign-in completes (exit 0 when signed in); `account sign-out twitch`;
+//!   then waits until the sign-in completes (exit 0 when signed in); `account sign-in youtube`
+//!   prints the Google page to open in a browser on this machine (its redirect goes to the
+//!   engine's loopback listener) and waits the same way; `account sign-out twitch|youtube`;
 //!   `account status` prints the accounts part of the status.
+//! - `streampai stream info` prints the saved stream info and the last push's results;
+//!   `stream info --title … [--twitch-category ID] [--youtube-description …]` saves it, pushes
+//!   it to every signed-in platform and prints each platform's result in words (exit 0 when
+//!   saved and no signed-in platform failed); `stream categories QUERY` searches Twitch's.
+
+#[path = "streampai/stream_cmd.rs"]
+mod stream_cmd;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -52,10 +61,15 @@ enum Command {
         #[command(subcommand)]
         action: ObsCommand,
     },
-    /// Platform accounts (sign in to Twitch so its events become alerts).
+    /// Platform accounts (sign in to Twitch or YouTube so their events become alerts).
     Account {
         #[command(subcommand)]
         action: AccountCommand,
+    },
+    /// The stream info (one title for every platform) and Twitch's category search.
+    Stream {
+        #[command(subcommand)]
+        action: stream_cmd::StreamCommand,
     },
 }
 
@@ -76,7 +90,8 @@ enum ObsCommand {
 
 #[derive(clap::Subcommand)]
 enum AccountCommand {
-    /// Sign in: prints the code to enter at the address shown, then waits for the sign-in.
+    /// Sign in: prints the code to enter at the address shown (Twitch) or the page to open in a
+    /// browser on this machine (YouTube), then waits for the sign-in.
     SignIn {
         platform: AccountPlatformArg,
         /// Print the code and return at once (`account status` shows the outcome).
@@ -92,12 +107,14 @@ enum AccountCommand {
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum AccountPlatformArg {
     Twitch,
+    Youtube,
 }
 
 impl AccountPlatformArg {
     fn as_str(self) -> &'static str {
         match self {
             AccountPlatformArg::Twitch => "twitch",
+            AccountPlatformArg::Youtube => "youtube",
         }
     }
 }
@@ -129,6 +146,9 @@ fn main() -> ExitCode {
         }),
         Command::Obs { action } => rt.block_on(obs(cli.config, action)),
         Command::Account { action } => rt.block_on(account(cli.config, action)),
+        Command::Stream { action } => {
+            rt.block_on(async { stream_cmd::run(Api::new(cli.config)?, action).await })
+        }
         Command::Alert { action: AlertCommand::Test } => rt.block_on(request(
             cli.config,
             reqwest::Method::POST,
@@ -311,13 +331,25 @@ async fn account(config_path: Option<PathBuf>, action: AccountCommand) -> anyhow
         return Ok(ExitCode::from(1));
     }
     println!("{}", serde_json::to_string_pretty(&v)?);
-    let expires_in = v["expires_in"].as_u64().unwrap_or(0);
-    eprintln!(
-        "streampai: open {} and enter the code {} (within {} minutes)",
-        v["verification_uri"].as_str().unwrap_or("?"),
-        v["user_code"].as_str().unwrap_or("?"),
-        expires_in.div_ceil(60)
-    );
+    let expires_in = match v["authorize_url"].as_str() {
+        Some(url) => {
+            // The engine's listener takes Google's redirect for 5 minutes.
+            eprintln!(
+                "streampai: open this page in a browser on this machine and allow access (within 5 minutes):\n{url}"
+            );
+            300
+        }
+        None => {
+            let expires_in = v["expires_in"].as_u64().unwrap_or(0);
+            eprintln!(
+                "streampai: open {} and enter the code {} (within {} minutes)",
+                v["verification_uri"].as_str().unwrap_or("?"),
+                v["user_code"].as_str().unwrap_or("?"),
+                expires_in.div_ceil(60)
+            );
+            expires_in
+        }
+    };
     if no_wait {
         return Ok(ExitCode::SUCCESS);
     }

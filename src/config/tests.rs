@@ -215,3 +215,32 @@ fn twitch_defaults_env_overrides_and_bad_urls_name_their_key() {
     let err = Config::parse("user_id = \"u\"\n[twitch]\nclient_id = \"not valid!\"\n", &no_env).unwrap_err();
     assert_eq!(err.key, "twitch.client_id");
 }
+
+#[test]
+fn youtube_defaults_env_overrides_and_bad_urls_name_their_key() {
+    let (cfg, _) = Config::parse("user_id = \"u\"", &no_env).unwrap();
+    assert_eq!((cfg.youtube.client_id.as_deref(), cfg.youtube.client_secret.as_deref()), (None, None));
+    assert_eq!(cfg.youtube.auth_url, "https://accounts.google.com/o/oauth2/v2/auth");
+    assert_eq!(cfg.youtube.token_url, "https://oauth2.googleapis.com/token");
+    assert_eq!(cfg.youtube.api_url, "https://www.googleapis.com/youtube/v3");
+    assert_eq!(cfg.youtube.daily_quota, 10_000);
+    let env = |k: &str| match k {
+        "STREAMPAI_YOUTUBE_CLIENT_ID" => Some("123-abc.apps.googleusercontent.com".to_string()),
+        "STREAMPAI_YOUTUBE_CLIENT_SECRET" => Some("GOCSPX-x".to_string()),
+        _ => None,
+    };
+    let (cfg, _) = Config::parse("user_id = \"u\"", &env).unwrap();
+    assert!(cfg.youtube.configured());
+    let text = "user_id = \"u\"\n[youtube]\nclient_id = \"1-a.apps.googleusercontent.com\"\nclient_secret = \"s\"\ndaily_quota = 50000\n";
+    let (cfg, _) = Config::parse(text, &no_env).unwrap();
+    assert_eq!(cfg.youtube.daily_quota, 50_000);
+    for (text, key) in [
+        ("[youtube]\ntoken_url = \"http://oauth2.example.com/token\"\n", "youtube.token_url"),
+        ("[youtube]\nauth_url = \"not a url\"\n", "youtube.auth_url"),
+        ("[youtube]\napi_url = \"https://www.googleapis.com/youtube/v3?key=1\"\n", "youtube.api_url"),
+        ("[youtube]\nclient_id = \"not valid!\"\n", "youtube.client_id"),
+    ] {
+        let err = Config::parse(&format!("user_id = \"u\"\n{text}"), &no_env).unwrap_err();
+        assert_eq!(err.key, key, "{text}");
+    }
+}

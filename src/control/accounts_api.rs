@@ -1,6 +1,7 @@
 //! `POST /api/v1/accounts/{platform}/sign-in` → 200 `{"user_code", "verification_uri",
-//! "expires_in"}` (the engine then polls the platform itself; `GET /api/v1/status` shows
-//! `accounts.twitch.state` move from `pending` to `signed_in`), and
+//! "expires_in"}` for Twitch (the engine then polls the platform itself; `GET /api/v1/status`
+//! shows `accounts.twitch.state` move from `pending` to `signed_in`) or `{"authorize_url"}` for
+//! YouTube (open it in the browser; Google redirects to the engine's loopback listener), and
 //! `POST /api/v1/accounts/{platform}/sign-out` → 200 `{"state": "signed_out"}`.
 
 use axum::extract::{Path, State};
@@ -19,8 +20,8 @@ pub async fn sign_in(
     State(s): State<ControlState>,
     Path(name): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let prompt = s.engine.sign_in(platform(&name)?).await?;
-    Ok(Json(prompt))
+    let start = s.engine.start_sign_in(platform(&name)?).await?;
+    Ok(Json(start))
 }
 
 pub async fn sign_out(

@@ -64,6 +64,9 @@ impl ApiError {
                 EngineError::ObsUnavailable { .. } => (StatusCode::SERVICE_UNAVAILABLE, "obs_unavailable"),
                 EngineError::ObsStreaming { .. } => (StatusCode::CONFLICT, "obs_streaming"),
                 EngineError::Obs { .. } => (StatusCode::BAD_GATEWAY, "obs"),
+                EngineError::InvalidInput { .. } => (StatusCode::BAD_REQUEST, "invalid_input"),
+                EngineError::NotSignedIn { .. } => (StatusCode::CONFLICT, "not_signed_in"),
+                EngineError::Platform { .. } => (StatusCode::BAD_GATEWAY, "platform"),
             },
         }
     }
@@ -114,7 +117,10 @@ pub(crate) async fn json_errors(req: axum::extract::Request, next: axum::middlew
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, kind) = self.status_and_kind();
-        let body = json!({"error": {"kind": kind, "message": self.to_string()}});
+        let mut body = json!({"error": {"kind": kind, "message": self.to_string()}});
+        if let ApiError::Engine(EngineError::InvalidInput { field, .. }) = &self {
+            body["error"]["field"] = json!(field);
+        }
         let mut res = (status, Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {
             res.headers_mut().insert("www-authenticate", axum::http::HeaderValue::from_static("Bearer"));

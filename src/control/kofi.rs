@@ -4,6 +4,9 @@
 //! forms parse, and anything unreadable becomes a *held* alert for the streamer to look at;
 //! Ko-fi gets a 200 either way so it does not retry forever. Only a missing or wrong token, a
 //! body that is not Ko-fi's form at all, a full queue or a storage failure answer otherwise.
+//!
+//! The same rules serve Ko-fi events relayed by the sync server (`POST /hooks/NAME/kofi` there,
+//! then a `hook` message to this engine, `crate::sync::client`): [`accept`] is the one intake.
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -14,7 +17,7 @@ use axum::Json;
 use serde_json::Value;
 
 use super::{ApiError, ControlState};
-use crate::alerts::{parse_amount, AlertInput, AlertKind};
+use crate::alerts::{parse_amount, Accepted, AlertDesk, AlertInput, AlertKind, AlertQueueError};
 use crate::secrets::SecretName;
 use crate::telemetry::esc;
 
@@ -62,6 +65,21 @@ pub(crate) fn to_alert(v: &Value) -> (AlertInput, Option<String>, Option<String>
     (input, key, hold)
 }
 
+/// Turn a verified Ko-fi payload into an alert (held if partly unreadable), idempotently by
+/// Ko-fi's `message_id` (or `fallback_key` when the payload has none: the relay's id).
+pub(crate) fn accept(
+    alerts: &AlertDesk,
+    v: &Value,
+    fallback_key: Option<&str>,
+) -> Result<Accepted, AlertQueueError> {
+    let (input, key, hold) = to_alert(v);
+    let key = key.or_else(|| fallback_key.map(str::to_string));
+    if let Some(reason) = &hold {
+        tracing::warn!(from = %esc(&input.from), reason = %esc(reason), "Ko-fi donation partly unreadable; held");
+    }
+    alerts.accept_donor(input, key.as_deref(), hold)
+}
+
 pub async fn webhook(
     State(s): State<ControlState>,
     raw: Result<Bytes, BytesRejection>,
@@ -88,11 +106,7 @@ pub async fn webhook(
         }
         return Err(ApiError::Forbidden("wrong Ko-fi verification token".into()));
     }
-    let (input, key, hold) = to_alert(&v);
-    if let Some(reason) = &hold {
-        tracing::warn!(from = %esc(&input.from), reason = %esc(reason), "Ko-fi donation partly unreadable; held");
-    }
-    let accepted = s.engine.alerts().accept_donor(input, key.as_deref(), hold)?;
+    let accepted = accept(&s.engine.alerts(), &v, None)?;
     Ok((StatusCode::OK, Json(accepted)))
 }
 

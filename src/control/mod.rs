@@ -7,10 +7,11 @@ mod auth;
 mod error;
 mod events_ws;
 mod host;
-mod kofi;
+pub(crate) mod kofi;
 mod obs_api;
 mod overlay;
 mod routes;
+mod stream_info_api;
 
 use std::future::Future;
 use std::time::Duration;

@@ -9,13 +9,18 @@ use serde_json::json;
 
 use axum::extract::DefaultBodyLimit;
 
-use super::{accounts_api, alerts_api, auth, events_ws, kofi, obs_api, overlay, ApiError, ControlState};
+use super::{
+    accounts_api, alerts_api, auth, events_ws, kofi, obs_api, overlay, stream_info_api, ApiError,
+    ControlState,
+};
 
 pub fn router(state: ControlState) -> Router {
     let api = Router::new()
         .route("/api/v1/status", get(status))
         .route("/api/v1/stream/start", post(start))
         .route("/api/v1/stream/stop", post(stop))
+        .route("/api/v1/stream/info", get(stream_info_api::get_info).post(stream_info_api::set_info))
+        .route("/api/v1/stream/categories", get(stream_info_api::categories))
         .route("/api/v1/debug", get(debug))
         .route("/api/v1/events", get(events_ws::events))
         .route("/api/v1/alerts", post(alerts_api::post_alert).get(alerts_api::get_alerts))

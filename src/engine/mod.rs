@@ -5,7 +5,8 @@
 //! PresenceManager, the SyncClient) and the user's stream in force. The rest of the door is split
 //! by job: `status.rs` (status and debug views), `settings.rs` (reconfigure, secrets reload,
 //! platform toggles), `front.rs` (alerts, ingest, overlay, history, Cloudflare test), `obs.rs`
-//! (the link to OBS: status, setup/restore, password, probe).
+//! (the link to OBS: status, setup/restore, password, probe), `stream_info.rs` (the title and
+//! category pushed to every platform).
 
 mod accounts;
 mod front;
@@ -13,6 +14,7 @@ mod obs;
 mod recorder_view;
 mod settings;
 mod status;
+mod stream_info;
 
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
@@ -87,6 +89,10 @@ struct Inner {
     sync: SyncLinkHandle,
     /// The Twitch account, a child of the root supervisor (see `accounts.rs`).
     twitch: crate::accounts::twitch_account::TwitchAccountHandle,
+    /// The YouTube account, a child of the root supervisor (see `accounts.rs`).
+    youtube: crate::accounts::youtube_account::YouTubeAccountHandle,
+    /// The saved stream info and its pushes; its `StreamInfo` child pushes on every start.
+    stream_info: crate::stream_info::StreamInfoDesk,
 }
 
 impl Engine {
@@ -109,9 +115,18 @@ impl Engine {
         if let Err(e) = stores.history.settle_after_crash() {
             tracing::error!(cause = %e, "cannot settle the stream history");
         }
-        let (twitch, twitch_parts) = crate::accounts::twitch_account::TwitchAccountHandle::channel(
-            crate::accounts::AccountsCell::new(bus.user(&config.user_id)),
+        let accounts_cell = crate::accounts::AccountsCell::new(bus.user(&config.user_id));
+        let (twitch, twitch_parts) =
+            crate::accounts::twitch_account::TwitchAccountHandle::channel(accounts_cell.clone());
+        let (youtube, youtube_parts) =
+            crate::accounts::youtube_account::YouTubeAccountHandle::channel(accounts_cell);
+        let stream_info = crate::stream_info::StreamInfoDesk::load(
+            state_file.clone(),
+            bus.user(&config.user_id),
+            twitch.clone(),
+            youtube.clone(),
         );
+        let stream_info_spec = crate::stream_info::start_push_spec(stream_info.clone());
         let user = UserStream::new(
             &config.user_id,
             config.clone(),
@@ -121,9 +136,11 @@ impl Engine {
             state_file,
             stores.clone(),
         )
-        .with_twitch(Some(twitch.clone()));
+        .with_twitch(Some(twitch.clone()))
+        .with_youtube(Some(youtube.clone()));
         let user = Arc::new(std::sync::RwLock::new(Arc::new(user)));
         let twitch_spec = accounts::twitch_spec(&twitch, twitch_parts, &secrets, &user);
+        let youtube_spec = accounts::youtube_spec(&youtube, youtube_parts, &secrets, &user);
         let recorder_args = crate::storage::recorder::RecorderArgs {
             user_id: config.user_id.clone(),
             bus: bus.clone(),
@@ -179,7 +196,15 @@ impl Engine {
             root = Some(
                 Supervisor::new(
                     SupervisorConfig::new("engine").intensity(10, Duration::from_secs(60)),
-                    vec![recorder_spec, users_spec, pm_spec, sync_spec, twitch_spec],
+                    vec![
+                        recorder_spec,
+                        users_spec,
+                        pm_spec,
+                        sync_spec,
+                        twitch_spec,
+                        youtube_spec,
+                        stream_info_spec,
+                    ],
                 )
                 .with_mailbox(root_mb),
             );
@@ -199,6 +224,8 @@ impl Engine {
                 sync_status,
                 sync,
                 twitch,
+                youtube,
+                stream_info,
             }
         });
         if let Some(root) = root {

@@ -35,6 +35,8 @@ pub struct Status {
     pub obs: crate::obs::ObsStatus,
     /// Platform accounts (sign-in state, login, last problem, event feed).
     pub accounts: crate::accounts::AccountsStatus,
+    /// The saved stream info and the last push's per-platform results.
+    pub stream_info: crate::stream_info::StreamInfoView,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -86,7 +88,8 @@ impl PlatformSnapshot {
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct DebugTree {
     pub uptime_ms: u64,
-    /// The engine's own children (HistoryRecorder, users, PresenceManager, SyncClient, TwitchAccount).
+    /// The engine's own children (HistoryRecorder, users, PresenceManager, SyncClient, TwitchAccount,
+    /// StreamInfo).
     pub engine: Vec<ChildInfo>,
     pub users: Vec<DebugUser>,
 }
@@ -199,6 +202,7 @@ impl Engine {
             sync: self.sync_status(),
             obs: self.obs_status(),
             accounts: self.accounts_status(),
+            stream_info: self.stream_info(),
         }
     }
 

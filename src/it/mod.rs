@@ -8,3 +8,4 @@ mod support;
 mod obs_link;
 mod tree_supervision;
 mod twitch_supervision;
+mod youtube_supervision;

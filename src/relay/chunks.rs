@@ -200,9 +200,14 @@ impl ChunkReader {
             if self.pending > self.limits.max_pending {
                 return Err(ChunkError::TooMuch);
             }
-            // Grows with the bytes received (amortized doubling), never to the announced length
-            // up front: a header costs nothing until its bytes arrive.
+            // Grows with the bytes received, never to the announced length up front: a header
+            // costs nothing until its bytes arrive. Room is made for as much of the message as
+            // the read buffer holds, so a message that arrived whole is assembled in one
+            // allocation of its exact length (no doubling, no copies between grown buffers).
             let p = partial.get_or_insert_with(BytesMut::new);
+            if p.capacity() - p.len() < take {
+                p.reserve((length as usize - p.len()).min(self.buf.len()));
+            }
             p.extend_from_slice(&self.buf[..take]);
             self.buf.advance(take);
             if p.len() == length as usize {
@@ -361,6 +366,22 @@ mod tests {
         r.buffer().extend_from_slice(&chunk);
         assert_eq!(r.next(), Ok(None));
         assert!(r.held() < 256 * 1024, "holds {} bytes", r.held());
+    }
+
+    #[test]
+    fn a_message_that_arrived_whole_is_assembled_in_one_allocation() {
+        let mut ser = ChunkSerializer::new();
+        let mut wire = ser.set_max_chunk_size(4096, RtmpTimestamp::new(0)).unwrap().bytes;
+        wire.extend(ser.serialize(&payload(0, 9, 150_000), false, false).unwrap().bytes);
+        let mut r = ChunkReader::default();
+        r.push(&wire);
+        let size = r.next().unwrap().unwrap();
+        r.set_chunk_size(u32::from_be_bytes(size.payload[..4].try_into().unwrap())).unwrap();
+        let m = r.next().unwrap().unwrap();
+        assert_eq!(m.payload, payload(0, 9, 150_000).data);
+        // Its buffer has exactly its length (amortized doubling leaves up to twice as much).
+        let back = m.payload.try_into_mut().expect("the only reference to its buffer");
+        assert_eq!(back.capacity(), 150_000);
     }
 
     #[test]

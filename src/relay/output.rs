@@ -163,19 +163,21 @@ impl OutputTask {
                 }
             }
             if conn.has_pending() {
-                let flush = conn.flush();
-                tokio::pin!(flush);
-                let n = match futures::poll!(flush.as_mut()) {
-                    Poll::Ready(r) => r?,
-                    Poll::Pending => tokio::select! {
-                        _ = &mut cancelled => return Ok(()),
-                        r = tokio::time::timeout(stall, flush) => match r {
-                            Ok(r) => r?,
-                            Err(_) => return Err(PushError::Stalled(stall)),
+                let n = {
+                    let flush = conn.flush();
+                    tokio::pin!(flush);
+                    match futures::poll!(flush.as_mut()) {
+                        Poll::Ready(r) => r?,
+                        Poll::Pending => tokio::select! {
+                            _ = &mut cancelled => return Ok(()),
+                            r = tokio::time::timeout(stall, flush) => match r {
+                                Ok(r) => r?,
+                                Err(_) => return Err(PushError::Stalled(stall)),
+                            },
                         },
-                    },
+                    }
                 };
-                self.shared.add_sent(n as u64, arrived.unwrap_or_else(Instant::now));
+                self.shared.add_sent(n as u64, conn.take_writes(), arrived.unwrap_or_else(Instant::now));
             }
             if batch_bytes > 0 {
                 self.shared.queued_bytes.fetch_sub(batch_bytes, Ordering::Relaxed);

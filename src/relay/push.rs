@@ -106,7 +106,13 @@ pub(crate) struct PushConn {
     sent_metadata: Option<Bytes>,
     sent_video: Option<Bytes>,
     sent_audio: Option<Bytes>,
+    /// Write calls since the last [`take_writes`](Self::take_writes).
+    writes: u64,
 }
+
+/// Segments handed to one vectored write (Linux's `UIO_MAXIOV` is 1024; a frame of the usual
+/// size takes a dozen).
+const MAX_IOVECS: usize = 256;
 
 impl PushConn {
     /// Connect and publish; the caller bounds the time this takes.
@@ -141,6 +147,7 @@ impl PushConn {
             sent_metadata: None,
             sent_video: None,
             sent_audio: None,
+            writes: 0,
         };
         conn.handshake().await?;
         conn.publish(headers).await?;
@@ -255,7 +262,7 @@ impl PushConn {
     pub(crate) async fn flush(&mut self) -> Result<usize, PushError> {
         let n = bytes::Buf::remaining(&self.out);
         if n > 0 {
-            let r = self.io.write_all_buf(&mut self.out).await;
+            let r = std::future::poll_fn(|cx| self.poll_write_out(cx)).await;
             if r.is_err() {
                 self.out.clear();
             }
@@ -263,6 +270,31 @@ impl PushConn {
             self.io.flush().await?;
         }
         Ok(n)
+    }
+
+    /// Write calls made so far (see [`OutputStats::writes`](super::OutputStats::writes)),
+    /// reset to zero.
+    pub(crate) fn take_writes(&mut self) -> u64 {
+        std::mem::take(&mut self.writes)
+    }
+
+    /// Vectored writes until everything queued is written (`Ready(Ok)`), the socket is full
+    /// (`Pending`) or it fails.
+    fn poll_write_out(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+        use bytes::Buf;
+        use std::task::Poll;
+        while self.out.has_remaining() {
+            let mut slices = [std::io::IoSlice::new(&[]); MAX_IOVECS];
+            let cnt = self.out.chunks_vectored(&mut slices);
+            let written =
+                std::task::ready!(std::pin::Pin::new(&mut self.io).poll_write_vectored(cx, &slices[..cnt]))?;
+            self.writes += 1;
+            if written == 0 {
+                return Poll::Ready(Err(std::io::ErrorKind::WriteZero.into()));
+            }
+            self.out.advance(written);
+        }
+        Poll::Ready(Ok(()))
     }
 
     /// Unpublish (`FCUnpublish`, `deleteStream`) and close the connection.

@@ -72,6 +72,9 @@ pub struct OutputStats {
     pub connected: bool,
     /// Bytes written to the platform socket (RTMP chunks, all sessions).
     pub bytes_sent: u64,
+    /// Write calls that put those bytes on the platform connection (for plain TCP, one
+    /// `write`/`writev` system call each; through TLS, writes into the TLS stream).
+    pub writes: u64,
     /// Over the last 3 s.
     pub bitrate_kbps: u32,
     /// Over the last 60 s (or since the output was added, if younger).
@@ -102,6 +105,7 @@ pub(crate) struct OutputShared {
     inner: Mutex<OutputInner>,
     connected: AtomicBool,
     bytes_sent: AtomicU64,
+    writes: AtomicU64,
     pub(crate) dropped: AtomicU64,
     reconnects: AtomicU32,
     pub(crate) queued_bytes: AtomicUsize,
@@ -120,6 +124,7 @@ impl OutputShared {
             }),
             connected: AtomicBool::new(false),
             bytes_sent: AtomicU64::new(0),
+            writes: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
             reconnects: AtomicU32::new(0),
             queued_bytes: AtomicUsize::new(0),
@@ -158,9 +163,11 @@ impl OutputShared {
         inner.live_since = connected.then(Instant::now);
     }
 
-    /// `at`: about now (the caller passes an instant it has, to spare a clock read).
-    pub(crate) fn add_sent(&self, n: u64, at: Instant) {
+    /// `n` bytes in `writes` write calls; `at`: about now (the caller passes an instant it
+    /// has, to spare a clock read).
+    pub(crate) fn add_sent(&self, n: u64, writes: u64, at: Instant) {
         self.bytes_sent.fetch_add(n, Ordering::Relaxed);
+        self.writes.fetch_add(writes, Ordering::Relaxed);
         self.lock().rate.record(at, n);
     }
 
@@ -177,6 +184,7 @@ impl OutputShared {
             state: inner.state.clone(),
             connected: self.connected.load(Ordering::Relaxed),
             bytes_sent: self.bytes_sent.load(Ordering::Relaxed),
+            writes: self.writes.load(Ordering::Relaxed),
             bitrate_kbps: inner.rate.kbps(now, CURRENT_WINDOW_SECS),
             avg_bitrate_1m_kbps: inner.rate.kbps(now, AVERAGE_WINDOW_SECS),
             dropped_frames: self.dropped.load(Ordering::Relaxed),

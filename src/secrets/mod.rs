@@ -75,6 +75,8 @@ pub enum SecretName {
     /// The Twitch sign-in: access and refresh token together, one entry (see
     /// `accounts::tokens`), so a rotation is one atomic write.
     TwitchTokens,
+    /// The YouTube sign-in (access and refresh token together, one entry).
+    YoutubeTokens,
     /// Written, read back and deleted once at start to see whether a store works.
     Probe,
 }
@@ -93,6 +95,7 @@ impl SecretName {
             SecretName::ObsPassword => "obs-password".into(),
             SecretName::ObsPreviousSecrets => "obs-previous-secrets".into(),
             SecretName::TwitchTokens => "twitch-tokens".into(),
+            SecretName::YoutubeTokens => "youtube-tokens".into(),
             SecretName::Probe => "probe".into(),
         }
     }
@@ -112,6 +115,7 @@ impl SecretName {
             SecretName::ObsPassword => "STREAMPAI_OBS_PASSWORD".into(),
             SecretName::ObsPreviousSecrets => "STREAMPAI_OBS_PREVIOUS_SECRETS".into(),
             SecretName::TwitchTokens => "STREAMPAI_TWITCH_TOKENS".into(),
+            SecretName::YoutubeTokens => "STREAMPAI_YOUTUBE_TOKENS".into(),
             SecretName::Probe => "STREAMPAI_PROBE".into(),
         }
     }

@@ -1,6 +1,13 @@
 //! The sync client task: connect as `host`, publish the stream state, mirror every remote
 //! device's connection as a presence session of kind `device`, run relayed commands and answer
-//! them, reconnect with backoff.
+//! them, take the webhook events the server relays (Ko-fi donations, protocol version 2: into
+//! the alert store through the local Ko-fi webhook's own intake, then `hook_ack`), reconnect
+//! with backoff.
+//!
+//! Version negotiation: the hello offers [`PROTOCOL_VERSION`]; a server that answers
+//! `unsupported_version` (an older server) is asked again at once with the next lower version,
+//! down to [`MIN_PROTOCOL_VERSION`]. After a connection that was welcomed ends, the next one
+//! offers the newest version again (the server may have been upgraded).
 //!
 //! Remote sessions never linger: when the server goes quiet or the connection drops, they stay
 //! only until the heartbeat timeout has passed since the server was last heard from (a quick
@@ -21,8 +28,8 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use super::protocol::{
-    decode_server, encode, ClientMsg, Command, CommandResult, ErrorCode, PlatformState, Presences, Role,
-    ServerMsg, StreamState, DEFAULT_HEARTBEAT_TIMEOUT_MS, PROTOCOL_VERSION,
+    decode_server, encode, ClientMsg, Command, CommandResult, ErrorCode, Hook, PlatformState, Presences,
+    Role, ServerMsg, StreamState, DEFAULT_HEARTBEAT_TIMEOUT_MS, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION,
 };
 use crate::engine::{Engine, Status, WeakEngine};
 use crate::events::Event;
@@ -82,6 +89,7 @@ pub(crate) fn prepare(
         backoff_max: Duration::from_millis(cfg.reconnect_max_ms),
         remote: HashMap::new(),
         status,
+        version: PROTOCOL_VERSION,
     };
     Some((Box::pin(client.run(cancel)), token))
 }
@@ -100,6 +108,8 @@ struct Client {
     /// Presence session id → the remote connection, for the sessions this client tracks.
     remote: HashMap<String, Remote>,
     status: SyncStatusCell,
+    /// The protocol version the next hello offers.
+    version: u32,
 }
 
 struct Remote {
@@ -123,6 +133,8 @@ enum End {
     },
     /// The server refused us for good (token, version): retry only at the slowest pace.
     Refused(ErrorCode),
+    /// The server does not speak the offered version: ask again at once with a lower one.
+    Downgraded,
 }
 
 type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -145,7 +157,14 @@ impl Client {
                     self.expire_all();
                     return;
                 }
+                End::Downgraded => {
+                    info!(version = self.version, "sync: the server is older; speaking its protocol version");
+                    continue;
+                }
                 End::Lost { expire_at: at, welcomed, why } => {
+                    if welcomed {
+                        self.version = PROTOCOL_VERSION;
+                    }
                     self.status.update(|s| {
                         s.state = SyncState::Retrying;
                         s.last_error = Some(why);
@@ -275,7 +294,7 @@ impl Client {
             }
         };
         let hello = ClientMsg::Hello {
-            version: PROTOCOL_VERSION,
+            version: self.version,
             token: self.token.expose().to_string(),
             device_id: self.device_id.clone(),
             device_name: self.device_name.clone(),
@@ -298,6 +317,12 @@ impl Client {
                     Duration::from_millis(heartbeat_interval_ms.max(100)),
                     Duration::from_millis(heartbeat_timeout_ms.max(200)),
                 )
+            }
+            Ok(Some(ServerMsg::Error { code: ErrorCode::UnsupportedVersion, .. }))
+                if self.version > MIN_PROTOCOL_VERSION =>
+            {
+                self.version -= 1;
+                return End::Downgraded;
             }
             Ok(Some(ServerMsg::Error { code, .. })) if code.is_permanent() => return End::Refused(code),
             Ok(Some(ServerMsg::Error { code, .. })) => {
@@ -395,12 +420,43 @@ impl Client {
                                 let _ = tx.send((id, from, result)).await;
                             });
                         }
+                        ServerMsg::Hook(hook) => {
+                            let Some(engine) = self.engine.upgrade() else { return End::Cancelled };
+                            if take_hook(&engine, &hook) {
+                                let m = encode(&ClientMsg::HookAck { id: hook.id });
+                                if ws.send(Message::Text(m.into())).await.is_err() {
+                                    return lost(last_heard, DROPPED);
+                                }
+                            }
+                        }
                         ServerMsg::Error { code, fatal: true, .. } if code.is_permanent() => return End::Refused(code),
                         ServerMsg::Error { code, .. } => debug!(code = code.as_str(), "sync: server error"),
                         _ => {}
                     }
                 }
             }
+        }
+    }
+}
+
+/// Store a relayed webhook event as an alert (idempotent by its id). `true`: the alert store
+/// has it, so the server may forget it. Anything else stays held by the server and comes again
+/// on the next connection.
+fn take_hook(engine: &Engine, hook: &Hook) -> bool {
+    match hook.source.as_str() {
+        "kofi" => match crate::control::kofi::accept(&engine.alerts(), &hook.payload, Some(&hook.id)) {
+            Ok(a) => {
+                info!(hook = %crate::telemetry::esc(&hook.id), alert_id = %a.id, duplicate = a.duplicate, "sync: relayed Ko-fi event stored");
+                true
+            }
+            Err(e) => {
+                warn!(hook = %crate::telemetry::esc(&hook.id), cause = %e, "sync: cannot store a relayed Ko-fi event; the server keeps it");
+                false
+            }
+        },
+        other => {
+            warn!(hook = %crate::telemetry::esc(&hook.id), source = %crate::telemetry::esc(other), "sync: relayed event of an unknown kind; left with the server");
+            false
         }
     }
 }

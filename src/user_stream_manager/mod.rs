@@ -85,6 +85,8 @@ pub(crate) struct UserStream {
     workers_mailbox: SupervisorMailbox,
     /// The engine's Twitch account (its sign-in feeds the tree's `TwitchEvents`).
     twitch: Option<crate::accounts::twitch_account::TwitchAccountHandle>,
+    /// The engine's YouTube account (its sign-in feeds the tree's `YouTubeEvents`).
+    youtube: Option<crate::accounts::youtube_account::YouTubeAccountHandle>,
 }
 
 /// The database-backed stores of one engine.
@@ -150,6 +152,7 @@ impl UserStream {
             self.stash.clone(),
         )
         .with_twitch(self.twitch.clone())
+        .with_youtube(self.youtube.clone())
     }
 
     /// The same stream with the engine's Twitch account.
@@ -159,6 +162,19 @@ impl UserStream {
     ) -> Self {
         self.twitch = twitch;
         self
+    }
+
+    /// The same stream with the engine's YouTube account.
+    pub(crate) fn with_youtube(
+        mut self,
+        youtube: Option<crate::accounts::youtube_account::YouTubeAccountHandle>,
+    ) -> Self {
+        self.youtube = youtube;
+        self
+    }
+
+    pub(crate) fn youtube_account(&self) -> Option<&crate::accounts::youtube_account::YouTubeAccountHandle> {
+        self.youtube.as_ref()
     }
 
     pub(crate) fn twitch_account(&self) -> Option<&crate::accounts::twitch_account::TwitchAccountHandle> {
@@ -217,6 +233,7 @@ impl UserStream {
             workers,
             workers_mailbox,
             twitch: None,
+            youtube: None,
         }
     }
 

@@ -181,6 +181,7 @@ impl UserStream {
         let mut children = vec![state, manager, monitor, platforms, alerts, automation, obs];
         // Platform event feeds (issue 14): present when configured, connected while signed in.
         children.extend(crate::platform_events::twitch_events_spec(self));
+        children.extend(crate::platform_events::youtube_events_spec(self));
         children
     }
 }

@@ -21,6 +21,29 @@ pub fn bare(cmd: &mut Command, home: &Path, log: &str) {
         .env("RUST_LOG", log);
 }
 
+/// A config file in `dir` for a headless engine on loopback ports, its data in `dir/data`, OBS
+/// off, `[twitch]` pointed at the fake Twitch.
+pub fn twitch_config_file(dir: &Path, fake: &fake_platforms::FakeTwitch) -> std::path::PathBuf {
+    let path = dir.join("streampai.toml");
+    let text = format!(
+        "user_id = \"user-1\"\n[control]\nlisten = \"127.0.0.1:0\"\n[local]\nlisten = \"127.0.0.1:0\"\n\
+         [obs]\nenabled = false\n[storage]\ndir = {:?}\n[twitch]\nclient_id = {:?}\nauth_url = {:?}\n\
+         api_url = {:?}\neventsub_url = {:?}\n",
+        dir.join("data").display().to_string(),
+        fake.client_id(),
+        fake.auth_url(),
+        fake.api_url(),
+        fake.eventsub_url(),
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// A CLI run's standard output as JSON.
+pub fn stdout_json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("JSON on stdout: {out:?}"))
+}
+
 /// A running `streampai headless --config CONFIG`; its stderr is collected.
 pub struct Headless {
     child: Child,
@@ -82,4 +105,40 @@ impl Headless {
         assert!(self.child.wait().unwrap().success());
         self.logs()
     }
+}
+
+impl Headless {
+    /// `streampai account status` until `platform` is signed in (30 s at most): its object.
+    pub async fn wait_signed_in(&self, config: &Path, platform: &str) -> serde_json::Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let out = self.cli(config, &["account", "status"]);
+            assert!(out.status.success(), "{out:?}");
+            let v = stdout_json(&out);
+            if v[platform]["state"] == "signed_in" {
+                return v[platform].clone();
+            }
+            assert!(std::time::Instant::now() < deadline, "not signed in: {v}");
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        }
+    }
+}
+
+/// Every file under `dir` that contains `needle` (bytes), relative to `dir`.
+pub fn files_containing(dir: &Path, needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if let Ok(bytes) = std::fs::read(&p) {
+                if bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
+                    found.push(p.strip_prefix(dir).unwrap().display().to_string());
+                }
+            }
+        }
+    }
+    found
 }

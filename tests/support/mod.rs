@@ -38,6 +38,16 @@ pub fn config(user: &str) -> Config {
     c
 }
 
+/// `c` with `[twitch]` pointed at the fake Twitch (and a short presence cleanup).
+pub fn with_twitch(mut c: Config, fake: &fake_platforms::FakeTwitch) -> Config {
+    c.twitch.client_id = Some(fake.client_id());
+    c.twitch.auth_url = fake.auth_url();
+    c.twitch.api_url = fake.api_url();
+    c.twitch.eventsub_url = fake.eventsub_url();
+    c.presence.cleanup_timeout_ms = 300;
+    c
+}
+
 /// A config pointed at the fake, with short intervals for real-time tests.
 pub fn cloud_config(user: &str, fake: &FakeCloudflare, platforms: &[(&str, PlatformKind)]) -> Config {
     let mut c = config(user);

@@ -578,7 +578,7 @@ export type AccountErrorKind =
 /**
  * A platform one can sign in to.
  */
-export type AccountPlatform = "twitch"
+export type AccountPlatform = "twitch" | "youtube"
 /**
  * Where a platform account stands.
  */
@@ -611,7 +611,12 @@ user_code: string | null; verification_uri: string | null; events: EventsStatus 
 /**
  * `accounts` in `GET /api/v1/status`.
  */
-export type AccountsStatus = { twitch: AccountStatus }
+export type AccountsStatus = { twitch: AccountStatus; 
+/**
+ * YouTube: `pending` while the browser sign-in is open; `events` follows the live chat of
+ * the channel's active broadcast (`connecting` while no broadcast is live).
+ */
+youtube: AccountStatus }
 /**
  * Settings › Accounts as the UI shows it.
  */
@@ -681,7 +686,8 @@ state: string; restarts: number; uptime_ms: number }) & { children: ChildInfo[] 
  */
 export type DebugTree = { uptime_ms: number; 
 /**
- * The engine's own children (HistoryRecorder, users, PresenceManager, SyncClient, TwitchAccount).
+ * The engine's own children (HistoryRecorder, users, PresenceManager, SyncClient, TwitchAccount,
+ * StreamInfo).
  */
 engine: ChildInfo[]; users: DebugUser[] }
 export type DebugUser = { user_id: string; manager: string; manager_restarts: number; sessions: SessionInfo[]; children: DebugChild[] }
@@ -754,7 +760,19 @@ export type EngineError =
 /**
  * OBS refused or did not answer a request (the message says which and why).
  */
-{ kind: "obs"; message: string }
+{ kind: "obs"; message: string } | 
+/**
+ * Input a front end sent that is refused; names the field (e.g. `title`).
+ */
+{ kind: "invalid_input"; field: string; message: string } | 
+/**
+ * The action needs a signed-in platform account (e.g. the Twitch category search).
+ */
+{ kind: "not_signed_in"; message: string } | 
+/**
+ * A platform refused or did not answer (its words are in the message).
+ */
+{ kind: "platform"; message: string }
 /**
  * An engine event, as the UI receives it (`events.engineEvent` in the bindings).
  */
@@ -837,7 +855,11 @@ export type Event =
 /**
  * A platform account's status changed (sign-in state, its event feed).
  */
-{ type: "account_status"; user_id: string; platform: AccountPlatform; status: AccountStatus }
+{ type: "account_status"; user_id: string; platform: AccountPlatform; status: AccountStatus } | 
+/**
+ * The stream info was saved, a push started, or a push's results came (the whole view).
+ */
+{ type: "stream_info"; user_id: string; info: StreamInfoView }
 /**
  * The platform's event feed (alerts from Twitch EventSub).
  */
@@ -1278,6 +1300,70 @@ export type Preferences = {
  */
 hotkey_start: string | null; hotkey_stop: string | null; start_on_login: boolean }
 /**
+ * A platform's problem in words (never a token).
+ */
+export type PushError = { kind: PushErrorKind; message: string }
+/**
+ * A platform's push result kind, for the UI to word.
+ */
+export type PushErrorKind = 
+/**
+ * Not signed in to the platform (or the platform no longer accepts the sign-in).
+ */
+"not_signed_in" | 
+/**
+ * The saved info breaks this platform's own limits (nothing was sent).
+ */
+"invalid" | 
+/**
+ * The platform refused the sign-in even after a refresh (401), e.g. a missing permission.
+ */
+"unauthorized" | 
+/**
+ * The platform refused the request (4xx); the message has its words.
+ */
+"refused" | "rate_limited" | 
+/**
+ * No answer in time.
+ */
+"timeout" | "unreachable" | 
+/**
+ * The platform had a problem (5xx).
+ */
+"server" | 
+/**
+ * The platform answered something unexpected.
+ */
+"protocol" | 
+/**
+ * The app's account component did not answer.
+ */
+"unavailable"
+/**
+ * A finished push: when, why, and each platform's result.
+ */
+export type PushReport = { at: string; trigger: PushTrigger; results: PushResults }
+/**
+ * One platform's result: `{"ok": true}` or `{"ok": false, "error": {kind, message}}`.
+ */
+export type PushResult = { ok: boolean; error?: PushError | null }
+/**
+ * Every platform's result.
+ */
+export type PushResults = { twitch: PushResult; youtube: PushResult }
+/**
+ * What started a push.
+ */
+export type PushTrigger = 
+/**
+ * The user saved the info.
+ */
+"save" | 
+/**
+ * A stream started.
+ */
+"start"
+/**
  * When a child is restarted.
  */
 export type Restart = 
@@ -1409,7 +1495,11 @@ obs: ObsStatus;
 /**
  * Platform accounts (sign-in state, login, last problem, event feed).
  */
-accounts: AccountsStatus }
+accounts: AccountsStatus; 
+/**
+ * The saved stream info and the last push's per-platform results.
+ */
+stream_info: StreamInfoView }
 /**
  * One stream with everything recorded about it (`GET /api/v1/streams/{uuid}`).
  */
@@ -1447,6 +1537,43 @@ platform: string | null;
  * `starting`, `live`, `retrying`, `failed`, `stopped`, `disabled`, ...
  */
 kind: string; detail: string | null }
+/**
+ * The saved stream info.
+ */
+export type StreamInfo = { 
+/**
+ * One line, 1–140 characters, trimmed.
+ */
+title: string; 
+/**
+ * Twitch's category (game) id; `None`: the category on Twitch is left as it is; `"0"`
+ * clears it.
+ */
+twitch_category_id: string | null; 
+/**
+ * The category's name as the search showed it (for display only).
+ */
+twitch_category_name: string | null; 
+/**
+ * YouTube's description (up to 5000 bytes).
+ */
+youtube_description: string | null }
+/**
+ * `GET /api/v1/stream/info`, `stream_info` in the status and the `stream_info` event.
+ */
+export type StreamInfoView = { 
+/**
+ * `None` until saved once.
+ */
+info: StreamInfo | null; saved_at: string | null; 
+/**
+ * A push is under way.
+ */
+pushing: boolean; 
+/**
+ * The latest finished push.
+ */
+last_push: PushReport | null }
 /**
  * Where the stream is in its life.
  */

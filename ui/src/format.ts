@@ -103,6 +103,12 @@ function engineWords(e: EngineError): string {
       // The engine's sentences name the reason and the way out ("OBS is streaming: stop OBS's
       // stream first, then try again").
       return sentence(e.message);
+    case "invalid_input":
+      return `${e.field}: ${e.message}`;
+    case "not_signed_in":
+    case "platform":
+      // "… needs a signed-in Twitch account: sign in to Twitch first"; a platform's own words.
+      return sentence(e.message);
   }
 }
 

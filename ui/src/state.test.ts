@@ -40,10 +40,37 @@ const base: Status = {
       verification_uri: null,
       events: { state: "off", subscriptions: 0, error: null },
     },
+    youtube: {
+      state: "signed_out",
+      login: null,
+      error: null,
+      user_code: null,
+      verification_uri: null,
+      events: { state: "off", subscriptions: 0, error: null },
+    },
   },
+  stream_info: { info: null, saved_at: null, pushing: false, last_push: null },
 };
 
 describe("reduceStatus", () => {
+  it("takes the stream info and its last push results from their event", () => {
+    const info = {
+      info: { title: "t", twitch_category_id: null, twitch_category_name: null, youtube_description: null },
+      saved_at: "2026-01-01T00:00:00Z",
+      pushing: false,
+      last_push: {
+        at: "2026-01-01T00:00:01Z",
+        trigger: "save" as const,
+        results: {
+          twitch: { ok: true },
+          youtube: { ok: false, error: { kind: "not_signed_in" as const, message: "not signed in to YouTube" } },
+        },
+      },
+    };
+    const s = reduceStatus(base, { type: "stream_info", user_id: "u", info });
+    expect(s.stream_info).toEqual(info);
+  });
+
   it("follows the stream, the input and each platform", () => {
     let s = reduceStatus(base, { type: "input_status", user_id: "u", status: "receiving_traffic" });
     expect(s.input).toBe("receiving_traffic");

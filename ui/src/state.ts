@@ -33,6 +33,8 @@ export function reduceStatus(status: Status, event: Event): Status {
     case "obs_status":
       // The event carries OBS's figures as of the change; the status poll keeps them current.
       return { ...status, obs: event.status };
+    case "stream_info":
+      return { ...status, stream_info: event.info };
     case "manager_stopped":
       return { ...status, manager: "stopped", input: "unknown" };
     case "account_status":

@@ -1,15 +1,17 @@
 //! `fake-platforms [--listen 127.0.0.1:0] [--client-id ID] [--keepalive-secs N] [--interval-secs N]`
 //!
-//! Serves the fake Twitch and prints its URLs on stdout once listening:
-//! `TWITCH_AUTH_URL=http://127.0.0.1:PORT/oauth2`, `TWITCH_API_URL=.../helix`,
-//! `TWITCH_EVENTSUB_URL=ws://.../ws`, `TWITCH_CLIENT_ID=...`. Test control: `/__fake/twitch/...`.
+//! Serves the fake Twitch and the fake YouTube on one port and prints their URLs on stdout once
+//! listening: `TWITCH_AUTH_URL=http://127.0.0.1:PORT/oauth2`, `TWITCH_API_URL=.../helix`,
+//! `TWITCH_EVENTSUB_URL=ws://.../ws`, `TWITCH_CLIENT_ID=...`, `YOUTUBE_AUTH_URL=.../o/oauth2/v2/auth`,
+//! `YOUTUBE_TOKEN_URL=.../token`, `YOUTUBE_API_URL=.../youtube/v3`, `YOUTUBE_CLIENT_ID=...`,
+//! `YOUTUBE_CLIENT_SECRET=...`. Test control: `/__fake/twitch/...`, `/__fake/youtube/...`.
 //! Runs until SIGINT or SIGTERM. Logs go to stderr (`RUST_LOG`, default `info`).
 
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use fake_platforms::{serve_twitch, TwitchOptions, TwitchState};
+use fake_platforms::{serve_all, TwitchOptions, TwitchState, YouTubeOptions, YouTubeState};
 use tokio::net::TcpListener;
 
 const USAGE: &str =
@@ -67,8 +69,15 @@ async fn main() -> ExitCode {
     let _ = writeln!(out, "TWITCH_API_URL=http://{addr}/helix");
     let _ = writeln!(out, "TWITCH_EVENTSUB_URL=ws://{addr}/ws");
     let _ = writeln!(out, "TWITCH_CLIENT_ID={client_id}");
+    let youtube = YouTubeState::new(YouTubeOptions::default());
+    let yo = youtube.options();
+    let _ = writeln!(out, "YOUTUBE_AUTH_URL=http://{addr}/o/oauth2/v2/auth");
+    let _ = writeln!(out, "YOUTUBE_TOKEN_URL=http://{addr}/token");
+    let _ = writeln!(out, "YOUTUBE_API_URL=http://{addr}/youtube/v3");
+    let _ = writeln!(out, "YOUTUBE_CLIENT_ID={}", yo.client_id);
+    let _ = writeln!(out, "YOUTUBE_CLIENT_SECRET={}", yo.client_secret);
     let _ = out.flush();
-    match serve_twitch(listener, state, fake_support::shutdown_signal()).await {
+    match serve_all(listener, state, youtube, fake_support::shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("fake-platforms: {e}");

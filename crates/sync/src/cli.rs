@@ -37,6 +37,15 @@ pub enum UserAction {
         #[arg(long, env = "STREAMPAI_SYNC_DATA", default_value = ".")]
         data: PathBuf,
     },
+    /// Set the user's Ko-fi verification token (ko-fi.com/manage/webhooks, Advanced),
+    /// read from standard input so it stays out of the shell history; only its SHA-256 is
+    /// stored. Ko-fi then posts to https://THIS-HOST/hooks/NAME/kofi.
+    KofiToken {
+        name: String,
+        /// Folder of users.json.
+        #[arg(long, env = "STREAMPAI_SYNC_DATA", default_value = ".")]
+        data: PathBuf,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -76,6 +85,13 @@ pub struct ServeArgs {
     /// The same per client address (loopback peers, e.g. a local reverse proxy: the total only).
     #[arg(long, default_value_t = 64)]
     pub max_pending_per_ip: usize,
+    /// Webhook events (Ko-fi) held per user while their app is offline; beyond it Ko-fi's POST
+    /// gets 503 `queue_full`.
+    #[arg(long, default_value_t = 1000)]
+    pub hook_queue_max: usize,
+    /// A held webhook event not taken by the user's app within this many hours is dropped.
+    #[arg(long, default_value_t = 168)]
+    pub hook_ttl_hours: u64,
 }
 
 /// Run the `sync-server` command until ctrl-c / SIGTERM.
@@ -87,6 +103,19 @@ pub async fn run(args: SyncServerArgs) -> anyhow::Result<()> {
             eprintln!(
                 "streampai: user {name} added to {}. The token above is shown once; every device of {name} signs in with it.",
                 data.join(users::USERS_FILE).display()
+            );
+            Ok(())
+        }
+        Some(SyncAction::User { action: UserAction::KofiToken { name, data } }) => {
+            use std::io::IsTerminal;
+            if std::io::stdin().is_terminal() {
+                eprintln!("Paste {name}'s Ko-fi verification token, then press Enter:");
+            }
+            let mut token = String::new();
+            std::io::stdin().read_line(&mut token).context("cannot read the token from standard input")?;
+            users::set_kofi_token(&data, &name, &token)?;
+            eprintln!(
+                "streampai: Ko-fi token of {name} saved (as a hash). Point Ko-fi's webhook URL at https://<this server>/hooks/{name}/kofi"
             );
             Ok(())
         }
@@ -112,6 +141,8 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         max_message_bytes: a.max_message_bytes,
         rate_per_sec: a.rate_per_sec,
         rate_burst: a.rate_burst,
+        hook_queue_max: a.hook_queue_max.max(1),
+        hook_ttl: Duration::from_secs(a.hook_ttl_hours.max(1) * 3600),
         ..ServerConfig::default()
     };
     let cfg = ServerConfig {

@@ -10,9 +10,22 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// The protocol version this build speaks. A hello with another version is refused with
-/// `unsupported_version`.
-pub const PROTOCOL_VERSION: u32 = 1;
+/// The newest protocol version this build speaks. Version 2 adds the webhook relay (`hook`,
+/// `hook_ack`); everything of version 1 is unchanged.
+pub const PROTOCOL_VERSION: u32 = 2;
+
+/// The oldest version still accepted. A hello with a version outside
+/// `MIN_PROTOCOL_VERSION..=PROTOCOL_VERSION` is refused with `unsupported_version`; a client then
+/// retries with the next lower version it speaks (negotiation: see `docs/SYNC-PROTOCOL.md`).
+pub const MIN_PROTOCOL_VERSION: u32 = 1;
+
+/// The first version with the webhook relay.
+pub const HOOKS_VERSION: u32 = 2;
+
+/// Does this build speak `version`?
+pub fn supports_version(version: u32) -> bool {
+    (MIN_PROTOCOL_VERSION..=PROTOCOL_VERSION).contains(&version)
+}
 
 /// Default largest frame, in bytes (both directions).
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 16 * 1024;
@@ -56,6 +69,9 @@ pub enum ClientMsg {
     Command { id: String, command: Command },
     /// Host only: the answer to a relayed command; `to` is the `from` of that command.
     CommandResult { id: String, to: String, result: CommandResult },
+    /// Host only, version 2: the webhook event `id` is stored (the alert store has it); the
+    /// server forgets it.
+    HookAck { id: String },
 }
 
 /// Server → client.
@@ -107,6 +123,23 @@ pub enum ServerMsg {
         id: String,
         result: CommandResult,
     },
+    /// To hosts of version 2 or later: a webhook event the server took for this user (e.g. a
+    /// Ko-fi donation), held until a host answers `hook_ack {id}`. Delivered at least once:
+    /// `id` is stable (Ko-fi's `message_id`), so the host inserts it idempotently.
+    Hook(Hook),
+}
+
+/// A webhook event relayed to the host. `payload` is the sender's own JSON (Ko-fi's `data`)
+/// without its verification token.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Hook {
+    /// `kofi:<message_id>`: 1-64 identifier bytes, the same for every delivery of one event.
+    pub id: String,
+    /// Who sent it: `kofi`.
+    pub source: String,
+    /// When the server took it, Unix milliseconds.
+    pub received_at: u64,
+    pub payload: serde_json::Value,
 }
 
 /// Presence per device id, each with one meta per connection (a device may connect twice).
@@ -338,6 +371,11 @@ fn check_id(field: &'static str, v: &str) -> Result<(), DecodeError> {
     Ok(())
 }
 
+/// Is `v` an identifier (1..=64 bytes of `[A-Za-z0-9_.:-]`)?
+pub fn valid_id(v: &str) -> bool {
+    check_id("id", v).is_ok()
+}
+
 /// A display name: 1..=64 bytes, no control characters.
 fn check_name(field: &'static str, v: &str) -> Result<(), DecodeError> {
     if v.trim().is_empty() {
@@ -399,6 +437,7 @@ pub fn decode_client(bytes: &[u8], max: usize) -> Result<ClientMsg, DecodeError>
                 }
             }
         }
+        ClientMsg::HookAck { id } => check_id("id", id)?,
     }
     Ok(msg)
 }
@@ -548,6 +587,24 @@ mod tests {
             assert!(s.contains(r#""ref":"c1""#) || !s.contains("metas"), "{s}");
             assert_eq!(decode_server(s.as_bytes(), MAX).unwrap(), m);
         }
+    }
+
+    #[test]
+    fn hooks_round_trip_and_acks_are_checked() {
+        let hook = ServerMsg::Hook(Hook {
+            id: "kofi:3a1fac0c-f960-4506-a60e-824979a74e74".into(),
+            source: "kofi".into(),
+            received_at: 1_764_121_000_000,
+            payload: serde_json::json!({"from_name": "Ann", "amount": "3.00", "is_public": true}),
+        });
+        let s = encode(&hook);
+        assert!(s.starts_with(r#"{"type":"hook","id":"kofi:"#), "{s}");
+        assert_eq!(decode_server(s.as_bytes(), MAX).unwrap(), hook);
+        let ack = br#"{"type":"hook_ack","id":"kofi:3a1fac0c-f960-4506-a60e-824979a74e74"}"#;
+        assert!(matches!(decode_client(ack, MAX), Ok(ClientMsg::HookAck { .. })));
+        let bad = br#"{"type":"hook_ack","id":"kofi: spaces"}"#;
+        assert!(matches!(decode_client(bad, MAX), Err(DecodeError::Invalid { field: "id", .. })));
+        assert!(supports_version(1) && supports_version(2) && !supports_version(0) && !supports_version(3));
     }
 
     #[test]

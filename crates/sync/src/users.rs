@@ -4,6 +4,10 @@
 //! are high-entropy, a plain SHA-256 is enough to store them (a slow password hash buys nothing
 //! for 256-bit secrets) and lookups go by hash. The file is written atomically (temp file +
 //! rename, mode 0600) and re-read when its modification time changes.
+//!
+//! A user may also have a Ko-fi verification token (`user kofi-token NAME`, read from stdin),
+//! stored the same way (its SHA-256 only): the webhook relay (`POST /hooks/NAME/kofi`) checks
+//! Ko-fi's requests against it.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -27,6 +31,10 @@ pub enum UsersError {
     Exists(String),
     #[error("invalid user name {0:?}: use 1-64 of A-Z a-z 0-9 _ . -")]
     BadName(String),
+    #[error("no user {0}: add them first with `user add {0}`")]
+    NoSuchUser(String),
+    #[error("the Ko-fi verification token is empty")]
+    EmptyToken,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -36,6 +44,9 @@ pub struct UserRecord {
     pub token_sha256: String,
     /// Unix seconds.
     pub created_at: u64,
+    /// Hex SHA-256 of the user's Ko-fi verification token (the webhook relay), if set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kofi_token_sha256: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -107,9 +118,48 @@ pub fn add_user(dir: &Path, name: &str) -> Result<String, UsersError> {
     let token = generate_token();
     let created_at =
         SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    file.users.push(UserRecord { name: name.into(), token_sha256: hash_token(&token), created_at });
+    file.users.push(UserRecord {
+        name: name.into(),
+        token_sha256: hash_token(&token),
+        created_at,
+        kofi_token_sha256: None,
+    });
     write_atomic(&path, &file)?;
     Ok(token)
+}
+
+/// Set (replace) the Ko-fi verification token of user `name`: only its SHA-256 is written.
+pub fn set_kofi_token(dir: &Path, name: &str, token: &str) -> Result<(), UsersError> {
+    let token = token.trim();
+    if token.is_empty() {
+        return Err(UsersError::EmptyToken);
+    }
+    let path = dir.join(USERS_FILE);
+    let mut file = read_file(&path)?;
+    let Some(u) = file.users.iter_mut().find(|u| u.name == name) else {
+        return Err(UsersError::NoSuchUser(name.into()));
+    };
+    u.kofi_token_sha256 = Some(hash_token(token));
+    write_atomic(&path, &file)
+}
+
+/// The answer of [`Users::check_kofi_token`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HookAuth {
+    /// The token is the user's.
+    Valid,
+    /// No such user, or the user has no Ko-fi token set (the caller answers like `Wrong`, so
+    /// user names are not revealed).
+    NotSetUp,
+    Wrong,
+}
+
+/// Equal byte strings, in time that depends on the length only.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// The users the server accepts: token hash → user name.
@@ -121,6 +171,8 @@ pub struct Users {
 #[derive(Default)]
 struct Loaded {
     by_hash: HashMap<String, String>,
+    /// User name → hex SHA-256 of their Ko-fi verification token.
+    kofi: HashMap<String, String>,
     mtime: Option<SystemTime>,
 }
 
@@ -136,7 +188,13 @@ impl Users {
     /// Users in memory only (tests, benchmarks): (name, token) pairs.
     pub fn from_tokens<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Users {
         let by_hash = pairs.into_iter().map(|(n, t)| (hash_token(t), n.to_string())).collect();
-        Users { path: None, inner: Mutex::new(Loaded { by_hash, mtime: None }) }
+        Users { path: None, inner: Mutex::new(Loaded { by_hash, kofi: HashMap::new(), mtime: None }) }
+    }
+
+    /// The same, giving `user` a Ko-fi verification token (tests).
+    pub fn with_kofi_token(self, user: &str, token: &str) -> Users {
+        self.lock().kofi.insert(user.to_string(), hash_token(token));
+        self
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Loaded> {
@@ -151,6 +209,8 @@ impl Users {
         }
         let file = read_file(path)?;
         let mut l = self.lock();
+        l.kofi =
+            file.users.iter().filter_map(|u| Some((u.name.clone(), u.kofi_token_sha256.clone()?))).collect();
         l.by_hash = file.users.into_iter().map(|u| (u.token_sha256, u.name)).collect();
         l.mtime = mtime;
         Ok(())
@@ -175,6 +235,26 @@ impl Users {
             tracing::warn!(cause = %e, "cannot reload the users file");
         }
         self.lock().by_hash.get(&h).cloned()
+    }
+
+    /// Is `given` the Ko-fi verification token of `user`? Digests are compared in constant
+    /// time. On anything but `Valid` the file is re-read if it changed (a token set while the
+    /// server runs).
+    pub fn check_kofi_token(&self, user: &str, given: &str) -> HookAuth {
+        let h = hash_token(given.trim());
+        let check = |l: &Loaded| match l.kofi.get(user) {
+            None => HookAuth::NotSetUp,
+            Some(want) if constant_time_eq(want.as_bytes(), h.as_bytes()) => HookAuth::Valid,
+            Some(_) => HookAuth::Wrong,
+        };
+        let first = check(&self.lock());
+        if first == HookAuth::Valid {
+            return first;
+        }
+        if let Err(e) = self.reload() {
+            tracing::warn!(cause = %e, "cannot reload the users file");
+        }
+        check(&self.lock())
     }
 }
 
@@ -208,6 +288,28 @@ mod tests {
         let users = Users::load(dir.path()).unwrap();
         assert_eq!(users.len(), 2);
         assert_eq!(users.authenticate(&bob).as_deref(), Some("bob"));
+    }
+
+    #[test]
+    fn a_kofi_token_is_stored_as_a_hash_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        add_user(dir.path(), "alice").unwrap();
+        let users = Users::load(dir.path()).unwrap();
+        assert_eq!(users.check_kofi_token("alice", "kofi-secret"), HookAuth::NotSetUp);
+        assert!(matches!(set_kofi_token(dir.path(), "bob", "x"), Err(UsersError::NoSuchUser(_))));
+        assert!(matches!(set_kofi_token(dir.path(), "alice", " \n"), Err(UsersError::EmptyToken)));
+        set_kofi_token(dir.path(), "alice", "kofi-secret\n").unwrap();
+        let text = std::fs::read_to_string(dir.path().join(USERS_FILE)).unwrap();
+        assert!(!text.contains("kofi-secret"), "the Ko-fi token itself is never stored");
+        // The running server picks it up without a restart.
+        assert_eq!(users.check_kofi_token("alice", "kofi-secret"), HookAuth::Valid);
+        assert_eq!(users.check_kofi_token("alice", "kofi-secreT"), HookAuth::Wrong);
+        assert_eq!(users.check_kofi_token("nobody", "kofi-secret"), HookAuth::NotSetUp);
+        assert!(
+            constant_time_eq(b"ab", b"ab")
+                && !constant_time_eq(b"ab", b"ac")
+                && !constant_time_eq(b"a", b"ab")
+        );
     }
 
     #[test]

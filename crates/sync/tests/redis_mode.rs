@@ -4,70 +4,12 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use common::*;
 use serde_json::json;
 use streampai_sync::protocol::ServerMsg;
 use streampai_sync::server::{self, RunningServer};
-
-/// A private redis-server on a free loopback port, killed on drop.
-struct Redis {
-    child: Child,
-    url: String,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Redis {
-    /// Send one inline command; returns the first line of the reply.
-    async fn command(&self, cmd: &str) -> String {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let mut s = tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await.unwrap();
-        s.write_all(format!("{cmd}\r\n").as_bytes()).await.unwrap();
-        let mut buf = [0u8; 256];
-        let n = s.read(&mut buf).await.unwrap();
-        String::from_utf8_lossy(&buf[..n]).lines().next().unwrap_or_default().to_string()
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn redis() -> Redis {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let dir = tempfile::tempdir().unwrap();
-    let child = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-        .arg("--dir")
-        .arg(dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("redis-server is not installed: run scripts/sync-deps.sh");
-    let url = format!("redis://127.0.0.1:{port}/");
-    let r = Redis { child, url, port, _dir: dir };
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Ok(mut s) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
-            use tokio::io::{AsyncReadExt, AsyncWriteExt};
-            let _ = s.write_all(b"PING\r\n").await;
-            let mut buf = [0u8; 16];
-            if let Ok(Ok(n)) = tokio::time::timeout(Duration::from_secs(1), s.read(&mut buf)).await {
-                if buf[..n].starts_with(b"+PONG") {
-                    return r;
-                }
-            }
-        }
-        assert!(std::time::Instant::now() < deadline, "redis-server did not start");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
 
 async fn instance(url: &str) -> RunningServer {
     init_tracing();

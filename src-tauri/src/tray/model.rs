@@ -149,6 +149,7 @@ mod tests {
             sync: Default::default(),
             obs: Default::default(),
             accounts: Default::default(),
+            stream_info: Default::default(),
             input,
             stream: StreamStatus {
                 state,

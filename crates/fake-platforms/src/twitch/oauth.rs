@@ -27,15 +27,6 @@ use super::state::{DeviceStatus, TwitchState};
 
 pub(crate) const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
-/// Query and form parameters together (the form wins).
-fn params(query: HashMap<String, String>, body: &[u8]) -> HashMap<String, String> {
-    let mut p = query;
-    for (k, v) in form_urlencoded::parse(body) {
-        p.insert(k.into_owned(), v.into_owned());
-    }
-    p
-}
-
 /// Count the request, apply a delay fault, and answer an error fault.
 pub(crate) async fn enter(state: &TwitchState, route: Route) -> Result<Option<Fault>, Response> {
     match state.enter(route) {
@@ -66,7 +57,7 @@ pub(crate) async fn device(
     if let Err(resp) = enter(&state, Route::Device).await {
         return resp;
     }
-    let p = params(query, &body);
+    let p = crate::form_params(query, &body);
     let Some(client_id) = p.get("client_id").filter(|c| !c.is_empty()) else {
         return oauth_error(400, "missing client_id");
     };
@@ -90,7 +81,7 @@ pub(crate) async fn token(
     Query(query): Query<HashMap<String, String>>,
     body: Bytes,
 ) -> Response {
-    let p = params(query, &body);
+    let p = crate::form_params(query, &body);
     match p.get("grant_type").map(String::as_str) {
         Some(DEVICE_GRANT) => device_token(&state, &p).await,
         Some("refresh_token") => refresh_token(&state, &p).await,
@@ -217,7 +208,7 @@ pub(crate) async fn revoke(
     if let Err(resp) = enter(&state, Route::Revoke).await {
         return resp;
     }
-    let p = params(query, &body);
+    let p = crate::form_params(query, &body);
     let client_id = p.get("client_id").cloned().unwrap_or_default();
     if !state.is_client(&client_id) {
         return oauth_error(404, "client does not exist");

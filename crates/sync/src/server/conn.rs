@@ -10,13 +10,14 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
+use super::hooks::{InFlight, HOOK_WINDOW};
 use super::hub::{HubEvent, LocalConn, Out};
 use super::Shared;
 use crate::guard::Admission;
 use crate::log_safe::esc;
 use crate::protocol::{
-    decode_client, encode, ClientMsg, CommandResult, DecodeError, ErrorCode, Meta, Role, ServerMsg,
-    PROTOCOL_VERSION,
+    decode_client, encode, supports_version, ClientMsg, CommandResult, DecodeError, ErrorCode, Meta, Role,
+    ServerMsg, HOOKS_VERSION, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION,
 };
 
 /// A token bucket: `rate` frames per second on average, `burst` at once.
@@ -103,8 +104,9 @@ pub(super) async fn run(mut socket: WebSocket, sh: Arc<Shared>, admission: Optio
         Ok(Some(Ok(Message::Close(_)))) => return,
         Ok(Some(Ok(_))) => return close(&mut socket, ErrorCode::BadMessage, "expected a text frame").await,
     };
-    if version != PROTOCOL_VERSION {
-        let msg = format!("this server speaks protocol version {PROTOCOL_VERSION}");
+    if !supports_version(version) {
+        let msg =
+            format!("this server speaks protocol versions {MIN_PROTOCOL_VERSION} to {PROTOCOL_VERSION}");
         return close(&mut socket, ErrorCode::UnsupportedVersion, &msg).await;
     }
     let Some(user) = sh.users.authenticate(&token) else {
@@ -126,19 +128,28 @@ pub(super) async fn run(mut socket: WebSocket, sh: Arc<Shared>, admission: Optio
     let meta = Meta { conn: conn_ref.clone(), device_name: device_name.clone(), role, online_at: now_ms() };
     let (tx, mut rx) = mpsc::channel(sh.cfg.queue_frames);
     let slow = CancellationToken::new();
+    // The version is the client's: this server speaks every version it accepts.
     let welcome = ServerMsg::Welcome {
-        version: PROTOCOL_VERSION,
+        version,
         user: user.clone(),
         conn: conn_ref.clone(),
         heartbeat_interval_ms: sh.cfg.heartbeat_interval.as_millis() as u64,
         heartbeat_timeout_ms: sh.cfg.heartbeat_timeout.as_millis() as u64,
         max_message_bytes: max,
     };
-    let local = LocalConn { device_id: device_id.clone(), meta: meta.clone(), tx, slow: slow.clone() };
+    let own_tx = tx.clone();
+    let local =
+        LocalConn { device_id: device_id.clone(), meta: meta.clone(), version, tx, slow: slow.clone() };
     if let Err(code) = sh.join(&user, local, welcome).await {
         return close(&mut socket, code, "the server cannot take connections now").await;
     }
-    debug!(user = %user, device_id = %esc(&device_id), conn = %conn_ref, ?role, "sync: joined");
+    debug!(user = %user, device_id = %esc(&device_id), conn = %conn_ref, ?role, version, "sync: joined");
+    // A host of version 2+ gets the webhook events held for the user (after its welcome).
+    let hooks = role == Role::Host && version >= HOOKS_VERSION;
+    let mut inflight = InFlight::default();
+    if hooks {
+        refill(&sh, &user, &mut inflight, &own_tx).await;
+    }
 
     // 3. The loop.
     let mut bucket = Bucket::new(sh.cfg.rate_per_sec, sh.cfg.rate_burst);
@@ -172,6 +183,20 @@ pub(super) async fn run(mut socket: WebSocket, sh: Arc<Shared>, admission: Optio
                     }
                 }
                 Some(Out::Close(code)) => break Some((code, code.as_str().into())),
+                Some(Out::Hook(h)) => {
+                    if !hooks || !inflight.admit(&h.id) {
+                        continue;
+                    }
+                    let f = Utf8Bytes::from(encode(&ServerMsg::Hook((*h).clone())));
+                    tokio::select! {
+                        r = socket.send(Message::Text(f)) => if r.is_err() { break None },
+                        _ = tokio::time::sleep(sh.cfg.write_timeout) => break Some((ErrorCode::SlowConsumer, "frames were not read in time".into())),
+                        _ = sh.shutdown.cancelled() => {
+                            if sh.crashed.load(Ordering::SeqCst) { return; }
+                            break Some((ErrorCode::ShuttingDown, "the server is stopping".into()));
+                        }
+                    }
+                }
                 None => break None,
             },
             msg = socket.recv() => {
@@ -187,16 +212,38 @@ pub(super) async fn run(mut socket: WebSocket, sh: Arc<Shared>, admission: Optio
                     Message::Ping(_) | Message::Pong(_) => continue,
                     Message::Binary(_) => break Some((ErrorCode::BadMessage, "binary frames are not part of the protocol".into())),
                 };
-                if !bucket.take() {
-                    break Some((ErrorCode::RateLimited, "too many frames".into()));
-                }
                 let msg = match decode_client(text.as_bytes(), max) {
                     Ok(m) => m,
                     Err(e) => {
+                        if !bucket.take() {
+                            break Some((ErrorCode::RateLimited, "too many frames".into()));
+                        }
                         log_bad_frame(&user, &conn_ref, &e);
                         break Some((e.code(), e.client_message()));
                     }
                 };
+                // Acks of events this connection was sent are paced by the server's window, not
+                // by the rate limit (a backlog is acknowledged as fast as the host stores it).
+                let paced = matches!(&msg, ClientMsg::HookAck { id } if inflight.has(id));
+                if !paced && !bucket.take() {
+                    break Some((ErrorCode::RateLimited, "too many frames".into()));
+                }
+                if let ClientMsg::HookAck { id } = msg {
+                    if role != Role::Host {
+                        break Some((ErrorCode::Forbidden, "only a host acknowledges webhook events".into()));
+                    }
+                    if !hooks {
+                        break Some((ErrorCode::BadMessage, format!("hook_ack needs protocol version {HOOKS_VERSION}")));
+                    }
+                    if let Err(e) = sh.ack_hook(&user, &id).await {
+                        // Not forgotten: it comes again, and the host inserts it idempotently.
+                        tracing::warn!(user = %user, cause = %e, "webhook: cannot forget an acknowledged event");
+                    }
+                    if inflight.acked(&id) {
+                        refill(&sh, &user, &mut inflight, &own_tx).await;
+                    }
+                    continue;
+                }
                 if let Some(r) = handle(&sh, &user, &device_id, &device_name, &conn_ref, role, msg).await {
                     break Some(r);
                 }
@@ -207,6 +254,29 @@ pub(super) async fn run(mut socket: WebSocket, sh: Arc<Shared>, admission: Optio
     debug!(user = %user, device_id = %esc(&device_id), conn = %conn_ref, reason = ?reason.as_ref().map(|r| r.0), "sync: left");
     if let Some((code, message)) = reason {
         close(&mut socket, code, &message).await;
+    }
+}
+
+/// Queue the user's held webhook events for this host connection, as many as its window has
+/// room for (the connection's writer skips those in flight already).
+async fn refill(sh: &Shared, user: &str, inflight: &mut InFlight, tx: &mpsc::Sender<Out>) {
+    let pending = match sh.pending_hooks(user).await {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(user = %user, cause = %e, "webhook: cannot read the held events (they stay held)");
+            return;
+        }
+    };
+    let room = HOOK_WINDOW.saturating_sub(inflight.len());
+    let waiting: Vec<_> = pending.into_iter().filter(|h| !inflight.has(&h.id)).collect();
+    if waiting.len() > room {
+        inflight.hold_back();
+    }
+    for h in waiting.into_iter().take(room) {
+        if tx.try_send(Out::Hook(Arc::new(h))).is_err() {
+            inflight.hold_back();
+            break; // the queue is busy: the rest follows on the next ack or connection
+        }
     }
 }
 
@@ -257,6 +327,7 @@ async fn handle(
             sh.publish(user, ev).await;
             None
         }
+        ClientMsg::HookAck { .. } => None, // handled by the connection loop
         ClientMsg::CommandResult { id, to, result } => {
             if role != Role::Host {
                 return Some((ErrorCode::Forbidden, "only a host answers commands".into()));

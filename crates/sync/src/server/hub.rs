@@ -17,7 +17,8 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use crate::protocol::{
-    encode, Command, CommandResult, ErrorCode, Meta, PresenceEntry, Presences, Role, ServerMsg, StreamState,
+    encode, Command, CommandResult, ErrorCode, Hook, Meta, PresenceEntry, Presences, Role, ServerMsg,
+    StreamState, HOOKS_VERSION,
 };
 
 /// What goes to a connection's writer.
@@ -25,9 +26,13 @@ use crate::protocol::{
 pub enum Out {
     Frame(Utf8Bytes),
     Close(ErrorCode),
+    /// A webhook event for a host; the connection writes it unless it has it in flight already
+    /// or its window is full (then it follows on an ack).
+    Hook(std::sync::Arc<Hook>),
 }
 
 /// Something that happened to one user, delivered to that user's connections on every instance.
+/// (`Hook`: a webhook event was taken for this user; it goes to its hosts of protocol 2+.)
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "ev", rename_all = "snake_case")]
 pub enum HubEvent {
@@ -36,6 +41,7 @@ pub enum HubEvent {
     State { host: Option<String>, state: Option<StreamState> },
     Command { id: String, from: String, device_id: String, device_name: String, command: Command },
     Result { id: String, to: String, result: CommandResult },
+    Hook(Hook),
 }
 
 /// A snapshot of a user's shared state (from Redis, when it is the truth).
@@ -48,6 +54,8 @@ pub struct Snapshot {
 pub struct LocalConn {
     pub device_id: String,
     pub meta: Meta,
+    /// The protocol version agreed in the welcome.
+    pub version: u32,
     pub tx: mpsc::Sender<Out>,
     /// Cancelled when the queue overflows; the connection then closes with `slow_consumer`.
     pub slow: tokio_util::sync::CancellationToken,
@@ -226,6 +234,17 @@ impl LocalHub {
             HubEvent::Result { id, to, result } => {
                 if let Some(c) = room.conns.get(&to) {
                     send(c, &frame(&ServerMsg::CommandResult { id, result }));
+                }
+            }
+            HubEvent::Hook(hook) => {
+                let hook = std::sync::Arc::new(hook);
+                for c in
+                    room.conns.values().filter(|c| c.meta.role == Role::Host && c.version >= HOOKS_VERSION)
+                {
+                    if let Err(mpsc::error::TrySendError::Full(_)) = c.tx.try_send(Out::Hook(hook.clone())) {
+                        // Still held by the store: the host gets it on its next connection.
+                        c.slow.cancel();
+                    }
                 }
             }
         }

@@ -2,6 +2,7 @@
 //! relay and the limits of `docs/SYNC-PROTOCOL.md`; in-memory by default, Redis with `--redis`.
 
 mod conn;
+pub mod hooks;
 pub mod hub;
 pub mod redis_backend;
 pub mod tls;
@@ -13,7 +14,7 @@ use std::time::Duration;
 
 use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Extension;
 use axum::Router;
 use tokio::net::TcpListener;
@@ -49,6 +50,14 @@ pub struct ServerConfig {
     /// Before authentication: the request-head timeout and the caps on pending connections
     /// (a connection stays pending until its hello is accepted).
     pub guard: GuardConfig,
+    /// Webhook relay (`POST /hooks/{user}/kofi`): events held per user while no host takes
+    /// them; beyond it a POST gets 503 `queue_full`.
+    pub hook_queue_max: usize,
+    /// A held event older than this is dropped (with a warning).
+    pub hook_ttl: Duration,
+    /// Largest webhook body, and the time it may take to arrive.
+    pub hook_body_bytes: usize,
+    pub hook_body_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -71,6 +80,10 @@ impl Default for ServerConfig {
                 max_pending_per_ip: 64,
                 admit_on_head: false,
             },
+            hook_queue_max: 1000,
+            hook_ttl: Duration::from_secs(7 * 24 * 3600),
+            hook_body_bytes: 32 * 1024,
+            hook_body_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -91,6 +104,8 @@ pub struct Shared {
     pub(crate) users: Users,
     pub(crate) hub: LocalHub,
     pub(crate) redis: Option<RedisBackend>,
+    /// Held webhook events (memory mode; Redis mode keeps them in Redis).
+    pub(crate) hooks: hooks::MemoryHooks,
     /// Unique per process: connection refs are `<instance>-<n>`.
     pub(crate) instance: String,
     next: AtomicU64,
@@ -195,10 +210,11 @@ impl RunningServer {
     }
 }
 
-/// The router: `GET /sync` (WebSocket), `GET /healthz`.
+/// The router: `GET /sync` (WebSocket), `GET /healthz`, `POST /hooks/{user}/kofi`.
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/sync", get(upgrade))
+        .route("/hooks/{user}/kofi", post(hooks::kofi))
         .route("/healthz", get(|| async { "ok" }))
         .merge(crate::remote::router())
         .with_state(shared)
@@ -247,6 +263,7 @@ pub async fn start(
         users,
         hub,
         redis,
+        hooks: Default::default(),
         instance,
         next: AtomicU64::new(1),
         shutdown: shutdown.clone(),

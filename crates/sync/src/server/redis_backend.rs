@@ -10,6 +10,10 @@
 //! - channel `sp:user:{user}` — [`HubEvent`]s as JSON; every instance pattern-subscribes to
 //!   `sp:user:*` and delivers to its own connections.
 //!
+//! - `sp:hooks:{user}` — hash hook id → the held webhook event (JSON), until a host acknowledges
+//!   it; no TTL per field (events older than `hook_ttl` are dropped when read), the key expires
+//!   `hook_ttl` after the last event was added.
+//!
 //! An instance that dies stops refreshing; every instance reaps, each interval, the expired refs
 //! of the users it serves (`HDEL` decides who announces the leave: exactly one instance wins).
 
@@ -23,9 +27,10 @@ use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
 use tokio::task::AbortHandle;
 
+use super::hooks::Put;
 use super::hub::{HubEvent, Snapshot};
 use super::{ServerConfig, Shared};
-use crate::protocol::{Meta, PresenceEntry, Role, StreamState};
+use crate::protocol::{Hook, Meta, PresenceEntry, Role, StreamState};
 
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -50,6 +55,9 @@ fn metas_key(user: &str) -> String {
 }
 fn state_key(user: &str) -> String {
     format!("sp:state:{user}")
+}
+fn hooks_key(user: &str) -> String {
+    format!("sp:hooks:{user}")
 }
 fn channel(user: &str) -> String {
     format!("{CHANNEL_PREFIX}{user}")
@@ -211,6 +219,62 @@ impl RedisBackend {
         let mut c = self.conn.clone();
         let payload = serde_json::to_string(ev).unwrap_or_default();
         let _: i64 = c.publish(channel(user), payload).await?;
+        Ok(())
+    }
+
+    /// Hold a webhook event: `HSETNX` decides duplicates; over `max` the new one is taken back.
+    pub async fn put_hook(
+        &self,
+        user: &str,
+        hook: &Hook,
+        max: usize,
+        ttl: Duration,
+    ) -> Result<Put, RedisError> {
+        let mut c = self.conn.clone();
+        let key = hooks_key(user);
+        let rec = serde_json::to_string(hook).unwrap_or_default();
+        let (added, len): (bool, usize) =
+            redis::pipe().hset_nx(&key, &hook.id, rec).hlen(&key).query_async(&mut c).await?;
+        if !added {
+            return Ok(Put::Duplicate);
+        }
+        if len > max {
+            // Drop expired events first; if that made no room, take this one back.
+            let live = self.pending_hooks(user, ttl).await?.len();
+            if live > max {
+                let _: i64 = c.hdel(&key, &hook.id).await?;
+                return Ok(Put::Full { max });
+            }
+        }
+        let _: bool = c.pexpire(&key, ttl.as_millis().max(1) as i64).await?;
+        Ok(Put::New)
+    }
+
+    /// The user's held events, oldest first; expired (and unreadable) ones are removed.
+    pub async fn pending_hooks(&self, user: &str, ttl: Duration) -> Result<Vec<Hook>, RedisError> {
+        let mut c = self.conn.clone();
+        let key = hooks_key(user);
+        let all: HashMap<String, String> = c.hgetall(&key).await?;
+        let cutoff = super::hooks::now_ms().saturating_sub(ttl.as_millis() as u64);
+        let mut out = Vec::with_capacity(all.len());
+        let mut stale = Vec::new();
+        for (id, raw) in all {
+            match serde_json::from_str::<Hook>(&raw) {
+                Ok(h) if h.received_at >= cutoff => out.push(h),
+                _ => stale.push(id),
+            }
+        }
+        if !stale.is_empty() {
+            tracing::warn!(user, expired = stale.len(), "webhook events expired before a host took them");
+            let _: i64 = c.hdel(&key, &stale).await?;
+        }
+        out.sort_by(|a, b| (a.received_at, &a.id).cmp(&(b.received_at, &b.id)));
+        Ok(out)
+    }
+
+    pub async fn ack_hook(&self, user: &str, id: &str) -> Result<(), RedisError> {
+        let mut c = self.conn.clone();
+        let _: i64 = c.hdel(hooks_key(user), id).await?;
         Ok(())
     }
 
