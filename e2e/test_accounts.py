@@ -148,8 +148,11 @@ def test_the_client_id_is_checked_and_saved(driver, control_port):
     assert not el(driver, "account-sign-in-twitch").is_enabled(), "no sign-in without a client id"
     assert shown(driver, "account-setup-twitch") and "Client Type: Public" in text(driver, "account-setup-twitch")
     assert "not replayed by Twitch" in text(driver, "account-replay-note-twitch")
-    # YouTube's place is there, marked as not yet available.
-    assert "Not available" in text(driver, "account-card-youtube")
+    # YouTube's card is there too (its client is configuration: [youtube] client_id, client_secret).
+    wait_for("YouTube card", lambda: text(driver, "account-state-youtube").startswith("Not set up"),
+             show=lambda: text(driver, "account-card-youtube"))
+    assert "[youtube] client_id" in text(driver, "account-detail-youtube")
+    assert not el(driver, "account-sign-in-youtube").is_enabled()
     # The engine's rule, live while typing and again on Save: nothing saved.
     typed(driver, "twitch-client-id", "my app/id")
     wait_for("client id checked", lambda: "not a Twitch client id" in text(driver, "twitch-error-client-id"),

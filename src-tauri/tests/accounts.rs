@@ -138,20 +138,21 @@ fn sign_in_with_twitch_from_settings_accounts() {
     // Sign in: the code to enter, Twitch's page opened (the engine's address, as given).
     let answer = block(cmd::account_sign_in(rig.shell(), twitch)).unwrap();
     assert_eq!(answer.open_error, None);
-    let code = answer.prompt.user_code.clone();
-    assert!(answer.prompt.verification_uri.contains(&code), "{answer:?}");
-    wait_until(
-        "the page opened",
-        || rig.opened() == vec![answer.prompt.verification_uri.clone()],
-        || rig.opened(),
-    );
+    let prompt = answer.prompt.clone().expect("a device code");
+    let code = prompt.user_code.clone();
+    assert!(prompt.verification_uri.contains(&code), "{answer:?}");
+    assert_eq!(answer.page, prompt.verification_uri);
+    wait_until("the page opened", || rig.opened() == vec![prompt.verification_uri.clone()], || rig.opened());
     let pending = rig.twitch();
     assert_eq!((pending.state, pending.user_code.as_deref()), (AccountState::Pending, Some(code.as_str())));
     // Asked again while waiting: the same code; the page opens again on request.
-    assert_eq!(block(cmd::account_sign_in(rig.shell(), twitch)).unwrap().prompt.user_code, code);
+    assert_eq!(
+        block(cmd::account_sign_in(rig.shell(), twitch)).unwrap().prompt.map(|p| p.user_code),
+        Some(code.clone())
+    );
     block(cmd::open_sign_in_page(rig.shell(), twitch)).unwrap();
     wait_until("opened three times", || rig.opened().len() == 3, || rig.opened());
-    assert!(rig.opened().iter().all(|u| *u == answer.prompt.verification_uri));
+    assert!(rig.opened().iter().all(|u| *u == prompt.verification_uri));
 
     // The code is entered on Twitch's page (the fake): signed in.
     rig.fake.approve(&code).unwrap();

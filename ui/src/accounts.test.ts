@@ -33,6 +33,10 @@ describe("account state in words", () => {
     const pending = accountWords("Twitch", acct({ state: "pending", user_code: "ABCDEFGH" }), true);
     expect(pending.text).toBe("Waiting for the code to be entered on Twitch's page…");
     expect(pending.action).toBe("cancel");
+    // A browser sign-in (YouTube) has no code: the page is in the browser.
+    expect(accountWords("YouTube", acct({ state: "pending" }), true).text).toBe(
+      "Waiting for you to finish signing in on YouTube's page in your browser…",
+    );
     expect(accountWords("Twitch", acct(), true)).toMatchObject({ text: "Not signed in", action: "sign_in", tone: "off" });
   });
 
@@ -51,11 +55,14 @@ describe("account state in words", () => {
 
   it("asks for the client id only while none is saved", () => {
     const s = acct({ error: { kind: "not_configured", message: "set [twitch] client_id" } });
-    expect(accountWords("Twitch", s, false).text).toBe("Not set up: enter the client id of your Twitch app below");
+    expect(accountWords("Twitch", s, false)).toMatchObject({
+      text: "Not set up: Twitch sign-in needs the client id of your Twitch app",
+      detail: "set [twitch] client_id",
+    });
     // The engine keeps reporting not_configured until the next attempt: saved means ready.
     expect(accountWords("Twitch", s, true).text).toBe("Not signed in");
     // Before the engine's first status: no error yet, still not set up.
-    expect(accountWords("Twitch", acct(), false).text).toBe("Not set up: enter the client id of your Twitch app below");
+    expect(accountWords("Twitch", acct(), false).text).toBe("Not set up: Twitch sign-in needs the client id of your Twitch app");
   });
 
   it("keeps the login when signed in but needing attention", () => {
@@ -82,12 +89,16 @@ describe("the event feed in words", () => {
     expect(r.tone).toBe("warn");
     expect(eventsWords("Twitch", events({ state: "connecting" }), true).tone).toBe("pending");
     expect(eventsWords("Twitch", events(), false).text).toContain("Sign in to get Twitch's follows");
+    expect(eventsWords("YouTube", events(), false).text).toBe("Sign in to get YouTube's Super Chats, Super Stickers and memberships as alerts.");
   });
 });
 
+/** Accounts as an engine that reports only Twitch would (the UI lists what it is given). */
+const only = (twitch: AccountStatus) => ({ twitch }) as unknown as AccountsStatus;
+
 describe("accounts from the engine", () => {
   it("lists the platforms the engine reports, in order, and applies account_status events", () => {
-    const status: AccountsStatus = { twitch: acct() };
+    const status = only(acct());
     expect(accountEntries(status).map((e) => [e.id, e.label])).toEqual([["twitch", "Twitch"]]);
     // A platform the engine adds later (YouTube) shows up after Twitch.
     const both = { youtube: acct(), twitch: acct() } as unknown as AccountsStatus;
@@ -106,10 +117,10 @@ describe("accounts from the engine", () => {
     expect(feedsAlerts(feeding)).toBe(true);
     expect(feedsAlerts({ ...feeding, events: events({ state: "reconnecting" }) })).toBe(false);
     expect(feedsAlerts(acct({ events: events({ state: "connected" }) }))).toBe(false);
-    expect(alertSourcesWords({ twitch: feeding })).toEqual([{ id: "twitch", text: "Twitch: receiving, as me", tone: "ok" }]);
-    expect(alertSourcesWords({ twitch: acct() })[0]).toMatchObject({ text: "Twitch: not signed in", tone: "off" });
-    expect(alertSourcesWords({ twitch: acct({ state: "pending" }) })[0].text).toBe("Twitch: signing in…");
-    expect(alertSourcesWords({ twitch: { ...feeding, events: events({ state: "connecting" }) } })[0]).toMatchObject({
+    expect(alertSourcesWords(only(feeding))).toEqual([{ id: "twitch", text: "Twitch: receiving, as me", tone: "ok" }]);
+    expect(alertSourcesWords(only(acct()))[0]).toMatchObject({ text: "Twitch: not signed in", tone: "off" });
+    expect(alertSourcesWords(only(acct({ state: "pending" })))[0].text).toBe("Twitch: signing in…");
+    expect(alertSourcesWords(only({ ...feeding, events: events({ state: "connecting" }) }))[0]).toMatchObject({
       text: "Twitch: signed in, events connecting",
       tone: "pending",
     });

@@ -53,7 +53,14 @@ export function accountWords(label: string, s: AccountStatus, configured: boolea
   const who = s.login ?? "your account";
   switch (s.state) {
     case "pending":
-      return { text: `Waiting for the code to be entered on ${label}'s page…`, detail: null, tone: "pending", action: "cancel" };
+      return {
+        text: s.user_code
+          ? `Waiting for the code to be entered on ${label}'s page…`
+          : `Waiting for you to finish signing in on ${label}'s page in your browser…`,
+        detail: null,
+        tone: "pending",
+        action: "cancel",
+      };
     case "signed_in":
       return { text: `Signed in as ${who}`, detail: null, tone: "ok", action: "sign_out" };
     case "error":
@@ -63,7 +70,7 @@ export function accountWords(label: string, s: AccountStatus, configured: boolea
   }
   const signIn = (text: string, tone: Tone = "warn"): AccountWords => ({ text, detail, tone, action: "sign_in" });
   if (!configured && (!s.error || s.error.kind === "not_configured")) {
-    return { text: `Not set up: enter the client id of your ${label} app below`, detail: null, tone: "off", action: "sign_in" };
+    return { text: `Not set up: ${label} sign-in needs the client id of your ${label} app`, detail, tone: "off", action: "sign_in" };
   }
   switch (s.error?.kind) {
     case undefined:
@@ -103,9 +110,15 @@ function problemWords(label: string, s: AccountStatus): string {
   }
 }
 
+/** What each platform's events become alerts of. */
+const EVENT_KINDS: Record<string, string> = {
+  Twitch: "follows, subs, cheers and raids",
+  YouTube: "Super Chats, Super Stickers and memberships",
+};
+
 /** The event feed in words, with the note that the platform does not replay missed events. */
 export function eventsWords(label: string, e: EventsStatus, signedIn: boolean): { text: string; tone: Tone } {
-  if (!signedIn) return { text: `Sign in to get ${label}'s follows, subs, cheers and raids as alerts.`, tone: "off" };
+  if (!signedIn) return { text: `Sign in to get ${label}'s ${EVENT_KINDS[label] ?? "events"} as alerts.`, tone: "off" };
   const why = e.error ? `: ${e.error.message}` : "";
   switch (e.state) {
     case "connected":

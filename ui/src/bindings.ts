@@ -1322,7 +1322,11 @@ export type PushErrorKind =
 /**
  * The platform refused the request (4xx); the message has its words.
  */
-"refused" | "rate_limited" | 
+"refused" | 
+/**
+ * The platform sets this on a live broadcast and none is live (YouTube).
+ */
+"no_broadcast" | "rate_limited" | 
 /**
  * No answer in time.
  */
@@ -1459,10 +1463,19 @@ seeded: boolean }
  */
 export type SignInPrompt = { user_code: string; verification_uri: string; expires_in: number }
 /**
- * What "Sign in" answers: the code to enter, the page it was entered on, and whether that page
- * could be opened in the browser (else the UI asks to open it by hand).
+ * What "Sign in" answers: the code to enter and the page to enter it on (Twitch), or the
+ * consent page (YouTube: Google redirects to the engine), and whether that page could be opened
+ * in the browser (else the UI asks to open it by hand).
  */
-export type SignInView = { prompt: SignInPrompt; 
+export type SignInView = { 
+/**
+ * The device code (Twitch); `null` for a browser sign-in.
+ */
+prompt: SignInPrompt | null; 
+/**
+ * The page opened in the browser.
+ */
+page: string; 
 /**
  * Why the page did not open in the browser (`null`: it did).
  */

@@ -1,11 +1,12 @@
-//! Settings › Accounts: the platforms' own sign-ins (Twitch now). The client id goes into the
-//! config (`[twitch] client_id`, never a secret: a public client has none); sign-in, sign-out and
-//! the status are the engine's (`Engine::sign_in`, `sign_out`, `accounts_status`; the
+//! Settings › Accounts: the platforms' own sign-ins (Twitch, YouTube). Twitch's client id goes
+//! into the config (`[twitch] client_id`, never a secret: a public client has none); YouTube's
+//! client is configuration only for now. Sign-in, sign-out and the status are the engine's
+//! (`Engine::start_sign_in`, `sign_out`, `accounts_status`; the
 //! `account_status` event follows every change). The tokens never reach the shell or the UI.
 
 use serde::Serialize;
 use streampai::accounts::{
-    twitch_client_id_problem, AccountPlatform, AccountState, AccountsStatus, SignInPrompt,
+    twitch_client_id_problem, AccountPlatform, AccountState, AccountsStatus, SignInPrompt, SignInStart,
 };
 use streampai::{Config, EngineError};
 
@@ -27,11 +28,15 @@ pub struct AccountsView {
     pub status: AccountsStatus,
 }
 
-/// What "Sign in" answers: the code to enter, the page it was entered on, and whether that page
-/// could be opened in the browser (else the UI asks to open it by hand).
+/// What "Sign in" answers: the code to enter and the page to enter it on (Twitch), or the
+/// consent page (YouTube: Google redirects to the engine), and whether that page could be opened
+/// in the browser (else the UI asks to open it by hand).
 #[derive(Clone, Debug, Serialize, specta::Type)]
 pub struct SignInView {
-    pub prompt: SignInPrompt,
+    /// The device code (Twitch); `null` for a browser sign-in.
+    pub prompt: Option<SignInPrompt>,
+    /// The page opened in the browser.
+    pub page: String,
     /// Why the page did not open in the browser (`null`: it did).
     pub open_error: Option<String>,
 }
@@ -90,9 +95,16 @@ pub async fn save_client_id(shell: &Shell, client_id: &str) -> UiResult<()> {
 #[tauri::command]
 #[specta::specta]
 pub async fn account_sign_in(shell: Sh<'_>, platform: AccountPlatform) -> UiResult<SignInView> {
-    let prompt = shell.engine.sign_in(platform).await.map_err(|e| sign_in_error(platform, e))?;
-    let open_error = shell.open_page(&prompt.verification_uri).err();
-    Ok(SignInView { prompt, open_error })
+    let start = shell.engine.start_sign_in(platform).await.map_err(|e| sign_in_error(platform, e))?;
+    let (prompt, page) = match start {
+        SignInStart::DeviceCode(p) => {
+            let page = p.verification_uri.clone();
+            (Some(p), page)
+        }
+        SignInStart::Browser(b) => (None, b.authorize_url),
+    };
+    let open_error = shell.open_page(&page).err();
+    Ok(SignInView { prompt, page, open_error })
 }
 
 /// "Open the page again" while a sign-in is pending: the page the engine was given, no other.
@@ -102,13 +114,20 @@ pub async fn open_sign_in_page(shell: Sh<'_>, platform: AccountPlatform) -> UiRe
     let status = shell.engine.accounts_status();
     let account = match platform {
         AccountPlatform::Twitch => status.twitch,
+        AccountPlatform::Youtube => status.youtube,
     };
-    match (account.state, account.verification_uri) {
-        (AccountState::Pending, Some(uri)) => {
-            shell.open_page(&uri).map_err(|message| UiError::Window { message })
-        }
-        _ => Err(UiError::invalid("sign_in", "no sign-in is waiting: press Sign in first")),
+    if account.state != AccountState::Pending {
+        return Err(UiError::invalid("sign_in", "no sign-in is waiting: press Sign in first"));
     }
+    let page = match account.verification_uri {
+        Some(uri) => uri,
+        // A browser sign-in keeps its page in the engine: asked again, the same one.
+        None => match shell.engine.start_sign_in(platform).await? {
+            SignInStart::DeviceCode(p) => p.verification_uri,
+            SignInStart::Browser(b) => b.authorize_url,
+        },
+    };
+    shell.open_page(&page).map_err(|message| UiError::Window { message })
 }
 
 /// "Sign out": the platform revokes the sign-in (best effort) and the tokens are deleted.

@@ -22,7 +22,8 @@ const TWITCH_CONSOLE = "https://dev.twitch.tv/console/apps";
 export function accountsSection(ctx: Ctx): { el: HTMLElement; cleanup: () => void } {
   let view: AccountsView | null = null;
   let accounts: AccountsStatus | null = null;
-  let prompt: SignInView | null = null;
+  // This window's last sign-in answer per platform (the open error, the code's lifetime).
+  const prompts: Partial<Record<string, SignInView>> = {};
   let busy = false;
   let store = storeName(null);
   const cards = h("div", { class: "account-cards" });
@@ -73,7 +74,12 @@ export function accountsSection(ctx: Ctx): { el: HTMLElement; cleanup: () => voi
     el.textContent = text;
   };
 
-  const configured = (id: string) => (id === "twitch" ? (view?.twitch_client_id ?? "") !== "" : true);
+  // Twitch's client id is the form's; the other platforms' setup is the config's (the engine says
+  // `not_configured` until it is there).
+  const configured = (id: string) =>
+    id === "twitch"
+      ? (view?.twitch_client_id ?? "") !== ""
+      : (accounts as unknown as Partial<Record<string, AccountStatus>> | null)?.[id]?.error?.kind !== "not_configured";
 
   const act = async (id: AccountPlatform, label: string, f: () => Promise<void>) => {
     if (busy) return;
@@ -97,14 +103,15 @@ export function accountsSection(ctx: Ctx): { el: HTMLElement; cleanup: () => voi
 
   const signIn = (id: AccountPlatform, label: string) =>
     act(id, label, async () => {
-      prompt = await call(commands.accountSignIn(id));
+      const answer = await call(commands.accountSignIn(id));
+      prompts[id] = answer;
       // The status event may come before or after the answer: the answer's code counts too.
       if (accounts) {
         const cur = (accounts as unknown as Record<string, AccountStatus>)[id];
         if (cur && cur.state !== "signed_in") {
           accounts = {
             ...accounts,
-            [id]: { ...cur, state: "pending", error: null, user_code: prompt.prompt.user_code, verification_uri: prompt.prompt.verification_uri },
+            [id]: { ...cur, state: "pending", error: null, user_code: answer.prompt?.user_code ?? null, verification_uri: answer.prompt?.verification_uri ?? null },
           };
         }
       }
@@ -112,7 +119,7 @@ export function accountsSection(ctx: Ctx): { el: HTMLElement; cleanup: () => voi
 
   const signOut = (id: AccountPlatform, label: string) =>
     act(id, label, async () => {
-      prompt = null;
+      delete prompts[id];
       setView(await call(commands.accountSignOut(id)));
     });
 
@@ -149,8 +156,9 @@ export function accountsSection(ctx: Ctx): { el: HTMLElement; cleanup: () => voi
     const words = accountWords(label, s, configured(id));
     const signedIn = s.state === "signed_in" || s.state === "error";
     const events = eventsWords(label, s.events, signedIn);
-    const code = s.state === "pending" ? (s.user_code ?? prompt?.prompt.user_code ?? null) : null;
-    const uri = s.verification_uri ?? prompt?.prompt.verification_uri ?? null;
+    const prompt = prompts[id];
+    const code = s.state === "pending" ? (s.user_code ?? prompt?.prompt?.user_code ?? null) : null;
+    const uri = s.verification_uri ?? prompt?.page ?? null;
     const pending =
       s.state === "pending"
         ? h(
@@ -191,7 +199,7 @@ export function accountsSection(ctx: Ctx): { el: HTMLElement; cleanup: () => voi
               "div",
               { class: "row" },
               h("button", { class: "small", "data-testid": `account-open-${id}`, disabled: busy, onclick: () => void openPage(id, label) }, `Open ${label}'s page again`),
-              h("span", { class: "muted small" }, prompt ? expiresWords(prompt.prompt.expires_in) : ""),
+              h("span", { class: "muted small" }, prompt?.prompt ? expiresWords(prompt.prompt.expires_in) : ""),
             ),
           )
         : null;
@@ -271,7 +279,7 @@ export function accountsSection(ctx: Ctx): { el: HTMLElement; cleanup: () => voi
     if (ev.type !== "account_status" || !accounts) return;
     const was = (accounts as unknown as Partial<Record<string, AccountStatus>>)[ev.platform]?.state;
     accounts = reduceAccounts(accounts, ev);
-    if (ev.status.state !== "pending") prompt = null;
+    if (ev.status.state !== "pending") delete prompts[ev.platform];
     // Signed in: the app's setup has done its job, fold it away.
     if (ev.platform === "twitch" && ev.status.state === "signed_in" && was !== "signed_in") setup.open = false;
     draw();
