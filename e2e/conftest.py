@@ -75,6 +75,24 @@ def text(driver, testid):
     return el(driver, testid).text
 
 
+def shown(driver, testid):
+    """The element is on the page and displayed."""
+    found = driver.find_elements(By.CSS_SELECTOR, f'[data-testid="{testid}"]')
+    return bool(found) and found[0].is_displayed()
+
+
+def click(driver, testid):
+    """Clicks once the element is displayed and enabled."""
+    wait_for(f"{testid} clickable", lambda: shown(driver, testid) and el(driver, testid).is_enabled())
+    el(driver, testid).click()
+
+
+def goto(driver, view):
+    """Shows a page (its navigation link marked active)."""
+    driver.execute_script(f"location.hash = '#/{view}'")
+    wait_for(f"{view} page", lambda: "active" in el(driver, f"nav-{view}").get_attribute("class"))
+
+
 def typed(driver, testid, value):
     box = el(driver, testid)
     box.clear()

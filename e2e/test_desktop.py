@@ -7,7 +7,7 @@ import subprocess
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from conftest import ACCOUNT, APP, TOKEN, TARGET, clipboard, control, el, http, screenshot, text, typed, wait_for
+from conftest import ACCOUNT, APP, TOKEN, TARGET, clipboard, control, el, goto, http, screenshot, text, typed, wait_for
 from phone import Phone
 
 # What one test leaves for a later one (the tests share one app session, in order).
@@ -17,11 +17,6 @@ SEEN = {}
 def click(driver, testid):
     wait_for(f"{testid} clickable", lambda: el(driver, testid).is_enabled())
     el(driver, testid).click()
-
-
-def goto(driver, view):
-    driver.execute_script(f"location.hash = '#/{view}'")
-    wait_for(f"{view} page", lambda: "active" in el(driver, f"nav-{view}").get_attribute("class"))
 
 
 def add_platform(driver, kind, name, key):
@@ -270,6 +265,7 @@ def test_bad_token_in_settings_shows_the_exact_error(driver):
     # Where secrets live (this session has an unlocked gnome-keyring).
     wait_for("secrets line", lambda: text(driver, "secrets-backend") == "Secrets are kept in the system keyring.",
              show=lambda: text(driver, "secrets-backend"))
+    driver.execute_script("arguments[0].scrollIntoView({block: 'start'})", el(driver, "cloudflare-section"))
     screenshot(driver, "settings")
     el(driver, "cf-token").clear()
 

@@ -14,10 +14,9 @@ import subprocess
 import uuid
 
 import pytest
-from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from conftest import RTMP_MODULE, el, free_port, listening, nginx_rtmp, screenshot, text, typed, wait_for
+from conftest import RTMP_MODULE, click, el, free_port, listening, nginx_rtmp, screenshot, shown, text, typed, wait_for
 
 NEEDS = ["obs", "xvfb-run", "nginx", "ffprobe"]
 pytestmark = pytest.mark.skipif(
@@ -28,16 +27,6 @@ PLATFORMS = ("obs-a", "obs-b")
 CONTROL_TOKEN = "obs-e2e"
 # The streamer's own OBS setup before the app: straight to Twitch (the key must never show).
 PREVIOUS_KEY = "live_123456789_streamersOwnTwitchKey"
-
-
-def shown(driver, testid):
-    found = driver.find_elements(By.CSS_SELECTOR, f'[data-testid="{testid}"]')
-    return bool(found) and found[0].is_displayed()
-
-
-def click(driver, testid):
-    wait_for(f"{testid} clickable", lambda: shown(driver, testid) and el(driver, testid).is_enabled())
-    el(driver, testid).click()
 
 
 @pytest.fixture(scope="session")

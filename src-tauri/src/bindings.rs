@@ -6,7 +6,7 @@ use specta_typescript::{BigIntExportBehavior, Typescript};
 use tauri_specta::{collect_commands, collect_events};
 
 use crate::bridge::EngineEvent;
-use crate::commands::{alerts, checks, history, obs, secrets, settings, stream, sync, windows};
+use crate::commands::{accounts, alerts, checks, history, obs, secrets, settings, stream, sync, windows};
 
 /// The app's commands and events (for the real runtime; tests call command functions directly).
 pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
@@ -35,6 +35,11 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             sync::set_sync_token,
             sync::forget_sync_token,
             sync::get_sync_status,
+            accounts::get_accounts,
+            accounts::save_twitch_client_id,
+            accounts::account_sign_in,
+            accounts::open_sign_in_page,
+            accounts::account_sign_out,
             alerts::alerts_snapshot,
             alerts::send_test_alert,
             alerts::alerts_pause,

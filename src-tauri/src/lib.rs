@@ -4,6 +4,7 @@
 pub mod bindings;
 pub mod boot;
 pub mod bridge;
+pub mod browser;
 pub mod commands;
 pub mod control;
 pub mod error;

@@ -61,6 +61,9 @@ pub struct Shell {
     pub next_window: std::sync::atomic::AtomicU32,
     /// Set once the engine was shut down (see [`Shell::shutdown_engine`]).
     engine_down: tokio::sync::OnceCell<()>,
+    /// What opens sign-in pages instead of the system's browser (`STREAMPAI_BROWSER`; tests
+    /// set a recorder).
+    pub browser: Option<std::ffi::OsString>,
 }
 
 impl Shell {
@@ -74,6 +77,7 @@ impl Shell {
             quit,
             next_window: std::sync::atomic::AtomicU32::new(1),
             engine_down: tokio::sync::OnceCell::new(),
+            browser: crate::browser::from_env(),
         }
     }
 
@@ -163,6 +167,11 @@ impl Shell {
     pub async fn apply_config(&self, config: Config) -> UiResult<()> {
         self.engine.reconfigure(config.clone()).await?;
         self.save_config(&config)
+    }
+
+    /// Opens a sign-in page in the browser (see `browser.rs`).
+    pub fn open_page(&self, url: &str) -> Result<(), String> {
+        crate::browser::open(url, self.browser.clone())
     }
 
     pub fn control_info(&self) -> ControlInfo {

@@ -239,6 +239,59 @@ async getSyncStatus() : Promise<Result<SyncStatus, UiError>> {
     else return { status: "error", error: e  as any };
 }
 },
+async getAccounts() : Promise<Result<AccountsView, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("get_accounts") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Saves `[twitch] client_id` (applied at once: the account reads the config in force).
+ */
+async saveTwitchClientId(clientId: string) : Promise<Result<AccountsView, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("save_twitch_client_id", { clientId }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * "Sign in with …": the engine asks the platform for a code (the same one again while a
+ * sign-in is pending) and waits for it to be entered; the platform's page opens in the browser.
+ */
+async accountSignIn(platform: AccountPlatform) : Promise<Result<SignInView, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("account_sign_in", { platform }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * "Open the page again" while a sign-in is pending: the page the engine was given, no other.
+ */
+async openSignInPage(platform: AccountPlatform) : Promise<Result<null, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("open_sign_in_page", { platform }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * "Sign out": the platform revokes the sign-in (best effort) and the tokens are deleted.
+ */
+async accountSignOut(platform: AccountPlatform) : Promise<Result<AccountsView, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("account_sign_out", { platform }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
 async alertsSnapshot() : Promise<Result<AlertsView, UiError>> {
     try {
     return { status: "ok", data: await TAURI_INVOKE("alerts_snapshot") };
@@ -564,6 +617,22 @@ export type AccountsStatus = { twitch: AccountStatus;
  * the channel's active broadcast (`connecting` while no broadcast is live).
  */
 youtube: AccountStatus }
+/**
+ * Settings › Accounts as the UI shows it.
+ */
+export type AccountsView = { 
+/**
+ * `[twitch] client_id` as set (empty: none, no Twitch sign-in).
+ */
+twitch_client_id: string; 
+/**
+ * `STREAMPAI_TWITCH_CLIENT_ID` is set: it replaces the saved client id at every launch.
+ */
+twitch_client_id_from_env: boolean; 
+/**
+ * Every account's sign-in state, login, last problem and event feed.
+ */
+status: AccountsStatus }
 /**
  * One alert. `amount` is money for donations, viewers for raids, bits for cheers.
  */
@@ -912,7 +981,11 @@ export type FieldCheck = { field: "platform_name"; value: string } |
 /**
  * OBS's WebSocket password as typed.
  */
-{ field: "obs_password"; value: string }
+{ field: "obs_password"; value: string } | 
+/**
+ * A Twitch app's client id (`[twitch] client_id`); empty is fine (no Twitch sign-in).
+ */
+{ field: "twitch_client_id"; value: string }
 /**
  * The Settings page's general section.
  */
@@ -1249,7 +1322,11 @@ export type PushErrorKind =
 /**
  * The platform refused the request (4xx); the message has its words.
  */
-"refused" | "rate_limited" | 
+"refused" | 
+/**
+ * The platform sets this on a live broadcast and none is live (YouTube).
+ */
+"no_broadcast" | "rate_limited" | 
 /**
  * No answer in time.
  */
@@ -1380,6 +1457,29 @@ first_run: boolean;
  * `STREAMPAI_CONFIG` is in force: it overrides these settings at every launch.
  */
 seeded: boolean }
+/**
+ * What to show to finish a sign-in: open `verification_uri` and enter `user_code` within
+ * `expires_in` seconds (`POST /api/v1/accounts/twitch/sign-in`).
+ */
+export type SignInPrompt = { user_code: string; verification_uri: string; expires_in: number }
+/**
+ * What "Sign in" answers: the code to enter and the page to enter it on (Twitch), or the
+ * consent page (YouTube: Google redirects to the engine), and whether that page could be opened
+ * in the browser (else the UI asks to open it by hand).
+ */
+export type SignInView = { 
+/**
+ * The device code (Twitch); `null` for a browser sign-in.
+ */
+prompt: SignInPrompt | null; 
+/**
+ * The page opened in the browser.
+ */
+page: string; 
+/**
+ * Why the page did not open in the browser (`null`: it did).
+ */
+open_error: string | null }
 /**
  * `GET /api/v1/status`.
  */

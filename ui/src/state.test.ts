@@ -115,6 +115,12 @@ describe("reduceStatus", () => {
     expect([s.obs.state, s.obs.health, s.obs.streaming]).toEqual(["connected", "congested", true]);
     expect(base.obs.state).toBe("off"); // not mutated
   });
+  it("takes an account's status from its event", () => {
+    const twitch = { ...base.accounts.twitch, state: "signed_in" as const, login: "me" };
+    const s = reduceStatus(base, { type: "account_status", user_id: "u", platform: "twitch", status: twitch });
+    expect([s.accounts.twitch.state, s.accounts.twitch.login]).toEqual(["signed_in", "me"]);
+    expect(base.accounts.twitch.state).toBe("signed_out"); // not mutated
+  });
   it("counts live platforms out of the enabled ones", () => {
     expect(
       platformCounts({ a: { status: "live" }, b: { status: "starting" }, c: { status: "disabled" } }),

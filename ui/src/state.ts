@@ -1,4 +1,5 @@
 // The dashboard's state: the engine's status, kept current by applying engine events.
+import { reduceAccounts } from "./accounts";
 import type { Alert, AlertsView, Event, PlatformStatus, Status } from "./bindings";
 
 const unmeasured = { bytes_sent: null, bitrate_kbps: null, reconnects: null, dropped_frames: null };
@@ -36,6 +37,8 @@ export function reduceStatus(status: Status, event: Event): Status {
       return { ...status, stream_info: event.info };
     case "manager_stopped":
       return { ...status, manager: "stopped", input: "unknown" };
+    case "account_status":
+      return { ...status, accounts: reduceAccounts(status.accounts, event) };
     case "presence_diff": {
       const gone = new Set(event.leaves.map((s) => s.id));
       const kept = status.presence.filter((s) => !gone.has(s.id));

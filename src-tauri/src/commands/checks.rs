@@ -44,6 +44,10 @@ pub enum FieldCheck {
     ObsPassword {
         value: String,
     },
+    /// A Twitch app's client id (`[twitch] client_id`); empty is fine (no Twitch sign-in).
+    TwitchClientId {
+        value: String,
+    },
 }
 
 /// What is wrong with the field, in words, or `null`.
@@ -60,6 +64,9 @@ pub fn check_field(check: FieldCheck) -> Option<String> {
         FieldCheck::UploadBudget { value } => fields::parse_upload_budget(&value).err(),
         FieldCheck::ObsUrl { value } => fields::obs_url_problem(&value),
         FieldCheck::ObsPassword { value } => fields::obs_password_problem(&value),
+        FieldCheck::TwitchClientId { value } => (!value.trim().is_empty())
+            .then(|| streampai::accounts::twitch_client_id_problem(&value))
+            .flatten(),
     }
 }
 
@@ -113,6 +120,10 @@ mod tests {
         assert!(obs_url("ws://me:pw@127.0.0.1:4455").unwrap().contains("password"));
         assert!(check_field(FieldCheck::ObsPassword { value: "  ".into() }).is_some());
         assert_eq!(check_field(FieldCheck::ObsPassword { value: "hunter2".into() }), None);
+        let client_id = |v: &str| check_field(FieldCheck::TwitchClientId { value: v.into() });
+        assert_eq!(client_id(" wbmytr93xzw8zbg0p1izqyzzc5mbiz "), None);
+        assert_eq!(client_id(""), None, "empty: no Twitch sign-in");
+        assert!(client_id("abc/def").unwrap().contains("not a Twitch client id"));
         assert_eq!(platform_presets().len(), 5);
         assert!(platform_presets().iter().all(|p| (p.url.is_none()) == (p.kind == PlatformKind::Custom)));
     }

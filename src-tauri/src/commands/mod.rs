@@ -1,6 +1,7 @@
 //! Every command the UI can call, typed once here (tauri-specta generates `ui/src/bindings.ts`).
 //! Commands only translate: engine calls and settings changes live in the engine and `Shell`.
 
+pub mod accounts;
 pub mod alerts;
 pub mod checks;
 pub mod history;

@@ -1,19 +1,44 @@
-// Alerts: the desk's view (on screen, queue, held for approval), a test alert,
+// Alerts: the desk's view (on screen, queue, held for approval), each alert with where it came
+// from (Twitch, Ko-fi, manual), which platforms feed alerts now, a test alert,
 // pause/resume/skip/replay/clear, approve/reject. Everything goes through the engine's alert desk
 // (same rules as the control API and the tray), so it works while the task tree is down.
+import { alertSource, alertSourcesWords, reduceAccounts } from "../accounts";
 import { call, commands, messageOf } from "../api";
-import type { Alert, AlertKind, AlertsView } from "../bindings";
+import type { AccountsStatus, Alert, AlertKind, AlertsView } from "../bindings";
 import { fill, h } from "../dom";
 import type { Ctx } from "../main";
 import { reduceAlerts } from "../state";
 
 const KINDS: AlertKind[] = ["donation", "follow", "subscription", "raid", "cheer"];
 
-function describe(a: Alert): string {
+function words(a: Alert): string {
   const amount = a.amount !== null ? ` · ${a.amount}${a.currency ? ` ${a.currency}` : ""}` : "";
   return `${a.kind} from ${a.from}${amount}`;
 }
 
+/** An alert's line: where it came from (a badge), then what it is. */
+function describe(a: Alert): (HTMLElement | string)[] {
+  const src = alertSource(a);
+  return [h("span", { class: `badge src-${src.id}`, "data-testid": "alert-source", title: `From ${src.label}` }, src.label), " ", words(a)];
+}
+
+/** Which platforms feed alerts now (signed in, events connected), with a way to Settings (the
+ * Alerts page and the dashboard). */
+export function sourcesLine(accounts: AccountsStatus | null, ctx: Ctx): HTMLElement {
+  const line = h("p", { class: "small alert-sources", "data-testid": "alert-sources" });
+  if (!accounts) return line;
+  fill(
+    line,
+    h("span", { class: "muted" }, "Platform alerts: "),
+    alertSourcesWords(accounts).flatMap((s, i) => [
+      i > 0 ? h("span", { class: "muted" }, " · ") : null,
+      h("span", { class: `source ${s.tone}`, "data-testid": `alert-source-${s.id}` }, s.text),
+    ]),
+    h("span", { class: "muted" }, " · Ko-fi webhook, test alerts and the control API always. "),
+    h("a", { href: "#/settings", onclick: () => ctx.navigate("settings") }, "Accounts in Settings"),
+  );
+  return line;
+}
 /** What happened to a test alert, from the desk's answer. */
 function acceptedWords(state: string): string {
   switch (state) {
@@ -28,7 +53,10 @@ function acceptedWords(state: string): string {
 
 export function alertsPage(root: HTMLElement, ctx: Ctx): () => void {
   let snap: AlertsView | null = null;
+  let accounts: AccountsStatus | null = null;
   const history: Alert[] = [];
+  const sources = h("div", {});
+  const drawSources = () => fill(sources, sourcesLine(accounts, ctx));
   const body = h("div", {});
   const problem = h("p", { class: "error", "data-testid": "error" });
   const note = h("p", { class: "muted", "data-testid": "alert-accepted" });
@@ -46,6 +74,7 @@ export function alertsPage(root: HTMLElement, ctx: Ctx): () => void {
   fill(
     root,
     h("h1", {}, "Alerts"),
+    sources,
     h(
       "div",
       { class: "row" },
@@ -79,9 +108,9 @@ export function alertsPage(root: HTMLElement, ctx: Ctx): () => void {
       body,
       h("p", { "data-testid": "alerts-paused" }, snap.paused ? "Paused: nothing new goes on screen." : "Running."),
       h("h2", {}, "On screen"),
-      h("p", { "data-testid": "alert-current" }, snap.current ? describe(snap.current) : "Nothing"),
+      h("p", { "data-testid": "alert-current", "data-platform": snap.current ? alertSource(snap.current).id : null }, snap.current ? describe(snap.current) : "Nothing"),
       h("h2", {}, `Queue (${snap.queued.length})`),
-      h("ol", { "data-testid": "alert-queue" }, snap.queued.map((a: Alert) => h("li", {}, describe(a)))),
+      h("ol", { "data-testid": "alert-queue" }, snap.queued.map((a: Alert) => h("li", { "data-platform": alertSource(a).id }, describe(a)))),
       h("h2", {}, `Waiting for approval (${snap.held.length})`),
       snap.held.length
         ? h(
@@ -90,7 +119,7 @@ export function alertsPage(root: HTMLElement, ctx: Ctx): () => void {
             snap.held.map((a: Alert) =>
               h(
                 "li",
-                { "data-testid": `held-${a.id}` },
+                { "data-testid": `held-${a.id}`, "data-platform": alertSource(a).id },
                 describe(a),
                 a.message ? h("div", { class: "muted" }, `“${a.message}”`) : null,
                 h(
@@ -115,11 +144,11 @@ export function alertsPage(root: HTMLElement, ctx: Ctx): () => void {
       history.length
         ? h(
             "ul",
-            {},
+            { "data-testid": "alert-history" },
             history.map((a) =>
               h(
                 "li",
-                {},
+                { "data-platform": alertSource(a).id },
                 describe(a),
                 " ",
                 h("button", { class: "small", onclick: () => run(() => call(commands.alertsReplay(a.id))) }, "Replay"),
@@ -131,11 +160,21 @@ export function alertsPage(root: HTMLElement, ctx: Ctx): () => void {
   };
 
   const off = ctx.onEvent((ev) => {
+    if (ev.type === "account_status" && accounts) {
+      accounts = reduceAccounts(accounts, ev);
+      drawSources();
+    }
     if (ev.type === "alert_shown" && !history.some((a) => a.id === ev.alert.id)) history.unshift(ev.alert);
     if (snap) snap = reduceAlerts(snap, ev);
     if (ev.type.startsWith("alert_")) void run(async () => {});
   });
   void run(async () => {});
+  void call(commands.getAccounts())
+    .then((v) => {
+      accounts = v.status;
+      drawSources();
+    })
+    .catch(() => {});
   // Held alerts come in through other doors (control API, phone) without an event: look again.
   const poll = window.setInterval(async () => {
     try {

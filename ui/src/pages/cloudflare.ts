@@ -96,7 +96,7 @@ export function cloudflareSection(
   };
   return h(
     "section",
-    { class: "card form" },
+    { class: "card form", "data-testid": "cloudflare-section" },
     h("h2", {}, "Cloudflare Stream"),
     h("p", { class: "muted" }, "OBS streams to Cloudflare once; Cloudflare relays to every platform."),
     h("label", {}, "Account ID"),

@@ -1,6 +1,6 @@
-// Dashboard: OBS input in words, Start/Stop, elapsed time and UUID, the OBS card (the link,
-// OBS's own health, Set up OBS / Restore) next to one card per platform, the other devices
-// signed in through the sync server.
+// Dashboard: OBS input in words, Start/Stop, elapsed time and UUID, which platforms feed alerts,
+// the OBS card (the link, OBS's own health, Set up OBS / Restore) next to one card per platform,
+// the other devices signed in through the sync server.
 import { call, commands, messageOf } from "../api";
 import type { PlatformSnapshot, Status } from "../bindings";
 import { h, fill } from "../dom";
@@ -17,6 +17,7 @@ import {
 import type { Ctx } from "../main";
 import { platformCounts, reduceStatus, streamButtons, uploadOf } from "../state";
 import { remoteDevices, sinceWords, syncStateWords } from "../sync";
+import { sourcesLine } from "./alerts";
 import { bitrateChart } from "./bitrate_chart";
 import { obsCard } from "./obs_card";
 
@@ -213,6 +214,7 @@ export function dashboardPage(root: HTMLElement, ctx: Ctx): () => void {
       ),
       s.uuid ? h("div", { class: "muted" }, "Stream ", h("code", { "data-testid": "stream-uuid" }, s.uuid)) : null,
       uploadLine(status),
+      sourcesLine(status.accounts, ctx),
       devicesBox,
       problem ? h("p", { class: "error", "data-testid": "error" }, problem) : null,
       h("div", { class: "cards" }, obs.el, names.map((n) => card(n, s.platforms[n]!))),

@@ -1,9 +1,10 @@
-// Settings: Cloudflare, where secrets live, streaming, OBS, sync, timing, hotkeys, start on
-// login, and facts about the app.
+// Settings: platform accounts (sign in with Twitch), Cloudflare, where secrets live, streaming,
+// OBS, sync, timing, hotkeys, start on login, and facts about the app.
 import { call, commands, messageOf } from "../api";
 import { fill, h } from "../dom";
 import type { Ctx } from "../main";
 import { secretBackend, secretsWords } from "../secrets";
+import { accountsSection } from "./accounts";
 import { cloudflareSection } from "./cloudflare";
 import { obsSection } from "./obs_settings";
 import { streamingSection } from "./streaming";
@@ -23,6 +24,7 @@ export function settingsPage(root: HTMLElement, ctx: Ctx): () => void {
   const streaming = streamingSection(ctx);
   const sync = syncSection(ctx);
   const obs = obsSection(ctx);
+  const accounts = accountsSection(ctx);
   const outcome = (el: HTMLElement, ok: boolean, text: string) => {
     el.className = ok ? "result ok" : "result error";
     el.textContent = text;
@@ -32,6 +34,7 @@ export function settingsPage(root: HTMLElement, ctx: Ctx): () => void {
     root,
     h("h1", {}, "Settings"),
     s.seeded ? h("p", { class: "note" }, "STREAMPAI_CONFIG is set: its values replace these settings at every launch.") : null,
+    accounts.el,
     cloudflareSection(ctx, () => streaming.refresh(), { offerSwitch: true }),
     h("section", { class: "card form", "data-testid": "secrets-section" }, h("h2", {}, "Secrets"), secrets),
     streaming.el,
@@ -123,6 +126,7 @@ export function settingsPage(root: HTMLElement, ctx: Ctx): () => void {
     ),
   );
   return () => {
+    accounts.cleanup();
     streaming.cleanup();
     obs.cleanup();
     sync.cleanup();

@@ -1,0 +1,281 @@
+"""Platform accounts in a real window against the real fake Twitch (`fake-platforms` as a
+process): Settings › Accounts takes the Twitch app's client id (checked by the engine's rule),
+"Sign in with Twitch" shows the device code big, opens Twitch's page in the browser (a recorder
+program given as STREAMPAI_BROWSER, so no real browser starts) and Copy copies the code; the test
+enters the code at the fake (its control endpoint) and the card says "Signed in as …". A raid and
+a follow sent through the fake's EventSub WebSocket appear on the Alerts page with a Twitch badge
+and on the OBS overlay in a real headless Chromium; then Sign out. Its own app session (a separate
+pytest invocation, like test_obs.py)."""
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+
+from conftest import (CONTROL_TOKEN, SHOTS, TARGET, click, clipboard, control, el, free_port, goto, http, screenshot,
+                      shown, text, typed, wait_for)
+
+FAKE_PLATFORMS = Path(os.environ.get("FAKE_PLATFORMS_BIN", TARGET / "debug" / "fake-platforms"))
+CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+pytestmark = pytest.mark.skipif(
+    not (CHROMIUM and CHROMEDRIVER) and not os.environ.get("CI"),
+    reason="needs chromium + chromium-driver (scripts/deps.sh) for the overlay",
+)
+# A Twitch client id as the console issues them (letters and digits); the fake accepts only it.
+CLIENT_ID = "e2etwitchclientid0000000000001"
+OVERLAY_KEY = "e2e-overlay-key-0123456789"
+LOGIN = "streampai_tester"  # the fake's broadcaster
+
+
+class FakeTwitch:
+    def __init__(self, proc, urls):
+        self.proc, self.urls = proc, urls
+        self.root = urls["TWITCH_AUTH_URL"].removesuffix("/oauth2")
+
+    def ctl(self, method, path, body=None):
+        return http(method, f"{self.root}/__fake/twitch/{path}", body)
+
+    def approve(self, code):
+        return self.ctl("POST", "approve", {"user_code": code})
+
+    def push(self, kind, event):
+        return self.ctl("POST", f"events/{kind}", event)
+
+    def subscriptions(self):
+        subs = self.ctl("GET", "subscriptions")
+        return subs.get("data", subs) if isinstance(subs, dict) else subs
+
+
+@pytest.fixture(scope="session")
+def twitch(work):
+    assert FAKE_PLATFORMS.exists(), f"build the fake first: cargo build -p fake-platforms ({FAKE_PLATFORMS})"
+    log = open(work / "fake-twitch.log", "w")
+    proc = subprocess.Popen([str(FAKE_PLATFORMS), "--listen", "127.0.0.1:0", "--client-id", CLIENT_ID,
+                             "--interval-secs", "1"], stdout=subprocess.PIPE, stderr=log, text=True)
+    urls = {}
+    for _ in range(4):
+        line = proc.stdout.readline()
+        m = re.match(r"(TWITCH_[A-Z_]+)=(\S*)", line)
+        assert m, f"fake-platforms said: {line!r}"
+        urls[m.group(1)] = m.group(2)
+    assert urls["TWITCH_CLIENT_ID"] == CLIENT_ID, urls
+    yield FakeTwitch(proc, urls)
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def opened(work):
+    """The program the app opens pages with (STREAMPAI_BROWSER): it writes down each address."""
+    out = work / "opened.txt"
+    script = work / "browser.sh"
+    script.write_text(f"#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{out}'\n")
+    script.chmod(0o755)
+    return {"script": script, "log": out}
+
+
+@pytest.fixture(scope="session")
+def app_env(work, twitch, opened, control_port, local_port):
+    """Overrides conftest's: a fresh profile, no Cloudflare, Twitch's addresses at the fake (the
+    client id is typed in the window), a known overlay key, the recording browser."""
+    for k in ("STREAMPAI_CONFIG", "STREAMPAI_CLOUDFLARE_API_BASE", "STREAMPAI_TWITCH_CLIENT_ID"):
+        os.environ.pop(k, None)
+    os.environ.update({
+        "STREAMPAI_DATA_DIR": str(work / "data"),
+        "STREAMPAI_CONTROL_LISTEN": f"127.0.0.1:{control_port}",
+        "STREAMPAI_CONTROL_TOKEN": CONTROL_TOKEN,
+        "STREAMPAI_LOCAL_LISTEN": f"127.0.0.1:{local_port}",
+        "STREAMPAI_OBS_URL": f"ws://127.0.0.1:{free_port()}",  # never an OBS running here
+        "STREAMPAI_TWITCH_AUTH_URL": twitch.urls["TWITCH_AUTH_URL"],
+        "STREAMPAI_TWITCH_API_URL": twitch.urls["TWITCH_API_URL"],
+        "STREAMPAI_TWITCH_EVENTSUB_URL": twitch.urls["TWITCH_EVENTSUB_URL"],
+        "STREAMPAI_OVERLAY_KEY": OVERLAY_KEY,
+        "STREAMPAI_BROWSER": str(opened["script"]),
+        "RUST_LOG": os.environ.get("RUST_LOG", "info"),
+    })
+    return os.environ
+
+
+@pytest.fixture(scope="session")
+def overlay(work, control_port):
+    """The OBS overlay page in a real headless Chromium (like tests/overlay_browser.rs)."""
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--window-size=900,300", f"--user-data-dir={work / 'chromium'}"):
+        opts.add_argument(arg)
+    drv = webdriver.Chrome(service=Service(CHROMEDRIVER, log_output=str(TARGET / "chromedriver.log")), options=opts)
+    drv.get(f"http://127.0.0.1:{control_port}/overlay/alerts?key={OVERLAY_KEY}")
+    yield drv
+    drv.quit()
+
+
+def into_view(driver, testid):
+    driver.execute_script("arguments[0].scrollIntoView({block: 'start'})", el(driver, testid))
+
+
+def twitch_status(control_port):
+    return control(control_port)["accounts"]["twitch"]
+
+
+def state(driver):
+    return text(driver, "account-state-twitch")
+
+
+def overlay_headline(overlay):
+    return overlay.execute_script(
+        "const b = document.getElementById('alert');"
+        "return b.classList.contains('on') ? document.getElementById('headline').textContent : null;")
+
+
+def test_the_client_id_is_checked_and_saved(driver, control_port):
+    # A fresh profile: through the first run (this computer, no platforms, OBS not running).
+    wait_for("setup page", lambda: shown(driver, "setup"))
+    click(driver, "setup-next")
+    wait_for("platform step", lambda: shown(driver, "pf-kind"))
+    click(driver, "setup-next")
+    click(driver, "setup-finish")
+    wait_for("dashboard", lambda: shown(driver, "nav-settings"))
+    goto(driver, "settings")
+    wait_for("accounts", lambda: shown(driver, "account-card-twitch"), show=lambda: text(driver, "accounts-section"))
+    wait_for("asks for the client id", lambda: state(driver).startswith("Not set up"), show=lambda: state(driver))
+    assert not el(driver, "account-sign-in-twitch").is_enabled(), "no sign-in without a client id"
+    assert shown(driver, "account-setup-twitch") and "Client Type: Public" in text(driver, "account-setup-twitch")
+    assert "not replayed by Twitch" in text(driver, "account-replay-note-twitch")
+    # YouTube's card is there too (its client is configuration: [youtube] client_id, client_secret).
+    wait_for("YouTube card", lambda: text(driver, "account-state-youtube").startswith("Not set up"),
+             show=lambda: text(driver, "account-card-youtube"))
+    assert "[youtube] client_id" in text(driver, "account-detail-youtube")
+    assert not el(driver, "account-sign-in-youtube").is_enabled()
+    # The engine's rule, live while typing and again on Save: nothing saved.
+    typed(driver, "twitch-client-id", "my app/id")
+    wait_for("client id checked", lambda: "not a Twitch client id" in text(driver, "twitch-error-client-id"),
+             show=lambda: text(driver, "twitch-error-client-id"))
+    click(driver, "twitch-client-id-save")
+    wait_for("refused", lambda: "Check the client id" in text(driver, "twitch-client-id-result"))
+    into_view(driver, "accounts-section")
+    screenshot(driver, "accounts-1-client-id")
+    typed(driver, "twitch-client-id", CLIENT_ID)
+    wait_for("client id fine", lambda: text(driver, "twitch-error-client-id") == "")
+    click(driver, "twitch-client-id-save")
+    wait_for("saved", lambda: text(driver, "twitch-client-id-result") == "Saved. You can sign in now.",
+             show=lambda: text(driver, "twitch-client-id-result"))
+    wait_for("ready to sign in", lambda: state(driver) == "Not signed in", show=lambda: state(driver))
+    assert el(driver, "account-sign-in-twitch").is_enabled()
+    assert twitch_status(control_port)["state"] == "signed_out"
+
+
+def test_sign_in_shows_the_code_opens_twitchs_page_and_signs_in(driver, twitch, opened, control_port):
+    click(driver, "account-sign-in-twitch")
+    wait_for("the code", lambda: shown(driver, "account-code-twitch"), timeout=20,
+             show=lambda: (state(driver), text(driver, "account-result-twitch")))
+    code = text(driver, "account-code-twitch")
+    assert re.fullmatch(r"[A-Z0-9]{6,12}", code), code
+    assert state(driver) == "Waiting for the code to be entered on Twitch's page…"
+    assert twitch_status(control_port)["user_code"] == code
+    uri = text(driver, "account-uri-twitch")
+    assert code in uri and uri.startswith("https://"), uri
+    # The page went to the browser (the recorder), exactly the engine's address.
+    wait_for("Twitch's page opened", lambda: opened["log"].exists() and uri in opened["log"].read_text().splitlines(),
+             show=lambda: opened["log"].read_text() if opened["log"].exists() else "nothing opened")
+    click(driver, "account-copy-twitch")
+    wait_for("code copied", lambda: (clipboard() or "").strip() == code, show=clipboard)
+    into_view(driver, "accounts-section")
+    screenshot(driver, "accounts-2-code")
+    # "Open the page again" opens the same page once more.
+    click(driver, "account-open-twitch")
+    wait_for("opened again", lambda: opened["log"].read_text().splitlines().count(uri) == 2,
+             show=lambda: opened["log"].read_text())
+    # The streamer enters the code on Twitch's page (here: the fake's control endpoint).
+    assert twitch.approve(code) == {"approved": code}
+    wait_for("signed in", lambda: state(driver) == f"Signed in as {LOGIN}", timeout=30, show=lambda: state(driver))
+    assert not shown(driver, "account-code-twitch")
+    wait_for("events flowing", lambda: text(driver, "account-events-twitch").startswith("Receiving Twitch events (6 types)"),
+             timeout=30, show=lambda: text(driver, "account-events-twitch"))
+    s = twitch_status(control_port)
+    assert (s["state"], s["login"], s["events"]["state"]) == ("signed_in", LOGIN, "connected"), s
+    assert {x["type"] for x in twitch.subscriptions()} >= {"channel.raid", "channel.follow"}
+    into_view(driver, "accounts-section")
+    screenshot(driver, "accounts-3-signed-in")
+
+
+def test_a_raid_and_a_follow_reach_the_alerts_page_and_the_overlay(driver, twitch, overlay, control_port):
+    # The dashboard says which platforms feed alerts, too.
+    goto(driver, "dashboard")
+    wait_for("dashboard sources line", lambda: text(driver, "alert-source-twitch") == f"Twitch: receiving, as {LOGIN}",
+             show=lambda: text(driver, "alert-sources"))
+    goto(driver, "alerts")
+    wait_for("sources line", lambda: text(driver, "alert-source-twitch") == f"Twitch: receiving, as {LOGIN}",
+             show=lambda: text(driver, "alert-sources"))
+    # The overlay is connected once it shows an alert: a manual test alert first (its badge: Manual).
+    click(driver, "send-test-alert")
+    wait_for("the overlay shows the test alert", lambda: (overlay_headline(overlay) or "").startswith("Test viewer"),
+             timeout=30, show=lambda: overlay.page_source[-600:])
+    wait_for("test alert on the page", lambda: el(driver, "alert-current").get_attribute("data-platform") == "manual",
+             show=lambda: text(driver, "alert-current"))
+    assert text(driver, "alert-current").startswith("Manual ")
+    click(driver, "alerts-skip")
+    wait_for("overlay clear", lambda: overlay_headline(overlay) is None, timeout=15)
+
+    broadcaster = {"to_broadcaster_user_id": "141981764", "to_broadcaster_user_login": LOGIN,
+                   "to_broadcaster_user_name": "Streampai_Tester"}
+    twitch.push("channel.raid", {"from_broadcaster_user_id": "4242", "from_broadcaster_user_login": "raidleader",
+                                 "from_broadcaster_user_name": "RaidLeader", "viewers": 42, **broadcaster})
+    twitch.push("channel.follow", {"user_id": "4343", "user_login": "newfollower", "user_name": "NewFollower",
+                                   "broadcaster_user_id": "141981764", "broadcaster_user_login": LOGIN,
+                                   "broadcaster_user_name": "Streampai_Tester", "followed_at": "2026-01-01T00:00:00Z"})
+    # On the Alerts page: the raid on screen, the follow queued behind it, both badged Twitch.
+    wait_for("raid on screen", lambda: "raid from RaidLeader" in text(driver, "alert-current"), timeout=30,
+             show=lambda: (text(driver, "alert-current"), text(driver, "alert-queue")))
+    assert el(driver, "alert-current").get_attribute("data-platform") == "twitch"
+    assert text(driver, "alert-current").startswith("Twitch raid from RaidLeader · 42")
+    wait_for("follow queued", lambda: "follow from NewFollower" in text(driver, "alert-queue"),
+             show=lambda: text(driver, "alert-queue"))
+    queued = el(driver, "alert-queue").find_elements(By.CSS_SELECTOR, "li")
+    assert [li.get_attribute("data-platform") for li in queued] == ["twitch"], [li.text for li in queued]
+    screenshot(driver, "accounts-4-alerts")
+    # The contract: GET /api/v1/alerts carries the platform.
+    alerts = control(control_port, "/api/v1/alerts")
+    assert alerts["current"]["platform"] == "twitch" and alerts["current"]["from"] == "RaidLeader", alerts
+    # On the overlay, in Chromium: the raid, then the follow (the overlay reports each one done).
+    seen = []
+
+    def overlay_saw_both():
+        h = overlay_headline(overlay)
+        if h and h not in seen:
+            seen.append(h)
+        return "NewFollower followed!" in seen
+
+    wait_for("raid then follow on the overlay", overlay_saw_both, timeout=60, every=0.05, show=lambda: seen)
+    assert seen[:2] == ["RaidLeader is raiding with 42 viewers!", "NewFollower followed!"], seen
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    overlay.save_screenshot(str(SHOTS / "accounts-5-overlay.png"))
+    wait_for("both shown on the page", lambda: "follow from NewFollower" in text(driver, "alert-history"), timeout=30,
+             show=lambda: text(driver, "alert-history"))
+    history = el(driver, "alert-history").find_elements(By.CSS_SELECTOR, "li")
+    assert [li.get_attribute("data-platform") for li in history[:2]] == ["twitch", "twitch"], [li.text for li in history]
+
+
+def test_sign_out(driver, twitch, control_port):
+    goto(driver, "settings")
+    wait_for("signed in", lambda: state(driver) == f"Signed in as {LOGIN}", show=lambda: state(driver))
+    click(driver, "account-sign-out-twitch")
+    wait_for("signed out", lambda: state(driver) == "Not signed in", timeout=20, show=lambda: state(driver))
+    assert shown(driver, "account-sign-in-twitch")
+    wait_for("events off", lambda: text(driver, "account-events-twitch").startswith("Sign in to get Twitch's"),
+             show=lambda: text(driver, "account-events-twitch"))
+    s = twitch_status(control_port)
+    assert (s["state"], s["login"]) == ("signed_out", None), s
+    # Signed out at Twitch too: the token revoked there, the event link closed.
+    assert twitch.ctl("GET", "requests")["by_route"].get("revoke", 0) >= 1
+    wait_for("no subscription left", lambda: not [x for x in twitch.subscriptions() if x.get("status") == "enabled"],
+             timeout=20, show=twitch.subscriptions)
+    goto(driver, "alerts")
+    wait_for("sources line", lambda: text(driver, "alert-source-twitch") == "Twitch: not signed in",
+             show=lambda: text(driver, "alert-sources"))

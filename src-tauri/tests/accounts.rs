@@ -1,0 +1,183 @@
+//! Settings › Accounts on the mock runtime, with the engine for real against the in-process fake
+//! Twitch: the client id checked by the engine's rule (a field error, nothing stored on a
+//! refusal), sign-in refused without one (naming the field), "Sign in with Twitch" answering the
+//! device code and opening Twitch's page (a recorder program instead of a browser), "open the
+//! page again" only while a sign-in waits, the code entered → signed in, sign-out. The tokens
+//! stay in the secret store: never in the settings store, never in an answer to the UI.
+//! Unix only: the recorder standing in for the browser is a shell script.
+#![cfg(unix)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fake_platforms::twitch::Route;
+use fake_platforms::{FakeTwitch, TwitchOptions};
+use streampai::accounts::{AccountErrorKind, AccountPlatform, AccountState};
+use streampai::config::IngestBackend;
+use streampai::secrets::{MemorySecrets, SecretName, SecretStore, SharedSecrets};
+use streampai::Config;
+use streampai_desktop::boot::Boot;
+use streampai_desktop::commands::accounts as cmd;
+use streampai_desktop::error::UiError;
+use streampai_desktop::settings::MemoryPersist;
+use streampai_desktop::setup;
+use streampai_desktop::shell::{QuitPolicy, Shell};
+use tauri::test::{mock_builder, mock_context, noop_assets, MockRuntime};
+use tauri::{App, Manager};
+
+const CLIENT_ID: &str = "shelltestclientid000000000001";
+
+fn block<F: std::future::Future>(f: F) -> F::Output {
+    tauri::async_runtime::block_on(f)
+}
+
+fn wait_until<T: std::fmt::Debug>(what: &str, mut cond: impl FnMut() -> bool, show: impl Fn() -> T) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}; seen: {:?}", show());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+struct Rig {
+    app: App<MockRuntime>,
+    fake: FakeTwitch,
+    secrets: Arc<MemorySecrets>,
+    opened: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Rig {
+    fn shell(&self) -> tauri::State<'_, Shell> {
+        self.app.state::<Shell>()
+    }
+    fn twitch(&self) -> streampai::accounts::AccountStatus {
+        self.shell().engine.accounts_status().twitch
+    }
+    fn opened(&self) -> Vec<String> {
+        std::fs::read_to_string(&self.opened).unwrap_or_default().lines().map(str::to_string).collect()
+    }
+}
+
+/// A program that writes down each address it is asked to open (instead of a browser).
+fn recorder(dir: &Path) -> (PathBuf, PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let log = dir.join("opened.txt");
+    let script = dir.join("browser.sh");
+    std::fs::write(&script, format!("#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{}'\n", log.display())).unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    (script, log)
+}
+
+fn rig() -> Rig {
+    let fake = block(FakeTwitch::start(TwitchOptions {
+        client_ids: vec![CLIENT_ID.into()],
+        device_interval_secs: 1,
+        ..TwitchOptions::default()
+    }));
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::for_user("desk");
+    config.control.listen = "127.0.0.1:0".into();
+    config.ingest = Some(IngestBackend::Local);
+    config.local.listen = "127.0.0.1:0".into();
+    config.storage.dir = Some(dir.path().to_path_buf());
+    config.obs.enabled = false;
+    config.twitch.auth_url = fake.auth_url();
+    config.twitch.api_url = fake.api_url();
+    config.twitch.eventsub_url = fake.eventsub_url();
+    let secrets = Arc::new(MemorySecrets::new());
+    let shared: SharedSecrets = secrets.clone();
+    let boot = Boot { data_dir: dir.path().to_path_buf(), seed: None };
+    let mut shell =
+        setup::start_shell(config, shared, boot, Box::<MemoryPersist>::default(), QuitPolicy::test(true));
+    let (script, opened) = recorder(dir.path());
+    shell.browser = Some(script.into());
+    let app = mock_builder().build(mock_context(noop_assets())).expect("mock app");
+    tauri_specta::Builder::<MockRuntime>::new()
+        .events(tauri_specta::collect_events![streampai_desktop::bridge::EngineEvent])
+        .mount_events(app.handle());
+    setup::install(app.handle(), shell, false);
+    Rig { app, fake, secrets, opened, _dir: dir }
+}
+
+fn field<T: std::fmt::Debug>(r: Result<T, UiError>) -> String {
+    match r {
+        Err(UiError::Invalid { field, .. }) => field,
+        other => panic!("expected a field error, got {other:?}"),
+    }
+}
+
+#[test]
+fn sign_in_with_twitch_from_settings_accounts() {
+    let rig = rig();
+    let twitch = AccountPlatform::Twitch;
+
+    // No client id yet: the view says so, sign-in names the field to fill in.
+    let not_configured = |s: &streampai::accounts::AccountStatus| {
+        s.state == AccountState::SignedOut
+            && s.error.as_ref().map(|e| e.kind) == Some(AccountErrorKind::NotConfigured)
+    };
+    // (The account publishes its first status once its actor runs.)
+    wait_until("not configured", || not_configured(&rig.twitch()), || rig.twitch());
+    let view = block(cmd::get_accounts(rig.shell())).unwrap();
+    assert_eq!(view.twitch_client_id, "");
+    assert!(not_configured(&view.status.twitch), "{:?}", view.status.twitch);
+    assert_eq!(field(block(cmd::account_sign_in(rig.shell(), twitch))), "twitch_client_id");
+    assert!(rig.opened().is_empty(), "nothing opened");
+
+    // A client id the engine's rule refuses: a field error, nothing changed or stored.
+    assert_eq!(field(block(cmd::save_twitch_client_id(rig.shell(), "my app/id".into()))), "twitch_client_id");
+    assert_eq!(rig.shell().engine.config().twitch.client_id, None);
+    assert!(rig.shell().stored().config.is_none());
+
+    let view = block(cmd::save_twitch_client_id(rig.shell(), format!(" {CLIENT_ID} "))).unwrap();
+    assert_eq!(view.twitch_client_id, CLIENT_ID);
+    assert_eq!(rig.shell().stored().config.unwrap().twitch.client_id.as_deref(), Some(CLIENT_ID));
+
+    // Sign in: the code to enter, Twitch's page opened (the engine's address, as given).
+    let answer = block(cmd::account_sign_in(rig.shell(), twitch)).unwrap();
+    assert_eq!(answer.open_error, None);
+    let prompt = answer.prompt.clone().expect("a device code");
+    let code = prompt.user_code.clone();
+    assert!(prompt.verification_uri.contains(&code), "{answer:?}");
+    assert_eq!(answer.page, prompt.verification_uri);
+    wait_until("the page opened", || rig.opened() == vec![prompt.verification_uri.clone()], || rig.opened());
+    let pending = rig.twitch();
+    assert_eq!((pending.state, pending.user_code.as_deref()), (AccountState::Pending, Some(code.as_str())));
+    // Asked again while waiting: the same code; the page opens again on request.
+    assert_eq!(
+        block(cmd::account_sign_in(rig.shell(), twitch)).unwrap().prompt.map(|p| p.user_code),
+        Some(code.clone())
+    );
+    block(cmd::open_sign_in_page(rig.shell(), twitch)).unwrap();
+    wait_until("opened three times", || rig.opened().len() == 3, || rig.opened());
+    assert!(rig.opened().iter().all(|u| *u == prompt.verification_uri));
+
+    // The code is entered on Twitch's page (the fake): signed in.
+    rig.fake.approve(&code).unwrap();
+    wait_until("signed in", || rig.twitch().state == AccountState::SignedIn, || rig.twitch());
+    let view = block(cmd::get_accounts(rig.shell())).unwrap();
+    assert_eq!(view.status.twitch.login.as_deref(), Some("streampai_tester"));
+    assert_eq!(view.status.twitch.user_code, None);
+    // The tokens live in the secret store only.
+    let tokens = rig.secrets.get(&SecretName::TwitchTokens).unwrap().expect("the sign-in is stored");
+    let stored = format!("{:?}", rig.shell().stored());
+    let answered = serde_json::to_string(&view).unwrap();
+    let tokens: serde_json::Value = serde_json::from_str(tokens.expose()).unwrap();
+    for key in ["access_token", "refresh_token"] {
+        let token = tokens[key].as_str().filter(|t| !t.is_empty()).expect(key);
+        assert!(!stored.contains(token) && !answered.contains(token), "the {key} left the secret store");
+    }
+    assert_eq!(
+        field(block(cmd::open_sign_in_page(rig.shell(), twitch))),
+        "sign_in",
+        "no page to open once signed in"
+    );
+
+    // Sign out: revoked at Twitch, deleted here.
+    let view = block(cmd::account_sign_out(rig.shell(), twitch)).unwrap();
+    assert_eq!((view.status.twitch.state, view.status.twitch.login), (AccountState::SignedOut, None));
+    assert!(rig.secrets.get(&SecretName::TwitchTokens).unwrap().is_none());
+    assert!(rig.fake.requests().get(&Route::Revoke).is_some_and(|n| *n >= 1), "revoked at Twitch");
+}

@@ -1,0 +1,288 @@
+// Settings › Accounts: one card per platform account (Twitch now; YouTube joins once the engine
+// reports it). Twitch: its app's client id (checked by the engine's rule while typing), "Sign in
+// with Twitch" (the code shown big with Copy, Twitch's page opened in the browser), the state in
+// words live from the engine (`account_status` events), Sign out, and the event feed.
+import { call, CommandError, commands, messageOf } from "../api";
+import {
+  accountEntries,
+  accountWords,
+  eventsWords,
+  expiresWords,
+  reduceAccounts,
+} from "../accounts";
+import type { AccountPlatform, AccountsStatus, AccountStatus, AccountsView, SignInView } from "../bindings";
+import { checkField, liveCheck } from "../checks";
+import { copyText, fill, h } from "../dom";
+import { errorField } from "../format";
+import type { Ctx } from "../main";
+import { secretBackend, storeName } from "../secrets";
+
+const TWITCH_CONSOLE = "https://dev.twitch.tv/console/apps";
+
+export function accountsSection(ctx: Ctx): { el: HTMLElement; cleanup: () => void } {
+  let view: AccountsView | null = null;
+  let accounts: AccountsStatus | null = null;
+  // This window's last sign-in answer per platform (the open error, the code's lifetime).
+  const prompts: Partial<Record<string, SignInView>> = {};
+  let busy = false;
+  let store = storeName(null);
+  const cards = h("div", { class: "account-cards" });
+  const intro = h("p", { class: "muted small" });
+
+  // Twitch's client id form (kept across redraws, so typing is never interrupted).
+  const clientId = h("input", {
+    "data-testid": "twitch-client-id",
+    placeholder: "e.g. wbmytr93xzw8zbg0p1izqyzzc5mbiz",
+    spellcheck: "false",
+    autocomplete: "off",
+  });
+  const clientIdError = h("div", { class: "field-error", "data-testid": "twitch-error-client-id" });
+  const clientIdResult = h("div", { class: "result", "data-testid": "twitch-client-id-result" });
+  const clientIdCheck = liveCheck(
+    () => checkField({ field: "twitch_client_id", value: clientId.value }),
+    (p) => (clientIdError.textContent = p ?? ""),
+  );
+  clientId.addEventListener("input", clientIdCheck.typed);
+  const setup = h(
+    "details",
+    { class: "account-setup", "data-testid": "account-setup-twitch" },
+    h("summary", {}, "Twitch app (client id)"),
+    h(
+      "ol",
+      { class: "muted small" },
+      h("li", {}, "At ", h("code", {}, TWITCH_CONSOLE), " choose Register Your Application (Twitch asks for two-factor authentication first)."),
+      h("li", {}, "Any name; OAuth Redirect URL ", h("code", {}, "http://localhost"), " (unused); any category; ", h("strong", {}, "Client Type: Public"), "."),
+      h("li", {}, "Paste its Client ID here. A public client has no secret: Streampai never asks for one."),
+    ),
+    h("label", {}, "Client id"),
+    h(
+      "div",
+      { class: "row" },
+      clientId,
+      h("button", { "data-testid": "twitch-client-id-save", onclick: () => void saveClientId() }, "Save"),
+    ),
+    clientIdError,
+    h("div", { class: "muted small", "data-testid": "twitch-client-id-env" }),
+    clientIdResult,
+  );
+
+  const results: Partial<Record<string, HTMLElement>> = {};
+  const resultFor = (id: string) =>
+    (results[id] ??= h("div", { class: "result", "data-testid": `account-result-${id}` }));
+  const outcome = (el: HTMLElement, ok: boolean, text: string) => {
+    el.className = ok ? "result ok" : "result error";
+    el.textContent = text;
+  };
+
+  // Twitch's client id is the form's; the other platforms' setup is the config's (the engine says
+  // `not_configured` until it is there).
+  const configured = (id: string) =>
+    id === "twitch"
+      ? (view?.twitch_client_id ?? "") !== ""
+      : (accounts as unknown as Partial<Record<string, AccountStatus>> | null)?.[id]?.error?.kind !== "not_configured";
+
+  const act = async (id: AccountPlatform, label: string, f: () => Promise<void>) => {
+    if (busy) return;
+    busy = true;
+    draw();
+    try {
+      await f();
+      resultFor(id).textContent = "";
+    } catch (e) {
+      const field = e instanceof CommandError ? errorField(e.error) : null;
+      if (field === "twitch_client_id") {
+        setup.open = true;
+        clientIdError.textContent = messageOf(e);
+      }
+      outcome(resultFor(id), false, `${label}: ${messageOf(e)}`);
+    } finally {
+      busy = false;
+      draw();
+    }
+  };
+
+  const signIn = (id: AccountPlatform, label: string) =>
+    act(id, label, async () => {
+      const answer = await call(commands.accountSignIn(id));
+      prompts[id] = answer;
+      // The status event may come before or after the answer: the answer's code counts too.
+      if (accounts) {
+        const cur = (accounts as unknown as Record<string, AccountStatus>)[id];
+        if (cur && cur.state !== "signed_in") {
+          accounts = {
+            ...accounts,
+            [id]: { ...cur, state: "pending", error: null, user_code: answer.prompt?.user_code ?? null, verification_uri: answer.prompt?.verification_uri ?? null },
+          };
+        }
+      }
+    });
+
+  const signOut = (id: AccountPlatform, label: string) =>
+    act(id, label, async () => {
+      delete prompts[id];
+      setView(await call(commands.accountSignOut(id)));
+    });
+
+  const openPage = (id: AccountPlatform, label: string) =>
+    act(id, label, async () => {
+      await call(commands.openSignInPage(id));
+    });
+
+  const saveClientId = async () => {
+    clientIdError.textContent = "";
+    const problem = await clientIdCheck.now();
+    if (problem) {
+      outcome(clientIdResult, false, "Check the client id above.");
+      return;
+    }
+    try {
+      setView(await call(commands.saveTwitchClientId(clientId.value.trim())));
+      outcome(clientIdResult, true, clientId.value.trim() ? "Saved. You can sign in now." : "Client id removed: no Twitch sign-in.");
+    } catch (e) {
+      const field = e instanceof CommandError ? errorField(e.error) : null;
+      if (field === "twitch_client_id") clientIdError.textContent = messageOf(e);
+      outcome(clientIdResult, false, messageOf(e));
+    }
+  };
+
+  const setView = (v: AccountsView) => {
+    view = v;
+    accounts = v.status;
+    clientId.value = v.twitch_client_id;
+    draw();
+  };
+
+  const card = (id: AccountPlatform, label: string, s: AccountStatus) => {
+    const words = accountWords(label, s, configured(id));
+    const signedIn = s.state === "signed_in" || s.state === "error";
+    const events = eventsWords(label, s.events, signedIn);
+    const prompt = prompts[id];
+    const code = s.state === "pending" ? (s.user_code ?? prompt?.prompt?.user_code ?? null) : null;
+    const uri = s.verification_uri ?? prompt?.page ?? null;
+    const pending =
+      s.state === "pending"
+        ? h(
+            "div",
+            { class: "device-code", "data-testid": `account-pending-${id}` },
+            code
+              ? [
+                  h("div", { class: "muted small" }, `Enter this code on ${label}'s page:`),
+                  h(
+                    "div",
+                    { class: "row" },
+                    h("output", { class: "code", "data-testid": `account-code-${id}` }, code),
+                    h(
+                      "button",
+                      {
+                        "data-testid": `account-copy-${id}`,
+                        onclick: async (ev: MouseEvent) => {
+                          await copyText(code);
+                          (ev.target as HTMLButtonElement).textContent = "Copied ✓";
+                        },
+                      },
+                      "Copy",
+                    ),
+                  ),
+                ]
+              : null,
+            uri
+              ? h(
+                  "div",
+                  { class: "small" },
+                  prompt?.open_error
+                    ? h("span", { class: "warning", "data-testid": `account-open-error-${id}` }, `The browser did not open (${prompt.open_error}): open this page yourself: `)
+                    : h("span", { class: "muted" }, "The page opened in your browser: "),
+                  h("code", { "data-testid": `account-uri-${id}` }, uri),
+                )
+              : null,
+            h(
+              "div",
+              { class: "row" },
+              h("button", { class: "small", "data-testid": `account-open-${id}`, disabled: busy, onclick: () => void openPage(id, label) }, `Open ${label}'s page again`),
+              h("span", { class: "muted small" }, prompt?.prompt ? expiresWords(prompt.prompt.expires_in) : ""),
+            ),
+          )
+        : null;
+    const buttons =
+      words.action === "sign_in"
+        ? h(
+            "button",
+            { class: "primary", "data-testid": `account-sign-in-${id}`, disabled: busy || !configured(id), onclick: () => void signIn(id, label) },
+            `Sign in with ${label}`,
+          )
+        : h(
+            "button",
+            { class: words.action === "cancel" ? "" : "danger", "data-testid": `account-sign-out-${id}`, disabled: busy, onclick: () => void signOut(id, label) },
+            words.action === "cancel" ? "Cancel" : "Sign out",
+          );
+    return h(
+      "div",
+      { class: `account-card tone-${words.tone}`, "data-testid": `account-card-${id}`, "data-state": s.state },
+      h("div", { class: "account-head" }, h("span", { class: `badge src-${id}` }, label), h("span", { class: "dot" })),
+      h("div", { class: `account-state ${words.tone}`, "data-testid": `account-state-${id}` }, words.text),
+      words.detail ? h("div", { class: "muted small", "data-testid": `account-detail-${id}` }, words.detail) : null,
+      pending,
+      h("div", { class: "row" }, buttons),
+      h("div", { class: `small account-events ${events.tone}`, "data-testid": `account-events-${id}` }, events.text),
+      id === "twitch" ? setup : null,
+      h("p", { class: "muted small", "data-testid": `account-replay-note-${id}` }, `Events sent while the app is not connected to ${label} are not replayed by ${label}.`),
+      resultFor(id),
+    );
+  };
+
+  const draw = () => {
+    intro.textContent =
+      "Sign in to your platforms: their follows, subs, cheers and raids become alerts (the same queue, moderation and " +
+      `OBS overlay as every alert). Sign-ins are kept in ${store} only; Streampai never sees your password.`;
+    if (!accounts) return fill(cards, h("p", { class: "muted" }, "Loading…"));
+    const entries = accountEntries(accounts);
+    const env = setup.querySelector('[data-testid="twitch-client-id-env"]');
+    if (env) {
+      env.textContent = view?.twitch_client_id_from_env
+        ? "STREAMPAI_TWITCH_CLIENT_ID is set: it replaces this client id at every launch."
+        : "";
+    }
+    if (!configured("twitch")) setup.open = true;
+    fill(
+      cards,
+      entries.map((e) => card(e.id, e.label, e.status)),
+      entries.some((e) => e.id === ("youtube" as AccountPlatform))
+        ? null
+        : h(
+            "div",
+            { class: "account-card tone-off later", "data-testid": "account-card-youtube" },
+            h("div", { class: "account-head" }, h("span", { class: "badge src-youtube" }, "YouTube"), h("span", { class: "dot" })),
+            h("div", { class: "account-state off" }, "Not available in this version yet"),
+            h("p", { class: "muted small" }, "YouTube sign-in (Super Chats, members) comes with a later update."),
+          ),
+    );
+  };
+
+  const el = h(
+    "section",
+    { class: "card", "data-testid": "accounts-section" },
+    h("h2", {}, "Accounts"),
+    intro,
+    cards,
+  );
+  draw();
+  void call(commands.getAccounts())
+    .then(setView)
+    .catch((e) => outcome(resultFor("twitch"), false, messageOf(e)));
+  void secretBackend()
+    .then((b) => {
+      store = storeName(b);
+      draw();
+    })
+    .catch(() => {});
+  const off = ctx.onEvent((ev) => {
+    if (ev.type !== "account_status" || !accounts) return;
+    const was = (accounts as unknown as Partial<Record<string, AccountStatus>>)[ev.platform]?.state;
+    accounts = reduceAccounts(accounts, ev);
+    if (ev.status.state !== "pending") delete prompts[ev.platform];
+    // Signed in: the app's setup has done its job, fold it away.
+    if (ev.platform === "twitch" && ev.status.state === "signed_in" && was !== "signed_in") setup.open = false;
+    draw();
+  });
+  return { el, cleanup: off };
+}
