@@ -318,3 +318,9 @@ def test_sign_out(driver, twitch, control_port):
     goto(driver, "alerts")
     wait_for("sources line", lambda: text(driver, "alert-source-twitch") == "Twitch: not signed in",
              show=lambda: text(driver, "alert-sources"))
+    # Signed out, the Stream info card keeps the saved info and says where to sign in for a category.
+    goto(driver, "dashboard")
+    wait_for("category hint", lambda: shown(driver, "stream-info-category-hint"), show=lambda: text(driver, "stream-info-card"))
+    assert text(driver, "stream-info-category-hint") == "Sign in to Twitch in Settings › Accounts to pick a category."
+    assert not shown(driver, "stream-info-category-query")
+    assert text(driver, "stream-info-category-name") == "Minecraft"

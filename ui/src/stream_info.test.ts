@@ -21,12 +21,13 @@ describe("push results in words", () => {
       report({ youtube: { ok: false, error: { kind: "not_signed_in", message: "sign in to YouTube first" } } }),
     );
     expect(lines).toEqual([
-      { platform: "twitch", text: "Twitch: updated", ok: true },
-      { platform: "youtube", text: "YouTube: not signed in", ok: false },
+      { platform: "twitch", text: "Twitch: updated", ok: true, tone: "ok" },
+      { platform: "youtube", text: "YouTube: not signed in", ok: false, tone: "off" },
     ]);
     expect(pushWords("YouTube", { ok: false, error: { kind: "no_broadcast", message: "start the stream first" } })).toEqual({
       text: "YouTube: no live broadcast — start the stream first",
       ok: false,
+      tone: "error",
     });
     expect(pushWords("Twitch", { ok: false, error: { kind: "refused", message: "Twitch refused: bad game_id" } }).text).toBe(
       "Twitch: Twitch refused: bad game_id",

@@ -8,25 +8,35 @@ export const INFO_PLATFORMS: { id: "twitch" | "youtube"; label: string }[] = [
   { id: "youtube", label: "YouTube" },
 ];
 
-/** One platform's result in one line: "Twitch: updated", "YouTube: not signed in",
- * "YouTube: no live broadcast — …", else the platform's own words. */
-export function pushWords(label: string, r: PushResult): { text: string; ok: boolean } {
-  if (r.ok) return { text: `${label}: updated`, ok: true };
+export type PushTone = "ok" | "off" | "error";
+
+/** One platform's result in one line: "Twitch: updated", "YouTube: not signed in" (tone `off`:
+ * nothing to fix here), "YouTube: no live broadcast — …", else the platform's own words. */
+export function pushWords(label: string, r: PushResult): { text: string; ok: boolean; tone: PushTone } {
+  if (r.ok) return { text: `${label}: updated`, ok: true, tone: "ok" };
   const e = r.error;
-  if (!e) return { text: `${label}: not updated`, ok: false };
+  if (!e) return { text: `${label}: not updated`, ok: false, tone: "error" };
   const msg = e.message.trim();
   switch (e.kind) {
     case "not_signed_in":
-      return { text: `${label}: not signed in`, ok: false };
+      return { text: `${label}: not signed in`, ok: false, tone: "off" };
     case "no_broadcast":
-      return { text: msg ? `${label}: no live broadcast — ${msg}` : `${label}: no live broadcast`, ok: false };
+      return {
+        text: msg ? `${label}: no live broadcast — ${msg}` : `${label}: no live broadcast`,
+        ok: false,
+        tone: "error",
+      };
     default:
-      return { text: msg ? `${label}: ${msg}` : `${label}: not updated (${e.kind.replace(/_/g, " ")})`, ok: false };
+      return {
+        text: msg ? `${label}: ${msg}` : `${label}: not updated (${e.kind.replace(/_/g, " ")})`,
+        ok: false,
+        tone: "error",
+      };
   }
 }
 
 /** Every platform's line, in display order. */
-export function pushLines(report: PushReport): { platform: string; text: string; ok: boolean }[] {
+export function pushLines(report: PushReport): { platform: string; text: string; ok: boolean; tone: PushTone }[] {
   return INFO_PLATFORMS.map((p) => ({ platform: p.id, ...pushWords(p.label, report.results[p.id]) }));
 }
 

@@ -56,8 +56,12 @@ export function streamInfoCard(): StreamInfoCard {
   );
 
   const drawCategory = () => {
-    const name = form?.category ? form.category.name : "none picked (Twitch's stays as it is)";
-    fill(picked, h("span", { class: "muted" }, "Category: "), h("strong", { "data-testid": "stream-info-category-name" }, name));
+    fill(
+      picked,
+      form?.category
+        ? h("strong", { "data-testid": "stream-info-category-name" }, form.category.name)
+        : h("span", { class: "muted", "data-testid": "stream-info-category-name" }, "None picked: Twitch's stays as it is"),
+    );
     if (!signedIn) {
       fill(categoryBox, picked, h("div", { class: "muted small", "data-testid": "stream-info-category-hint" }, CATEGORY_HINT));
       return;
@@ -76,6 +80,7 @@ export function streamInfoCard(): StreamInfoCard {
               onclick: () => {
                 if (form) form.category = { id: c.id, name: c.name };
                 found = [];
+                query.value = "";
                 drawCategory();
               },
             },
@@ -101,7 +106,7 @@ export function streamInfoCard(): StreamInfoCard {
       fill(
         outcome,
         pushLines(report).map((l) =>
-          h("div", { class: l.ok ? "ok" : "error", "data-testid": `stream-info-push-${l.platform}` }, l.text),
+          h("div", { class: l.tone === "off" ? "muted" : l.tone, "data-testid": `stream-info-push-${l.platform}` }, l.text),
         ),
       );
     }
