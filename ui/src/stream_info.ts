@@ -1,6 +1,7 @@
 // The dashboard's "Stream info" card in words (one title everywhere): each platform's push
 // result, the last push, whether a Twitch category can be picked, and the input a Save sends.
 // The engine's view (`stream_info` in the status, the `stream_info` event) is the only source.
+import { clockWords } from "./format";
 import type { AccountsStatus, PushReport, PushResult, StreamInfoInput, StreamInfoView } from "./bindings";
 
 export const INFO_PLATFORMS: { id: "twitch" | "youtube"; label: string }[] = [
@@ -47,12 +48,7 @@ export function lastPushWords(view: StreamInfoView, now: number, locale?: string
   if (!p) return "";
   const t = Date.parse(p.at);
   if (Number.isNaN(t)) return "";
-  const d = new Date(t);
-  const time = d.toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit" });
-  const when =
-    new Date(now).toDateString() === d.toDateString()
-      ? time
-      : `${d.toLocaleDateString(locale, { month: "short", day: "numeric" })}, ${time}`;
+  const when = clockWords(new Date(t), now, locale);
   return p.trigger === "start" ? `Pushed at Start, ${when}` : `Pushed on Save, ${when}`;
 }
 
