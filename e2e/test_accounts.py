@@ -2,7 +2,8 @@
 process): Settings › Accounts takes the Twitch app's client id (checked by the engine's rule),
 "Sign in with Twitch" shows the device code big, opens Twitch's page in the browser (a recorder
 program given as STREAMPAI_BROWSER, so no real browser starts) and Copy copies the code; the test
-enters the code at the fake (its control endpoint) and the card says "Signed in as …". A raid and
+enters the code at the fake (its control endpoint) and the card says "Signed in as …". The
+dashboard's "Stream info" card then sets the title and a searched category on the fake's channel. A raid and
 a follow sent through the fake's EventSub WebSocket appear on the Alerts page with a Twitch badge
 and on the OBS overlay in a real headless Chromium; then Sign out. Its own app session (a separate
 pytest invocation, like test_obs.py)."""
@@ -205,6 +206,44 @@ def test_sign_in_shows_the_code_opens_twitchs_page_and_signs_in(driver, twitch, 
     screenshot(driver, "accounts-3-signed-in")
 
 
+def test_the_stream_info_card_sets_the_title_and_category_on_twitch(driver, twitch, control_port):
+    """The dashboard's "Stream info" card: a title, a category searched and picked, Save → the
+    fake Twitch's channel has both and the card says so per platform."""
+    goto(driver, "dashboard")
+    wait_for("stream info card", lambda: shown(driver, "stream-info-card"), show=lambda: text(driver, "stream-info-card"))
+    wait_for("category search offered", lambda: shown(driver, "stream-info-category-query"),
+             show=lambda: text(driver, "stream-info-card"))
+    title = "E2E speedrun: any% glitchless"
+    typed(driver, "stream-info-title", title)
+    typed(driver, "stream-info-category-query", "mine")
+    click(driver, "stream-info-category-search")
+    wait_for("search results", lambda: shown(driver, "stream-info-category-pick-27471"),
+             show=lambda: text(driver, "stream-info-card"))
+    assert text(driver, "stream-info-category-results") == "Minecraft"
+    click(driver, "stream-info-category-pick-27471")
+    wait_for("category picked", lambda: text(driver, "stream-info-category-name") == "Minecraft",
+             show=lambda: text(driver, "stream-info-category"))
+    typed(driver, "stream-info-description", "Links: example.org")
+    # The typed title survives the dashboard's redraws (status polls, events).
+    assert el(driver, "stream-info-title").get_attribute("value") == title
+    click(driver, "stream-info-save")
+    wait_for("Twitch updated", lambda: shown(driver, "stream-info-push-twitch") and
+             text(driver, "stream-info-push-twitch") == "Twitch: updated", timeout=40,
+             show=lambda: text(driver, "stream-info-card"))
+    assert text(driver, "stream-info-push-youtube").startswith("YouTube: "), text(driver, "stream-info-push-youtube")
+    assert text(driver, "stream-info-push-youtube") != "YouTube: updated"
+    wait_for("last push shown", lambda: text(driver, "stream-info-last-push").startswith("Pushed on Save, "),
+             show=lambda: text(driver, "stream-info-last-push"))
+    channel = twitch.ctl("GET", "channel")
+    assert (channel["title"], channel["game_id"], channel["game_name"]) == (title, "27471", "Minecraft"), channel
+    # The engine keeps it: the control API shows the saved info and the push.
+    info = control(control_port, "/api/v1/stream/info")
+    assert info["info"]["title"] == title and info["info"]["twitch_category_id"] == "27471", info
+    assert info["last_push"]["results"]["twitch"]["ok"] is True, info
+    into_view(driver, "stream-info-card")
+    screenshot(driver, "accounts-6-stream-info")
+
+
 def test_a_raid_and_a_follow_reach_the_alerts_page_and_the_overlay(driver, twitch, overlay, control_port):
     # The dashboard says which platforms feed alerts, too.
     goto(driver, "dashboard")
@@ -279,3 +318,9 @@ def test_sign_out(driver, twitch, control_port):
     goto(driver, "alerts")
     wait_for("sources line", lambda: text(driver, "alert-source-twitch") == "Twitch: not signed in",
              show=lambda: text(driver, "alert-sources"))
+    # Signed out, the Stream info card keeps the saved info and says where to sign in for a category.
+    goto(driver, "dashboard")
+    wait_for("category hint", lambda: shown(driver, "stream-info-category-hint"), show=lambda: text(driver, "stream-info-card"))
+    assert text(driver, "stream-info-category-hint") == "Sign in to Twitch in Settings › Accounts to pick a category."
+    assert not shown(driver, "stream-info-category-query")
+    assert text(driver, "stream-info-category-name") == "Minecraft"

@@ -6,7 +6,9 @@ use specta_typescript::{BigIntExportBehavior, Typescript};
 use tauri_specta::{collect_commands, collect_events};
 
 use crate::bridge::EngineEvent;
-use crate::commands::{accounts, alerts, checks, history, obs, secrets, settings, stream, sync, windows};
+use crate::commands::{
+    accounts, alerts, checks, history, obs, secrets, settings, stream, stream_info, sync, windows,
+};
 
 /// The app's commands and events (for the real runtime; tests call command functions directly).
 pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
@@ -40,6 +42,9 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             accounts::account_sign_in,
             accounts::open_sign_in_page,
             accounts::account_sign_out,
+            stream_info::get_stream_info,
+            stream_info::save_stream_info,
+            stream_info::search_twitch_categories,
             alerts::alerts_snapshot,
             alerts::send_test_alert,
             alerts::alerts_pause,

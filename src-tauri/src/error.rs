@@ -44,6 +44,7 @@ impl From<EngineError> for UiError {
     fn from(error: EngineError) -> Self {
         match error {
             EngineError::InvalidConfig { key, message } => UiError::Invalid { field: key, message },
+            EngineError::InvalidInput { field, message } => UiError::Invalid { field, message },
             error => UiError::Engine { error },
         }
     }
@@ -74,3 +75,22 @@ impl From<tauri::Error> for UiError {
 }
 
 pub type UiResult<T> = Result<T, UiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_engines_field_errors_name_the_field() {
+        let e: UiError =
+            EngineError::InvalidInput { field: "title".into(), message: "enter a title".into() }.into();
+        match e {
+            UiError::Invalid { field, message } => {
+                assert_eq!((field.as_str(), message.as_str()), ("title", "enter a title"))
+            }
+            other => panic!("expected a field error, got {other:?}"),
+        }
+        let e: UiError = EngineError::NotSignedIn { message: "sign in to Twitch".into() }.into();
+        assert!(matches!(e, UiError::Engine { error: EngineError::NotSignedIn { .. } }), "{e:?}");
+    }
+}

@@ -181,3 +181,57 @@ fn sign_in_with_twitch_from_settings_accounts() {
     assert!(rig.secrets.get(&SecretName::TwitchTokens).unwrap().is_none());
     assert!(rig.fake.requests().get(&Route::Revoke).is_some_and(|n| *n >= 1), "revoked at Twitch");
 }
+
+/// The dashboard's Stream info card's commands: field errors name the field, the category search
+/// needs a Twitch sign-in, and Save pushes the title and the picked category to Twitch (the fake's
+/// channel has them) and answers each platform's result.
+#[test]
+fn stream_info_commands_save_and_push_to_twitch() {
+    use streampai::stream_info::{PushErrorKind, StreamInfoInput};
+    use streampai::EngineError;
+    use streampai_desktop::commands::stream_info as info;
+    let rig = rig();
+    let input = |title: &str, category: Option<(&str, &str)>| StreamInfoInput {
+        title: Some(title.into()),
+        twitch_category_id: category.map(|c| c.0.into()),
+        twitch_category_name: category.map(|c| c.1.into()),
+        youtube_description: None,
+    };
+
+    assert_eq!(block(info::get_stream_info(rig.shell())).unwrap().info, None);
+    assert_eq!(field(block(info::save_stream_info(rig.shell(), input("  ", None)))), "title");
+    assert_eq!(
+        field(block(info::save_stream_info(rig.shell(), input("ok", Some(("abc", "x")))))),
+        "twitch_category_id"
+    );
+    assert_eq!(field(block(info::search_twitch_categories(rig.shell(), " ".into()))), "q");
+    match block(info::search_twitch_categories(rig.shell(), "mine".into())) {
+        Err(UiError::Engine { error: EngineError::NotSignedIn { .. } }) => {}
+        other => panic!("expected not_signed_in, got {other:?}"),
+    }
+    // Saved even with no platform signed in; each platform says so.
+    let report = block(info::save_stream_info(rig.shell(), input("First title", None))).unwrap();
+    assert_eq!(report.results.twitch.error.map(|e| e.kind), Some(PushErrorKind::NotSignedIn));
+    assert_eq!(block(info::get_stream_info(rig.shell())).unwrap().info.unwrap().title, "First title");
+
+    // Signed in to Twitch: search, pick, save → Twitch's channel has both.
+    block(cmd::save_twitch_client_id(rig.shell(), CLIENT_ID.into())).unwrap();
+    let code =
+        block(cmd::account_sign_in(rig.shell(), AccountPlatform::Twitch)).unwrap().prompt.unwrap().user_code;
+    rig.fake.approve(&code).unwrap();
+    wait_until("signed in", || rig.twitch().state == AccountState::SignedIn, || rig.twitch());
+    let found = block(info::search_twitch_categories(rig.shell(), "mine".into())).unwrap();
+    assert_eq!(
+        found.iter().map(|c| (c.id.as_str(), c.name.as_str())).collect::<Vec<_>>(),
+        [("27471", "Minecraft")]
+    );
+    let report =
+        block(info::save_stream_info(rig.shell(), input("Building a castle", Some(("27471", "Minecraft")))))
+            .unwrap();
+    assert!(report.results.twitch.ok, "{report:?}");
+    let channel = rig.fake.state().channel_info();
+    assert_eq!((channel.title.as_str(), channel.game_id.as_str()), ("Building a castle", "27471"));
+    let view = block(info::get_stream_info(rig.shell())).unwrap();
+    assert_eq!(view.last_push, Some(report));
+    assert_eq!(view.info.unwrap().twitch_category_name.as_deref(), Some("Minecraft"));
+}

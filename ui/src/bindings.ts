@@ -292,6 +292,36 @@ async accountSignOut(platform: AccountPlatform) : Promise<Result<AccountsView, U
     else return { status: "error", error: e  as any };
 }
 },
+async getStreamInfo() : Promise<Result<StreamInfoView, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("get_stream_info") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Saves the info (it stands whatever the platforms answer) and pushes it: each platform's result.
+ */
+async saveStreamInfo(input: StreamInfoInput) : Promise<Result<PushReport, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("save_stream_info", { input }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Twitch categories whose name matches `query` (`not_signed_in` without a Twitch sign-in).
+ */
+async searchTwitchCategories(query: string) : Promise<Result<TwitchCategory[], UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("search_twitch_categories", { query }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
 async alertsSnapshot() : Promise<Result<AlertsView, UiError>> {
     try {
     return { status: "ok", data: await TAURI_INVOKE("alerts_snapshot") };
@@ -1572,6 +1602,15 @@ twitch_category_name: string | null;
  */
 youtube_description: string | null }
 /**
+ * What a front end asks to save (`POST /api/v1/stream/info`). Missing fields count as empty.
+ */
+export type StreamInfoInput = { title?: string | null; twitch_category_id?: string | null; 
+/**
+ * The category's name from the search; when absent and the id is the saved one, the saved
+ * name is kept.
+ */
+twitch_category_name?: string | null; youtube_description?: string | null }
+/**
  * `GET /api/v1/stream/info`, `stream_info` in the status and the `stream_info` event.
  */
 export type StreamInfoView = { 
@@ -1718,6 +1757,14 @@ last_error: string | null;
  * Remote devices connected now, oldest first.
  */
 devices: SyncDevice[] }
+/**
+ * A category found by `GET /api/v1/stream/categories?q=`.
+ */
+export type TwitchCategory = { id: string; name: string; 
+/**
+ * The box art's address as Twitch gives it.
+ */
+box_art_url?: string }
 export type UiError = 
 /**
  * The engine refused (invalid platform, not configured, invalid transition, ...).

@@ -169,3 +169,11 @@ export function formatBytes(bytes: number | null | undefined): string {
   }
   return `${v.toFixed(1)} ${unit}`;
 }
+
+/** "14:05" today, "Nov 25, 22:10" another day. */
+export function clockWords(d: Date, now: number, locale?: string): string {
+  const time = d.toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit" });
+  return new Date(now).toDateString() === d.toDateString()
+    ? time
+    : `${d.toLocaleDateString(locale, { month: "short", day: "numeric" })}, ${time}`;
+}

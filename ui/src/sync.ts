@@ -1,6 +1,7 @@
 // Settings › Sync and the remote devices: the connection state in words and the devices signed in
 // elsewhere. The address and device-name rules are the engine's (`check_field`, see checks.ts).
 import type { SessionInfo, SyncStatus } from "./bindings";
+import { clockWords } from "./format";
 
 /** The engine's sync link, as `get_sync_status` and the `sync_status` event report it. */
 export type SyncStatusLike = SyncStatus;
@@ -86,10 +87,7 @@ export function statusDevices(s: SyncStatusLike): RemoteDevice[] {
 export function sinceWords(iso: string, now: number, locale?: string): string {
   const t = Date.parse(iso);
   if (Number.isNaN(t)) return "";
-  const d = new Date(t);
-  const sameDay = new Date(now).toDateString() === d.toDateString();
-  const time = d.toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit" });
-  const when = sameDay ? time : `${d.toLocaleDateString(locale, { month: "short", day: "numeric" })}, ${time}`;
+  const when = clockWords(new Date(t), now, locale);
   const s = Math.max(0, Math.floor((now - t) / 1000));
   const ago = s < 60 ? "just now" : s < 3600 ? `${Math.floor(s / 60)} min` : s < 86400 ? `${Math.floor(s / 3600)} h` : `${Math.floor(s / 86400)} d`;
   return `since ${when} (${ago})`;

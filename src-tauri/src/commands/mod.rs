@@ -9,6 +9,7 @@ pub mod obs;
 pub mod secrets;
 pub mod settings;
 pub mod stream;
+pub mod stream_info;
 pub mod sync;
 pub mod windows;
 

@@ -1,6 +1,7 @@
 // Dashboard: OBS input in words, Start/Stop, elapsed time and UUID, which platforms feed alerts,
 // the OBS card (the link, OBS's own health, Set up OBS / Restore) next to one card per platform,
-// the other devices signed in through the sync server.
+// the other devices signed in through the sync server, and the "Stream info" card (one title
+// everywhere) under Start.
 import { call, commands, messageOf } from "../api";
 import type { PlatformSnapshot, Status } from "../bindings";
 import { h, fill } from "../dom";
@@ -20,12 +21,17 @@ import { remoteDevices, sinceWords, syncStateWords } from "../sync";
 import { sourcesLine } from "./alerts";
 import { bitrateChart } from "./bitrate_chart";
 import { obsCard } from "./obs_card";
+import { streamInfoCard } from "./stream_info_card";
 
 export function dashboardPage(root: HTMLElement, ctx: Ctx): () => void {
   let status: Status | null = null;
   let problem = "";
   let busy = false;
   const body = h("div", { class: "dashboard" });
+  // The stream info form sits between the redrawn parts and is never re-attached (focus stays).
+  const info = streamInfoCard();
+  info.el.hidden = true;
+  const rest = h("div", {});
   const elapsed = h("span", { "data-testid": "elapsed" });
   // Other devices signed in through the sync server (presence sessions of kind `device`).
   const devicesBox = h("section", { class: "card devices", "data-testid": "remote-devices" });
@@ -73,7 +79,7 @@ export function dashboardPage(root: HTMLElement, ctx: Ctx): () => void {
       // The history is best effort here; Analytics shows its errors.
     }
   };
-  fill(root, h("h1", {}, "Dashboard"), body);
+  fill(root, h("h1", {}, "Dashboard"), body, info.el, rest);
   const obs = obsCard(() => void load());
 
   const load = async () => {
@@ -190,6 +196,7 @@ export function dashboardPage(root: HTMLElement, ctx: Ctx): () => void {
   const draw = () => {
     if (!status) {
       fill(body, problem ? h("p", { class: "error", "data-testid": "error" }, problem) : h("p", {}, "Loading…"));
+      fill(rest);
       return;
     }
     const s = status.stream;
@@ -213,6 +220,11 @@ export function dashboardPage(root: HTMLElement, ctx: Ctx): () => void {
         s.state !== "offline" ? h("span", { class: "muted" }, `${counts.live}/${counts.total} platforms live · `, elapsed) : null,
       ),
       s.uuid ? h("div", { class: "muted" }, "Stream ", h("code", { "data-testid": "stream-uuid" }, s.uuid)) : null,
+    );
+    info.el.hidden = false;
+    info.show(status.stream_info, status.accounts);
+    fill(
+      rest,
       uploadLine(status),
       sourcesLine(status.accounts, ctx),
       devicesBox,
