@@ -79,7 +79,8 @@ export function dashboardPage(root: HTMLElement, ctx: Ctx): () => void {
       // The history is best effort here; Analytics shows its errors.
     }
   };
-  fill(root, h("h1", {}, "Dashboard"), body, info.el, rest);
+  // The stream info form after the live figures: while live the platform cards come first.
+  fill(root, h("h1", {}, "Dashboard"), body, rest, info.el);
   const obs = obsCard(() => void load());
 
   const load = async () => {
