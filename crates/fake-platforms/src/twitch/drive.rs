@@ -273,15 +273,15 @@ impl TwitchState {
 
     /// Requests served per operation.
     pub fn requests(&self) -> BTreeMap<Route, u64> {
-        self.lock().requests.clone()
+        self.lock().requests.by_route()
     }
 
     pub fn request_count(&self, route: Route) -> u64 {
-        self.lock().requests.get(&route).copied().unwrap_or(0)
+        self.lock().requests.get(route)
     }
 
     pub fn total_requests(&self) -> u64 {
-        self.lock().requests.values().sum()
+        self.lock().requests.total()
     }
 
     /// When each device-code poll arrived, oldest first.

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use fake_support::RequestCounts;
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -116,7 +117,7 @@ pub(crate) struct Inner {
     /// Page tokens → (chat id, index of the next message).
     pub pages: HashMap<String, (String, usize)>,
     pub quota_used: u64,
-    pub requests: BTreeMap<Route, u64>,
+    pub requests: RequestCounts<Route>,
     /// The `code_verifier`s the token endpoint refused.
     pub verifier_failures: u64,
     pub faults: FaultQueue,
@@ -137,10 +138,7 @@ pub struct YouTubeState {
 
 /// A random string of `n` letters, digits, `-` and `_`.
 pub(crate) fn random_token(n: usize) -> String {
-    use rand::Rng;
-    const ABC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut rng = rand::rng();
-    (0..n).map(|_| ABC[rng.random_range(0..ABC.len())] as char).collect()
+    fake_support::random_string(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", n)
 }
 
 pub(crate) fn now() -> String {
@@ -198,7 +196,7 @@ impl YouTubeState {
                 chats: HashMap::new(),
                 pages: HashMap::new(),
                 quota_used: 0,
-                requests: BTreeMap::new(),
+                requests: RequestCounts::default(),
                 verifier_failures: 0,
                 faults: FaultQueue::default(),
             })),
@@ -216,7 +214,7 @@ impl YouTubeState {
     /// Count a request and take the fault aimed at it, if any.
     pub(crate) fn enter(&self, route: Route) -> Option<Fault> {
         let mut g = self.lock();
-        *g.requests.entry(route).or_insert(0) += 1;
+        g.requests.count(route);
         g.faults.take(Some(route))
     }
 
@@ -487,13 +485,13 @@ impl YouTubeState {
     }
 
     pub fn requests(&self) -> BTreeMap<Route, u64> {
-        self.lock().requests.clone()
+        self.lock().requests.by_route()
     }
     pub fn request_count(&self, route: Route) -> u64 {
-        self.lock().requests.get(&route).copied().unwrap_or(0)
+        self.lock().requests.get(route)
     }
     pub fn total_requests(&self) -> u64 {
-        self.lock().requests.values().sum()
+        self.lock().requests.total()
     }
     /// How many code exchanges failed the PKCE check.
     pub fn verifier_failures(&self) -> u64 {
