@@ -8,10 +8,10 @@
 //!   [`RequestCounts`]: requests by operation; [`random_string`] for tokens and ids.
 //! - [`init_logging`] and [`shutdown_signal`] for the fakes' binaries.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -104,6 +104,33 @@ impl<R: Ord + Copy> RequestCounts<R> {
     pub fn by_route(&self) -> BTreeMap<R, u64> {
         self.by_route.clone()
     }
+}
+
+/// An OAuth access token a fake issued: its grant and its end.
+#[derive(Clone, Debug)]
+pub struct AccessRecord {
+    pub grant: u64,
+    pub expires_at: Instant,
+}
+
+impl AccessRecord {
+    /// A token of `grant` that lasts `ttl_secs` from now.
+    pub fn new(grant: u64, ttl_secs: u64) -> AccessRecord {
+        AccessRecord { grant, expires_at: Instant::now() + Duration::from_secs(ttl_secs) }
+    }
+}
+
+/// The tokens that work now: unexpired access tokens and refresh tokens (token → grant) whose
+/// grant is `live`.
+pub fn live_tokens(
+    access: &HashMap<String, AccessRecord>,
+    refresh: &HashMap<String, u64>,
+    live: impl Fn(u64) -> bool,
+) -> (Vec<String>, Vec<String>) {
+    let now = Instant::now();
+    let access = access.iter().filter(|(_, r)| r.expires_at > now && live(r.grant)).map(|(t, _)| t.clone());
+    let refresh = refresh.iter().filter(|(_, id)| live(**id)).map(|(t, _)| t.clone());
+    (access.collect(), refresh.collect())
 }
 
 /// A random string of `n` characters from `alphabet` (ASCII).
@@ -233,6 +260,17 @@ mod tests {
         c.count(5);
         assert_eq!((c.get(2), c.get(5), c.get(9), c.total()), (2, 1, 0, 3));
         assert_eq!(c.by_route(), BTreeMap::from([(2, 2), (5, 1)]));
+    }
+
+    #[test]
+    fn live_tokens_leave_out_the_expired_and_the_revoked() {
+        let mut access = HashMap::new();
+        access.insert("fresh".to_string(), AccessRecord::new(1, 3600));
+        access.insert("expired".to_string(), AccessRecord { grant: 1, expires_at: Instant::now() });
+        access.insert("revoked".to_string(), AccessRecord::new(2, 3600));
+        let refresh = HashMap::from([("r1".to_string(), 1), ("r2".to_string(), 2)]);
+        let (access, refresh) = live_tokens(&access, &refresh, |grant| grant == 1);
+        assert_eq!((access, refresh), (vec!["fresh".to_string()], vec!["r1".to_string()]));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use fake_support::RequestCounts;
+use fake_support::{AccessRecord, RequestCounts};
 use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::mpsc;
@@ -115,12 +115,6 @@ pub(crate) struct Grant {
     pub user_id: String,
     pub scopes: Vec<String>,
     pub revoked: bool,
-}
-
-#[derive(Clone, Debug)]
-pub(crate) struct AccessRecord {
-    pub grant: u64,
-    pub expires_at: Instant,
 }
 
 /// The grant behind a valid access token.
@@ -365,10 +359,7 @@ impl TwitchState {
         let ttl = g.opts.access_expires_in_secs;
         let access = random_token(30);
         let refresh = random_token(50);
-        g.access.insert(
-            access.clone(),
-            AccessRecord { grant, expires_at: Instant::now() + Duration::from_secs(ttl) },
-        );
+        g.access.insert(access.clone(), AccessRecord::new(grant, ttl));
         g.refresh.insert(refresh.clone(), grant);
         (access, refresh, ttl)
     }

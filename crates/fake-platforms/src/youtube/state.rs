@@ -4,9 +4,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use fake_support::RequestCounts;
+use fake_support::{AccessRecord, RequestCounts};
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -79,12 +79,6 @@ pub(crate) struct Grant {
     pub client_id: String,
     pub scopes: Vec<String>,
     pub revoked: bool,
-}
-
-#[derive(Clone, Debug)]
-pub(crate) struct AccessRecord {
-    pub grant: u64,
-    pub expires_at: Instant,
 }
 
 /// A broadcast of the channel.
@@ -251,10 +245,7 @@ impl YouTubeState {
     fn mint(g: &mut Inner, grant: u64) -> (String, u64) {
         let ttl = g.opts.access_expires_in_secs;
         let access = format!("ya29.{}", random_token(80));
-        g.access.insert(
-            access.clone(),
-            AccessRecord { grant, expires_at: Instant::now() + Duration::from_secs(ttl) },
-        );
+        g.access.insert(access.clone(), AccessRecord::new(grant, ttl));
         (access, ttl)
     }
 
@@ -472,16 +463,7 @@ impl YouTubeState {
     /// Live (unrevoked, unexpired) access tokens and unrevoked refresh tokens.
     pub fn live_tokens(&self) -> (Vec<String>, Vec<String>) {
         let g = self.lock();
-        let now = Instant::now();
-        let live = |id: &u64| g.grants.get(id).is_some_and(|gr| !gr.revoked);
-        let access = g
-            .access
-            .iter()
-            .filter(|(_, r)| r.expires_at > now && live(&r.grant))
-            .map(|(t, _)| t.clone())
-            .collect();
-        let refresh = g.refresh.iter().filter(|(_, id)| live(id)).map(|(t, _)| t.clone()).collect();
-        (access, refresh)
+        fake_support::live_tokens(&g.access, &g.refresh, |id| g.grants.get(&id).is_some_and(|gr| !gr.revoked))
     }
 
     pub fn requests(&self) -> BTreeMap<Route, u64> {
