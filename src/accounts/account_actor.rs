@@ -13,13 +13,6 @@ use tokio_util::sync::CancellationToken;
 use super::{AccountError, AccountErrorKind, AccountState};
 use crate::actor::{self, ChildResult, Mailbox};
 
-/// A platform API client made from (and compared by) its config.
-pub(crate) trait AccountApi: Clone {
-    type Config: PartialEq;
-    fn config(&self) -> &Self::Config;
-    fn build(config: &Self::Config) -> Result<Self, String>;
-}
-
 /// The handle's side: the actor's mailbox, the signed-in session, the client cache. Cheap to
 /// clone.
 pub(crate) struct HandleCore<M, S, A> {
@@ -57,14 +50,20 @@ pub(crate) fn channel<M, S, St: Default, A>() -> (HandleCore<M, S, A>, PartsCore
     )
 }
 
-impl<M, S, A: AccountApi> HandleCore<M, S, A> {
-    /// The client for `config`: the same one (request budget, quota count) while it stays.
-    pub(crate) fn api(&self, config: &A::Config) -> Result<A, String> {
+impl<M, S, A: Clone> HandleCore<M, S, A> {
+    /// The client for `config` (`config_of` tells a client's, `build` makes one): the same one
+    /// (request budget, quota count) while it stays.
+    pub(crate) fn api<C: PartialEq>(
+        &self,
+        config: &C,
+        config_of: impl Fn(&A) -> &C,
+        build: impl FnOnce(&C) -> Result<A, String>,
+    ) -> Result<A, String> {
         let mut slot = self.api.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(api) = slot.as_ref().filter(|a| a.config() == config) {
+        if let Some(api) = slot.as_ref().filter(|a| config_of(a) == config) {
             return Ok(api.clone());
         }
-        let api = A::build(config)?;
+        let api = build(config)?;
         *slot = Some(api.clone());
         Ok(api)
     }

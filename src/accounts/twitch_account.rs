@@ -26,7 +26,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
-use super::account_actor::{self, AccountActor, AccountApi, HandleCore, PartsCore};
+use super::account_actor::{self, AccountActor, HandleCore, PartsCore};
 use super::config::TwitchConfig;
 use super::tokens::TwitchTokens;
 use super::twitch_api::{TokenError, TwitchApi};
@@ -130,16 +130,6 @@ pub(crate) struct TwitchAccountHandle {
 /// The actor's side: its mailbox and what it shares with the handle.
 pub(crate) type AccountParts = PartsCore<Msg, TwitchSession, Stash>;
 
-impl AccountApi for TwitchApi {
-    type Config = TwitchConfig;
-    fn config(&self) -> &TwitchConfig {
-        TwitchApi::config(self)
-    }
-    fn build(config: &TwitchConfig) -> Result<Self, String> {
-        TwitchApi::new(config)
-    }
-}
-
 impl TwitchAccountHandle {
     pub(crate) fn channel(status: AccountsCell) -> (Self, AccountParts) {
         let (core, parts) = account_actor::channel();
@@ -148,7 +138,7 @@ impl TwitchAccountHandle {
 
     /// The client for `config`: the same one (and request budget) while the config stays.
     pub(crate) fn api(&self, config: &TwitchConfig) -> Result<TwitchApi, String> {
-        self.core.api(config)
+        self.core.api(config, TwitchApi::config, TwitchApi::new)
     }
 
     /// The signed-in session, and its changes.

@@ -29,7 +29,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
-use super::account_actor::{self, AccountActor, AccountApi, HandleCore, PartsCore};
+use super::account_actor::{self, AccountActor, HandleCore, PartsCore};
 use super::tokens::TwitchTokens as StoredTokens;
 use super::youtube_api::{self, Broadcast, BroadcastUpdateError, TokenError, YouTubeApi, YouTubeApiError};
 use super::youtube_config::YouTubeConfig;
@@ -134,16 +134,6 @@ pub(crate) struct YouTubeAccountHandle {
 
 pub(crate) type AccountParts = PartsCore<Msg, YouTubeSession, Stash>;
 
-impl AccountApi for YouTubeApi {
-    type Config = YouTubeConfig;
-    fn config(&self) -> &YouTubeConfig {
-        YouTubeApi::config(self)
-    }
-    fn build(config: &YouTubeConfig) -> Result<Self, String> {
-        YouTubeApi::new(config)
-    }
-}
-
 impl YouTubeAccountHandle {
     pub(crate) fn channel(status: AccountsCell) -> (Self, AccountParts) {
         let (core, parts) = account_actor::channel();
@@ -152,7 +142,7 @@ impl YouTubeAccountHandle {
 
     /// The client for `config`: the same one (request budget, quota count) while it stays.
     pub(crate) fn api(&self, config: &YouTubeConfig) -> Result<YouTubeApi, String> {
-        self.core.api(config)
+        self.core.api(config, YouTubeApi::config, YouTubeApi::new)
     }
 
     pub(crate) fn session(&self) -> watch::Receiver<Option<YouTubeSession>> {
