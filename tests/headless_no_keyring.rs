@@ -6,16 +6,10 @@ mod support;
 
 use std::path::{Path, PathBuf};
 
-use support::headless::Headless;
+use support::headless::{config_file, Headless};
 
 fn write_config(dir: &Path) -> PathBuf {
-    let path = dir.join("streampai.toml");
-    let text = format!(
-        "user_id = \"user-1\"\n[control]\nlisten = \"127.0.0.1:0\"\n[local]\nlisten = \"127.0.0.1:0\"\n[storage]\ndir = {:?}\n",
-        dir.join("data").display().to_string()
-    );
-    std::fs::write(&path, text).unwrap();
-    path
+    config_file(dir, "")
 }
 
 fn stored(data: &Path) -> serde_json::Value {

@@ -7,7 +7,9 @@ mod support;
 
 use fake_platforms::twitch::Route;
 use fake_platforms::{FakeTwitch, TwitchOptions};
-use support::headless::{files_containing, stdout_json, twitch_config_file, Headless};
+use support::headless::{
+    assert_in_no_file, assert_only_in_the_secrets_file, stdout_json, twitch_config_file, Headless,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_sign_in_keeps_the_tokens_in_the_secrets_file_only() {
@@ -36,22 +38,12 @@ async fn cli_sign_in_keeps_the_tokens_in_the_secrets_file_only() {
 
     let (access, refresh) = fake.live_tokens();
     assert_eq!((access.len(), refresh.len()), (1, 1));
-    for token in [&access[0], &refresh[0]] {
-        assert_eq!(files_containing(dir.path(), token), vec!["data/secrets.json".to_string()]);
-    }
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode =
-            std::fs::metadata(dir.path().join("data/secrets.json")).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o600);
-    }
+    assert_only_in_the_secrets_file(dir.path(), &[&access[0], &refresh[0]]);
 
     let out = engine.cli(&config, &["account", "sign-out", "twitch"]);
     assert!(out.status.success(), "{out:?}");
     assert_eq!(fake.request_count(Route::Revoke), 1);
-    for token in [&access[0], &refresh[0]] {
-        assert!(files_containing(dir.path(), token).is_empty(), "deleted after sign-out");
-    }
+    assert_in_no_file(dir.path(), &[&access[0], &refresh[0]]);
     let out = engine.cli(&config, &["account", "status"]);
     assert_eq!(stdout_json(&out)["twitch"]["state"], "signed_out");
 

@@ -13,13 +13,13 @@ use std::time::Duration;
 use fake_platforms::youtube::{Fault, Route};
 use fake_platforms::{FakeYouTube, YouTubeOptions};
 use streampai::accounts::youtube_api::BroadcastUpdateError;
-use streampai::accounts::{AccountErrorKind, AccountPlatform, AccountState, EventsState, SignInStart};
+use streampai::accounts::{AccountErrorKind, AccountPlatform, AccountState, EventsState};
 use streampai::alerts::{Alert, AlertKind};
 use streampai::config::Config;
 use streampai::secrets::{MemorySecrets, SecretName, SecretStore};
 use streampai::stream_info::{PushErrorKind, StreamInfoInput};
 use streampai::{Engine, SessionKind};
-use support::{wait_until, wait_until_async};
+use support::{wait_until, wait_until_async, youtube_authorize_url as authorize_url};
 
 const LONG: Duration = Duration::from_secs(20);
 
@@ -30,27 +30,13 @@ async fn fake_with(tweak: impl FnOnce(&mut YouTubeOptions)) -> FakeYouTube {
 }
 
 fn config(fake: &FakeYouTube) -> Config {
-    let mut c = support::config("user-1");
-    c.youtube.client_id = Some(fake.client_id());
-    c.youtube.client_secret = Some(fake.client_secret());
-    c.youtube.auth_url = fake.auth_url();
-    c.youtube.token_url = fake.token_url();
-    c.youtube.api_url = fake.api_url();
-    // Large enough that YouTube's polling interval, not the quota, sets the pace.
-    c.youtube.daily_quota = 10_000_000;
+    let mut c = support::with_youtube(support::config("user-1"), fake);
     c.presence.cleanup_timeout_ms = 300;
     c
 }
 
 fn youtube(e: &Engine) -> streampai::accounts::AccountStatus {
     e.accounts_status().youtube
-}
-
-async fn authorize_url(e: &Engine) -> String {
-    match e.start_sign_in(AccountPlatform::Youtube).await.expect("sign-in starts") {
-        SignInStart::Browser(b) => b.authorize_url,
-        other => panic!("a browser sign-in, not {other:?}"),
-    }
 }
 
 fn query(url: &str, key: &str) -> Option<String> {

@@ -7,34 +7,17 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-
 use fake_platforms::youtube::Route;
 use fake_platforms::{FakeYouTube, YouTubeOptions};
-use support::headless::{files_containing, stdout_json, Headless};
-
-fn write_config(dir: &Path, fake: &FakeYouTube) -> PathBuf {
-    let path = dir.join("streampai.toml");
-    let text = format!(
-        "user_id = \"user-1\"\n[control]\nlisten = \"127.0.0.1:0\"\n[local]\nlisten = \"127.0.0.1:0\"\n\
-         [storage]\ndir = {:?}\n[youtube]\nclient_id = {:?}\nclient_secret = {:?}\nauth_url = {:?}\n\
-         token_url = {:?}\napi_url = {:?}\n",
-        dir.join("data").display().to_string(),
-        fake.client_id(),
-        fake.client_secret(),
-        fake.auth_url(),
-        fake.token_url(),
-        fake.api_url(),
-    );
-    std::fs::write(&path, text).unwrap();
-    path
-}
+use support::headless::{
+    assert_in_no_file, assert_only_in_the_secrets_file, stdout_json, youtube_config_file, Headless,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_sign_in_prints_the_page_and_keeps_the_tokens_in_the_secrets_file_only() {
     let fake = FakeYouTube::start(YouTubeOptions::default()).await;
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &fake);
+    let config = youtube_config_file(dir.path(), &fake);
     let engine = Headless::start(&config, dir.path(), "debug");
 
     let out = engine.cli(&config, &["account", "sign-in", "youtube", "--no-wait"]);
@@ -49,22 +32,12 @@ async fn cli_sign_in_prints_the_page_and_keeps_the_tokens_in_the_secrets_file_on
 
     let (access, refresh) = fake.live_tokens();
     assert_eq!((access.len(), refresh.len()), (1, 1));
-    for token in [&access[0], &refresh[0]] {
-        assert_eq!(files_containing(dir.path(), token), vec!["data/secrets.json".to_string()]);
-    }
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode =
-            std::fs::metadata(dir.path().join("data/secrets.json")).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o600);
-    }
+    assert_only_in_the_secrets_file(dir.path(), &[&access[0], &refresh[0]]);
 
     let out = engine.cli(&config, &["account", "sign-out", "youtube"]);
     assert!(out.status.success(), "{out:?}");
     assert_eq!(fake.request_count(Route::Revoke), 1);
-    for token in [&access[0], &refresh[0]] {
-        assert!(files_containing(dir.path(), token).is_empty(), "deleted after sign-out");
-    }
+    assert_in_no_file(dir.path(), &[&access[0], &refresh[0]]);
     assert_eq!(stdout_json(&engine.cli(&config, &["account", "status"]))["youtube"]["state"], "signed_out");
 
     let logs = engine.stop();

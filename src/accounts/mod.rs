@@ -23,6 +23,7 @@
 //! The status (`accounts` in `GET /api/v1/status`, and the `account_status` event) is kept in
 //! an [`AccountsCell`].
 
+pub(crate) mod account_actor;
 pub mod config;
 pub(crate) mod tokens;
 pub(crate) mod twitch_account;

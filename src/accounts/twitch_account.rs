@@ -16,21 +16,22 @@
 //! Token work happens in the actor, one call at a time, so two refreshes can never spend the
 //! same refresh token.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
 use futures::FutureExt;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
+use super::account_actor::{self, AccountActor, HandleCore, PartsCore};
 use super::config::TwitchConfig;
 use super::tokens::TwitchTokens;
 use super::twitch_api::{TokenError, TwitchApi};
-use super::{AccountError, AccountErrorKind, AccountState, AccountsCell, SignInPrompt};
-use crate::actor::{self, ChildResult, Mailbox};
+use super::{AccountError, AccountErrorKind, AccountsCell, SignInPrompt};
+use crate::actor::{self, ChildResult};
 use crate::error::EngineError;
 use crate::secrets::{Secret, SharedSecrets};
 use crate::supervisor::{ChildSpec, Restart};
@@ -114,7 +115,7 @@ impl PendingFlow {
 
 /// What outlives the actor's restarts.
 #[derive(Default)]
-struct Stash {
+pub(crate) struct Stash {
     pending: Option<PendingFlow>,
     generation: u64,
 }
@@ -122,65 +123,50 @@ struct Stash {
 /// The engine's handle on its Twitch account. Cheap to clone.
 #[derive(Clone)]
 pub(crate) struct TwitchAccountHandle {
-    tx: mpsc::Sender<Msg>,
-    session: watch::Receiver<Option<TwitchSession>>,
+    core: HandleCore<Msg, TwitchSession, TwitchApi>,
     pub(crate) status: AccountsCell,
-    api: Arc<Mutex<Option<TwitchApi>>>,
 }
 
 /// The actor's side: its mailbox and what it shares with the handle.
-#[derive(Clone)]
-pub(crate) struct AccountParts {
-    mailbox: Mailbox<Msg>,
-    session: Arc<watch::Sender<Option<TwitchSession>>>,
-    stash: Arc<Mutex<Stash>>,
-}
+pub(crate) type AccountParts = PartsCore<Msg, TwitchSession, Stash>;
 
 impl TwitchAccountHandle {
     pub(crate) fn channel(status: AccountsCell) -> (Self, AccountParts) {
-        let (tx, mailbox) = actor::mailbox(16);
-        let (session_tx, session) = watch::channel(None);
-        let handle = TwitchAccountHandle { tx, session, status, api: Arc::new(Mutex::new(None)) };
-        (handle, AccountParts { mailbox, session: Arc::new(session_tx), stash: Arc::default() })
+        let (core, parts) = account_actor::channel();
+        (TwitchAccountHandle { core, status }, parts)
     }
 
     /// The client for `config`: the same one (and request budget) while the config stays.
     pub(crate) fn api(&self, config: &TwitchConfig) -> Result<TwitchApi, String> {
-        let mut slot = self.api.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(api) = slot.as_ref().filter(|a| a.config() == config) {
-            return Ok(api.clone());
-        }
-        let api = TwitchApi::new(config)?;
-        *slot = Some(api.clone());
-        Ok(api)
+        self.core.api(config, TwitchApi::config, TwitchApi::new)
     }
 
     /// The signed-in session, and its changes.
     pub(crate) fn session(&self) -> watch::Receiver<Option<TwitchSession>> {
-        self.session.clone()
+        self.core.session()
     }
 
     pub(crate) async fn sign_in(&self) -> Result<SignInPrompt, EngineError> {
-        actor::call(&self.tx, Msg::SignIn, CALL_TIMEOUT).await.map_err(unavailable)?
+        actor::call(&self.core.tx, Msg::SignIn, CALL_TIMEOUT).await.map_err(unavailable)?
     }
 
     pub(crate) async fn sign_out(&self) -> Result<(), EngineError> {
-        actor::call(&self.tx, Msg::SignOut, CALL_TIMEOUT).await.map_err(unavailable)?
+        actor::call(&self.core.tx, Msg::SignOut, CALL_TIMEOUT).await.map_err(unavailable)?
     }
 
     pub(crate) async fn access(&self, rejected: Option<Secret>) -> Result<TwitchAccess, AccessError> {
-        actor::call(&self.tx, |reply| Msg::Access { rejected, reply }, CALL_TIMEOUT)
+        actor::call(&self.core.tx, |reply| Msg::Access { rejected, reply }, CALL_TIMEOUT)
             .await
             .map_err(|e| AccessError::Unavailable(format!("the Twitch account {e}")))?
     }
 
     pub(crate) async fn check(&self) {
-        let _ = actor::cast(&self.tx, Msg::Check, actor::CALL_TIMEOUT).await;
+        let _ = actor::cast(&self.core.tx, Msg::Check, actor::CALL_TIMEOUT).await;
     }
 
     #[cfg(test)]
     pub(crate) async fn inject_panic(&self) {
-        let _ = self.tx.send(Msg::Panic).await;
+        let _ = self.core.tx.send(Msg::Panic).await;
     }
 }
 
@@ -238,53 +224,11 @@ async fn run(
         retry: RETRY_INITIAL,
     };
     actor.load();
-    loop {
-        actor.publish();
-        let wake = actor.next_wake();
-        tokio::select! {
-            _ = cancel.cancelled() => return Ok(()),
-            msg = rx.recv() => match msg {
-                None => return Ok(()),
-                Some(m) => actor.handle(m).await,
-            },
-            _ = async { tokio::time::sleep_until(wake.unwrap_or_else(Instant::now)).await }, if wake.is_some() => {
-                actor.tick().await;
-            }
-        }
-    }
+    account_actor::run_loop(&mut actor, &mut rx, cancel).await
 }
 
-impl Actor {
-    fn pending(&self) -> Option<PendingFlow> {
-        self.parts.stash.lock().unwrap_or_else(|p| p.into_inner()).pending.clone()
-    }
-
-    fn set_pending(&self, p: Option<PendingFlow>) {
-        self.parts.stash.lock().unwrap_or_else(|p| p.into_inner()).pending = p;
-    }
-
-    fn generation(&self) -> u64 {
-        self.parts.stash.lock().unwrap_or_else(|p| p.into_inner()).generation
-    }
-
-    fn next_generation(&self) {
-        self.parts.stash.lock().unwrap_or_else(|p| p.into_inner()).generation += 1;
-    }
-
-    fn load(&mut self) {
-        match TwitchTokens::load(self.secrets.as_ref()) {
-            Ok(Some(t)) => {
-                info!(login = %esc(&t.login), "Twitch: stored sign-in found; validating it");
-                self.tokens = Some(t);
-                self.next_validate = Some(Instant::now());
-            }
-            Ok(None) => {}
-            Err(e) => {
-                warn!(cause = %e, "Twitch: cannot read the stored sign-in");
-                self.last_error = Some(AccountError::new(AccountErrorKind::Secrets, e.to_string()));
-            }
-        }
-    }
+impl AccountActor for Actor {
+    type Msg = Msg;
 
     fn next_wake(&self) -> Option<Instant> {
         let poll = self.pending().map(|p| p.next_poll.min(p.expires_at));
@@ -299,26 +243,15 @@ impl Actor {
         let pending = self.pending();
         let configured = (self.config)().client_id().is_some();
         let login = self.tokens.as_ref().map(|t| t.login.clone()).filter(|l| !l.is_empty());
-        let (state, error) = match (&pending, &self.tokens) {
-            (Some(_), _) => (AccountState::Pending, None),
-            (None, Some(_)) => match (&self.store_error, self.verified, &self.last_error) {
-                (Some(e), _, _) => (AccountState::Error, Some(e.clone())),
-                (None, true, _) => (AccountState::SignedIn, None),
-                (None, false, Some(e)) => (AccountState::Error, Some(e.clone())),
-                (None, false, None) => (AccountState::SignedIn, None),
-            },
-            (None, None) => {
-                let why = self.last_error.clone().or_else(|| {
-                    (!configured).then(|| {
-                        AccountError::new(
-                            AccountErrorKind::NotConfigured,
-                            "Twitch sign-in needs the client id of a Twitch app: set [twitch] client_id",
-                        )
-                    })
-                });
-                (AccountState::SignedOut, why)
-            }
-        };
+        let (state, error) = account_actor::shown_state(
+            pending.is_some(),
+            self.tokens.is_some(),
+            &self.store_error,
+            self.verified,
+            &self.last_error,
+            configured,
+            "Twitch sign-in needs the client id of a Twitch app: set [twitch] client_id",
+        );
         self.handle.status.update_twitch(|s| {
             s.state = state;
             s.login = login;
@@ -334,14 +267,7 @@ impl Actor {
             }),
             _ => None,
         };
-        self.parts.session.send_if_modified(|s| {
-            if *s != session {
-                *s = session;
-                true
-            } else {
-                false
-            }
-        });
+        self.parts.publish_session(session);
     }
 
     async fn handle(&mut self, msg: Msg) {
@@ -379,6 +305,39 @@ impl Actor {
         }
         if self.next_validate.is_some_and(|t| t <= Instant::now()) {
             self.validate().await;
+        }
+    }
+}
+
+impl Actor {
+    fn pending(&self) -> Option<PendingFlow> {
+        self.parts.stash().pending.clone()
+    }
+
+    fn set_pending(&self, p: Option<PendingFlow>) {
+        self.parts.stash().pending = p;
+    }
+
+    fn generation(&self) -> u64 {
+        self.parts.stash().generation
+    }
+
+    fn next_generation(&self) {
+        self.parts.stash().generation += 1;
+    }
+
+    fn load(&mut self) {
+        match TwitchTokens::load(self.secrets.as_ref()) {
+            Ok(Some(t)) => {
+                info!(login = %esc(&t.login), "Twitch: stored sign-in found; validating it");
+                self.tokens = Some(t);
+                self.next_validate = Some(Instant::now());
+            }
+            Ok(None) => {}
+            Err(e) => {
+                warn!(cause = %e, "Twitch: cannot read the stored sign-in");
+                self.last_error = Some(AccountError::new(AccountErrorKind::Secrets, e.to_string()));
+            }
         }
     }
 

@@ -19,21 +19,22 @@
 //!   Google does not ask for it and every call costs quota.
 //! - Sign-out revokes the refresh token (ending the grant; best effort) and deletes the sign-in.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
 use futures::FutureExt;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
+use super::account_actor::{self, AccountActor, HandleCore, PartsCore};
 use super::tokens::TwitchTokens as StoredTokens;
 use super::youtube_api::{self, Broadcast, BroadcastUpdateError, TokenError, YouTubeApi, YouTubeApiError};
 use super::youtube_config::YouTubeConfig;
-use super::{AccountError, AccountErrorKind, AccountPlatform, AccountState, AccountsCell, BrowserSignIn};
-use crate::actor::{self, ChildResult, Mailbox};
+use super::{AccountError, AccountErrorKind, AccountPlatform, AccountsCell, BrowserSignIn};
+use crate::actor::{self, ChildResult};
 use crate::error::EngineError;
 use crate::secrets::{Secret, SecretName, SharedSecrets};
 use crate::supervisor::{ChildSpec, Restart};
@@ -118,7 +119,7 @@ struct PendingFlow {
 
 /// What outlives the actor's restarts.
 #[derive(Default)]
-struct Stash {
+pub(crate) struct Stash {
     pending: Option<PendingFlow>,
     generation: u64,
     flows: u64,
@@ -127,40 +128,25 @@ struct Stash {
 /// The engine's handle on its YouTube account. Cheap to clone.
 #[derive(Clone)]
 pub(crate) struct YouTubeAccountHandle {
-    tx: mpsc::Sender<Msg>,
-    session: watch::Receiver<Option<YouTubeSession>>,
+    core: HandleCore<Msg, YouTubeSession, YouTubeApi>,
     pub(crate) status: AccountsCell,
-    api: Arc<Mutex<Option<YouTubeApi>>>,
 }
 
-#[derive(Clone)]
-pub(crate) struct AccountParts {
-    mailbox: Mailbox<Msg>,
-    session: Arc<watch::Sender<Option<YouTubeSession>>>,
-    stash: Arc<Mutex<Stash>>,
-}
+pub(crate) type AccountParts = PartsCore<Msg, YouTubeSession, Stash>;
 
 impl YouTubeAccountHandle {
     pub(crate) fn channel(status: AccountsCell) -> (Self, AccountParts) {
-        let (tx, mailbox) = actor::mailbox(16);
-        let (session_tx, session) = watch::channel(None);
-        let handle = YouTubeAccountHandle { tx, session, status, api: Arc::new(Mutex::new(None)) };
-        (handle, AccountParts { mailbox, session: Arc::new(session_tx), stash: Arc::default() })
+        let (core, parts) = account_actor::channel();
+        (YouTubeAccountHandle { core, status }, parts)
     }
 
     /// The client for `config`: the same one (request budget, quota count) while it stays.
     pub(crate) fn api(&self, config: &YouTubeConfig) -> Result<YouTubeApi, String> {
-        let mut slot = self.api.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(api) = slot.as_ref().filter(|a| a.config() == config) {
-            return Ok(api.clone());
-        }
-        let api = YouTubeApi::new(config)?;
-        *slot = Some(api.clone());
-        Ok(api)
+        self.core.api(config, YouTubeApi::config, YouTubeApi::new)
     }
 
     pub(crate) fn session(&self) -> watch::Receiver<Option<YouTubeSession>> {
-        self.session.clone()
+        self.core.session()
     }
 
     pub(crate) fn update_status(&self, f: impl FnOnce(&mut super::AccountStatus)) {
@@ -168,15 +154,15 @@ impl YouTubeAccountHandle {
     }
 
     pub(crate) async fn sign_in(&self) -> Result<BrowserSignIn, EngineError> {
-        actor::call(&self.tx, Msg::SignIn, CALL_TIMEOUT).await.map_err(unavailable)?
+        actor::call(&self.core.tx, Msg::SignIn, CALL_TIMEOUT).await.map_err(unavailable)?
     }
 
     pub(crate) async fn sign_out(&self) -> Result<(), EngineError> {
-        actor::call(&self.tx, Msg::SignOut, CALL_TIMEOUT).await.map_err(unavailable)?
+        actor::call(&self.core.tx, Msg::SignOut, CALL_TIMEOUT).await.map_err(unavailable)?
     }
 
     pub(crate) async fn access(&self, rejected: Option<Secret>) -> Result<YouTubeAccess, AccessError> {
-        actor::call(&self.tx, |reply| Msg::Access { rejected, reply }, CALL_TIMEOUT)
+        actor::call(&self.core.tx, |reply| Msg::Access { rejected, reply }, CALL_TIMEOUT)
             .await
             .map_err(|e| AccessError::Unavailable(format!("the YouTube account {e}")))?
     }
@@ -209,7 +195,7 @@ impl YouTubeAccountHandle {
 
     #[cfg(test)]
     pub(crate) async fn inject_panic(&self) {
-        let _ = self.tx.send(Msg::Panic).await;
+        let _ = self.core.tx.send(Msg::Panic).await;
     }
 }
 
@@ -264,52 +250,11 @@ async fn run(
         retry: RETRY_INITIAL,
     };
     actor.load();
-    loop {
-        actor.publish();
-        let wake = actor.next_wake();
-        tokio::select! {
-            _ = cancel.cancelled() => return Ok(()),
-            msg = rx.recv() => match msg {
-                None => return Ok(()),
-                Some(m) => actor.handle(m).await,
-            },
-            _ = async { tokio::time::sleep_until(wake.unwrap_or_else(Instant::now)).await }, if wake.is_some() => {
-                actor.tick().await;
-            }
-        }
-    }
+    account_actor::run_loop(&mut actor, &mut rx, cancel).await
 }
 
-impl Actor {
-    fn stash(&self) -> std::sync::MutexGuard<'_, Stash> {
-        self.parts.stash.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn pending(&self) -> Option<PendingFlow> {
-        self.stash().pending.clone()
-    }
-
-    /// End the pending sign-in (its listener closes).
-    fn end_pending(&self) {
-        if let Some(p) = self.stash().pending.take() {
-            p.stop.cancel();
-        }
-    }
-
-    fn load(&mut self) {
-        match StoredTokens::load_entry(self.secrets.as_ref(), &ENTRY) {
-            Ok(Some(t)) => {
-                info!(channel = %esc(&t.login), "YouTube: stored sign-in found; checking it");
-                self.tokens = Some(t);
-                self.next_check = Some(Instant::now());
-            }
-            Ok(None) => {}
-            Err(e) => {
-                warn!(cause = %e, "YouTube: cannot read the stored sign-in");
-                self.last_error = Some(AccountError::new(AccountErrorKind::Secrets, e.to_string()));
-            }
-        }
-    }
+impl AccountActor for Actor {
+    type Msg = Msg;
 
     fn next_wake(&self) -> Option<Instant> {
         let expiry = self.pending().map(|p| p.expires_at);
@@ -323,26 +268,15 @@ impl Actor {
         let pending = self.pending();
         let configured = (self.config)().configured();
         let login = self.tokens.as_ref().map(|t| t.login.clone()).filter(|l| !l.is_empty());
-        let (state, error) = match (&pending, &self.tokens) {
-            (Some(_), _) => (AccountState::Pending, None),
-            (None, Some(_)) => match (&self.store_error, self.verified, &self.last_error) {
-                (Some(e), _, _) => (AccountState::Error, Some(e.clone())),
-                (None, true, _) => (AccountState::SignedIn, None),
-                (None, false, Some(e)) => (AccountState::Error, Some(e.clone())),
-                (None, false, None) => (AccountState::SignedIn, None),
-            },
-            (None, None) => {
-                let why = self.last_error.clone().or_else(|| {
-                    (!configured).then(|| {
-                        AccountError::new(
-                            AccountErrorKind::NotConfigured,
-                            "YouTube sign-in needs a Google OAuth client (Desktop app): set [youtube] client_id and client_secret",
-                        )
-                    })
-                });
-                (AccountState::SignedOut, why)
-            }
-        };
+        let (state, error) = account_actor::shown_state(
+            pending.is_some(),
+            self.tokens.is_some(),
+            &self.store_error,
+            self.verified,
+            &self.last_error,
+            configured,
+            "YouTube sign-in needs a Google OAuth client (Desktop app): set [youtube] client_id and client_secret",
+        );
         self.handle.update_status(|s| {
             s.state = state;
             s.login = login;
@@ -357,14 +291,7 @@ impl Actor {
             }
             _ => None,
         };
-        self.parts.session.send_if_modified(|s| {
-            if *s != session {
-                *s = session;
-                true
-            } else {
-                false
-            }
-        });
+        self.parts.publish_session(session);
     }
 
     async fn handle(&mut self, msg: Msg) {
@@ -408,6 +335,38 @@ impl Actor {
         }
         if self.next_check.is_some_and(|t| t <= Instant::now()) {
             self.check().await;
+        }
+    }
+}
+
+impl Actor {
+    fn stash(&self) -> std::sync::MutexGuard<'_, Stash> {
+        self.parts.stash()
+    }
+
+    fn pending(&self) -> Option<PendingFlow> {
+        self.stash().pending.clone()
+    }
+
+    /// End the pending sign-in (its listener closes).
+    fn end_pending(&self) {
+        if let Some(p) = self.stash().pending.take() {
+            p.stop.cancel();
+        }
+    }
+
+    fn load(&mut self) {
+        match StoredTokens::load_entry(self.secrets.as_ref(), &ENTRY) {
+            Ok(Some(t)) => {
+                info!(channel = %esc(&t.login), "YouTube: stored sign-in found; checking it");
+                self.tokens = Some(t);
+                self.next_check = Some(Instant::now());
+            }
+            Ok(None) => {}
+            Err(e) => {
+                warn!(cause = %e, "YouTube: cannot read the stored sign-in");
+                self.last_error = Some(AccountError::new(AccountErrorKind::Secrets, e.to_string()));
+            }
         }
     }
 
@@ -556,7 +515,7 @@ impl Actor {
             s.flows
         };
         let (redirect_uri, stop) =
-            loopback::start(flow, state.clone(), self.handle.tx.clone(), SIGN_IN_WINDOW).await.map_err(
+            loopback::start(flow, state.clone(), self.handle.core.tx.clone(), SIGN_IN_WINDOW).await.map_err(
                 |e| EngineError::Unavailable {
                     message: format!("cannot open the sign-in listener on 127.0.0.1: {e}"),
                 },

@@ -5,10 +5,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::support::youtube_authorize_url as authorize_url;
 use super::support::*;
 use fake_platforms::youtube::Route;
 use fake_platforms::{FakeYouTube, YouTubeOptions};
-use streampai::accounts::{AccountPlatform, AccountState, EventsState, SignInStart};
+use streampai::accounts::{AccountState, EventsState};
 use streampai::alerts::AlertKind;
 use streampai::secrets::MemorySecrets;
 use streampai::SessionKind;
@@ -18,22 +19,8 @@ const LONG: Duration = Duration::from_secs(20);
 async fn rig() -> (FakeYouTube, streampai::Engine) {
     let fake =
         FakeYouTube::start(YouTubeOptions { polling_interval_millis: 200, ..Default::default() }).await;
-    let mut c = config("user-1");
-    c.youtube.client_id = Some(fake.client_id());
-    c.youtube.client_secret = Some(fake.client_secret());
-    c.youtube.auth_url = fake.auth_url();
-    c.youtube.token_url = fake.token_url();
-    c.youtube.api_url = fake.api_url();
-    c.youtube.daily_quota = 10_000_000;
-    let e = engine(c, Arc::new(MemorySecrets::new()));
+    let e = engine(with_youtube(config("user-1"), &fake), Arc::new(MemorySecrets::new()));
     (fake, e)
-}
-
-async fn authorize_url(e: &streampai::Engine) -> String {
-    match e.start_sign_in(AccountPlatform::Youtube).await.unwrap() {
-        SignInStart::Browser(b) => b.authorize_url,
-        other => panic!("{other:?}"),
-    }
 }
 
 #[tokio::test]

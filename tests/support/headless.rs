@@ -21,22 +21,65 @@ pub fn bare(cmd: &mut Command, home: &Path, log: &str) {
         .env("RUST_LOG", log);
 }
 
-/// A config file in `dir` for a headless engine on loopback ports, its data in `dir/data`, OBS
-/// off, `[twitch]` pointed at the fake Twitch.
-pub fn twitch_config_file(dir: &Path, fake: &fake_platforms::FakeTwitch) -> std::path::PathBuf {
+/// A config file in `dir` for a headless engine on loopback ports, its data in `dir/data`, and
+/// then `sections` (TOML).
+pub fn config_file(dir: &Path, sections: &str) -> std::path::PathBuf {
     let path = dir.join("streampai.toml");
     let text = format!(
         "user_id = \"user-1\"\n[control]\nlisten = \"127.0.0.1:0\"\n[local]\nlisten = \"127.0.0.1:0\"\n\
-         [obs]\nenabled = false\n[storage]\ndir = {:?}\n[twitch]\nclient_id = {:?}\nauth_url = {:?}\n\
-         api_url = {:?}\neventsub_url = {:?}\n",
+         [storage]\ndir = {:?}\n{sections}",
         dir.join("data").display().to_string(),
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// [`config_file`] with OBS off and `[twitch]` pointed at the fake Twitch.
+pub fn twitch_config_file(dir: &Path, fake: &fake_platforms::FakeTwitch) -> std::path::PathBuf {
+    let sections = format!(
+        "[obs]\nenabled = false\n[twitch]\nclient_id = {:?}\nauth_url = {:?}\napi_url = {:?}\n\
+         eventsub_url = {:?}\n",
         fake.client_id(),
         fake.auth_url(),
         fake.api_url(),
         fake.eventsub_url(),
     );
-    std::fs::write(&path, text).unwrap();
-    path
+    config_file(dir, &sections)
+}
+
+/// [`config_file`] with `[youtube]` pointed at the fake YouTube.
+pub fn youtube_config_file(dir: &Path, fake: &fake_platforms::FakeYouTube) -> std::path::PathBuf {
+    let sections = format!(
+        "[youtube]\nclient_id = {:?}\nclient_secret = {:?}\nauth_url = {:?}\ntoken_url = {:?}\n\
+         api_url = {:?}\n",
+        fake.client_id(),
+        fake.client_secret(),
+        fake.auth_url(),
+        fake.token_url(),
+        fake.api_url(),
+    );
+    config_file(dir, &sections)
+}
+
+/// The signed-in `tokens` are in the secrets file (mode 0600 on Unix) and in no other file
+/// under `dir`.
+pub fn assert_only_in_the_secrets_file(dir: &Path, tokens: &[&String]) {
+    for token in tokens {
+        assert_eq!(files_containing(dir, token), vec!["data/secrets.json".to_string()]);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.join("data/secrets.json")).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+}
+
+/// None of `tokens` is in any file under `dir`.
+pub fn assert_in_no_file(dir: &Path, tokens: &[&String]) {
+    for token in tokens {
+        assert!(files_containing(dir, token).is_empty(), "deleted after sign-out");
+    }
 }
 
 /// A CLI run's standard output as JSON.

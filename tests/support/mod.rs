@@ -48,6 +48,26 @@ pub fn with_twitch(mut c: Config, fake: &fake_platforms::FakeTwitch) -> Config {
     c
 }
 
+/// `c` with `[youtube]` pointed at the fake YouTube, its daily quota large enough that
+/// YouTube's polling interval, not the quota, sets the pace.
+pub fn with_youtube(mut c: Config, fake: &fake_platforms::FakeYouTube) -> Config {
+    c.youtube.client_id = Some(fake.client_id());
+    c.youtube.client_secret = Some(fake.client_secret());
+    c.youtube.auth_url = fake.auth_url();
+    c.youtube.token_url = fake.token_url();
+    c.youtube.api_url = fake.api_url();
+    c.youtube.daily_quota = 10_000_000;
+    c
+}
+
+/// The consent page of a new YouTube sign-in (browser flow).
+pub async fn youtube_authorize_url(e: &Engine) -> String {
+    match e.start_sign_in(streampai::accounts::AccountPlatform::Youtube).await.expect("sign-in starts") {
+        streampai::accounts::SignInStart::Browser(b) => b.authorize_url,
+        other => panic!("a browser sign-in, not {other:?}"),
+    }
+}
+
 /// A config pointed at the fake, with short intervals for real-time tests.
 pub fn cloud_config(user: &str, fake: &FakeCloudflare, platforms: &[(&str, PlatformKind)]) -> Config {
     let mut c = config(user);

@@ -4,12 +4,14 @@
 //!   operation, oldest first.
 //! - [`Server`]: a fake serving in a background task; dropping it (or [`Server::shutdown`])
 //!   stops it.
+//! - [`apply_fault`]: a drawn fault waited out, answered, or left to the handler;
+//!   [`RequestCounts`]: requests by operation; [`random_string`] for tokens and ids.
 //! - [`init_logging`] and [`shutdown_signal`] for the fakes' binaries.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -53,6 +55,89 @@ impl<F: Clone, R: Copy + PartialEq> FaultQueue<F, R> {
     pub fn clear(&mut self) {
         self.queued.clear();
     }
+}
+
+/// How a fake applies the fault a request drew: a delay (`delay` says which faults are one) is
+/// waited out here and the request goes on; another fault is answered at once when `answer`
+/// gives the answer, else left to the handler (`Ok(Some(fault))`).
+pub async fn apply_fault<F, A>(
+    fault: Option<F>,
+    delay: impl FnOnce(&F) -> Option<Duration>,
+    answer: impl FnOnce(&F) -> Option<A>,
+) -> Result<Option<F>, A> {
+    let Some(f) = fault else { return Ok(None) };
+    if let Some(d) = delay(&f) {
+        tokio::time::sleep(d).await;
+        return Ok(None);
+    }
+    match answer(&f) {
+        Some(resp) => Err(resp),
+        None => Ok(Some(f)),
+    }
+}
+
+/// How many requests of each operation (`R`) a fake received.
+#[derive(Clone, Debug)]
+pub struct RequestCounts<R> {
+    by_route: BTreeMap<R, u64>,
+}
+
+impl<R> Default for RequestCounts<R> {
+    fn default() -> Self {
+        RequestCounts { by_route: BTreeMap::new() }
+    }
+}
+
+impl<R: Ord + Copy> RequestCounts<R> {
+    pub fn count(&mut self, route: R) {
+        *self.by_route.entry(route).or_insert(0) += 1;
+    }
+
+    pub fn get(&self, route: R) -> u64 {
+        self.by_route.get(&route).copied().unwrap_or(0)
+    }
+
+    pub fn total(&self) -> u64 {
+        self.by_route.values().sum()
+    }
+
+    pub fn by_route(&self) -> BTreeMap<R, u64> {
+        self.by_route.clone()
+    }
+}
+
+/// An OAuth access token a fake issued: its grant and its end.
+#[derive(Clone, Debug)]
+pub struct AccessRecord {
+    pub grant: u64,
+    pub expires_at: Instant,
+}
+
+impl AccessRecord {
+    /// A token of `grant` that lasts `ttl_secs` from now.
+    pub fn new(grant: u64, ttl_secs: u64) -> AccessRecord {
+        AccessRecord { grant, expires_at: Instant::now() + Duration::from_secs(ttl_secs) }
+    }
+}
+
+/// The tokens that work now: unexpired access tokens and refresh tokens (token → grant) whose
+/// grant is `live`.
+pub fn live_tokens(
+    access: &HashMap<String, AccessRecord>,
+    refresh: &HashMap<String, u64>,
+    live: impl Fn(u64) -> bool,
+) -> (Vec<String>, Vec<String>) {
+    let now = Instant::now();
+    let access = access.iter().filter(|(_, r)| r.expires_at > now && live(r.grant)).map(|(t, _)| t.clone());
+    let refresh = refresh.iter().filter(|(_, id)| live(**id)).map(|(t, _)| t.clone());
+    (access.collect(), refresh.collect())
+}
+
+/// A random string of `n` characters from `alphabet` (ASCII).
+pub fn random_string(alphabet: &[u8], n: usize) -> String {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    (0..n).map(|_| alphabet[rng.random_range(0..alphabet.len())] as char).collect()
 }
 
 /// Completes when a [`Server`] is asked to stop (pass it to `with_graceful_shutdown`).
@@ -156,6 +241,44 @@ pub async fn shutdown_signal() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_drawn_fault_is_waited_out_answered_or_left_to_the_handler() {
+        let delay = |f: &&str| (*f == "delay").then_some(Duration::from_millis(1));
+        let answer = |f: &&str| (*f == "answer").then_some(503u16);
+        assert_eq!(apply_fault(None, delay, answer).await, Ok(None));
+        assert_eq!(apply_fault(Some("delay"), delay, answer).await, Ok(None));
+        assert_eq!(apply_fault(Some("answer"), delay, answer).await, Err(503));
+        assert_eq!(apply_fault(Some("handler"), delay, answer).await, Ok(Some("handler")));
+    }
+
+    #[test]
+    fn requests_are_counted_by_route() {
+        let mut c: RequestCounts<u8> = RequestCounts::default();
+        c.count(2);
+        c.count(2);
+        c.count(5);
+        assert_eq!((c.get(2), c.get(5), c.get(9), c.total()), (2, 1, 0, 3));
+        assert_eq!(c.by_route(), BTreeMap::from([(2, 2), (5, 1)]));
+    }
+
+    #[test]
+    fn live_tokens_leave_out_the_expired_and_the_revoked() {
+        let mut access = HashMap::new();
+        access.insert("fresh".to_string(), AccessRecord::new(1, 3600));
+        access.insert("expired".to_string(), AccessRecord { grant: 1, expires_at: Instant::now() });
+        access.insert("revoked".to_string(), AccessRecord::new(2, 3600));
+        let refresh = HashMap::from([("r1".to_string(), 1), ("r2".to_string(), 2)]);
+        let (access, refresh) = live_tokens(&access, &refresh, |grant| grant == 1);
+        assert_eq!((access, refresh), (vec!["fresh".to_string()], vec!["r1".to_string()]));
+    }
+
+    #[test]
+    fn random_strings_come_from_the_alphabet() {
+        let s = random_string(b"ab", 64);
+        assert_eq!(s.len(), 64);
+        assert!(s.chars().all(|c| c == 'a' || c == 'b'), "{s}");
+    }
 
     #[test]
     fn faults_aimed_at_a_route_skip_other_routes() {

@@ -273,15 +273,15 @@ impl TwitchState {
 
     /// Requests served per operation.
     pub fn requests(&self) -> BTreeMap<Route, u64> {
-        self.lock().requests.clone()
+        self.lock().requests.by_route()
     }
 
     pub fn request_count(&self, route: Route) -> u64 {
-        self.lock().requests.get(&route).copied().unwrap_or(0)
+        self.lock().requests.get(route)
     }
 
     pub fn total_requests(&self) -> u64 {
-        self.lock().requests.values().sum()
+        self.lock().requests.total()
     }
 
     /// When each device-code poll arrived, oldest first.
@@ -297,16 +297,7 @@ impl TwitchState {
     /// Access and refresh tokens that work now.
     pub fn live_tokens(&self) -> (Vec<String>, Vec<String>) {
         let g = self.lock();
-        let now = Instant::now();
-        let ok = |grant: &u64| g.grants.get(grant).is_some_and(|gr| !gr.revoked);
-        let access = g
-            .access
-            .iter()
-            .filter(|(_, r)| r.expires_at > now && ok(&r.grant))
-            .map(|(k, _)| k.clone())
-            .collect();
-        let refresh = g.refresh.iter().filter(|(_, gr)| ok(gr)).map(|(k, _)| k.clone()).collect();
-        (access, refresh)
+        fake_support::live_tokens(&g.access, &g.refresh, |id| g.grants.get(&id).is_some_and(|gr| !gr.revoked))
     }
 
     /// Make every access token expire now (refresh tokens keep working).

@@ -29,17 +29,11 @@ pub(crate) const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_c
 
 /// Count the request, apply a delay fault, and answer an error fault.
 pub(crate) async fn enter(state: &TwitchState, route: Route) -> Result<Option<Fault>, Response> {
-    match state.enter(route) {
-        Some(Fault::Delay(d)) => {
-            tokio::time::sleep(d).await;
-            Ok(None)
-        }
-        Some(f) => match response_for(route, &f) {
-            Some(resp) => Err(resp),
-            None => Ok(Some(f)),
-        },
-        None => Ok(None),
-    }
+    let delay = |f: &Fault| match f {
+        Fault::Delay(d) => Some(*d),
+        _ => None,
+    };
+    fake_support::apply_fault(state.enter(route), delay, |f| response_for(route, f)).await
 }
 
 fn scopes_of(p: &HashMap<String, String>) -> Vec<String> {

@@ -2,10 +2,11 @@
 //! channel info, EventSub sessions and subscriptions, faults and request counters, plus the
 //! test-control methods that drive it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use fake_support::{AccessRecord, RequestCounts};
 use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::mpsc;
@@ -116,12 +117,6 @@ pub(crate) struct Grant {
     pub revoked: bool,
 }
 
-#[derive(Clone, Debug)]
-pub(crate) struct AccessRecord {
-    pub grant: u64,
-    pub expires_at: Instant,
-}
-
 /// The grant behind a valid access token.
 #[derive(Clone, Debug)]
 pub(crate) struct Authorized {
@@ -223,7 +218,7 @@ pub(crate) struct Inner {
     pub subscriptions: Vec<SubscriptionSnapshot>,
     pub delivered: Vec<DeliveredMessage>,
     pub keepalives: bool,
-    pub requests: BTreeMap<Route, u64>,
+    pub requests: RequestCounts<Route>,
     pub device_polls: Vec<Instant>,
     pub slow_downs: u64,
     pub faults: FaultQueue,
@@ -245,17 +240,11 @@ pub struct TwitchState {
 
 /// A random string of `n` letters and digits.
 pub(crate) fn random_token(n: usize) -> String {
-    use rand::Rng;
-    const ABC: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-    let mut rng = rand::rng();
-    (0..n).map(|_| ABC[rng.random_range(0..ABC.len())] as char).collect()
+    fake_support::random_string(b"abcdefghijklmnopqrstuvwxyz0123456789", n)
 }
 
 fn user_code() -> String {
-    use rand::Rng;
-    const ABC: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ";
-    let mut rng = rand::rng();
-    (0..8).map(|_| ABC[rng.random_range(0..ABC.len())] as char).collect()
+    fake_support::random_string(b"ABCDEFGHJKLMNPQRSTUVWXYZ", 8)
 }
 
 impl TwitchState {
@@ -281,7 +270,7 @@ impl TwitchState {
                 subscriptions: Vec::new(),
                 delivered: Vec::new(),
                 keepalives: true,
-                requests: BTreeMap::new(),
+                requests: RequestCounts::default(),
                 device_polls: Vec::new(),
                 slow_downs: 0,
                 faults: FaultQueue::default(),
@@ -309,7 +298,7 @@ impl TwitchState {
     /// Count a request and take the fault aimed at it, if any.
     pub(crate) fn enter(&self, route: Route) -> Option<Fault> {
         let mut g = self.lock();
-        *g.requests.entry(route).or_insert(0) += 1;
+        g.requests.count(route);
         g.faults.take(Some(route))
     }
 
@@ -370,10 +359,7 @@ impl TwitchState {
         let ttl = g.opts.access_expires_in_secs;
         let access = random_token(30);
         let refresh = random_token(50);
-        g.access.insert(
-            access.clone(),
-            AccessRecord { grant, expires_at: Instant::now() + Duration::from_secs(ttl) },
-        );
+        g.access.insert(access.clone(), AccessRecord::new(grant, ttl));
         g.refresh.insert(refresh.clone(), grant);
         (access, refresh, ttl)
     }

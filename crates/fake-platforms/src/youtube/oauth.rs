@@ -22,17 +22,11 @@ use super::state::{AuthCode, YouTubeState};
 
 /// Count the request, apply a delay fault, and answer an error fault.
 pub(crate) async fn enter(state: &YouTubeState, route: Route) -> Result<Option<Fault>, Response> {
-    match state.enter(route) {
-        Some(Fault::Delay(d)) => {
-            tokio::time::sleep(d).await;
-            Ok(None)
-        }
-        Some(f) => match response_for(route, &f) {
-            Some(resp) => Err(resp),
-            None => Ok(Some(f)),
-        },
-        None => Ok(None),
-    }
+    let delay = |f: &Fault| match f {
+        Fault::Delay(d) => Some(*d),
+        _ => None,
+    };
+    fake_support::apply_fault(state.enter(route), delay, |f| response_for(route, f)).await
 }
 
 /// Google's own error page (it never redirects to an unregistered or malformed `redirect_uri`).

@@ -4,8 +4,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
+use fake_support::{AccessRecord, RequestCounts};
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -80,12 +81,6 @@ pub(crate) struct Grant {
     pub revoked: bool,
 }
 
-#[derive(Clone, Debug)]
-pub(crate) struct AccessRecord {
-    pub grant: u64,
-    pub expires_at: Instant,
-}
-
 /// A broadcast of the channel.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Broadcast {
@@ -116,7 +111,7 @@ pub(crate) struct Inner {
     /// Page tokens → (chat id, index of the next message).
     pub pages: HashMap<String, (String, usize)>,
     pub quota_used: u64,
-    pub requests: BTreeMap<Route, u64>,
+    pub requests: RequestCounts<Route>,
     /// The `code_verifier`s the token endpoint refused.
     pub verifier_failures: u64,
     pub faults: FaultQueue,
@@ -137,10 +132,7 @@ pub struct YouTubeState {
 
 /// A random string of `n` letters, digits, `-` and `_`.
 pub(crate) fn random_token(n: usize) -> String {
-    use rand::Rng;
-    const ABC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut rng = rand::rng();
-    (0..n).map(|_| ABC[rng.random_range(0..ABC.len())] as char).collect()
+    fake_support::random_string(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", n)
 }
 
 pub(crate) fn now() -> String {
@@ -198,7 +190,7 @@ impl YouTubeState {
                 chats: HashMap::new(),
                 pages: HashMap::new(),
                 quota_used: 0,
-                requests: BTreeMap::new(),
+                requests: RequestCounts::default(),
                 verifier_failures: 0,
                 faults: FaultQueue::default(),
             })),
@@ -216,7 +208,7 @@ impl YouTubeState {
     /// Count a request and take the fault aimed at it, if any.
     pub(crate) fn enter(&self, route: Route) -> Option<Fault> {
         let mut g = self.lock();
-        *g.requests.entry(route).or_insert(0) += 1;
+        g.requests.count(route);
         g.faults.take(Some(route))
     }
 
@@ -253,10 +245,7 @@ impl YouTubeState {
     fn mint(g: &mut Inner, grant: u64) -> (String, u64) {
         let ttl = g.opts.access_expires_in_secs;
         let access = format!("ya29.{}", random_token(80));
-        g.access.insert(
-            access.clone(),
-            AccessRecord { grant, expires_at: Instant::now() + Duration::from_secs(ttl) },
-        );
+        g.access.insert(access.clone(), AccessRecord::new(grant, ttl));
         (access, ttl)
     }
 
@@ -474,26 +463,17 @@ impl YouTubeState {
     /// Live (unrevoked, unexpired) access tokens and unrevoked refresh tokens.
     pub fn live_tokens(&self) -> (Vec<String>, Vec<String>) {
         let g = self.lock();
-        let now = Instant::now();
-        let live = |id: &u64| g.grants.get(id).is_some_and(|gr| !gr.revoked);
-        let access = g
-            .access
-            .iter()
-            .filter(|(_, r)| r.expires_at > now && live(&r.grant))
-            .map(|(t, _)| t.clone())
-            .collect();
-        let refresh = g.refresh.iter().filter(|(_, id)| live(id)).map(|(t, _)| t.clone()).collect();
-        (access, refresh)
+        fake_support::live_tokens(&g.access, &g.refresh, |id| g.grants.get(&id).is_some_and(|gr| !gr.revoked))
     }
 
     pub fn requests(&self) -> BTreeMap<Route, u64> {
-        self.lock().requests.clone()
+        self.lock().requests.by_route()
     }
     pub fn request_count(&self, route: Route) -> u64 {
-        self.lock().requests.get(&route).copied().unwrap_or(0)
+        self.lock().requests.get(route)
     }
     pub fn total_requests(&self) -> u64 {
-        self.lock().requests.values().sum()
+        self.lock().requests.total()
     }
     /// How many code exchanges failed the PKCE check.
     pub fn verifier_failures(&self) -> u64 {
