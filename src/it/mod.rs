@@ -1,7 +1,7 @@
 //! Tests that look inside the tree (kill a child, read an actor's handle) live in the crate;
 //! everything else tests the public API from `tests/`. They share `tests/support`.
 
-#[allow(dead_code, unused_imports)]
+#[allow(unused_imports)]
 #[path = "../../tests/support/mod.rs"]
 mod support;
 

@@ -9,7 +9,10 @@ use std::sync::{Arc, Mutex};
 /// The `streampai` binary (set by cargo for integration tests; the in-crate tests that share
 /// `tests/support` never start it).
 pub fn bin() -> &'static str {
-    option_env!("CARGO_BIN_EXE_streampai").expect("only integration tests start the streampai binary")
+    match option_env!("CARGO_BIN_EXE_streampai") {
+        Some(path) => path,
+        None => panic!("only integration tests start the streampai binary"),
+    }
 }
 
 /// No D-Bus, no keyring daemon, no secrets in env: a bare server; `RUST_LOG=log`.
