@@ -66,16 +66,16 @@ impl SyncStatusCell {
         self.inner.lock().map(|s| s.clone()).unwrap_or_else(|p| p.into_inner().clone())
     }
 
-    /// Change the status; publishes it if it changed.
+    /// Change the status; publishes it if it changed. Published under the lock, so two changes
+    /// from different tasks reach subscribers in the order they were made (the last event a
+    /// window sees is the status in force).
     pub fn update(&self, f: impl FnOnce(&mut SyncStatus)) {
-        let changed = {
-            let mut s = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-            let before = s.clone();
-            f(&mut s);
-            (*s != before).then(|| s.clone())
-        };
-        if let Some(status) = changed {
-            self.events.emit(Event::SyncStatus { user_id: self.events.user_id().to_string(), status });
+        let mut s = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let before = s.clone();
+        f(&mut s);
+        if *s != before {
+            self.events
+                .emit(Event::SyncStatus { user_id: self.events.user_id().to_string(), status: s.clone() });
         }
     }
 

@@ -72,6 +72,17 @@ export function syncSection(ctx: Ctx): { el: HTMLElement; cleanup: () => void } 
     draw();
   };
 
+  // After a change the engine has applied, its status in force (the change's own `sync_status`
+  // event follows; reading it here keeps the line right even if a window missed that event).
+  const refreshStatus = async () => {
+    try {
+      status = await call(commands.getSyncStatus());
+      draw();
+    } catch {
+      // the event still updates the line
+    }
+  };
+
   const clearErrors = () => {
     for (const f of FIELDS) errors[f].textContent = "";
   };
@@ -109,6 +120,7 @@ export function syncSection(ctx: Ctx): { el: HTMLElement; cleanup: () => void } 
         draw();
       }
       setForm(await call(commands.saveSync(input)));
+      await refreshStatus();
       outcome(true, enabled.checked && !view?.has_token ? "Saved. Add a token to connect." : "Saved.");
     } catch (e) {
       fail(e);
@@ -119,6 +131,7 @@ export function syncSection(ctx: Ctx): { el: HTMLElement; cleanup: () => void } 
     clearErrors();
     try {
       setForm(await call(commands.forgetSyncToken()));
+      await refreshStatus();
       outcome(true, "Token forgotten: this computer no longer signs in to the sync server.");
     } catch (e) {
       fail(e);
