@@ -11,6 +11,8 @@ scripts/obs-deps.sh
 scripts/sync-deps.sh
 export CARGO_TERM_COLOR=never
 cargo fmt --all -- --check
+# Lints as errors for every crate but the desktop shell (scripts/test-desktop.sh lints that one).
+cargo clippy --workspace --exclude streampai-desktop --all-targets -- -D warnings
 # The desktop app builds the engine library alone: no CLI or sync-server crates (clap, redis).
 if cargo tree -p streampai-desktop -e normal --prefix none | grep -E '^(clap|redis) '; then
   echo "test.sh: streampai-desktop depends on CLI/sync-server crates (see the engine's \`cli\` feature)" >&2
