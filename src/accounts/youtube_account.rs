@@ -180,8 +180,10 @@ impl YouTubeAccountHandle {
         title: &str,
         description: Option<&str>,
     ) -> Result<Broadcast, BroadcastUpdateError> {
-        self.broadcast_call(|api, token| async move { api.set_broadcast_info(&token, title, description).await })
-            .await
+        self.broadcast_call(
+            |api, token| async move { api.set_broadcast_info(&token, title, description).await },
+        )
+        .await
     }
 
     /// Set the title (and description, if given) of `broadcast`, as a list just gave it: the
