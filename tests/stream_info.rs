@@ -2,7 +2,9 @@
 //! the fake's channel (title and category read back from the fake), per-platform results in
 //! words (not signed in; 401 → one refresh → one retry; Twitch's 400 with its message; 5xx; a
 //! timeout) while the save stands, a push on every stream start, the category search, input
-//! checks naming the field, the control API's JSON, and a restart keeping the saved info.
+//! checks naming the field, the control API's JSON, and a restart keeping the saved info. With
+//! the fake YouTube: the push on Start finds no live broadcast; once YouTube shows one live the
+//! saved info goes to it (the update alone, once per broadcast, only while the stream runs).
 
 mod support;
 
@@ -10,12 +12,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fake_platforms::twitch::{Fault, Route};
-use fake_platforms::{FakeTwitch, TwitchOptions};
+use fake_platforms::youtube::{Fault as YtFault, Route as YtRoute};
+use fake_platforms::{FakeTwitch, FakeYouTube, TwitchOptions, YouTubeOptions};
 use serde_json::{json, Value};
-use streampai::accounts::{AccountPlatform, AccountState};
+use streampai::accounts::{AccountPlatform, AccountState, EventsState};
 use streampai::secrets::MemorySecrets;
 use streampai::stream_info::{PushErrorKind, PushTrigger, StreamInfoInput};
-use streampai::{Engine, EngineError, EngineOptions, Event, PlatformKind, StateFile};
+use streampai::{Engine, EngineError, EngineOptions, Event, PlatformKind, SessionKind, StateFile};
 use support::{wait_until, Control};
 
 const LONG: Duration = Duration::from_secs(20);
@@ -361,4 +364,98 @@ async fn a_restart_keeps_the_saved_info_and_the_last_results() {
     assert_eq!(again.last_push, view.last_push);
     assert_ne!(again.last_push, Some(report));
     e.shutdown().await;
+}
+
+/// The latest push's YouTube result kind (`None`: updated).
+fn youtube_kind(e: &Engine) -> Option<PushErrorKind> {
+    e.stream_info().last_push.and_then(|p| p.results.youtube.error).map(|x| x.kind)
+}
+
+#[tokio::test]
+async fn the_start_push_reaches_the_youtube_broadcast_once_it_is_live_and_only_once() {
+    let cf = support::fake().await;
+    let yt = FakeYouTube::start(YouTubeOptions { polling_interval_millis: 200, ..Default::default() }).await;
+    let mut cfg = support::with_youtube(
+        support::cloud_config("user-1", &cf, &[("youtube-main", PlatformKind::Youtube)]),
+        &yt,
+    );
+    cfg.youtube.broadcast_poll_ms = 1000;
+    let secrets = support::secrets_for(&cfg, Some(&cf));
+    let e = support::engine(cfg, secrets);
+    e.join("window-1", SessionKind::Window, None);
+    let url = support::youtube_authorize_url(&e).await;
+    assert_eq!(reqwest::get(&url).await.unwrap().status(), 200);
+    wait_until("YouTube signed in", LONG, || e.accounts_status().youtube.state == AccountState::SignedIn)
+        .await;
+    let events = || e.accounts_status().youtube.events.state;
+    wait_until("looking for a live broadcast", LONG, || events() == EventsState::Connecting).await;
+
+    // Saved while nothing is live; the stream starts before YouTube shows it live.
+    let saved = StreamInfoInput {
+        title: Some("Going live everywhere".into()),
+        youtube_description: Some("Come hang out".into()),
+        ..Default::default()
+    };
+    let report = e.set_stream_info(saved).await.unwrap();
+    assert_eq!(youtube_kind(&e), Some(PushErrorKind::NoBroadcast), "{report:?}");
+    e.start_stream().await.unwrap();
+    wait_until("the start pushed", LONG, || {
+        e.stream_info().last_push.is_some_and(|p| p.trigger == PushTrigger::Start)
+    })
+    .await;
+    let at_start = e.stream_info().last_push.unwrap();
+    let err = at_start.results.youtube.error.clone().expect("nothing live at Start");
+    assert_eq!(err.kind, PushErrorKind::NoBroadcast);
+    assert!(err.message.contains("once YouTube shows it live"), "{}", err.message);
+    assert_eq!(yt.request_count(YtRoute::UpdateBroadcast), 0);
+
+    // YouTube shows the stream live: the next look finds it and the saved info goes to it.
+    let live = yt.start_broadcast("Fake stream", true);
+    wait_until("the title on the live broadcast", LONG, || youtube_kind(&e).is_none()).await;
+    let b = yt.broadcasts().into_iter().find(|b| b.id == live.id).unwrap();
+    assert_eq!((b.title.as_str(), b.description.as_str()), ("Going live everywhere", "Come hang out"));
+    assert_eq!(b.scheduled_start_time, live.scheduled_start_time, "what YouTube requires is kept");
+    let view = e.stream_info();
+    let after = view.last_push.clone().unwrap();
+    assert!(after.results.youtube.ok, "{after:?}");
+    assert_eq!(after.trigger, PushTrigger::Start, "the Start push, completed");
+    assert_eq!(after.results.twitch, at_start.results.twitch, "Twitch's result stands");
+    assert!(after.at >= at_start.at);
+    assert!(!view.pushing);
+    assert_eq!(e.status().await.stream_info.last_push, Some(after.clone()), "what the UI reads");
+    assert_eq!(yt.request_count(YtRoute::UpdateBroadcast), 1);
+
+    // The next polls read the chat: no lookup, no second update.
+    wait_until("reading the chat", LONG, || events() == EventsState::Connected).await;
+    let lists = yt.request_count(YtRoute::ListBroadcasts);
+    let polls = yt.request_count(YtRoute::ChatMessages);
+    wait_until("three more chat polls", LONG, || yt.request_count(YtRoute::ChatMessages) >= polls + 3).await;
+    assert_eq!(yt.request_count(YtRoute::ListBroadcasts), lists);
+    assert_eq!(yt.request_count(YtRoute::UpdateBroadcast), 1);
+
+    // The reader loses the chat and finds the same broadcast again: not sent again.
+    let gone = YtFault::Error { status: 404, reason: "liveChatNotFound".into(), message: "gone".into() };
+    yt.inject_for(YtRoute::ChatMessages, gone, 1);
+    wait_until("looked again", LONG, || yt.request_count(YtRoute::ListBroadcasts) > lists).await;
+    let polls = yt.request_count(YtRoute::ChatMessages);
+    wait_until("reading again", LONG, || yt.request_count(YtRoute::ChatMessages) >= polls + 3).await;
+    assert_eq!(yt.request_count(YtRoute::UpdateBroadcast), 1, "once per broadcast");
+    assert_eq!(e.stream_info().last_push, Some(after));
+
+    // The stream stops; a broadcast that goes live afterwards is left alone.
+    e.stop_stream().await.unwrap();
+    yt.end_broadcasts();
+    wait_until("the reader saw the chat end", LONG, || events() == EventsState::Connecting).await;
+    let r = e.set_stream_info(StreamInfoInput { title: Some("Offline".into()), ..Default::default() }).await;
+    assert_eq!(r.unwrap().results.youtube.error.map(|x| x.kind), Some(PushErrorKind::NoBroadcast));
+    let other = yt.start_broadcast("Someone else's test", true);
+    wait_until("reading the new chat", LONG, || events() == EventsState::Connected).await;
+    let polls = yt.request_count(YtRoute::ChatMessages);
+    wait_until("more chat polls", LONG, || yt.request_count(YtRoute::ChatMessages) >= polls + 3).await;
+    assert_eq!(yt.request_count(YtRoute::UpdateBroadcast), 1, "no stream running: nothing sent");
+    let b = yt.broadcasts().into_iter().find(|b| b.id == other.id).unwrap();
+    assert_eq!(b.title, "Someone else's test");
+    assert_eq!(youtube_kind(&e), Some(PushErrorKind::NoBroadcast));
+    e.shutdown().await;
+    cf.shutdown().await;
 }

@@ -352,6 +352,35 @@ async fn the_contract_status_sign_in_and_sign_out_over_the_control_api() {
 }
 
 #[tokio::test]
+async fn setting_the_client_id_after_a_refused_sign_in_clears_not_configured_at_once() {
+    let fake = start_fake().await;
+    let mut bare = config(&fake);
+    bare.twitch.client_id = None;
+    let e = support::engine(bare.clone(), Arc::new(MemorySecrets::new()));
+    let err = e.sign_in(AccountPlatform::Twitch).await.unwrap_err();
+    assert!(err.to_string().contains("[twitch] client_id"), "{err}");
+    wait_until("not configured in the status", LONG, || {
+        twitch(&e).error.is_some_and(|er| er.kind == AccountErrorKind::NotConfigured)
+    })
+    .await;
+
+    // The streamer saves a client id (the desktop's apply_config): the status says so as soon
+    // as the config is in force, not at the next sign-in.
+    e.reconfigure(config(&fake)).await.unwrap();
+    let st = twitch(&e);
+    assert_eq!((st.state, &st.error), (AccountState::SignedOut, &None), "{st:?}");
+    signed_in(&fake, &e).await;
+    e.sign_out(AccountPlatform::Twitch).await.unwrap();
+
+    // And the other way: the client id removed, the status says what to set again.
+    e.reconfigure(bare).await.unwrap();
+    let st = twitch(&e);
+    assert_eq!(st.state, AccountState::SignedOut);
+    assert_eq!(st.error.map(|er| er.kind), Some(AccountErrorKind::NotConfigured));
+    e.shutdown().await;
+}
+
+#[tokio::test]
 async fn twitch_unreachable_at_start_keeps_the_sign_in_and_says_so() {
     let fake = start_fake().await;
     let secrets = Arc::new(MemorySecrets::new());

@@ -379,3 +379,31 @@ async fn without_a_client_sign_in_is_not_configured_and_says_which_keys() {
     .await;
     e.shutdown().await;
 }
+
+#[tokio::test]
+async fn setting_the_client_after_a_refused_sign_in_clears_not_configured_at_once() {
+    let fake = fake_with(|_| {}).await;
+    let mut half = config(&fake);
+    half.youtube.client_secret = None;
+    let e = support::engine(half.clone(), Arc::new(MemorySecrets::new()));
+    let err = e.start_sign_in(AccountPlatform::Youtube).await.unwrap_err();
+    assert!(err.to_string().contains("client_secret"), "{err}");
+    wait_until("worded", LONG, || {
+        youtube(&e).error.is_some_and(|x| x.kind == AccountErrorKind::NotConfigured)
+    })
+    .await;
+
+    // The secret is saved (the desktop's apply_config): the status follows at once.
+    e.reconfigure(config(&fake)).await.unwrap();
+    let st = youtube(&e);
+    assert_eq!((st.state, &st.error), (AccountState::SignedOut, &None), "{st:?}");
+    signed_in(&e).await;
+    e.sign_out(AccountPlatform::Youtube).await.unwrap();
+
+    // The secret removed again: not configured again.
+    e.reconfigure(half).await.unwrap();
+    let st = youtube(&e);
+    assert_eq!(st.state, AccountState::SignedOut);
+    assert_eq!(st.error.map(|x| x.kind), Some(AccountErrorKind::NotConfigured));
+    e.shutdown().await;
+}

@@ -121,6 +121,14 @@ pub(crate) fn shown_state(
     }
 }
 
+/// The config changed: a problem that came from the old config (`not_configured`) no longer
+/// holds; whether the new one is configured is read afresh when the state is shown.
+pub(crate) fn forget_config_error(last_error: &mut Option<AccountError>) {
+    if last_error.as_ref().is_some_and(|e| e.kind == AccountErrorKind::NotConfigured) {
+        *last_error = None;
+    }
+}
+
 /// An account actor as its run loop drives it.
 pub(crate) trait AccountActor: Send {
     type Msg: Send + 'static;

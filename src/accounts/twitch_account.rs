@@ -87,6 +87,9 @@ pub(crate) enum Msg {
     },
     /// Validate now (e.g. Twitch revoked a subscription for lack of authorization).
     Check,
+    /// `[twitch]` changed: a problem that came from the old config is forgotten and the status
+    /// shown again.
+    ConfigChanged(oneshot::Sender<()>),
     #[cfg(test)]
     Panic,
 }
@@ -162,6 +165,12 @@ impl TwitchAccountHandle {
 
     pub(crate) async fn check(&self) {
         let _ = actor::cast(&self.core.tx, Msg::Check, actor::CALL_TIMEOUT).await;
+    }
+
+    /// `[twitch]` changed: the status is shown again from the new config before this returns
+    /// (or within [`actor::CALL_TIMEOUT`], if the actor is busy with a request).
+    pub(crate) async fn config_changed(&self) {
+        let _ = actor::call(&self.core.tx, Msg::ConfigChanged, actor::CALL_TIMEOUT).await;
     }
 
     #[cfg(test)]
@@ -292,6 +301,16 @@ impl AccountActor for Actor {
                 if self.tokens.is_some() {
                     self.next_validate = Some(Instant::now());
                 }
+            }
+            Msg::ConfigChanged(reply) => {
+                account_actor::forget_config_error(&mut self.last_error);
+                // A sign-in not yet validated (the old addresses failed?): validate it now.
+                if self.tokens.is_some() && !self.verified {
+                    self.retry = RETRY_INITIAL;
+                    self.next_validate = Some(Instant::now());
+                }
+                self.publish();
+                let _ = reply.send(());
             }
             #[cfg(test)]
             Msg::Panic => panic!("injected panic in the Twitch account"),

@@ -100,6 +100,9 @@ pub(crate) enum Msg {
         redirect: Redirect,
         reply: oneshot::Sender<Result<String, String>>,
     },
+    /// `[youtube]` changed: a problem that came from the old config is forgotten and the
+    /// status shown again.
+    ConfigChanged(oneshot::Sender<()>),
     #[cfg(test)]
     Panic,
 }
@@ -130,6 +133,8 @@ pub(crate) struct Stash {
 pub(crate) struct YouTubeAccountHandle {
     core: HandleCore<Msg, YouTubeSession, YouTubeApi>,
     pub(crate) status: AccountsCell,
+    /// The live broadcast `YouTubeEvents` found (`None`: none is live, as far as it knows).
+    live: Arc<watch::Sender<Option<Broadcast>>>,
 }
 
 pub(crate) type AccountParts = PartsCore<Msg, YouTubeSession, Stash>;
@@ -137,7 +142,8 @@ pub(crate) type AccountParts = PartsCore<Msg, YouTubeSession, Stash>;
 impl YouTubeAccountHandle {
     pub(crate) fn channel(status: AccountsCell) -> (Self, AccountParts) {
         let (core, parts) = account_actor::channel();
-        (YouTubeAccountHandle { core, status }, parts)
+        let live = Arc::new(watch::channel(None).0);
+        (YouTubeAccountHandle { core, status, live }, parts)
     }
 
     /// The client for `config`: the same one (request budget, quota count) while it stays.
@@ -174,23 +180,64 @@ impl YouTubeAccountHandle {
         title: &str,
         description: Option<&str>,
     ) -> Result<Broadcast, BroadcastUpdateError> {
-        let access = match self.access(None).await {
-            Ok(a) => a,
-            Err(AccessError::SignedOut) => return Err(BroadcastUpdateError::SignedOut),
-            Err(AccessError::Unavailable(w)) => {
-                return Err(BroadcastUpdateError::Api(YouTubeApiError::Unreachable(w)))
-            }
+        self.broadcast_call(
+            |api, token| async move { api.set_broadcast_info(&token, title, description).await },
+        )
+        .await
+    }
+
+    /// Set the title (and description, if given) of `broadcast`, as a list just gave it: the
+    /// update call alone (a refused token is refreshed once).
+    pub(crate) async fn update_broadcast(
+        &self,
+        broadcast: &Broadcast,
+        title: &str,
+        description: Option<&str>,
+    ) -> Result<Broadcast, BroadcastUpdateError> {
+        self.broadcast_call(|api, token| async move {
+            api.update_broadcast(&token, broadcast, title, description).await
+        })
+        .await
+    }
+
+    /// `call` with a usable token; when YouTube refuses it (401), once more with a refreshed one.
+    async fn broadcast_call<F, Fut>(&self, call: F) -> Result<Broadcast, BroadcastUpdateError>
+    where
+        F: Fn(YouTubeApi, Secret) -> Fut,
+        Fut: std::future::Future<Output = Result<Broadcast, BroadcastUpdateError>>,
+    {
+        let denied = |e| match e {
+            AccessError::SignedOut => BroadcastUpdateError::SignedOut,
+            AccessError::Unavailable(w) => BroadcastUpdateError::Api(YouTubeApiError::Unreachable(w)),
         };
-        match access.api.set_broadcast_info(&access.token, title, description).await {
+        let access = self.access(None).await.map_err(denied)?;
+        match call(access.api, access.token.clone()).await {
             Err(BroadcastUpdateError::Api(YouTubeApiError::Unauthorized)) => {
-                let access = self.access(Some(access.token.clone())).await.map_err(|e| match e {
-                    AccessError::SignedOut => BroadcastUpdateError::SignedOut,
-                    AccessError::Unavailable(w) => BroadcastUpdateError::Api(YouTubeApiError::Unreachable(w)),
-                })?;
-                access.api.set_broadcast_info(&access.token, title, description).await
+                let access = self.access(Some(access.token)).await.map_err(denied)?;
+                call(access.api, access.token).await
             }
             other => other,
         }
+    }
+
+    /// `YouTubeEvents` found the live broadcast, or (`None`) found none live or saw its chat end.
+    pub(crate) fn set_live_broadcast(&self, broadcast: Option<Broadcast>) {
+        self.live.send_if_modified(|b| {
+            let changed = *b != broadcast;
+            *b = broadcast;
+            changed
+        });
+    }
+
+    /// The live broadcast `YouTubeEvents` found, and its changes (no request of its own).
+    pub(crate) fn live_broadcast(&self) -> watch::Receiver<Option<Broadcast>> {
+        self.live.subscribe()
+    }
+
+    /// `[youtube]` changed: the status is shown again from the new config before this returns
+    /// (or within [`actor::CALL_TIMEOUT`], if the actor is busy with a request).
+    pub(crate) async fn config_changed(&self) {
+        let _ = actor::call(&self.core.tx, Msg::ConfigChanged, actor::CALL_TIMEOUT).await;
     }
 
     #[cfg(test)]
@@ -315,6 +362,16 @@ impl AccountActor for Actor {
                 let res = self.redirect(flow, redirect).await;
                 self.publish();
                 let _ = reply.send(res);
+            }
+            Msg::ConfigChanged(reply) => {
+                account_actor::forget_config_error(&mut self.last_error);
+                // A sign-in not yet checked (the old addresses failed?): check it now.
+                if self.tokens.is_some() && !self.verified {
+                    self.retry = RETRY_INITIAL;
+                    self.next_check = Some(Instant::now());
+                }
+                self.publish();
+                let _ = reply.send(());
             }
             #[cfg(test)]
             Msg::Panic => panic!("injected panic in the YouTube account"),

@@ -557,6 +557,18 @@ impl YouTubeApi {
             .into_iter()
             .next()
             .ok_or(BroadcastUpdateError::NoActiveBroadcast)?;
+        self.update_broadcast(access, &current, title, description).await
+    }
+
+    /// `liveBroadcasts.update(part=snippet)` of `current`, a broadcast as a list just gave it
+    /// (its other snippet fields are sent back unchanged): the update alone, 50 units.
+    pub async fn update_broadcast(
+        &self,
+        access: &Secret,
+        current: &Broadcast,
+        title: &str,
+        description: Option<&str>,
+    ) -> Result<Broadcast, BroadcastUpdateError> {
         let mut snippet = json!({
             "title": title,
             "description": description.unwrap_or(&current.description),

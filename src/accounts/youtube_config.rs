@@ -11,6 +11,10 @@ pub const DEFAULT_YOUTUBE_TOKEN_URL: &str = "https://oauth2.googleapis.com/token
 pub const DEFAULT_YOUTUBE_API_URL: &str = "https://www.googleapis.com/youtube/v3";
 /// A Google Cloud project's default YouTube Data API quota, in units a day.
 pub const DEFAULT_YOUTUBE_DAILY_QUOTA: u32 = 10_000;
+/// How often a live broadcast is looked for while none is live, by default (1 unit each).
+pub const DEFAULT_YOUTUBE_BROADCAST_POLL_MS: u64 = 60_000;
+/// The shortest `broadcast_poll_ms` taken.
+pub const MIN_YOUTUBE_BROADCAST_POLL_MS: u64 = 1_000;
 
 /// `[youtube]`. Sign-in is OAuth 2.0 for installed apps (system browser, loopback redirect,
 /// PKCE). Google's token endpoint still wants the secret it issues to a "Desktop app" client,
@@ -33,6 +37,10 @@ pub struct YouTubeConfig {
     /// The Google Cloud project's daily YouTube Data API quota (units); chat polling slows
     /// down to stay within it.
     pub daily_quota: u32,
+    /// While no broadcast is live (and the user's tree runs), how often the live broadcast is
+    /// looked for (`liveBroadcasts.list`, 1 unit each): finding it starts the chat reader and
+    /// sends the saved title to it if the push on Start found none.
+    pub broadcast_poll_ms: u64,
 }
 
 impl Default for YouTubeConfig {
@@ -44,11 +52,17 @@ impl Default for YouTubeConfig {
             token_url: DEFAULT_YOUTUBE_TOKEN_URL.into(),
             api_url: DEFAULT_YOUTUBE_API_URL.into(),
             daily_quota: DEFAULT_YOUTUBE_DAILY_QUOTA,
+            broadcast_poll_ms: DEFAULT_YOUTUBE_BROADCAST_POLL_MS,
         }
     }
 }
 
 impl YouTubeConfig {
+    /// How often a live broadcast is looked for while none is live.
+    pub fn broadcast_poll(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.broadcast_poll_ms.max(MIN_YOUTUBE_BROADCAST_POLL_MS))
+    }
+
     pub fn client_id(&self) -> Option<&str> {
         self.client_id.as_deref().map(str::trim).filter(|c| !c.is_empty())
     }
@@ -96,6 +110,12 @@ impl YouTubeConfig {
             return Err(ConfigError::new(
                 "youtube.daily_quota",
                 "at least 100 units (a Google Cloud project gets 10000 a day by default)",
+            ));
+        }
+        if self.broadcast_poll_ms < MIN_YOUTUBE_BROADCAST_POLL_MS {
+            return Err(ConfigError::new(
+                "youtube.broadcast_poll_ms",
+                format!("at least {MIN_YOUTUBE_BROADCAST_POLL_MS} (each look costs a quota unit)"),
             ));
         }
         Ok(())
@@ -150,6 +170,10 @@ mod tests {
         assert_eq!(bad(|c| c.token_url = "http://oauth2.example.com/token".into()), "youtube.token_url");
         assert_eq!(bad(|c| c.api_url = "ftp://x/youtube/v3".into()), "youtube.api_url");
         assert_eq!(bad(|c| c.daily_quota = 5), "youtube.daily_quota");
+        assert_eq!(bad(|c| c.broadcast_poll_ms = 999), "youtube.broadcast_poll_ms");
+        let c = YouTubeConfig { broadcast_poll_ms: 1_000, ..Default::default() };
+        assert_eq!((c.validate(), c.broadcast_poll()), (Ok(()), std::time::Duration::from_secs(1)));
+        assert_eq!(YouTubeConfig::default().broadcast_poll(), std::time::Duration::from_secs(60));
         assert_eq!(client_id_problem("1234-abc_D.apps.googleusercontent.com"), None);
         let c = YouTubeConfig { client_id: Some("a".into()), ..Default::default() };
         assert!(!c.configured(), "the secret is needed too");

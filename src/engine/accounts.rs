@@ -43,6 +43,19 @@ pub(super) fn youtube_spec(
 }
 
 impl Engine {
+    /// Tell the account actors whose section (`[twitch]`, `[youtube]`) is no longer `before`'s:
+    /// they read the config at each use, but the status they show (e.g. `not_configured`) is
+    /// shown again only when told.
+    pub(super) async fn accounts_config_changed_since(&self, before: &crate::config::Config) {
+        let now = self.config();
+        if now.twitch != before.twitch {
+            self.inner.twitch.config_changed().await;
+        }
+        if now.youtube != before.youtube {
+            self.inner.youtube.config_changed().await;
+        }
+    }
+
     /// Every platform account: sign-in state, login, last problem, event feed.
     pub fn accounts_status(&self) -> AccountsStatus {
         self.inner.twitch.status.get()

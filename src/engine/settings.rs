@@ -34,6 +34,7 @@ impl Engine {
     pub async fn reconfigure(&self, new: Config) -> Result<(), EngineError> {
         let before = self.config();
         let res = self.reconfigure_inner(new).await;
+        self.accounts_config_changed_since(&before).await;
         self.config_changed_since(&before);
         res
     }

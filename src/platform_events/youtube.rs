@@ -5,7 +5,11 @@
 //!
 //! - Finds the live broadcast (`liveBroadcasts.list`, `broadcastStatus=active`,
 //!   `broadcastType=all` so the default "Stream now" broadcast counts) and its
-//!   `snippet.liveChatId`; while none is live it looks again every [`IDLE_POLL`].
+//!   `snippet.liveChatId`; while none is live it looks again every `[youtube] broadcast_poll_ms`
+//!   (60 s by default). The broadcast it finds is published on the account handle
+//!   (`set_live_broadcast`; `None` while none is live or once its chat ended): the `StreamInfo`
+//!   child sends the saved title to it when the push on Start found none live — with the
+//!   update call alone, the lookup here being the one that found it.
 //! - Polls `liveChat/messages` with the last `nextPageToken`, never sooner than the
 //!   `pollingIntervalMillis` YouTube gave; the page token outlives a restart of the child.
 //! - The first page of a chat (no page token yet) is the chat's recent history, as YouTube
@@ -42,8 +46,6 @@ use crate::supervisor::{ChildSpec, Restart};
 use crate::telemetry::esc;
 use crate::user_stream_manager::UserStream;
 
-/// How often a live broadcast is looked for while none is live (1 quota unit each).
-pub(crate) const IDLE_POLL: Duration = Duration::from_secs(60);
 /// How far back the first page's messages still make alerts.
 pub(crate) const HISTORY_GRACE: chrono::Duration = chrono::Duration::seconds(60);
 /// What is left of the day's quota is spread over this long (or until the reset).
@@ -145,7 +147,7 @@ pub(crate) async fn run(args: YouTubeEventsArgs, cancel: CancellationToken) -> C
     'outer: loop {
         let Some(session) = me.wait_for_session(&cancel).await else { break };
         if me.cursor().is_some_and(|c| c.channel_id != session.channel_id) {
-            me.set_cursor(None);
+            me.no_broadcast();
         }
         me.channel_id = session.channel_id.clone();
         me.set_state(EventsState::Connecting, 0, None);
@@ -197,6 +199,17 @@ impl Events {
                 r = self.session_rx.changed() => if r.is_err() { cancel.cancelled().await; return None; },
             }
         }
+    }
+
+    /// How often a live broadcast is looked for while none is live (1 quota unit each).
+    fn idle_poll(&self) -> Duration {
+        self.args.user.config().youtube.broadcast_poll()
+    }
+
+    /// No live broadcast to read (none found, or its chat ended).
+    fn no_broadcast(&self) {
+        self.set_cursor(None);
+        self.args.account.set_live_broadcast(None);
     }
 
     fn cursor(&self) -> Option<Cursor> {
@@ -273,20 +286,22 @@ impl Events {
         match res {
             Ok(list) => {
                 self.backoff = BACKOFF_INITIAL;
-                match list.into_iter().find_map(|b| b.live_chat_id.map(|c| (b.title, c))) {
-                    Some((title, chat_id)) => {
-                        info!(broadcast = %esc(&title), "YouTube live chat: found the live broadcast");
+                match list.into_iter().find_map(|b| b.live_chat_id.clone().map(|c| (b, c))) {
+                    Some((broadcast, chat_id)) => {
+                        info!(broadcast = %esc(&broadcast.title), "YouTube live chat: found the live broadcast");
                         self.set_cursor(Some(Cursor {
                             channel_id: self.channel_id.clone(),
                             chat_id,
                             page_token: None,
                         }));
+                        self.args.account.set_live_broadcast(Some(broadcast));
                         Step::Wait(Duration::ZERO)
                     }
                     None => {
                         debug!("YouTube live chat: no broadcast is live; looking again later");
+                        self.no_broadcast();
                         self.set_state(EventsState::Connecting, 0, None);
-                        Step::Wait(IDLE_POLL)
+                        Step::Wait(self.idle_poll())
                     }
                 }
             }
@@ -328,7 +343,7 @@ impl Events {
                 ) =>
             {
                 info!(reason = %esc(&reason), "YouTube live chat: the chat is over; looking for a live broadcast");
-                self.set_cursor(None);
+                self.no_broadcast();
                 self.set_state(EventsState::Connecting, 0, None);
                 return Step::Wait(Duration::ZERO);
             }
@@ -352,8 +367,9 @@ impl Events {
         );
         if over {
             info!("YouTube live chat: the stream went offline; looking for a live broadcast");
+            self.args.account.set_live_broadcast(None);
             self.set_state(EventsState::Connecting, 0, None);
-            return Step::Wait(IDLE_POLL);
+            return Step::Wait(self.idle_poll());
         }
         self.set_state(EventsState::Connected, 1, None);
         let limit = api.config().daily_quota;

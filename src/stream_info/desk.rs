@@ -10,7 +10,18 @@
 //! The `StreamInfo` child of the root supervisor pushes the saved info whenever a stream starts
 //! (any way it starts: the Start button, the API, the sync link, OBS, auto start), in the
 //! background: the start never waits for it.
+//!
+//! YouTube keeps titles per broadcast, and at Start its broadcast is usually not live yet (OBS
+//! has only begun sending): that push's YouTube result is `no_broadcast`. `YouTubeEvents`
+//! looks for the live broadcast anyway (for its chat) and publishes the one it finds on the
+//! account handle; the child then sends the saved info to it ([`StreamInfoDesk::push_to_broadcast`])
+//! when the latest push's YouTube result is `no_broadcast` and a stream is still starting or
+//! live — once per broadcast, with the update call alone (no lookup of its own). Only a *live*
+//! broadcast is updated, never an upcoming one: a channel may have several scheduled, and the
+//! list does not say which one this stream feeds.
 
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
@@ -27,6 +38,7 @@ use super::{
 };
 use crate::accounts::twitch_account::TwitchAccountHandle;
 use crate::accounts::youtube_account::YouTubeAccountHandle;
+use crate::accounts::youtube_api::Broadcast;
 use crate::error::EngineError;
 use crate::events::{Event, UserEvents};
 use crate::state_file::StateFile;
@@ -53,6 +65,9 @@ struct State {
     /// The last push started, and the last one whose results were kept.
     started_seq: u64,
     kept_seq: u64,
+    /// The YouTube broadcast the saved info (saved at) was last sent to once found live (in
+    /// this run): the same info goes to the same broadcast once.
+    followed: Option<(String, Option<DateTime<Utc>>)>,
 }
 
 struct Inner {
@@ -97,7 +112,7 @@ impl StreamInfoDesk {
                 Stored::default()
             }
         };
-        let state = State { stored, pushing: 0, started_seq: 0, kept_seq: 0 };
+        let state = State { stored, pushing: 0, started_seq: 0, kept_seq: 0, followed: None };
         StreamInfoDesk {
             inner: Arc::new(Inner {
                 file,
@@ -203,15 +218,7 @@ impl StreamInfoDesk {
 
     async fn run_push(&self, info: &StreamInfo, trigger: PushTrigger) -> PushReport {
         let one = |p: InfoPlatform| async move {
-            let res = tokio::time::timeout(PUSH_TIMEOUT, targets::push(&self.inner.targets, p, info))
-                .await
-                .unwrap_or_else(|_| {
-                    PushResult::failed(PushError::new(
-                        PushErrorKind::Timeout,
-                        format!("{} did not finish within {} s", p.label(), PUSH_TIMEOUT.as_secs()),
-                    ))
-                });
-            (p, res)
+            (p, bounded(p, targets::push(&self.inner.targets, p, info)).await)
         };
         let all = futures::future::join_all(InfoPlatform::ALL.map(one)).await;
         let result_of = |p: InfoPlatform| {
@@ -224,21 +231,48 @@ impl StreamInfoDesk {
             youtube: result_of(InfoPlatform::Youtube),
         };
         for p in InfoPlatform::ALL {
-            match &results.get(p).error {
-                None => info!(platform = p.as_str(), ?trigger, "stream info updated"),
-                Some(e) if e.kind == PushErrorKind::NotSignedIn => {
-                    debug!(platform = p.as_str(), ?trigger, "stream info not sent: not signed in")
-                }
-                Some(e) => warn!(
-                    platform = p.as_str(),
-                    ?trigger,
-                    kind = ?e.kind,
-                    cause = %esc(&e.message),
-                    "stream info not updated"
-                ),
-            }
+            log_result(p, trigger, results.get(p));
         }
         PushReport { at: Utc::now(), trigger, results }
+    }
+
+    /// YouTube has a live broadcast (`YouTubeEvents` found it): if the latest push found none
+    /// there, the saved info goes to it now — once per broadcast (and save), with the update
+    /// call alone.
+    /// The latest report keeps its trigger and the other platforms' results; its YouTube result
+    /// and its time become this push's. `None`: nothing was sent.
+    pub(crate) async fn push_to_broadcast(&self, broadcast: Broadcast) -> Option<PushReport> {
+        let desk = self.clone();
+        let task = tokio::spawn(async move {
+            let _turn = desk.inner.turn.lock().await;
+            let (info, last, seq) = desk.with_state(|s| {
+                let last = s.stored.last_push.clone()?;
+                let followed = Some((broadcast.id.clone(), s.stored.saved_at));
+                if !found_none_live(&last) || s.followed == followed {
+                    return None;
+                }
+                let info = s.stored.info.clone()?;
+                s.followed = followed;
+                s.started_seq += 1;
+                s.pushing += 1;
+                Some((info, last, s.started_seq))
+            })?;
+            let _guard = Pushing(desk.clone());
+            desk.publish();
+            let p = InfoPlatform::Youtube;
+            info!(broadcast = %esc(&broadcast.title), "YouTube broadcast live: sending the saved stream info to it");
+            let youtube =
+                bounded(p, targets::push_to_broadcast(&desk.inner.targets, &broadcast, &info)).await;
+            log_result(p, last.trigger, &youtube);
+            let results = PushResults { youtube, ..last.results };
+            let report = PushReport { at: Utc::now(), trigger: last.trigger, results };
+            desk.keep(seq, &report, None);
+            Some(report)
+        });
+        task.await.unwrap_or_else(|e| {
+            warn!(cause = %e, "the stream info push to the live YouTube broadcast ended abnormally");
+            None
+        })
     }
 
     /// Keep `report` as the last push's (pushes take turns, so in order); and a
@@ -264,6 +298,17 @@ impl StreamInfoDesk {
         }
     }
 
+    /// Make the kept YouTube result `no_broadcast` again.
+    #[cfg(test)]
+    pub(crate) fn set_no_broadcast_result(&self) {
+        self.with_state(|s| {
+            if let Some(p) = s.stored.last_push.as_mut() {
+                p.results.youtube =
+                    PushResult::failed(PushError::new(PushErrorKind::NoBroadcast, "none live"));
+            }
+        });
+    }
+
     /// Save, then push to every platform at once.
     pub(crate) async fn set(&self, input: &StreamInfoInput) -> Result<PushReport, EngineError> {
         self.save(input)?;
@@ -273,29 +318,79 @@ impl StreamInfoDesk {
     }
 }
 
-/// The root supervisor's `StreamInfo` child: pushes the saved info when a stream starts.
+/// `push` bounded by [`PUSH_TIMEOUT`]: one that takes longer is a `timeout` result.
+async fn bounded(p: InfoPlatform, push: impl Future<Output = PushResult>) -> PushResult {
+    tokio::time::timeout(PUSH_TIMEOUT, push).await.unwrap_or_else(|_| {
+        PushResult::failed(PushError::new(
+            PushErrorKind::Timeout,
+            format!("{} did not finish within {} s", p.label(), PUSH_TIMEOUT.as_secs()),
+        ))
+    })
+}
+
+fn log_result(p: InfoPlatform, trigger: PushTrigger, result: &PushResult) {
+    match &result.error {
+        None => info!(platform = p.as_str(), ?trigger, "stream info updated"),
+        Some(e) if e.kind == PushErrorKind::NotSignedIn => {
+            debug!(platform = p.as_str(), ?trigger, "stream info not sent: not signed in")
+        }
+        Some(e) => warn!(
+            platform = p.as_str(),
+            ?trigger,
+            kind = ?e.kind,
+            cause = %esc(&e.message),
+            "stream info not updated"
+        ),
+    }
+}
+
+fn found_none_live(report: &PushReport) -> bool {
+    report.results.youtube.error.as_ref().is_some_and(|e| e.kind == PushErrorKind::NoBroadcast)
+}
+
+/// The root supervisor's `StreamInfo` child: pushes the saved info when a stream starts, and to
+/// the YouTube broadcast once it is live if that push found none (see the module's words).
 pub(crate) fn start_push_spec(desk: StreamInfoDesk) -> ChildSpec {
-    // The last stream pushed for, across restarts of the child.
+    // The last stream pushed for, and whether a stream is starting or live, across restarts of
+    // the child.
     let last: Arc<Mutex<Option<Uuid>>> = Arc::default();
+    let running = Arc::new(AtomicBool::new(false));
     ChildSpec::new("StreamInfo", Restart::Permanent, move |ctx| {
         let desk = desk.clone();
         let last = last.clone();
+        let running = running.clone();
         let mut rx = desk.inner.events.subscribe();
+        let mut live = desk.inner.targets.youtube.live_broadcast();
         async move {
+            // The broadcast's sender lives in the account handle, as long as the desk.
+            let mut live_open = true;
             loop {
                 let ev = tokio::select! {
                     _ = ctx.cancel.cancelled() => return Ok(()),
                     ev = rx.recv() => ev,
+                    r = live.changed(), if live_open => {
+                        live_open = r.is_ok();
+                        let found = live.borrow_and_update().clone();
+                        if let Some(b) = found.filter(|_| live_open && running.load(Ordering::SeqCst)) {
+                            let (desk, cancel) = (desk.clone(), ctx.cancel.clone());
+                            tokio::spawn(async move {
+                                tokio::select! {
+                                    _ = cancel.cancelled() => {}
+                                    _ = desk.push_to_broadcast(b) => {}
+                                }
+                            });
+                        }
+                        continue;
+                    }
                 };
-                let uuid = match ev {
-                    Ok(Event::StreamState {
-                        state: StreamPhase::Starting | StreamPhase::Live,
-                        uuid: Some(u),
-                        ..
-                    }) => u,
+                let (phase, uuid) = match ev {
+                    Ok(Event::StreamState { state, uuid, .. }) => (state, uuid),
                     Ok(_) | Err(RecvError::Lagged(_)) => continue,
                     Err(RecvError::Closed) => return Ok(()),
                 };
+                let on = matches!(phase, StreamPhase::Starting | StreamPhase::Live);
+                running.store(on, Ordering::SeqCst);
+                let Some(uuid) = uuid.filter(|_| on) else { continue };
                 {
                     let mut last = last.lock().unwrap_or_else(|p| p.into_inner());
                     if *last == Some(uuid) {
@@ -305,12 +400,25 @@ pub(crate) fn start_push_spec(desk: StreamInfoDesk) -> ChildSpec {
                 }
                 let desk = desk.clone();
                 let cancel = ctx.cancel.clone();
+                let (live, running) = (live.clone(), running.clone());
                 tokio::spawn(async move {
+                    let push = async {
+                        let Some(report) = desk.push(PushTrigger::Start).await else {
+                            debug!("stream started; no stream info saved, nothing to push");
+                            return;
+                        };
+                        // YouTube went live while this push was out: its broadcast was published
+                        // before the result said none.
+                        let found = live.borrow().clone();
+                        if let Some(b) =
+                            found.filter(|_| found_none_live(&report) && running.load(Ordering::SeqCst))
+                        {
+                            desk.push_to_broadcast(b).await;
+                        }
+                    };
                     tokio::select! {
                         _ = cancel.cancelled() => {}
-                        r = desk.push(PushTrigger::Start) => if r.is_none() {
-                            debug!("stream started; no stream info saved, nothing to push");
-                        },
+                        _ = push => {}
                     }
                 });
             }

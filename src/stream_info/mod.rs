@@ -8,10 +8,11 @@
 //! - `desk.rs`: [`StreamInfoDesk`], the saved info in the state file (`stream_info`, written
 //!   atomically before any push, so a failed push never loses it) with the last push's results,
 //!   and the push: every platform at once, each bounded by [`PUSH_TIMEOUT`]; the
-//!   `StreamInfo` child of the root supervisor that pushes on every stream start.
+//!   `StreamInfo` child of the root supervisor that pushes on every stream start, and to the
+//!   YouTube broadcast once it is live when that push found none.
 //! - `targets.rs`: one small target per platform ([`InfoPlatform`]): its limits and its push.
 //! - `twitch.rs`: Twitch's target (`PATCH /helix/channels`, refresh and retry once on 401).
-//!   YouTube's target answers `not_signed_in` until YouTube sign-in exists.
+//! - `youtube.rs`: YouTube's target (`liveBroadcasts.update` of the live broadcast).
 
 mod desk;
 mod targets;

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::{twitch, youtube, PushError, PushErrorKind, PushResult, StreamInfo};
 use crate::accounts::twitch_account::TwitchAccountHandle;
 use crate::accounts::youtube_account::YouTubeAccountHandle;
+use crate::accounts::youtube_api::Broadcast;
 
 /// A platform the stream info goes to.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, Hash)]
@@ -87,9 +88,18 @@ pub(crate) fn check(platform: InfoPlatform, info: &StreamInfo) -> Result<(), Pus
 pub(crate) async fn push(targets: &Targets, platform: InfoPlatform, info: &StreamInfo) -> PushResult {
     let res = match platform {
         InfoPlatform::Twitch => twitch::push(&targets.twitch, info).await,
-        InfoPlatform::Youtube => youtube::push(&targets.youtube, info).await,
+        InfoPlatform::Youtube => youtube::push(&targets.youtube, None, info).await,
     };
     res.into()
+}
+
+/// Push `info` to a YouTube broadcast just found live (the update call alone).
+pub(crate) async fn push_to_broadcast(
+    targets: &Targets,
+    broadcast: &Broadcast,
+    info: &StreamInfo,
+) -> PushResult {
+    youtube::push(&targets.youtube, Some(broadcast), info).await.into()
 }
 
 #[cfg(test)]

@@ -85,3 +85,65 @@ fn a_query_is_one_short_line() {
     assert_eq!(field_of(check_query(" ").unwrap_err()).0, "q");
     assert_eq!(field_of(check_query(&"a".repeat(101)).unwrap_err()).0, "q");
 }
+
+/// A desk whose account actors are gone (every platform answers `unavailable`), loaded from a
+/// state file whose last push found no live YouTube broadcast.
+fn desk_after_no_broadcast() -> StreamInfoDesk {
+    use crate::accounts::twitch_account::TwitchAccountHandle;
+    use crate::accounts::youtube_account::YouTubeAccountHandle;
+    use crate::accounts::AccountsCell;
+    let bus = crate::events::EventBus::new();
+    let cell = AccountsCell::new(bus.user("u"));
+    // The actors' sides are dropped: a call answers at once that the account is unavailable.
+    let (twitch, _) = TwitchAccountHandle::channel(cell.clone());
+    let (youtube, _) = YouTubeAccountHandle::channel(cell);
+    let file = crate::state_file::StateFile::in_memory();
+    let stored = serde_json::json!({
+        "version": 1,
+        "info": {"title": "Saved", "twitch_category_id": null, "twitch_category_name": null, "youtube_description": null},
+        "saved_at": "2025-01-01T00:00:00Z",
+        "last_push": {"at": "2025-01-01T00:00:01Z", "trigger": "start", "results": {
+            "twitch": {"ok": true},
+            "youtube": {"ok": false, "error": {"kind": "no_broadcast", "message": "none live"}},
+        }},
+    });
+    file.set("stream_info", Some(&stored.to_string())).unwrap();
+    StreamInfoDesk::load(file, bus.user("u"), twitch, youtube)
+}
+
+fn broadcast(id: &str) -> crate::accounts::youtube_api::Broadcast {
+    crate::accounts::youtube_api::Broadcast {
+        id: id.into(),
+        title: "Live".into(),
+        description: String::new(),
+        scheduled_start_time: Some("2025-01-01T00:00:00Z".into()),
+        scheduled_end_time: None,
+        live_chat_id: Some("chat".into()),
+    }
+}
+
+#[tokio::test]
+async fn a_broadcast_found_live_gets_the_info_only_after_no_broadcast_and_once_per_broadcast_and_save() {
+    let desk = desk_after_no_broadcast();
+    let before = desk.view().last_push.unwrap();
+    let report = desk.push_to_broadcast(broadcast("b1")).await.expect("sent: the last push found none live");
+    // The attempt's own result (the account is gone here); the rest of the report stands.
+    assert_eq!(report.results.youtube.error.as_ref().map(|e| e.kind), Some(PushErrorKind::Unavailable));
+    assert_eq!((report.trigger, &report.results.twitch), (PushTrigger::Start, &before.results.twitch));
+    assert!(report.at > before.at);
+    assert_eq!(desk.view().last_push, Some(report.clone()));
+    assert!(!desk.view().pushing);
+    // The latest result is no longer `no_broadcast`: nothing more is sent, to any broadcast.
+    assert_eq!(desk.push_to_broadcast(broadcast("b2")).await, None);
+
+    // Once per broadcast and save, even while the result stays `no_broadcast`.
+    let desk = desk_after_no_broadcast();
+    desk.set_no_broadcast_result();
+    assert!(desk.push_to_broadcast(broadcast("b1")).await.is_some());
+    desk.set_no_broadcast_result();
+    assert_eq!(desk.push_to_broadcast(broadcast("b1")).await, None, "the same info to the same broadcast");
+    assert!(desk.push_to_broadcast(broadcast("b2")).await.is_some(), "another broadcast");
+    desk.set_no_broadcast_result();
+    desk.save(&input("Saved again")).unwrap();
+    assert!(desk.push_to_broadcast(broadcast("b2")).await.is_some(), "a newer save");
+}

@@ -1,11 +1,12 @@
 //! YouTube's target: the title (and description, when one is saved) of the live broadcast,
 //! through `liveBroadcasts.update` (the account actor reads the broadcast first and sends back
-//! the snippet fields YouTube requires; a 401 is refreshed there and tried once more).
+//! the snippet fields YouTube requires; a 401 is refreshed there and tried once more). A
+//! broadcast `YouTubeEvents` just found live is updated as it was listed (the update alone).
 
 use super::targets::{check, InfoPlatform};
 use super::{PushError, PushErrorKind, StreamInfo};
 use crate::accounts::youtube_account::{AccessError, YouTubeAccountHandle};
-use crate::accounts::youtube_api::{BroadcastUpdateError, YouTubeApiError};
+use crate::accounts::youtube_api::{Broadcast, BroadcastUpdateError, YouTubeApiError};
 
 fn access_error(e: AccessError) -> PushError {
     match e {
@@ -33,6 +34,9 @@ pub(super) fn update_error(e: &BroadcastUpdateError) -> PushError {
         },
     };
     let message = match e {
+        BroadcastUpdateError::NoActiveBroadcast => {
+            format!("{e} (while a stream runs, it is sent to the broadcast once YouTube shows it live)")
+        }
         BroadcastUpdateError::Api(E::Unauthorized) => {
             "YouTube refused the sign-in even after a refresh (HTTP 401); sign in to YouTube again"
                 .to_string()
@@ -42,16 +46,23 @@ pub(super) fn update_error(e: &BroadcastUpdateError) -> PushError {
     PushError::new(kind, message)
 }
 
-/// Set the live broadcast's title (and description, when one is saved).
-pub(super) async fn push(account: &YouTubeAccountHandle, info: &StreamInfo) -> Result<(), PushError> {
+/// Set the title (and description, when one is saved) of `broadcast` as it was listed, or
+/// (`None`) of the live broadcast, read first.
+pub(super) async fn push(
+    account: &YouTubeAccountHandle,
+    broadcast: Option<&Broadcast>,
+    info: &StreamInfo,
+) -> Result<(), PushError> {
     // Not signed in is said before the limits (nothing would be sent either way).
     account.access(None).await.map_err(access_error)?;
     check(InfoPlatform::Youtube, info)?;
-    account
-        .set_broadcast_info(&info.title, info.youtube_description.as_deref())
-        .await
-        .map(|_| ())
-        .map_err(|e| update_error(&e))
+    let (title, description) = (info.title.as_str(), info.youtube_description.as_deref());
+    match broadcast {
+        Some(b) => account.update_broadcast(b, title, description).await,
+        None => account.set_broadcast_info(title, description).await,
+    }
+    .map(|_| ())
+    .map_err(|e| update_error(&e))
 }
 
 #[cfg(test)]
@@ -63,6 +74,7 @@ mod tests {
         let e = update_error(&BroadcastUpdateError::NoActiveBroadcast);
         assert_eq!(e.kind, PushErrorKind::NoBroadcast);
         assert!(e.message.contains("live broadcast"), "{}", e.message);
+        assert!(e.message.contains("once YouTube shows it live"), "{}", e.message);
         let e = update_error(&BroadcastUpdateError::Api(YouTubeApiError::QuotaExceeded));
         assert_eq!(e.kind, PushErrorKind::RateLimited);
         assert!(e.message.contains("quota"), "{}", e.message);
