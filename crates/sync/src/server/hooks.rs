@@ -73,23 +73,29 @@ pub(crate) fn now_ms() -> u64 {
 }
 
 /// Held events per user, in memory: at most `max` per user, each dropped (with a warning) once
-/// older than `ttl`.
+/// older than `ttl`. Each remembers the host connection that took it (claimed it) until acked.
 #[derive(Default)]
 pub struct MemoryHooks {
-    users: Mutex<HashMap<String, VecDeque<Hook>>>,
+    users: Mutex<HashMap<String, VecDeque<Held>>>,
 }
 
-fn expire(q: &mut VecDeque<Hook>, user: &str, ttl: Duration) {
+struct Held {
+    hook: Hook,
+    /// The connection ref it was given to (claimed), until acknowledged.
+    owner: Option<String>,
+}
+
+fn expire(q: &mut VecDeque<Held>, user: &str, ttl: Duration) {
     let cutoff = now_ms().saturating_sub(ttl.as_millis() as u64);
     let before = q.len();
-    q.retain(|h| h.received_at >= cutoff);
+    q.retain(|h| h.hook.received_at >= cutoff);
     if q.len() != before {
         tracing::warn!(user, expired = before - q.len(), "webhook events expired before a host took them");
     }
 }
 
 impl MemoryHooks {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, VecDeque<Hook>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, VecDeque<Held>>> {
         self.users.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -97,13 +103,13 @@ impl MemoryHooks {
         let mut users = self.lock();
         let q = users.entry(user.to_string()).or_default();
         expire(q, user, ttl);
-        if q.iter().any(|h| h.id == hook.id) {
+        if q.iter().any(|h| h.hook.id == hook.id) {
             return Put::Duplicate;
         }
         if q.len() >= max {
             return Put::Full { max };
         }
-        q.push_back(hook.clone());
+        q.push_back(Held { hook: hook.clone(), owner: None });
         Put::New
     }
 
@@ -111,18 +117,35 @@ impl MemoryHooks {
         let mut users = self.lock();
         let Some(q) = users.get_mut(user) else { return vec![] };
         expire(q, user, ttl);
-        let out = q.iter().cloned().collect();
+        let out = q.iter().map(|h| h.hook.clone()).collect();
         if q.is_empty() {
             users.remove(user);
         }
         out
     }
 
+    /// Give the held event `id` to the connection `conn`: yes if nobody has it, `conn` has it
+    /// already, or the connection that had it is gone (`alive` says no). `false` also when the
+    /// event is no longer held (acknowledged meanwhile).
+    pub fn claim(&self, user: &str, id: &str, conn: &str, alive: impl Fn(&str) -> bool) -> bool {
+        let mut users = self.lock();
+        let Some(h) = users.get_mut(user).and_then(|q| q.iter_mut().find(|h| h.hook.id == id)) else {
+            return false;
+        };
+        match &h.owner {
+            Some(o) if o != conn && alive(o) => false,
+            _ => {
+                h.owner = Some(conn.to_string());
+                true
+            }
+        }
+    }
+
     pub fn ack(&self, user: &str, id: &str) -> bool {
         let mut users = self.lock();
         let Some(q) = users.get_mut(user) else { return false };
         let before = q.len();
-        q.retain(|h| h.id != id);
+        q.retain(|h| h.hook.id != id);
         let removed = q.len() != before;
         if q.is_empty() {
             users.remove(user);
@@ -148,6 +171,16 @@ impl Shared {
             Some(r) => {
                 r.pending_hooks(user, self.cfg.hook_ttl).await.map_err(|e| HookStoreError(e.to_string()))
             }
+        }
+    }
+
+    /// May the host connection `conn` be sent the held event `id`? Yes unless another
+    /// connection that is still alive was given it (it stays with that one until its ack or
+    /// its end), or it is no longer held. One event is thus in flight on one connection only.
+    pub(crate) async fn claim_hook(&self, user: &str, id: &str, conn: &str) -> Result<bool, HookStoreError> {
+        match &self.redis {
+            None => Ok(self.hooks.claim(user, id, conn, |o| self.hub.is_local(user, o))),
+            Some(r) => r.claim_hook(user, id, conn).await.map_err(|e| HookStoreError(e.to_string())),
         }
     }
 
@@ -191,6 +224,11 @@ impl InFlight {
 
     pub(crate) fn has(&self, id: &str) -> bool {
         self.sent.contains(id)
+    }
+
+    /// `id` was admitted but not written after all (another connection has it).
+    pub(crate) fn forget(&mut self, id: &str) {
+        self.sent.remove(id);
     }
 
     /// Some held events were not queued: refill on the next ack.
@@ -360,6 +398,21 @@ mod tests {
         // An event older than the TTL is dropped.
         assert_eq!(m.put("c", &hook("kofi:old", now_ms() - 120_000), 2, ttl), Put::New);
         assert!(m.pending("c", ttl).is_empty());
+    }
+
+    #[test]
+    fn an_event_is_claimed_by_one_live_connection_at_a_time() {
+        let m = MemoryHooks::default();
+        let ttl = Duration::from_secs(60);
+        m.put("a", &hook("kofi:1", now_ms()), 10, ttl);
+        let alive = |c: &str| c == "c1" || c == "c2";
+        assert!(m.claim("a", "kofi:1", "c1", alive));
+        assert!(m.claim("a", "kofi:1", "c1", alive), "again for its owner");
+        assert!(!m.claim("a", "kofi:1", "c2", alive), "not while its owner is alive");
+        assert!(m.claim("a", "kofi:1", "c2", |c| c == "c2"), "taken over once the owner is gone");
+        assert!(!m.claim("a", "kofi:9", "c2", alive), "not held");
+        m.ack("a", "kofi:1");
+        assert!(!m.claim("a", "kofi:1", "c2", alive), "acknowledged");
     }
 
     #[test]

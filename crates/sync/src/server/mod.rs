@@ -129,15 +129,16 @@ impl Shared {
     ) -> Result<(), ErrorCode> {
         let device_id = conn.device_id.clone();
         let meta = conn.meta.clone();
+        let hooks = hub::takes_hooks(&conn);
         let snapshot = match &self.redis {
-            Some(r) => Some(r.join(user, &device_id, &meta).await.map_err(|e| {
+            Some(r) => Some(r.join(user, &device_id, &meta, hooks).await.map_err(|e| {
                 tracing::warn!(cause = %e, "redis: join failed");
                 ErrorCode::Internal
             })?),
             None => None,
         };
         self.hub.register(user, conn, welcome, snapshot);
-        self.publish(user, HubEvent::Join { device_id, meta }).await;
+        self.publish(user, HubEvent::Join { device_id, meta, hooks }).await;
         Ok(())
     }
 
