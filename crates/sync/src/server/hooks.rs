@@ -247,16 +247,29 @@ impl InFlight {
     }
 }
 
-fn error(status: StatusCode, kind: &str, message: &str) -> Response {
+pub(crate) fn error(status: StatusCode, kind: &str, message: &str) -> Response {
     (status, Json(json!({"ok": false, "error": {"kind": kind, "message": message}}))).into_response()
 }
 
 static REFUSED: Burst = Burst::new();
 
-fn refused(user: &str, why: &'static str) {
+pub(crate) fn refused(user: &str, why: &'static str) {
     if let Some(n) = REFUSED.hit() {
         tracing::warn!(user = %esc(user), refused = n, why, "webhook refused (one line per 10 s)");
     }
+}
+
+/// A relay id `<source>:<given>` when `given` makes a plain identifier (Ko-fi sends a UUID,
+/// Kick a ULID), else `<source>:h` and 40 hex digits of its SHA-256 (of `basis` without one).
+pub(crate) fn hook_id(source: &str, given: Option<String>, basis: &str) -> String {
+    if let Some(id) = &given {
+        let candidate = format!("{source}:{id}");
+        if valid_id(&candidate) {
+            return candidate;
+        }
+    }
+    let basis = given.as_deref().unwrap_or(basis);
+    format!("{source}:h{}", &hex::encode(Sha256::digest(basis.as_bytes()))[..40])
 }
 
 /// The relay's id for a Ko-fi event: `kofi:<message_id>` when that is a plain identifier (Ko-fi
@@ -268,14 +281,64 @@ pub fn kofi_hook_id(data: &Map<String, Value>) -> String {
         _ => None,
     };
     let given = field("message_id").or_else(|| field("kofi_transaction_id"));
-    if let Some(id) = &given {
-        let candidate = format!("kofi:{id}");
-        if valid_id(&candidate) {
-            return candidate;
+    let basis = if given.is_none() { Value::Object(data.clone()).to_string() } else { String::new() };
+    hook_id("kofi", given, &basis)
+}
+
+/// A webhook's body, within the relay's size and time limits (else the answer to send).
+pub(crate) async fn read_body(sh: &Shared, user: &str, body: Body) -> Result<axum::body::Bytes, Response> {
+    let limit = sh.cfg.hook_body_bytes;
+    match tokio::time::timeout(sh.cfg.hook_body_timeout, axum::body::to_bytes(body, limit)).await {
+        Err(_) => {
+            Err(error(StatusCode::REQUEST_TIMEOUT, "timeout", "the request body did not arrive in time"))
+        }
+        Ok(Err(_)) => {
+            refused(user, "body over the size limit");
+            Err(error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                &format!("the body is over the {limit}-byte limit"),
+            ))
+        }
+        Ok(Ok(b)) => Ok(b),
+    }
+}
+
+/// Hold a checked event for the user's host and answer the webhook: 200 once held (or held
+/// already: `duplicate`), 503 when the queue is full or the store cannot take it.
+pub(crate) async fn hold(sh: &Shared, user: &str, hook: Hook, what: &str) -> Response {
+    let id = hook.id.clone();
+    match sh.put_hook(user, &hook).await {
+        Ok(Put::New) => {
+            tracing::info!(user = %esc(user), id = %id, "webhook: {what} event held for the host");
+            sh.publish(user, HubEvent::Hook(hook)).await;
+            (StatusCode::OK, Json(json!({"ok": true, "id": id, "duplicate": false}))).into_response()
+        }
+        Ok(Put::Duplicate) => {
+            tracing::debug!(user = %esc(user), id = %id, "webhook: {what} event already held");
+            (StatusCode::OK, Json(json!({"ok": true, "id": id, "duplicate": true}))).into_response()
+        }
+        Ok(Put::Full { max }) => {
+            tracing::warn!(user = %esc(user), max, "webhook: queue full (no host took the events); refused with 503");
+            let mut r = error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "queue_full",
+                &format!("{max} events already wait for this user's app to come online; retry later"),
+            );
+            r.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("300"));
+            r
+        }
+        Err(e) => {
+            tracing::warn!(user = %esc(user), cause = %e, "webhook: cannot hold the event; refused with 503");
+            let mut r = error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the server cannot hold the event now; retry later",
+            );
+            r.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("30"));
+            r
         }
     }
-    let basis = given.unwrap_or_else(|| Value::Object(data.clone()).to_string());
-    format!("kofi:h{}", &hex::encode(Sha256::digest(basis.as_bytes()))[..40])
 }
 
 /// `POST /hooks/{user}/kofi`.
@@ -285,21 +348,9 @@ pub(crate) async fn kofi(
     peer: Option<Extension<ConnectInfo<Peer>>>,
     body: Body,
 ) -> Response {
-    let limit = sh.cfg.hook_body_bytes;
-    let bytes = match tokio::time::timeout(sh.cfg.hook_body_timeout, axum::body::to_bytes(body, limit)).await
-    {
-        Err(_) => {
-            return error(StatusCode::REQUEST_TIMEOUT, "timeout", "the request body did not arrive in time")
-        }
-        Ok(Err(_)) => {
-            refused(&user, "body over the size limit");
-            return error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too_large",
-                &format!("the body is over the {limit}-byte limit"),
-            );
-        }
-        Ok(Ok(b)) => b,
+    let bytes = match read_body(&sh, &user, body).await {
+        Ok(b) => b,
+        Err(r) => return r,
     };
     let Some(data) = form_urlencoded::parse(&bytes).find(|(k, _)| k == "data").map(|(_, v)| v.into_owned())
     else {
@@ -334,43 +385,8 @@ pub(crate) async fn kofi(
     let id = kofi_hook_id(&data);
     let payload: Map<String, Value> =
         data.into_iter().filter(|(k, _)| KOFI_FIELDS.contains(&k.as_str())).collect();
-    let hook = Hook {
-        id: id.clone(),
-        source: "kofi".into(),
-        received_at: now_ms(),
-        payload: Value::Object(payload),
-    };
-    match sh.put_hook(&user, &hook).await {
-        Ok(Put::New) => {
-            tracing::info!(user = %esc(&user), id = %id, "webhook: Ko-fi event held for the host");
-            sh.publish(&user, HubEvent::Hook(hook)).await;
-            (StatusCode::OK, Json(json!({"ok": true, "id": id, "duplicate": false}))).into_response()
-        }
-        Ok(Put::Duplicate) => {
-            tracing::debug!(user = %esc(&user), id = %id, "webhook: Ko-fi event already held");
-            (StatusCode::OK, Json(json!({"ok": true, "id": id, "duplicate": true}))).into_response()
-        }
-        Ok(Put::Full { max }) => {
-            tracing::warn!(user = %esc(&user), max, "webhook: queue full (no host took the events); refused with 503");
-            let mut r = error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "queue_full",
-                &format!("{max} events already wait for this user's app to come online; retry later"),
-            );
-            r.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("300"));
-            r
-        }
-        Err(e) => {
-            tracing::warn!(user = %esc(&user), cause = %e, "webhook: cannot hold the event; refused with 503");
-            let mut r = error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                "the server cannot hold the event now; retry later",
-            );
-            r.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("30"));
-            r
-        }
-    }
+    let hook = Hook { id, source: "kofi".into(), received_at: now_ms(), payload: Value::Object(payload) };
+    hold(&sh, &user, hook, "Ko-fi").await
 }
 
 #[cfg(test)]
