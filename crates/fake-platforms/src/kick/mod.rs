@@ -77,13 +77,13 @@ pub struct KickState(Arc<Inner>);
 /// process signs with it, and tests forge with [`other_key`]).
 fn process_key() -> RsaPrivateKey {
     static KEY: OnceLock<RsaPrivateKey> = OnceLock::new();
-    KEY.get_or_init(|| generate()).clone()
+    KEY.get_or_init(generate).clone()
 }
 
 /// Another key, for forged signatures.
 fn other_key() -> SigningKey<rsa::sha2::Sha256> {
     static KEY: OnceLock<RsaPrivateKey> = OnceLock::new();
-    SigningKey::new(KEY.get_or_init(|| generate()).clone())
+    SigningKey::new(KEY.get_or_init(generate).clone())
 }
 
 fn generate() -> RsaPrivateKey {
