@@ -15,7 +15,6 @@ use std::time::Duration;
 use fake_platforms::kick::example;
 use fake_platforms::{FakeKick, KickFault};
 use streampai::alerts::{Alert, AlertKind};
-use streampai::secrets::{Secret, SecretName, SecretStore};
 use streampai::Engine;
 use streampai_sync::server::{self, RunningServer, ServerConfig};
 use streampai_sync::users::Users;
@@ -34,31 +33,15 @@ async fn sync_server(addr: &str, kick: &FakeKick, redis: Option<&str>) -> Runnin
 }
 
 fn synced_engine(addr: SocketAddr) -> Engine {
-    let mut cfg = config("alice-local");
-    cfg.sync.url = Some(format!("ws://{addr}"));
-    cfg.sync.device_id = Some("studio-pc".into());
-    cfg.sync.reconnect_initial_ms = 50;
-    cfg.sync.reconnect_max_ms = 200;
-    let secrets = secrets_for(&cfg, None);
-    secrets.set(&SecretName::SyncToken, &Secret::new(ALICE)).unwrap();
-    engine(cfg, secrets)
+    support::synced::synced_engine(addr, ALICE)
 }
 
 async fn alerts(e: &Engine) -> Vec<Alert> {
-    let v = e.alerts().view().await.unwrap();
-    v.current.into_iter().chain(v.queued).chain(v.held).collect()
+    support::synced::all_alerts(e).await
 }
 
 async fn wait_for_alerts(e: &Engine, n: usize) -> Vec<Alert> {
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        let a = alerts(e).await;
-        if a.len() >= n {
-            return a;
-        }
-        assert!(std::time::Instant::now() < deadline, "timed out waiting for {n} alerts, have {a:?}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    support::synced::wait_for_alerts(e, n, WAIT).await
 }
 
 async fn send(kick: &FakeKick, addr: SocketAddr, kind: &str, from: Option<&str>, n: u64) -> Vec<u16> {
