@@ -15,7 +15,6 @@ use std::time::Duration;
 use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use streampai::alerts::Alert;
-use streampai::secrets::{Secret, SecretName, SecretStore};
 use streampai::Engine;
 use streampai_sync::server::{self, RunningServer};
 use streampai_sync::users::Users;
@@ -32,40 +31,17 @@ async fn sync_server(addr: &str, redis: Option<&str>) -> RunningServer {
     server::start(l, sync_common::fast_config(), users, None, redis).await.unwrap()
 }
 
-/// A headless engine of alice that syncs through `addr` (no Ko-fi token of its own: the sync
-/// server checks Ko-fi's).
-fn synced_engine(addr: SocketAddr) -> Engine {
-    let mut cfg = config("alice-local");
-    cfg.sync.url = Some(format!("ws://{addr}"));
-    cfg.sync.device_id = Some("studio-pc".into());
-    cfg.sync.reconnect_initial_ms = 50;
-    cfg.sync.reconnect_max_ms = 200;
-    let secrets = secrets_for(&cfg, None);
-    secrets.set(&SecretName::SyncToken, &Secret::new(ALICE)).unwrap();
-    engine(cfg, secrets)
-}
-
 async fn donate(addr: SocketAddr, message_id: &str, from: &str, amount: &str) -> (u16, Value) {
     let data = kofi_donation(KOFI_TOKEN, message_id, from, amount);
     post_form(addr, "/hooks/alice/kofi", &kofi_body(&data)).await
 }
 
-/// Every alert the engine holds (queued, on screen or held).
-async fn alerts(e: &Engine) -> Vec<Alert> {
-    let v = e.alerts().view().await.unwrap();
-    v.current.into_iter().chain(v.queued).chain(v.held).collect()
+fn synced_engine(addr: SocketAddr) -> Engine {
+    support::synced::synced_engine(addr, ALICE)
 }
 
 async fn wait_for_alerts(e: &Engine, n: usize) -> Vec<Alert> {
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        let a = alerts(e).await;
-        if a.len() >= n {
-            return a;
-        }
-        assert!(std::time::Instant::now() < deadline, "timed out waiting for {n} alerts, have {a:?}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    support::synced::wait_for_alerts(e, n, WAIT).await
 }
 
 fn froms(a: &[Alert]) -> Vec<&str> {

@@ -1,6 +1,6 @@
 //! The sync client task: connect as `host`, publish the stream state, mirror every remote
 //! device's connection as a presence session of kind `device`, run relayed commands and answer
-//! them, take the webhook events the server relays (Ko-fi donations, protocol version 2: into
+//! them, take the webhook events the server relays (Ko-fi donations and Kick events, protocol version 2: into
 //! the alert store through the local Ko-fi webhook's own intake, then `hook_ack`), reconnect
 //! with backoff.
 //!
@@ -451,6 +451,20 @@ fn take_hook(engine: &Engine, hook: &Hook) -> bool {
             }
             Err(e) => {
                 warn!(hook = %crate::telemetry::esc(&hook.id), cause = %e, "sync: cannot store a relayed Ko-fi event; the server keeps it");
+                false
+            }
+        },
+        "kick" => match super::kick::accept(&engine.alerts(), &hook.payload, &hook.id) {
+            Ok(Some(a)) => {
+                info!(hook = %crate::telemetry::esc(&hook.id), alert_id = %a.id, duplicate = a.duplicate, "sync: relayed Kick event stored");
+                true
+            }
+            Ok(None) => {
+                debug!(hook = %crate::telemetry::esc(&hook.id), "sync: relayed Kick event makes no alert");
+                true
+            }
+            Err(e) => {
+                warn!(hook = %crate::telemetry::esc(&hook.id), cause = %e, "sync: cannot store a relayed Kick event; the server keeps it");
                 false
             }
         },

@@ -3,6 +3,7 @@
 //! Off until `[sync] url` is set; the token comes from `STREAMPAI_SYNC_TOKEN` or the keyring.
 
 pub(crate) mod client;
+pub mod kick;
 mod link;
 pub mod status;
 

@@ -4,6 +4,7 @@
 
 pub mod browser;
 pub mod headless;
+pub mod synced;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -31,8 +31,14 @@
 //! - Control: start or end a broadcast, put Super Chats and membership events in the chat,
 //!   deliver one twice, revoke every grant, set or reset the quota, inject faults.
 //!
-//! The binary serves both fakes on one port (their paths do not overlap).
+//! **Kick** ([`FakeKick`], module [`kick`]), the sender side of Kick's webhooks
+//! (docs.kick.com/events): a generated RSA key, its public key served as Kick's
+//! `GET /public/v1/public-key`, and signed deliveries of the documented event payloads POSTed to
+//! a webhook URL, with faults (bad or missing signature, duplicate delivery, old timestamp).
+//!
+//! The binary serves the Twitch and YouTube fakes on one port (their paths do not overlap).
 
+pub mod kick;
 pub mod twitch;
 pub mod youtube;
 
@@ -44,6 +50,7 @@ use std::collections::HashMap;
 use fake_support::Server;
 use tokio::net::TcpListener;
 
+pub use kick::{FakeKick, KickFault, KickState};
 pub use twitch::{TwitchOptions, TwitchState};
 pub use youtube::{YouTubeOptions, YouTubeState};
 

@@ -46,6 +46,17 @@ pub enum UserAction {
         #[arg(long, env = "STREAMPAI_SYNC_DATA", default_value = ".")]
         data: PathBuf,
     },
+    /// Set the user's Kick channel: Kick webhooks posted to https://THIS-HOST/hooks/NAME/kick
+    /// are taken only for this broadcaster (its numeric user id on Kick).
+    Kick {
+        name: String,
+        /// The channel's Kick user id (`broadcaster.user_id` in Kick's events).
+        #[arg(long)]
+        broadcaster_id: u64,
+        /// Folder of users.json.
+        #[arg(long, env = "STREAMPAI_SYNC_DATA", default_value = ".")]
+        data: PathBuf,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -92,6 +103,17 @@ pub struct ServeArgs {
     /// A held webhook event not taken by the user's app within this many hours is dropped.
     #[arg(long, default_value_t = 168)]
     pub hook_ttl_hours: u64,
+    /// Kick's public key (PEM file) for checking Kick webhook signatures; without it the key is
+    /// fetched from --kick-public-key-url.
+    #[arg(long)]
+    pub kick_public_key: Option<PathBuf>,
+    /// Where Kick publishes its public key; `off` to never fetch it.
+    #[arg(long, default_value = crate::server::kick::KICK_PUBLIC_KEY_URL)]
+    pub kick_public_key_url: String,
+    /// Kick deliveries timestamped further than this from the server's clock are refused
+    /// (replay window).
+    #[arg(long, default_value_t = 600)]
+    pub kick_max_age_secs: u64,
 }
 
 /// Run the `sync-server` command until ctrl-c / SIGTERM.
@@ -119,6 +141,13 @@ pub async fn run(args: SyncServerArgs) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Some(SyncAction::User { action: UserAction::Kick { name, broadcaster_id, data } }) => {
+            users::set_kick_broadcaster(&data, &name, broadcaster_id)?;
+            eprintln!(
+                "streampai: Kick channel {broadcaster_id} set for {name}. In your Kick app (kick.com/settings/developer), set the webhook URL to https://<this server>/hooks/{name}/kick"
+            );
+            Ok(())
+        }
         None => serve(args.serve).await,
     }
 }
@@ -143,6 +172,15 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         rate_burst: a.rate_burst,
         hook_queue_max: a.hook_queue_max.max(1),
         hook_ttl: Duration::from_secs(a.hook_ttl_hours.max(1) * 3600),
+        kick_public_key: match &a.kick_public_key {
+            Some(p) => Some(
+                std::fs::read_to_string(p)
+                    .with_context(|| format!("cannot read --kick-public-key {}", p.display()))?,
+            ),
+            None => None,
+        },
+        kick_public_key_url: Some(a.kick_public_key_url.clone()).filter(|u| u != "off"),
+        kick_max_age: Duration::from_secs(a.kick_max_age_secs.max(1)),
         ..ServerConfig::default()
     };
     let cfg = ServerConfig {

@@ -7,7 +7,8 @@
 //!
 //! A user may also have a Ko-fi verification token (`user kofi-token NAME`, read from stdin),
 //! stored the same way (its SHA-256 only): the webhook relay (`POST /hooks/NAME/kofi`) checks
-//! Ko-fi's requests against it.
+//! Ko-fi's requests against it. And a Kick broadcaster id (`user kick NAME --broadcaster-id ID`):
+//! the relay (`POST /hooks/NAME/kick`) takes only Kick events of that channel.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -47,6 +48,9 @@ pub struct UserRecord {
     /// Hex SHA-256 of the user's Ko-fi verification token (the webhook relay), if set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kofi_token_sha256: Option<String>,
+    /// The user's Kick channel (`broadcaster.user_id` of Kick's webhooks), if set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kick_broadcaster_id: Option<u64>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -123,6 +127,7 @@ pub fn add_user(dir: &Path, name: &str) -> Result<String, UsersError> {
         token_sha256: hash_token(&token),
         created_at,
         kofi_token_sha256: None,
+        kick_broadcaster_id: None,
     });
     write_atomic(&path, &file)?;
     Ok(token)
@@ -140,6 +145,18 @@ pub fn set_kofi_token(dir: &Path, name: &str, token: &str) -> Result<(), UsersEr
         return Err(UsersError::NoSuchUser(name.into()));
     };
     u.kofi_token_sha256 = Some(hash_token(token));
+    write_atomic(&path, &file)
+}
+
+/// Set (replace) the Kick channel of user `name`: the relay takes Kick webhooks for this
+/// `broadcaster.user_id` only.
+pub fn set_kick_broadcaster(dir: &Path, name: &str, broadcaster_id: u64) -> Result<(), UsersError> {
+    let path = dir.join(USERS_FILE);
+    let mut file = read_file(&path)?;
+    let Some(u) = file.users.iter_mut().find(|u| u.name == name) else {
+        return Err(UsersError::NoSuchUser(name.into()));
+    };
+    u.kick_broadcaster_id = Some(broadcaster_id);
     write_atomic(&path, &file)
 }
 
@@ -173,6 +190,8 @@ struct Loaded {
     by_hash: HashMap<String, String>,
     /// User name → hex SHA-256 of their Ko-fi verification token.
     kofi: HashMap<String, String>,
+    /// User name → their Kick broadcaster id.
+    kick: HashMap<String, u64>,
     mtime: Option<SystemTime>,
 }
 
@@ -188,12 +207,18 @@ impl Users {
     /// Users in memory only (tests, benchmarks): (name, token) pairs.
     pub fn from_tokens<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Users {
         let by_hash = pairs.into_iter().map(|(n, t)| (hash_token(t), n.to_string())).collect();
-        Users { path: None, inner: Mutex::new(Loaded { by_hash, kofi: HashMap::new(), mtime: None }) }
+        Users { path: None, inner: Mutex::new(Loaded { by_hash, ..Loaded::default() }) }
     }
 
     /// The same, giving `user` a Ko-fi verification token (tests).
     pub fn with_kofi_token(self, user: &str, token: &str) -> Users {
         self.lock().kofi.insert(user.to_string(), hash_token(token));
+        self
+    }
+
+    /// The same, giving `user` a Kick channel (tests).
+    pub fn with_kick_broadcaster(self, user: &str, broadcaster_id: u64) -> Users {
+        self.lock().kick.insert(user.to_string(), broadcaster_id);
         self
     }
 
@@ -211,6 +236,7 @@ impl Users {
         let mut l = self.lock();
         l.kofi =
             file.users.iter().filter_map(|u| Some((u.name.clone(), u.kofi_token_sha256.clone()?))).collect();
+        l.kick = file.users.iter().filter_map(|u| Some((u.name.clone(), u.kick_broadcaster_id?))).collect();
         l.by_hash = file.users.into_iter().map(|u| (u.token_sha256, u.name)).collect();
         l.mtime = mtime;
         Ok(())
@@ -235,6 +261,15 @@ impl Users {
             tracing::warn!(cause = %e, "cannot reload the users file");
         }
         self.lock().by_hash.get(&h).cloned()
+    }
+
+    /// The Kick channel of `user` (`None`: no such user, or Kick not set up), re-reading the
+    /// file if it changed.
+    pub fn kick_broadcaster(&self, user: &str) -> Option<u64> {
+        if let Err(e) = self.reload() {
+            tracing::warn!(cause = %e, "cannot reload the users file");
+        }
+        self.lock().kick.get(user).copied()
     }
 
     /// Is `given` the Ko-fi verification token of `user`? Digests are compared in constant

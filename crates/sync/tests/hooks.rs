@@ -281,3 +281,109 @@ async fn a_body_that_never_arrives_times_out_and_holds_nothing() {
     assert!(hooks(h.drain(1).await).is_empty());
     srv.shutdown().await;
 }
+
+/// Messages until one matches `pred` (that one included last).
+async fn collect_until(c: &mut Client, mut pred: impl FnMut(&ServerMsg) -> bool) -> Vec<ServerMsg> {
+    let mut seen = vec![];
+    loop {
+        let m = c.next().await;
+        let done = pred(&m);
+        seen.push(m);
+        if done {
+            return seen;
+        }
+    }
+}
+
+fn joined(m: &ServerMsg, device: &str) -> bool {
+    matches!(m, ServerMsg::PresenceDiff { joins, .. } if joins.contains_key(device))
+}
+
+#[tokio::test]
+async fn with_two_hosts_online_one_takes_each_event_and_the_other_takes_over_when_it_leaves() {
+    let srv = start_with(fast_config(), None).await;
+    let addr = srv.local_addr();
+    // A host of protocol 1 connected first never takes events, so it does not hold them up.
+    let (_old, _) = Client::hello(addr, ALICE, "old-pc", "host").await;
+    let mut studio = host(addr, "studio-pc").await;
+    let mut laptop = host(addr, "laptop").await;
+
+    let (status, body) = donate(addr, "two-1", "Ann").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(next_hook(&mut studio).await.id, "kofi:two-1", "the longest-connected host takes it");
+    // The POST was answered after the event was queued for every connection it goes to: a
+    // ping answered now comes after it.
+    let seen = hooks(laptop.drain(1).await);
+    assert!(seen.is_empty(), "the second host must not get it too (two alerts): {:?}", ids(&seen));
+
+    // The studio PC goes away without acknowledging: the laptop takes it, once.
+    drop(studio);
+    assert_eq!(next_hook(&mut laptop).await.id, "kofi:two-1");
+    assert_eq!(donate(addr, "two-2", "Bob").await.0, 200);
+    assert_eq!(next_hook(&mut laptop).await.id, "kofi:two-2");
+    // A host that comes back is now the younger one: it gets nothing the laptop has.
+    let mut studio = host(addr, "studio-pc").await;
+    assert!(hooks(studio.drain(1).await).is_empty());
+    assert_eq!(donate(addr, "two-3", "Cleo").await.0, 200);
+    assert_eq!(next_hook(&mut laptop).await.id, "kofi:two-3");
+    assert!(hooks(studio.drain(2).await).is_empty());
+    for id in ["kofi:two-1", "kofi:two-2", "kofi:two-3"] {
+        ack(&mut laptop, id).await;
+    }
+    assert!(hooks(laptop.drain(3).await).is_empty(), "each event once on this connection");
+    drop(laptop);
+    // Acknowledged: nothing comes again.
+    assert!(hooks(studio.drain(4).await).is_empty());
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn redis_two_hosts_on_two_instances_take_each_event_once_also_when_one_instance_dies() {
+    let redis = redis().await;
+    let s1 = start_with(fast_config(), Some(&redis.url)).await;
+    let s2 = start_with(fast_config(), Some(&redis.url)).await;
+    let s3 = start_with(fast_config(), Some(&redis.url)).await;
+    let mut studio = host(s1.local_addr(), "studio-pc").await;
+    let mut laptop = host(s2.local_addr(), "laptop").await;
+    // Both instances know both hosts before the first POST (the laptop's instance had the
+    // studio PC in the presence it sent).
+    studio.until(|m| joined(m, "laptop")).await;
+
+    assert_eq!(donate(s3.local_addr(), "rt-1", "Ann").await.0, 200);
+    assert_eq!(next_hook(&mut studio).await.id, "kofi:rt-1");
+    // Events of one user reach each instance in publish order: the join of a phone published
+    // after the POST reaches the laptop after anything of the POST would have.
+    let (_phone, _) = Client::hello_v(s1.local_addr(), ALICE, "phone", "device", 2).await;
+    let seen = hooks(collect_until(&mut laptop, |m| joined(m, "phone")).await);
+    assert!(seen.is_empty(), "the second host must not get it too: {:?}", ids(&seen));
+
+    // The studio PC leaves without acknowledging: the laptop (other instance) takes it.
+    drop(studio);
+    assert_eq!(next_hook(&mut laptop).await.id, "kofi:rt-1");
+    ack(&mut laptop, "kofi:rt-1").await;
+
+    // A newer host on a third instance; then the laptop's instance dies (no goodbye) while the
+    // laptop holds an unacknowledged event: once its keys expire, the newer host takes it.
+    let mut desk = host(s3.local_addr(), "desk").await;
+    assert_eq!(donate(s1.local_addr(), "rt-2", "Bob").await.0, 200);
+    assert_eq!(next_hook(&mut laptop).await.id, "kofi:rt-2");
+    s2.abort();
+    // (Pinging meanwhile, as a host does, so the server keeps it while the keys expire.)
+    let mut seq = 10;
+    let taken = loop {
+        seq += 1;
+        if let Some(h) = hooks(desk.drain(seq).await).pop() {
+            break h;
+        }
+        assert!(seq < 300, "the desk never took the dead instance's event");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(taken.id, "kofi:rt-2");
+    ack(&mut desk, "kofi:rt-2").await;
+    desk.drain(1).await;
+    assert_eq!(redis.command("HLEN sp:hooks:alice").await, ":0");
+    assert_eq!(redis.command("HLEN sp:hookowner:alice").await, ":0");
+    drop(desk);
+    s1.shutdown().await;
+    s3.shutdown().await;
+}

@@ -148,7 +148,7 @@ pub(super) async fn run(mut socket: WebSocket, sh: Arc<Shared>, admission: Optio
     let hooks = role == Role::Host && version >= HOOKS_VERSION;
     let mut inflight = InFlight::default();
     if hooks {
-        refill(&sh, &user, &mut inflight, &own_tx).await;
+        refill(&sh, &user, &conn_ref, &mut inflight, &own_tx).await;
     }
 
     // 3. The loop.
@@ -183,9 +183,28 @@ pub(super) async fn run(mut socket: WebSocket, sh: Arc<Shared>, admission: Optio
                     }
                 }
                 Some(Out::Close(code)) => break Some((code, code.as_str().into())),
+                Some(Out::Refill) => {
+                    if hooks {
+                        refill(&sh, &user, &conn_ref, &mut inflight, &own_tx).await;
+                    }
+                }
                 Some(Out::Hook(h)) => {
                     if !hooks || !inflight.admit(&h.id) {
                         continue;
+                    }
+                    // Another host connection of the user may have it in flight (it took the
+                    // events before this one): then it stays with that one.
+                    match sh.claim_hook(&user, &h.id, &conn_ref).await {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            inflight.forget(&h.id);
+                            continue;
+                        }
+                        Err(e) => {
+                            tracing::warn!(user = %user, cause = %e, "webhook: cannot claim a held event (it stays held)");
+                            inflight.forget(&h.id);
+                            continue;
+                        }
                     }
                     let f = Utf8Bytes::from(encode(&ServerMsg::Hook((*h).clone())));
                     tokio::select! {
@@ -240,7 +259,7 @@ pub(super) async fn run(mut socket: WebSocket, sh: Arc<Shared>, admission: Optio
                         tracing::warn!(user = %user, cause = %e, "webhook: cannot forget an acknowledged event");
                     }
                     if inflight.acked(&id) {
-                        refill(&sh, &user, &mut inflight, &own_tx).await;
+                        refill(&sh, &user, &conn_ref, &mut inflight, &own_tx).await;
                     }
                     continue;
                 }
@@ -258,8 +277,13 @@ pub(super) async fn run(mut socket: WebSocket, sh: Arc<Shared>, admission: Optio
 }
 
 /// Queue the user's held webhook events for this host connection, as many as its window has
-/// room for (the connection's writer skips those in flight already).
-async fn refill(sh: &Shared, user: &str, inflight: &mut InFlight, tx: &mpsc::Sender<Out>) {
+/// room for (the connection's writer skips those in flight already, and those another live
+/// connection has). Only the user's hook taker (its longest-connected host of protocol 2+)
+/// takes them: with two hosts online, one shows each alert.
+async fn refill(sh: &Shared, user: &str, conn: &str, inflight: &mut InFlight, tx: &mpsc::Sender<Out>) {
+    if !sh.hub.is_hook_taker(user, conn) {
+        return;
+    }
     let pending = match sh.pending_hooks(user).await {
         Ok(p) => p,
         Err(e) => {

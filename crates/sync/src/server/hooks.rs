@@ -73,23 +73,29 @@ pub(crate) fn now_ms() -> u64 {
 }
 
 /// Held events per user, in memory: at most `max` per user, each dropped (with a warning) once
-/// older than `ttl`.
+/// older than `ttl`. Each remembers the host connection that took it (claimed it) until acked.
 #[derive(Default)]
 pub struct MemoryHooks {
-    users: Mutex<HashMap<String, VecDeque<Hook>>>,
+    users: Mutex<HashMap<String, VecDeque<Held>>>,
 }
 
-fn expire(q: &mut VecDeque<Hook>, user: &str, ttl: Duration) {
+struct Held {
+    hook: Hook,
+    /// The connection ref it was given to (claimed), until acknowledged.
+    owner: Option<String>,
+}
+
+fn expire(q: &mut VecDeque<Held>, user: &str, ttl: Duration) {
     let cutoff = now_ms().saturating_sub(ttl.as_millis() as u64);
     let before = q.len();
-    q.retain(|h| h.received_at >= cutoff);
+    q.retain(|h| h.hook.received_at >= cutoff);
     if q.len() != before {
         tracing::warn!(user, expired = before - q.len(), "webhook events expired before a host took them");
     }
 }
 
 impl MemoryHooks {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, VecDeque<Hook>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, VecDeque<Held>>> {
         self.users.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -97,13 +103,13 @@ impl MemoryHooks {
         let mut users = self.lock();
         let q = users.entry(user.to_string()).or_default();
         expire(q, user, ttl);
-        if q.iter().any(|h| h.id == hook.id) {
+        if q.iter().any(|h| h.hook.id == hook.id) {
             return Put::Duplicate;
         }
         if q.len() >= max {
             return Put::Full { max };
         }
-        q.push_back(hook.clone());
+        q.push_back(Held { hook: hook.clone(), owner: None });
         Put::New
     }
 
@@ -111,18 +117,35 @@ impl MemoryHooks {
         let mut users = self.lock();
         let Some(q) = users.get_mut(user) else { return vec![] };
         expire(q, user, ttl);
-        let out = q.iter().cloned().collect();
+        let out = q.iter().map(|h| h.hook.clone()).collect();
         if q.is_empty() {
             users.remove(user);
         }
         out
     }
 
+    /// Give the held event `id` to the connection `conn`: yes if nobody has it, `conn` has it
+    /// already, or the connection that had it is gone (`alive` says no). `false` also when the
+    /// event is no longer held (acknowledged meanwhile).
+    pub fn claim(&self, user: &str, id: &str, conn: &str, alive: impl Fn(&str) -> bool) -> bool {
+        let mut users = self.lock();
+        let Some(h) = users.get_mut(user).and_then(|q| q.iter_mut().find(|h| h.hook.id == id)) else {
+            return false;
+        };
+        match &h.owner {
+            Some(o) if o != conn && alive(o) => false,
+            _ => {
+                h.owner = Some(conn.to_string());
+                true
+            }
+        }
+    }
+
     pub fn ack(&self, user: &str, id: &str) -> bool {
         let mut users = self.lock();
         let Some(q) = users.get_mut(user) else { return false };
         let before = q.len();
-        q.retain(|h| h.id != id);
+        q.retain(|h| h.hook.id != id);
         let removed = q.len() != before;
         if q.is_empty() {
             users.remove(user);
@@ -148,6 +171,16 @@ impl Shared {
             Some(r) => {
                 r.pending_hooks(user, self.cfg.hook_ttl).await.map_err(|e| HookStoreError(e.to_string()))
             }
+        }
+    }
+
+    /// May the host connection `conn` be sent the held event `id`? Yes unless another
+    /// connection that is still alive was given it (it stays with that one until its ack or
+    /// its end), or it is no longer held. One event is thus in flight on one connection only.
+    pub(crate) async fn claim_hook(&self, user: &str, id: &str, conn: &str) -> Result<bool, HookStoreError> {
+        match &self.redis {
+            None => Ok(self.hooks.claim(user, id, conn, |o| self.hub.is_local(user, o))),
+            Some(r) => r.claim_hook(user, id, conn).await.map_err(|e| HookStoreError(e.to_string())),
         }
     }
 
@@ -193,6 +226,11 @@ impl InFlight {
         self.sent.contains(id)
     }
 
+    /// `id` was admitted but not written after all (another connection has it).
+    pub(crate) fn forget(&mut self, id: &str) {
+        self.sent.remove(id);
+    }
+
     /// Some held events were not queued: refill on the next ack.
     pub(crate) fn hold_back(&mut self) {
         self.more = true;
@@ -209,16 +247,29 @@ impl InFlight {
     }
 }
 
-fn error(status: StatusCode, kind: &str, message: &str) -> Response {
+pub(crate) fn error(status: StatusCode, kind: &str, message: &str) -> Response {
     (status, Json(json!({"ok": false, "error": {"kind": kind, "message": message}}))).into_response()
 }
 
 static REFUSED: Burst = Burst::new();
 
-fn refused(user: &str, why: &'static str) {
+pub(crate) fn refused(user: &str, why: &'static str) {
     if let Some(n) = REFUSED.hit() {
         tracing::warn!(user = %esc(user), refused = n, why, "webhook refused (one line per 10 s)");
     }
+}
+
+/// A relay id `<source>:<given>` when `given` makes a plain identifier (Ko-fi sends a UUID,
+/// Kick a ULID), else `<source>:h` and 40 hex digits of its SHA-256 (of `basis` without one).
+pub(crate) fn hook_id(source: &str, given: Option<String>, basis: &str) -> String {
+    if let Some(id) = &given {
+        let candidate = format!("{source}:{id}");
+        if valid_id(&candidate) {
+            return candidate;
+        }
+    }
+    let basis = given.as_deref().unwrap_or(basis);
+    format!("{source}:h{}", &hex::encode(Sha256::digest(basis.as_bytes()))[..40])
 }
 
 /// The relay's id for a Ko-fi event: `kofi:<message_id>` when that is a plain identifier (Ko-fi
@@ -230,14 +281,64 @@ pub fn kofi_hook_id(data: &Map<String, Value>) -> String {
         _ => None,
     };
     let given = field("message_id").or_else(|| field("kofi_transaction_id"));
-    if let Some(id) = &given {
-        let candidate = format!("kofi:{id}");
-        if valid_id(&candidate) {
-            return candidate;
+    let basis = if given.is_none() { Value::Object(data.clone()).to_string() } else { String::new() };
+    hook_id("kofi", given, &basis)
+}
+
+/// A webhook's body, within the relay's size and time limits (else the answer to send).
+pub(crate) async fn read_body(sh: &Shared, user: &str, body: Body) -> Result<axum::body::Bytes, Response> {
+    let limit = sh.cfg.hook_body_bytes;
+    match tokio::time::timeout(sh.cfg.hook_body_timeout, axum::body::to_bytes(body, limit)).await {
+        Err(_) => {
+            Err(error(StatusCode::REQUEST_TIMEOUT, "timeout", "the request body did not arrive in time"))
+        }
+        Ok(Err(_)) => {
+            refused(user, "body over the size limit");
+            Err(error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                &format!("the body is over the {limit}-byte limit"),
+            ))
+        }
+        Ok(Ok(b)) => Ok(b),
+    }
+}
+
+/// Hold a checked event for the user's host and answer the webhook: 200 once held (or held
+/// already: `duplicate`), 503 when the queue is full or the store cannot take it.
+pub(crate) async fn hold(sh: &Shared, user: &str, hook: Hook, what: &str) -> Response {
+    let id = hook.id.clone();
+    match sh.put_hook(user, &hook).await {
+        Ok(Put::New) => {
+            tracing::info!(user = %esc(user), id = %id, "webhook: {what} event held for the host");
+            sh.publish(user, HubEvent::Hook(hook)).await;
+            (StatusCode::OK, Json(json!({"ok": true, "id": id, "duplicate": false}))).into_response()
+        }
+        Ok(Put::Duplicate) => {
+            tracing::debug!(user = %esc(user), id = %id, "webhook: {what} event already held");
+            (StatusCode::OK, Json(json!({"ok": true, "id": id, "duplicate": true}))).into_response()
+        }
+        Ok(Put::Full { max }) => {
+            tracing::warn!(user = %esc(user), max, "webhook: queue full (no host took the events); refused with 503");
+            let mut r = error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "queue_full",
+                &format!("{max} events already wait for this user's app to come online; retry later"),
+            );
+            r.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("300"));
+            r
+        }
+        Err(e) => {
+            tracing::warn!(user = %esc(user), cause = %e, "webhook: cannot hold the event; refused with 503");
+            let mut r = error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the server cannot hold the event now; retry later",
+            );
+            r.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("30"));
+            r
         }
     }
-    let basis = given.unwrap_or_else(|| Value::Object(data.clone()).to_string());
-    format!("kofi:h{}", &hex::encode(Sha256::digest(basis.as_bytes()))[..40])
 }
 
 /// `POST /hooks/{user}/kofi`.
@@ -247,21 +348,9 @@ pub(crate) async fn kofi(
     peer: Option<Extension<ConnectInfo<Peer>>>,
     body: Body,
 ) -> Response {
-    let limit = sh.cfg.hook_body_bytes;
-    let bytes = match tokio::time::timeout(sh.cfg.hook_body_timeout, axum::body::to_bytes(body, limit)).await
-    {
-        Err(_) => {
-            return error(StatusCode::REQUEST_TIMEOUT, "timeout", "the request body did not arrive in time")
-        }
-        Ok(Err(_)) => {
-            refused(&user, "body over the size limit");
-            return error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too_large",
-                &format!("the body is over the {limit}-byte limit"),
-            );
-        }
-        Ok(Ok(b)) => b,
+    let bytes = match read_body(&sh, &user, body).await {
+        Ok(b) => b,
+        Err(r) => return r,
     };
     let Some(data) = form_urlencoded::parse(&bytes).find(|(k, _)| k == "data").map(|(_, v)| v.into_owned())
     else {
@@ -296,43 +385,8 @@ pub(crate) async fn kofi(
     let id = kofi_hook_id(&data);
     let payload: Map<String, Value> =
         data.into_iter().filter(|(k, _)| KOFI_FIELDS.contains(&k.as_str())).collect();
-    let hook = Hook {
-        id: id.clone(),
-        source: "kofi".into(),
-        received_at: now_ms(),
-        payload: Value::Object(payload),
-    };
-    match sh.put_hook(&user, &hook).await {
-        Ok(Put::New) => {
-            tracing::info!(user = %esc(&user), id = %id, "webhook: Ko-fi event held for the host");
-            sh.publish(&user, HubEvent::Hook(hook)).await;
-            (StatusCode::OK, Json(json!({"ok": true, "id": id, "duplicate": false}))).into_response()
-        }
-        Ok(Put::Duplicate) => {
-            tracing::debug!(user = %esc(&user), id = %id, "webhook: Ko-fi event already held");
-            (StatusCode::OK, Json(json!({"ok": true, "id": id, "duplicate": true}))).into_response()
-        }
-        Ok(Put::Full { max }) => {
-            tracing::warn!(user = %esc(&user), max, "webhook: queue full (no host took the events); refused with 503");
-            let mut r = error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "queue_full",
-                &format!("{max} events already wait for this user's app to come online; retry later"),
-            );
-            r.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("300"));
-            r
-        }
-        Err(e) => {
-            tracing::warn!(user = %esc(&user), cause = %e, "webhook: cannot hold the event; refused with 503");
-            let mut r = error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                "the server cannot hold the event now; retry later",
-            );
-            r.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("30"));
-            r
-        }
-    }
+    let hook = Hook { id, source: "kofi".into(), received_at: now_ms(), payload: Value::Object(payload) };
+    hold(&sh, &user, hook, "Ko-fi").await
 }
 
 #[cfg(test)]
@@ -360,6 +414,21 @@ mod tests {
         // An event older than the TTL is dropped.
         assert_eq!(m.put("c", &hook("kofi:old", now_ms() - 120_000), 2, ttl), Put::New);
         assert!(m.pending("c", ttl).is_empty());
+    }
+
+    #[test]
+    fn an_event_is_claimed_by_one_live_connection_at_a_time() {
+        let m = MemoryHooks::default();
+        let ttl = Duration::from_secs(60);
+        m.put("a", &hook("kofi:1", now_ms()), 10, ttl);
+        let alive = |c: &str| c == "c1" || c == "c2";
+        assert!(m.claim("a", "kofi:1", "c1", alive));
+        assert!(m.claim("a", "kofi:1", "c1", alive), "again for its owner");
+        assert!(!m.claim("a", "kofi:1", "c2", alive), "not while its owner is alive");
+        assert!(m.claim("a", "kofi:1", "c2", |c| c == "c2"), "taken over once the owner is gone");
+        assert!(!m.claim("a", "kofi:9", "c2", alive), "not held");
+        m.ack("a", "kofi:1");
+        assert!(!m.claim("a", "kofi:1", "c2", alive), "acknowledged");
     }
 
     #[test]

@@ -9,7 +9,7 @@
 //! connections it goes to. A connection whose queue is full is told to close (slow consumer)
 //! instead of slowing everyone else down.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 use axum::extract::ws::Utf8Bytes;
@@ -26,9 +26,12 @@ use crate::protocol::{
 pub enum Out {
     Frame(Utf8Bytes),
     Close(ErrorCode),
-    /// A webhook event for a host; the connection writes it unless it has it in flight already
-    /// or its window is full (then it follows on an ack).
+    /// A webhook event for a host; the connection writes it unless it has it in flight already,
+    /// its window is full (then it follows on an ack) or another live connection claimed it.
     Hook(std::sync::Arc<Hook>),
+    /// This host connection became the one that takes the user's webhook events (the one
+    /// before it left): it reads what is held and takes it.
+    Refill,
 }
 
 /// Something that happened to one user, delivered to that user's connections on every instance.
@@ -36,11 +39,34 @@ pub enum Out {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "ev", rename_all = "snake_case")]
 pub enum HubEvent {
-    Join { device_id: String, meta: Meta },
-    Leave { device_id: String, meta: Meta },
-    State { host: Option<String>, state: Option<StreamState> },
-    Command { id: String, from: String, device_id: String, device_name: String, command: Command },
-    Result { id: String, to: String, result: CommandResult },
+    /// `hooks`: the connection takes webhook events (a host of protocol 2+). Defaulted so an
+    /// instance of an older build still understands (and is understood by) this one.
+    Join {
+        device_id: String,
+        meta: Meta,
+        #[serde(default)]
+        hooks: bool,
+    },
+    Leave {
+        device_id: String,
+        meta: Meta,
+    },
+    State {
+        host: Option<String>,
+        state: Option<StreamState>,
+    },
+    Command {
+        id: String,
+        from: String,
+        device_id: String,
+        device_name: String,
+        command: Command,
+    },
+    Result {
+        id: String,
+        to: String,
+        result: CommandResult,
+    },
     Hook(Hook),
 }
 
@@ -49,6 +75,8 @@ pub enum HubEvent {
 pub struct Snapshot {
     pub presences: Presences,
     pub state: Option<(String, StreamState)>,
+    /// Refs of the connections that take webhook events (hosts of protocol 2+).
+    pub hook_hosts: HashSet<String>,
 }
 
 pub struct LocalConn {
@@ -67,11 +95,40 @@ struct Room {
     presences: Presences,
     /// (host ref, state)
     state: Option<(String, StreamState)>,
+    /// Refs (on any instance) of the connections that take webhook events.
+    hook_hosts: HashSet<String>,
+}
+
+impl Room {
+    /// The connection that takes the user's webhook events: the longest-connected host of
+    /// protocol 2+ (earliest `online_at`, then the smaller ref), as far as this hub knows.
+    fn hook_taker(&self) -> Option<&str> {
+        self.presences
+            .values()
+            .flat_map(|e| e.metas.iter())
+            .filter(|m| m.role == Role::Host && self.hook_hosts.contains(&m.conn))
+            .min_by(|a, b| (a.online_at, a.conn.len(), &a.conn).cmp(&(b.online_at, b.conn.len(), &b.conn)))
+            .map(|m| m.conn.as_str())
+    }
+
+    /// Tell the hook taker, if it is a connection of this instance, to take what is held.
+    fn refill_taker(&self) {
+        if let Some(c) = self.hook_taker().and_then(|t| self.conns.get(t)) {
+            if let Err(mpsc::error::TrySendError::Full(_)) = c.tx.try_send(Out::Refill) {
+                c.slow.cancel();
+            }
+        }
+    }
 }
 
 #[derive(Default)]
 pub struct LocalHub {
     rooms: Mutex<HashMap<String, Room>>,
+}
+
+/// Does this connection take webhook events (a host of protocol 2+)?
+pub fn takes_hooks(c: &LocalConn) -> bool {
+    c.meta.role == Role::Host && c.version >= HOOKS_VERSION
 }
 
 fn frame(msg: &ServerMsg) -> Utf8Bytes {
@@ -126,8 +183,14 @@ impl LocalHub {
         if let Some(s) = snapshot {
             room.presences = s.presences;
             room.state = s.state;
+            room.hook_hosts = s.hook_hosts;
+            room.hook_hosts
+                .extend(room.conns.values().filter(|c| takes_hooks(c)).map(|c| c.meta.conn.clone()));
         }
         add_meta(&mut room.presences, &conn.device_id, &conn.meta);
+        if takes_hooks(&conn) {
+            room.hook_hosts.insert(conn.meta.conn.clone());
+        }
         let _ = conn.tx.try_send(Out::Frame(frame(&welcome)));
         let _ = conn
             .tx
@@ -150,6 +213,16 @@ impl LocalHub {
             rooms.remove(user);
         }
         was_host
+    }
+
+    /// Is `conn` the connection that takes this user's webhook events now?
+    pub fn is_hook_taker(&self, user: &str, conn: &str) -> bool {
+        self.lock().get(user).and_then(|r| r.hook_taker().map(|t| t == conn)).unwrap_or(false)
+    }
+
+    /// Is `conn` a connection of this instance (memory mode: alive)?
+    pub fn is_local(&self, user: &str, conn: &str) -> bool {
+        self.lock().get(user).is_some_and(|r| r.conns.contains_key(conn))
     }
 
     /// Is any host of this user present (on any instance, as far as this hub knows)?
@@ -193,7 +266,10 @@ impl LocalHub {
         let mut rooms = self.lock();
         let Some(room) = rooms.get_mut(user) else { return };
         match ev {
-            HubEvent::Join { device_id, meta } => {
+            HubEvent::Join { device_id, meta, hooks } => {
+                if hooks {
+                    room.hook_hosts.insert(meta.conn.clone());
+                }
                 add_meta(&mut room.presences, &device_id, &meta);
                 let f = frame(&ServerMsg::PresenceDiff {
                     joins: one(&device_id, &meta),
@@ -213,6 +289,11 @@ impl LocalHub {
                 });
                 for c in room.conns.values() {
                     send(c, &f);
+                }
+                // A host left: if it took the webhook events, the next one takes them (its
+                // unacknowledged events included).
+                if room.hook_hosts.remove(&meta.conn) {
+                    room.refill_taker();
                 }
             }
             HubEvent::State { host, state } => {
@@ -237,12 +318,13 @@ impl LocalHub {
                 }
             }
             HubEvent::Hook(hook) => {
-                let hook = std::sync::Arc::new(hook);
-                for c in
-                    room.conns.values().filter(|c| c.meta.role == Role::Host && c.version >= HOOKS_VERSION)
-                {
-                    if let Err(mpsc::error::TrySendError::Full(_)) = c.tx.try_send(Out::Hook(hook.clone())) {
-                        // Still held by the store: the host gets it on its next connection.
+                // One host takes it (not every host of the user: each would show the alert);
+                // only the instance holding that host's connection acts.
+                if let Some(c) = room.hook_taker().and_then(|t| room.conns.get(t)) {
+                    if let Err(mpsc::error::TrySendError::Full(_)) =
+                        c.tx.try_send(Out::Hook(std::sync::Arc::new(hook)))
+                    {
+                        // Still held by the store: it comes again on the next connection.
                         c.slow.cancel();
                     }
                 }
@@ -255,6 +337,7 @@ impl LocalHub {
     pub fn resync(&self, user: &str, snap: Snapshot) {
         let mut rooms = self.lock();
         let Some(room) = rooms.get_mut(user) else { return };
+        let taker = room.hook_taker().map(str::to_string);
         let mut joins = Presences::new();
         let mut leaves = Presences::new();
         for (dev, e) in &room.presences {
@@ -283,6 +366,11 @@ impl LocalHub {
             for m in &e.metas {
                 add_meta(&mut room.presences, dev, m);
             }
+        }
+        room.hook_hosts = snap.hook_hosts;
+        room.hook_hosts.extend(room.conns.values().filter(|c| takes_hooks(c)).map(|c| c.meta.conn.clone()));
+        if room.hook_taker() != taker.as_deref() {
+            room.refill_taker();
         }
         if !joins.is_empty() || !leaves.is_empty() {
             let f = frame(&ServerMsg::PresenceDiff { joins, leaves });

@@ -4,6 +4,7 @@
 mod conn;
 pub mod hooks;
 pub mod hub;
+pub mod kick;
 pub mod redis_backend;
 pub mod tls;
 
@@ -58,6 +59,14 @@ pub struct ServerConfig {
     /// Largest webhook body, and the time it may take to arrive.
     pub hook_body_bytes: usize,
     pub hook_body_timeout: Duration,
+    /// Kick's public key in PEM (`POST /hooks/{user}/kick` checks signatures with it). Without
+    /// it the key is fetched from `kick_public_key_url` (in the background, until it loads);
+    /// with neither, Kick webhooks are answered 503.
+    pub kick_public_key: Option<String>,
+    pub kick_public_key_url: Option<String>,
+    /// Kick deliveries whose `Kick-Event-Message-Timestamp` is further than this from the
+    /// server's clock (either way) are refused (the replay window).
+    pub kick_max_age: Duration,
 }
 
 impl Default for ServerConfig {
@@ -84,6 +93,9 @@ impl Default for ServerConfig {
             hook_ttl: Duration::from_secs(7 * 24 * 3600),
             hook_body_bytes: 32 * 1024,
             hook_body_timeout: Duration::from_secs(10),
+            kick_public_key: None,
+            kick_public_key_url: None,
+            kick_max_age: Duration::from_secs(600),
         }
     }
 }
@@ -96,6 +108,8 @@ pub enum ServerError {
     Redis(String),
     #[error("tls: {0}")]
     Tls(String),
+    #[error("Kick public key: {0}")]
+    KickKey(String),
 }
 
 /// What every connection shares.
@@ -106,6 +120,8 @@ pub struct Shared {
     pub(crate) redis: Option<RedisBackend>,
     /// Held webhook events (memory mode; Redis mode keeps them in Redis).
     pub(crate) hooks: hooks::MemoryHooks,
+    /// Kick's public key, once loaded (from the configuration or Kick's endpoint).
+    pub(crate) kick_key: std::sync::RwLock<Option<Arc<kick::KickKey>>>,
     /// Unique per process: connection refs are `<instance>-<n>`.
     pub(crate) instance: String,
     next: AtomicU64,
@@ -129,15 +145,16 @@ impl Shared {
     ) -> Result<(), ErrorCode> {
         let device_id = conn.device_id.clone();
         let meta = conn.meta.clone();
+        let hooks = hub::takes_hooks(&conn);
         let snapshot = match &self.redis {
-            Some(r) => Some(r.join(user, &device_id, &meta).await.map_err(|e| {
+            Some(r) => Some(r.join(user, &device_id, &meta, hooks).await.map_err(|e| {
                 tracing::warn!(cause = %e, "redis: join failed");
                 ErrorCode::Internal
             })?),
             None => None,
         };
         self.hub.register(user, conn, welcome, snapshot);
-        self.publish(user, HubEvent::Join { device_id, meta }).await;
+        self.publish(user, HubEvent::Join { device_id, meta, hooks }).await;
         Ok(())
     }
 
@@ -210,11 +227,13 @@ impl RunningServer {
     }
 }
 
-/// The router: `GET /sync` (WebSocket), `GET /healthz`, `POST /hooks/{user}/kofi`.
+/// The router: `GET /sync` (WebSocket), `GET /healthz`, `POST /hooks/{user}/kofi`,
+/// `POST /hooks/{user}/kick`.
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/sync", get(upgrade))
         .route("/hooks/{user}/kofi", post(hooks::kofi))
+        .route("/hooks/{user}/kick", post(kick::webhook))
         .route("/healthz", get(|| async { "ok" }))
         .merge(crate::remote::router())
         .with_state(shared)
@@ -247,6 +266,10 @@ pub async fn start(
     redis_url: Option<&str>,
 ) -> Result<RunningServer, ServerError> {
     let addr = listener.local_addr()?;
+    let kick_key = match &cfg.kick_public_key {
+        Some(pem) => Some(Arc::new(kick::KickKey::from_pem(pem).map_err(ServerError::KickKey)?)),
+        None => None,
+    };
     let instance = hex::encode(rand::random::<[u8; 4]>());
     let hub = LocalHub::default();
     let shutdown = CancellationToken::new();
@@ -264,6 +287,7 @@ pub async fn start(
         hub,
         redis,
         hooks: Default::default(),
+        kick_key: std::sync::RwLock::new(kick_key),
         instance,
         next: AtomicU64::new(1),
         shutdown: shutdown.clone(),
@@ -272,6 +296,9 @@ pub async fn start(
     });
     if let Some(r) = &shared.redis {
         r.spawn_tasks(Arc::downgrade(&shared));
+    }
+    if let (None, Some(url)) = (&shared.cfg.kick_public_key, &shared.cfg.kick_public_key_url) {
+        kick::spawn_key_fetch(Arc::downgrade(&shared), url.clone());
     }
     let app = router(shared.clone()).into_make_service_with_connect_info::<Peer>();
     // A signed-in device is kept alive by its heartbeats; the guard's idle limit never cuts

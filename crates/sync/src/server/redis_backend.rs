@@ -13,6 +13,9 @@
 //! - `sp:hooks:{user}` — hash hook id → the held webhook event (JSON), until a host acknowledges
 //!   it; no TTL per field (events older than `hook_ttl` are dropped when read), the key expires
 //!   `hook_ttl` after the last event was added.
+//! - `sp:hookowner:{user}` — hash hook id → the ref of the host connection it was sent to, until
+//!   acknowledged; another connection may take it over only once that ref's `sp:conn` key is
+//!   gone (a Lua script decides, so two instances never both send one event).
 //!
 //! An instance that dies stops refreshing; every instance reaps, each interval, the expired refs
 //! of the users it serves (`HDEL` decides who announces the leave: exactly one instance wins).
@@ -59,6 +62,9 @@ fn state_key(user: &str) -> String {
 fn hooks_key(user: &str) -> String {
     format!("sp:hooks:{user}")
 }
+fn owners_key(user: &str) -> String {
+    format!("sp:hookowner:{user}")
+}
 fn channel(user: &str) -> String {
     format!("{CHANNEL_PREFIX}{user}")
 }
@@ -67,6 +73,9 @@ fn channel(user: &str) -> String {
 struct MetaRecord {
     device_id: String,
     meta: Meta,
+    /// The connection takes webhook events (a host of protocol 2+).
+    #[serde(default)]
+    hooks: bool,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -176,10 +185,17 @@ impl RedisBackend {
     }
 
     /// Write the connection's keys; return the user's live presence and state.
-    pub async fn join(&self, user: &str, device_id: &str, meta: &Meta) -> Result<Snapshot, RedisError> {
+    pub async fn join(
+        &self,
+        user: &str,
+        device_id: &str,
+        meta: &Meta,
+        hooks: bool,
+    ) -> Result<Snapshot, RedisError> {
         let mut c = self.conn.clone();
-        let rec = serde_json::to_string(&MetaRecord { device_id: device_id.into(), meta: meta.clone() })
-            .unwrap_or_default();
+        let rec =
+            serde_json::to_string(&MetaRecord { device_id: device_id.into(), meta: meta.clone(), hooks })
+                .unwrap_or_default();
         let () = redis::pipe()
             .cmd("SET")
             .arg(conn_key(user, &meta.conn))
@@ -266,7 +282,13 @@ impl RedisBackend {
         }
         if !stale.is_empty() {
             tracing::warn!(user, expired = stale.len(), "webhook events expired before a host took them");
-            let _: i64 = c.hdel(&key, &stale).await?;
+            let () = redis::pipe()
+                .hdel(&key, &stale)
+                .ignore()
+                .hdel(owners_key(user), &stale)
+                .ignore()
+                .query_async(&mut c)
+                .await?;
         }
         out.sort_by(|a, b| (a.received_at, &a.id).cmp(&(b.received_at, &b.id)));
         Ok(out)
@@ -274,8 +296,40 @@ impl RedisBackend {
 
     pub async fn ack_hook(&self, user: &str, id: &str) -> Result<(), RedisError> {
         let mut c = self.conn.clone();
-        let _: i64 = c.hdel(hooks_key(user), id).await?;
+        let () = redis::pipe()
+            .hdel(hooks_key(user), id)
+            .ignore()
+            .hdel(owners_key(user), id)
+            .ignore()
+            .query_async(&mut c)
+            .await?;
         Ok(())
+    }
+
+    /// Give the held event `id` to connection `conn` (see `Shared::claim_hook`), atomically
+    /// across instances: the owner's `sp:conn` key decides whether it is still alive.
+    pub async fn claim_hook(&self, user: &str, id: &str, conn: &str) -> Result<bool, RedisError> {
+        const CLAIM: &str = r#"
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+local owner = redis.call('HGET', KEYS[2], ARGV[1])
+if owner and owner ~= ARGV[2] and redis.call('EXISTS', ARGV[3] .. owner) == 1 then return 0 end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
+return 1
+"#;
+        let mut c = self.conn.clone();
+        let claimed: i64 = redis::cmd("EVAL")
+            .arg(CLAIM)
+            .arg(2)
+            .arg(hooks_key(user))
+            .arg(owners_key(user))
+            .arg(id)
+            .arg(conn)
+            .arg(conn_key(user, ""))
+            .query_async(&mut c)
+            .await?;
+        Ok(claimed == 1)
     }
 
     pub fn abort(&self) {
@@ -292,6 +346,9 @@ async fn snapshot(c: &mut ConnectionManager, user: &str) -> Result<Snapshot, Red
     let live = live_metas(c, user, all).await?;
     let mut snap = Snapshot::default();
     for rec in live.into_values() {
+        if rec.hooks {
+            snap.hook_hosts.insert(rec.meta.conn.clone());
+        }
         snap.presences.entry(rec.device_id).or_insert_with(PresenceEntry::default).metas.push(rec.meta);
     }
     for e in snap.presences.values_mut() {
