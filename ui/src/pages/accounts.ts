@@ -1,14 +1,19 @@
-// Settings › Accounts: one card per platform account (Twitch now; YouTube joins once the engine
-// reports it). Twitch: its app's client id (checked by the engine's rule while typing), "Sign in
-// with Twitch" (the code shown big with Copy, Twitch's page opened in the browser), the state in
-// words live from the engine (`account_status` events), Sign out, and the event feed.
+// Settings › Accounts: one card per platform account the engine reports (Twitch, YouTube).
+// Twitch: its app's client id (checked by the engine's rule while typing), "Sign in with Twitch"
+// (the code shown big with Copy, Twitch's page opened in the browser). YouTube: its Google OAuth
+// client's id and secret (the engine's rules while typing; the saved secret is never shown), "Sign
+// in with YouTube" (Google's page opened in the browser, which comes back to the engine). Both:
+// the state in words live from the engine (`account_status` events), Sign out, the event feed.
 import { call, CommandError, commands, messageOf } from "../api";
 import {
   accountEntries,
   accountWords,
+  clientSaved,
   eventsWords,
   expiresWords,
   reduceAccounts,
+  youtubeClientSavedWords,
+  youtubeSecretPlaceholder,
 } from "../accounts";
 import type { AccountPlatform, AccountsStatus, AccountStatus, AccountsView, SignInView } from "../bindings";
 import { checkField, liveCheck } from "../checks";
@@ -18,6 +23,7 @@ import type { Ctx } from "../main";
 import { secretBackend, storeName } from "../secrets";
 
 const TWITCH_CONSOLE = "https://dev.twitch.tv/console/apps";
+const GOOGLE_CONSOLE = "https://console.cloud.google.com/";
 
 export function accountsSection(ctx: Ctx): { el: HTMLElement; cleanup: () => void } {
   let view: AccountsView | null = null;
@@ -66,6 +72,68 @@ export function accountsSection(ctx: Ctx): { el: HTMLElement; cleanup: () => voi
     clientIdResult,
   );
 
+  // YouTube's Google OAuth client form (kept across redraws too). The secret box starts empty:
+  // a saved secret never comes back to the window; empty keeps it.
+  const ytId = h("input", {
+    "data-testid": "youtube-client-id",
+    placeholder: "e.g. 1234-abc.apps.googleusercontent.com",
+    spellcheck: "false",
+    autocomplete: "off",
+  });
+  const ytSecret = h("input", {
+    "data-testid": "youtube-client-secret",
+    type: "password",
+    placeholder: youtubeSecretPlaceholder(null),
+    spellcheck: "false",
+    autocomplete: "off",
+  });
+  const ytIdError = h("div", { class: "field-error", "data-testid": "youtube-error-client-id" });
+  const ytSecretError = h("div", { class: "field-error", "data-testid": "youtube-error-client-secret" });
+  const ytResult = h("div", { class: "result", "data-testid": "youtube-client-result" });
+  const ytIdCheck = liveCheck(
+    () => checkField({ field: "youtube_client_id", value: ytId.value }),
+    (p) => (ytIdError.textContent = p ?? ""),
+  );
+  const ytSecretCheck = liveCheck(
+    () => checkField({ field: "youtube_client_secret", value: ytSecret.value }),
+    (p) => (ytSecretError.textContent = p ?? ""),
+  );
+  ytId.addEventListener("input", ytIdCheck.typed);
+  ytSecret.addEventListener("input", ytSecretCheck.typed);
+  const ytEnv = h("div", { class: "muted small", "data-testid": "youtube-client-env" });
+  const ytSetup = h(
+    "details",
+    { class: "account-setup", "data-testid": "account-setup-youtube" },
+    h("summary", {}, "Google OAuth client (client id and secret)"),
+    h(
+      "ol",
+      { class: "muted small" },
+      h("li", {}, "At ", h("code", {}, GOOGLE_CONSOLE), " pick a project and enable the YouTube Data API v3."),
+      h("li", {}, "Set up its OAuth consent screen (while in Testing, add your Google account as a test user)."),
+      h("li", {}, "Create an OAuth client ID of type ", h("strong", {}, "Desktop app"), " and paste its Client ID and Client secret here."),
+    ),
+    h("label", {}, "Client id"),
+    ytId,
+    ytIdError,
+    h("label", {}, "Client secret"),
+    h(
+      "div",
+      { class: "row" },
+      ytSecret,
+      h("button", { "data-testid": "youtube-client-save", onclick: () => void saveYouTubeClient() }, "Save"),
+    ),
+    ytSecretError,
+    h(
+      "div",
+      { class: "muted small", "data-testid": "youtube-secret-note" },
+      "Google treats a Desktop app client's secret as not confidential (it ships with every installed app): " +
+        "Streampai keeps it in its settings file, never in logs.",
+    ),
+    ytEnv,
+    ytResult,
+  );
+  const setups: Partial<Record<string, HTMLDetailsElement>> = { twitch: setup, youtube: ytSetup };
+
   const results: Partial<Record<string, HTMLElement>> = {};
   const resultFor = (id: string) =>
     (results[id] ??= h("div", { class: "result", "data-testid": `account-result-${id}` }));
@@ -74,12 +142,9 @@ export function accountsSection(ctx: Ctx): { el: HTMLElement; cleanup: () => voi
     el.textContent = text;
   };
 
-  // Twitch's client id is the form's; the other platforms' setup is the config's (the engine says
-  // `not_configured` until it is there).
-  const configured = (id: string) =>
-    id === "twitch"
-      ? (view?.twitch_client_id ?? "") !== ""
-      : (accounts as unknown as Partial<Record<string, AccountStatus>> | null)?.[id]?.error?.kind !== "not_configured";
+  // Set up when the form's client is saved (the engine's status says `not_configured` until
+  // the next attempt).
+  const configured = (id: string) => clientSaved(id, view);
 
   const act = async (id: AccountPlatform, label: string, f: () => Promise<void>) => {
     if (busy) return;
@@ -93,6 +158,9 @@ export function accountsSection(ctx: Ctx): { el: HTMLElement; cleanup: () => voi
       if (field === "twitch_client_id") {
         setup.open = true;
         clientIdError.textContent = messageOf(e);
+      } else if (field === "youtube_client_id" || field === "youtube_client_secret") {
+        ytSetup.open = true;
+        (field === "youtube_client_id" ? ytIdError : ytSecretError).textContent = messageOf(e);
       }
       outcome(resultFor(id), false, `${label}: ${messageOf(e)}`);
     } finally {
@@ -145,10 +213,32 @@ export function accountsSection(ctx: Ctx): { el: HTMLElement; cleanup: () => voi
     }
   };
 
+  const saveYouTubeClient = async () => {
+    ytIdError.textContent = "";
+    ytSecretError.textContent = "";
+    const [idProblem, secretProblem] = await Promise.all([ytIdCheck.now(), ytSecretCheck.now()]);
+    if (idProblem || secretProblem) {
+      outcome(ytResult, false, `Check the client ${idProblem ? "id" : "secret"} above.`);
+      return;
+    }
+    try {
+      setView(await call(commands.saveYoutubeClient(ytId.value.trim(), ytSecret.value.trim())));
+      ytSecret.value = "";
+      outcome(ytResult, true, youtubeClientSavedWords(view!));
+    } catch (e) {
+      const field = e instanceof CommandError ? errorField(e.error) : null;
+      if (field === "youtube_client_id") ytIdError.textContent = messageOf(e);
+      if (field === "youtube_client_secret") ytSecretError.textContent = messageOf(e);
+      outcome(ytResult, false, messageOf(e));
+    }
+  };
+
   const setView = (v: AccountsView) => {
     view = v;
     accounts = v.status;
     clientId.value = v.twitch_client_id;
+    ytId.value = v.youtube_client_id;
+    ytSecret.placeholder = youtubeSecretPlaceholder(v);
     draw();
   };
 
@@ -224,7 +314,7 @@ export function accountsSection(ctx: Ctx): { el: HTMLElement; cleanup: () => voi
       pending,
       h("div", { class: "row" }, buttons),
       h("div", { class: `small account-events ${events.tone}`, "data-testid": `account-events-${id}` }, events.text),
-      id === "twitch" ? setup : null,
+      setups[id] ?? null,
       h("p", { class: "muted small", "data-testid": `account-replay-note-${id}` }, `Events sent while the app is not connected to ${label} are not replayed by ${label}.`),
       resultFor(id),
     );
@@ -232,7 +322,7 @@ export function accountsSection(ctx: Ctx): { el: HTMLElement; cleanup: () => voi
 
   const draw = () => {
     intro.textContent =
-      "Sign in to your platforms: their follows, subs, cheers and raids become alerts (the same queue, moderation and " +
+      "Sign in to your platforms: their follows, subs, cheers, raids and Super Chats become alerts (the same queue, moderation and " +
       `OBS overlay as every alert). Sign-ins are kept in ${store} only; Streampai never sees your password.`;
     if (!accounts) return fill(cards, h("p", { class: "muted" }, "Loading…"));
     const entries = accountEntries(accounts);
@@ -242,20 +332,12 @@ export function accountsSection(ctx: Ctx): { el: HTMLElement; cleanup: () => voi
         ? "STREAMPAI_TWITCH_CLIENT_ID is set: it replaces this client id at every launch."
         : "";
     }
-    if (!configured("twitch")) setup.open = true;
-    fill(
-      cards,
-      entries.map((e) => card(e.id, e.label, e.status)),
-      entries.some((e) => e.id === ("youtube" as AccountPlatform))
-        ? null
-        : h(
-            "div",
-            { class: "account-card tone-off later", "data-testid": "account-card-youtube" },
-            h("div", { class: "account-head" }, h("span", { class: "badge src-youtube" }, "YouTube"), h("span", { class: "dot" })),
-            h("div", { class: "account-state off" }, "Not available in this version yet"),
-            h("p", { class: "muted small" }, "YouTube sign-in (Super Chats, members) comes with a later update."),
-          ),
-    );
+    ytEnv.textContent = view?.youtube_client_from_env
+      ? "STREAMPAI_YOUTUBE_CLIENT_ID or _SECRET is set: it replaces what is saved here at every launch."
+      : "";
+    // Until the first view: nothing is known to be saved, the forms stay as they are.
+    if (view) for (const id of ["twitch", "youtube"]) if (!configured(id)) setups[id]!.open = true;
+    fill(cards, entries.map((e) => card(e.id, e.label, e.status)));
   };
 
   const el = h(
@@ -281,7 +363,8 @@ export function accountsSection(ctx: Ctx): { el: HTMLElement; cleanup: () => voi
     accounts = reduceAccounts(accounts, ev);
     if (ev.status.state !== "pending") delete prompts[ev.platform];
     // Signed in: the app's setup has done its job, fold it away.
-    if (ev.platform === "twitch" && ev.status.state === "signed_in" && was !== "signed_in") setup.open = false;
+    const form = setups[ev.platform];
+    if (form && ev.status.state === "signed_in" && was !== "signed_in") form.open = false;
     draw();
   });
   return { el, cleanup: off };
