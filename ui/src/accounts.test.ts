@@ -60,7 +60,8 @@ describe("account state in words", () => {
     const s = acct({ error: { kind: "not_configured", message: "set [twitch] client_id" } });
     expect(accountWords("Twitch", s, false)).toMatchObject({
       text: "Not set up: Twitch sign-in needs the client id of your Twitch app",
-      detail: "set [twitch] client_id",
+      // The card's form says what to do; the engine's config keys are not repeated under it.
+      detail: null,
     });
     // The engine keeps reporting not_configured until the next attempt: saved means ready.
     expect(accountWords("Twitch", s, true).text).toBe("Not signed in");
@@ -127,6 +128,14 @@ describe("the event feed in words", () => {
     expect(eventsWords("Twitch", events({ state: "connecting" }), true).tone).toBe("pending");
     expect(eventsWords("Twitch", events(), false).text).toContain("Sign in to get Twitch's follows");
     expect(eventsWords("YouTube", events(), false).text).toBe("Sign in to get YouTube's Super Chats, Super Stickers and memberships as alerts.");
+    // YouTube: one live chat, no event types to count; none live yet is a wait, not a fault.
+    expect(eventsWords("YouTube", events({ state: "connected", subscriptions: 1 }), true)).toEqual({
+      text: "Receiving YouTube events from the live chat as alerts",
+      tone: "ok",
+    });
+    expect(eventsWords("YouTube", events({ state: "connecting" }), true).text).toBe(
+      "Waiting for a live broadcast on YouTube: its live chat brings the alerts",
+    );
   });
 });
 

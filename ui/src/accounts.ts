@@ -104,8 +104,9 @@ export function accountWords(label: string, s: AccountStatus, configured: boolea
   }
   const signIn = (text: string, tone: Tone = "warn"): AccountWords => ({ text, detail, tone, action: "sign_in" });
   if (!configured && (!s.error || s.error.kind === "not_configured")) {
+    // The card's setup form says how; the engine's words (which config keys) are not repeated.
     const needs = SETUP_NEEDS[label] ?? `the client id of your ${label} app`;
-    return { text: `Not set up: ${label} sign-in needs ${needs}`, detail, tone: "off", action: "sign_in" };
+    return { text: `Not set up: ${label} sign-in needs ${needs}`, detail: null, tone: "off", action: "sign_in" };
   }
   switch (s.error?.kind) {
     case undefined:
@@ -155,6 +156,14 @@ const EVENT_KINDS: Record<string, string> = {
 export function eventsWords(label: string, e: EventsStatus, signedIn: boolean): { text: string; tone: Tone } {
   if (!signedIn) return { text: `Sign in to get ${label}'s ${EVENT_KINDS[label] ?? "events"} as alerts.`, tone: "off" };
   const why = e.error ? `: ${e.error.message}` : "";
+  // YouTube has no event subscriptions: its events are the live broadcast's chat, read while
+  // one is live (none live yet: "connecting").
+  if (label === "YouTube" && e.state === "connected") {
+    return { text: `Receiving YouTube events from the live chat as alerts${why}`, tone: e.error ? "warn" : "ok" };
+  }
+  if (label === "YouTube" && e.state === "connecting") {
+    return { text: "Waiting for a live broadcast on YouTube: its live chat brings the alerts", tone: "pending" };
+  }
   switch (e.state) {
     case "connected":
       return {

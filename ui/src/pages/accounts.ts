@@ -113,7 +113,7 @@ export function accountsSection(ctx: Ctx): { el: HTMLElement; cleanup: () => voi
       h("li", {}, "Create an OAuth client ID of type ", h("strong", {}, "Desktop app"), " and paste its Client ID and Client secret here."),
     ),
     h("label", {}, "Client id"),
-    ytId,
+    h("div", { class: "row" }, ytId),
     ytIdError,
     h("label", {}, "Client secret"),
     h(
@@ -226,10 +226,14 @@ export function accountsSection(ctx: Ctx): { el: HTMLElement; cleanup: () => voi
       ytSecret.value = "";
       outcome(ytResult, true, youtubeClientSavedWords(view!));
     } catch (e) {
+      // A field's problem is shown under the field (once); anything else here.
       const field = e instanceof CommandError ? errorField(e.error) : null;
-      if (field === "youtube_client_id") ytIdError.textContent = messageOf(e);
-      if (field === "youtube_client_secret") ytSecretError.textContent = messageOf(e);
-      outcome(ytResult, false, messageOf(e));
+      if (field === "youtube_client_id" || field === "youtube_client_secret") {
+        (field === "youtube_client_id" ? ytIdError : ytSecretError).textContent = messageOf(e);
+        outcome(ytResult, false, `Check the client ${field === "youtube_client_id" ? "id" : "secret"} above.`);
+      } else {
+        outcome(ytResult, false, messageOf(e));
+      }
     }
   };
 
