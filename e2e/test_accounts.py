@@ -462,23 +462,30 @@ def test_a_super_chat_reaches_the_alerts_page_and_the_overlay(driver, youtube, o
     assert sum("donation from SuperFan" in t for t in history) == 1, history
 
 
-def test_sign_out(driver, twitch, control_port):
+def sign_out_on_the_card(driver, control_port, platform, label, who):
+    """Sign out on `platform`'s card in Settings › Accounts: "Not signed in", the events off, the
+    engine says so, and so does the Alerts page's sources line."""
     goto(driver, "settings")
-    wait_for("signed in", lambda: state(driver) == f"Signed in as {LOGIN}", show=lambda: state(driver))
-    click(driver, "account-sign-out-twitch")
-    wait_for("signed out", lambda: state(driver) == "Not signed in", timeout=20, show=lambda: state(driver))
-    assert shown(driver, "account-sign-in-twitch")
-    wait_for("events off", lambda: text(driver, "account-events-twitch").startswith("Sign in to get Twitch's"),
-             show=lambda: text(driver, "account-events-twitch"))
-    s = twitch_status(control_port)
+    wait_for("signed in", lambda: state(driver, platform) == f"Signed in as {who}", show=lambda: state(driver, platform))
+    click(driver, f"account-sign-out-{platform}")
+    wait_for("signed out", lambda: state(driver, platform) == "Not signed in", timeout=20,
+             show=lambda: state(driver, platform))
+    assert shown(driver, f"account-sign-in-{platform}")
+    wait_for("events off", lambda: text(driver, f"account-events-{platform}").startswith(f"Sign in to get {label}'s"),
+             show=lambda: text(driver, f"account-events-{platform}"))
+    s = control(control_port)["accounts"][platform]
     assert (s["state"], s["login"]) == ("signed_out", None), s
+    goto(driver, "alerts")
+    wait_for("sources line", lambda: text(driver, f"alert-source-{platform}") == f"{label}: not signed in",
+             show=lambda: text(driver, "alert-sources"))
+
+
+def test_sign_out(driver, twitch, control_port):
+    sign_out_on_the_card(driver, control_port, "twitch", "Twitch", LOGIN)
     # Signed out at Twitch too: the token revoked there, the event link closed.
     assert twitch.ctl("GET", "requests")["by_route"].get("revoke", 0) >= 1
     wait_for("no subscription left", lambda: not [x for x in twitch.subscriptions() if x.get("status") == "enabled"],
              timeout=20, show=twitch.subscriptions)
-    goto(driver, "alerts")
-    wait_for("sources line", lambda: text(driver, "alert-source-twitch") == "Twitch: not signed in",
-             show=lambda: text(driver, "alert-sources"))
     # Signed out, the Stream info card keeps the saved info and says where to sign in for a category.
     goto(driver, "dashboard")
     wait_for("category hint", lambda: shown(driver, "stream-info-category-hint"), show=lambda: text(driver, "stream-info-card"))
@@ -488,20 +495,9 @@ def test_sign_out(driver, twitch, control_port):
 
 
 def test_sign_out_of_youtube(driver, youtube, control_port):
-    goto(driver, "settings")
-    wait_for("signed in", lambda: state(driver, "youtube") == f"Signed in as {CHANNEL}",
-             show=lambda: state(driver, "youtube"))
-    click(driver, "account-sign-out-youtube")
-    wait_for("signed out", lambda: state(driver, "youtube") == "Not signed in", timeout=20,
-             show=lambda: state(driver, "youtube"))
-    assert shown(driver, "account-sign-in-youtube")
-    wait_for("events off", lambda: text(driver, "account-events-youtube").startswith("Sign in to get YouTube's"),
-             show=lambda: text(driver, "account-events-youtube"))
-    s = youtube_status(control_port)
-    assert (s["state"], s["login"]) == ("signed_out", None), s
+    sign_out_on_the_card(driver, control_port, "youtube", "YouTube", CHANNEL)
     # Revoked at Google (the fake) too; the client stays saved for the next sign-in.
     assert youtube.ctl("GET", "requests")["by_route"].get("revoke", 0) >= 1
+    goto(driver, "settings")
     assert el(driver, "youtube-client-id").get_attribute("value") == youtube.client_id
-    goto(driver, "alerts")
-    wait_for("sources line", lambda: text(driver, "alert-source-youtube") == "YouTube: not signed in",
-             show=lambda: text(driver, "alert-sources"))
+    assert state(driver, "youtube") == "Not signed in"

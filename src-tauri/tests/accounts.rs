@@ -120,16 +120,18 @@ fn field<T: std::fmt::Debug>(r: Result<T, UiError>) -> String {
     }
 }
 
+/// Signed out because the platform's client is not set up.
+fn not_configured(s: &streampai::accounts::AccountStatus) -> bool {
+    s.state == AccountState::SignedOut
+        && s.error.as_ref().map(|e| e.kind) == Some(AccountErrorKind::NotConfigured)
+}
+
 #[test]
 fn sign_in_with_twitch_from_settings_accounts() {
     let rig = rig();
     let twitch = AccountPlatform::Twitch;
 
     // No client id yet: the view says so, sign-in names the field to fill in.
-    let not_configured = |s: &streampai::accounts::AccountStatus| {
-        s.state == AccountState::SignedOut
-            && s.error.as_ref().map(|e| e.kind) == Some(AccountErrorKind::NotConfigured)
-    };
     // (The account publishes its first status once its actor runs.)
     wait_until("not configured", || not_configured(&rig.twitch()), || rig.twitch());
     let view = block(cmd::get_accounts(rig.shell())).unwrap();
@@ -199,11 +201,7 @@ fn the_youtube_client_form_sets_up_youtube_sign_in() {
     let rig = rig();
     let (id, secret) = (rig.youtube.client_id(), rig.youtube.client_secret());
     let youtube = AccountPlatform::Youtube;
-    let not_set_up = |s: &streampai::accounts::AccountStatus| {
-        s.state == AccountState::SignedOut
-            && s.error.as_ref().map(|e| e.kind) == Some(AccountErrorKind::NotConfigured)
-    };
-    wait_until("YouTube not set up", || not_set_up(&rig.youtube()), || rig.youtube());
+    wait_until("YouTube not set up", || not_configured(&rig.youtube()), || rig.youtube());
     let view = block(cmd::get_accounts(rig.shell())).unwrap();
     assert_eq!((view.youtube_client_id.as_str(), view.youtube_client_secret_set), ("", false));
     assert_eq!(field(block(cmd::account_sign_in(rig.shell(), youtube))), "youtube_client_id");
@@ -251,7 +249,7 @@ fn the_youtube_client_form_sets_up_youtube_sign_in() {
     assert_eq!((view.youtube_client_id.as_str(), view.youtube_client_secret_set), ("", false));
     assert_eq!(rig.shell().stored().config.unwrap().youtube.client_secret, None);
     assert_eq!(field(block(cmd::account_sign_in(rig.shell(), youtube))), "youtube_client_id");
-    wait_until("not set up again", || not_set_up(&rig.youtube()), || rig.youtube());
+    wait_until("not set up again", || not_configured(&rig.youtube()), || rig.youtube());
 }
 
 /// The dashboard's Stream info card's commands: field errors name the field, the category search

@@ -25,6 +25,21 @@ import { secretBackend, storeName } from "../secrets";
 const TWITCH_CONSOLE = "https://dev.twitch.tv/console/apps";
 const GOOGLE_CONSOLE = "https://console.cloud.google.com/";
 
+type ClientField = "twitch_client_id" | "youtube_client_id" | "youtube_client_secret";
+
+/** A client form's field (kept across redraws, so typing is never interrupted), its error line
+ * and the engine's rule for it, checked while typing. */
+function checkedInput(field: ClientField, testid: string, errorTestid: string, attrs: Record<string, string>) {
+  const input = h("input", { "data-testid": testid, spellcheck: "false", autocomplete: "off", ...attrs });
+  const error = h("div", { class: "field-error", "data-testid": errorTestid });
+  const check = liveCheck(
+    () => checkField({ field, value: input.value }),
+    (p) => (error.textContent = p ?? ""),
+  );
+  input.addEventListener("input", check.typed);
+  return { input, error, check };
+}
+
 export function accountsSection(ctx: Ctx): { el: HTMLElement; cleanup: () => void } {
   let view: AccountsView | null = null;
   let accounts: AccountsStatus | null = null;
@@ -35,20 +50,15 @@ export function accountsSection(ctx: Ctx): { el: HTMLElement; cleanup: () => voi
   const cards = h("div", { class: "account-cards" });
   const intro = h("p", { class: "muted small" });
 
-  // Twitch's client id form (kept across redraws, so typing is never interrupted).
-  const clientId = h("input", {
-    "data-testid": "twitch-client-id",
+  // Twitch's client id form.
+  const {
+    input: clientId,
+    error: clientIdError,
+    check: clientIdCheck,
+  } = checkedInput("twitch_client_id", "twitch-client-id", "twitch-error-client-id", {
     placeholder: "e.g. wbmytr93xzw8zbg0p1izqyzzc5mbiz",
-    spellcheck: "false",
-    autocomplete: "off",
   });
-  const clientIdError = h("div", { class: "field-error", "data-testid": "twitch-error-client-id" });
   const clientIdResult = h("div", { class: "result", "data-testid": "twitch-client-id-result" });
-  const clientIdCheck = liveCheck(
-    () => checkField({ field: "twitch_client_id", value: clientId.value }),
-    (p) => (clientIdError.textContent = p ?? ""),
-  );
-  clientId.addEventListener("input", clientIdCheck.typed);
   const setup = h(
     "details",
     { class: "account-setup", "data-testid": "account-setup-twitch" },
@@ -72,34 +82,24 @@ export function accountsSection(ctx: Ctx): { el: HTMLElement; cleanup: () => voi
     clientIdResult,
   );
 
-  // YouTube's Google OAuth client form (kept across redraws too). The secret box starts empty:
-  // a saved secret never comes back to the window; empty keeps it.
-  const ytId = h("input", {
-    "data-testid": "youtube-client-id",
+  // YouTube's Google OAuth client form. The secret box starts empty: a saved secret never
+  // comes back to the window; empty keeps it.
+  const {
+    input: ytId,
+    error: ytIdError,
+    check: ytIdCheck,
+  } = checkedInput("youtube_client_id", "youtube-client-id", "youtube-error-client-id", {
     placeholder: "e.g. 1234-abc.apps.googleusercontent.com",
-    spellcheck: "false",
-    autocomplete: "off",
   });
-  const ytSecret = h("input", {
-    "data-testid": "youtube-client-secret",
+  const {
+    input: ytSecret,
+    error: ytSecretError,
+    check: ytSecretCheck,
+  } = checkedInput("youtube_client_secret", "youtube-client-secret", "youtube-error-client-secret", {
     type: "password",
     placeholder: youtubeSecretPlaceholder(null),
-    spellcheck: "false",
-    autocomplete: "off",
   });
-  const ytIdError = h("div", { class: "field-error", "data-testid": "youtube-error-client-id" });
-  const ytSecretError = h("div", { class: "field-error", "data-testid": "youtube-error-client-secret" });
   const ytResult = h("div", { class: "result", "data-testid": "youtube-client-result" });
-  const ytIdCheck = liveCheck(
-    () => checkField({ field: "youtube_client_id", value: ytId.value }),
-    (p) => (ytIdError.textContent = p ?? ""),
-  );
-  const ytSecretCheck = liveCheck(
-    () => checkField({ field: "youtube_client_secret", value: ytSecret.value }),
-    (p) => (ytSecretError.textContent = p ?? ""),
-  );
-  ytId.addEventListener("input", ytIdCheck.typed);
-  ytSecret.addEventListener("input", ytSecretCheck.typed);
   const ytEnv = h("div", { class: "muted small", "data-testid": "youtube-client-env" });
   const ytSetup = h(
     "details",
