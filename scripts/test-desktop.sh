@@ -33,11 +33,11 @@ session() { xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- e2e/sessi
 echo "== keyring: the real Secret Service (gnome-keyring)"
 session cargo test -p streampai-desktop --test keyring -- --include-ignored
 
-echo "== end-to-end: build the app (assets embedded), the fakes (Cloudflare, Twitch) and the engine binary (sync server)"
+echo "== end-to-end: build the app (assets embedded), the fakes (Cloudflare, Twitch + YouTube) and the engine binary (sync server)"
 # `cargo test` rebuilds target/debug/streampai-desktop without the embedded UI: keep a copy.
 cargo build -p streampai-desktop --features tauri/custom-protocol
 cargo build -p fake-cloudflare
-cargo build -p fake-platforms  # the fake Twitch for the accounts e2e test
+cargo build -p fake-platforms  # the fake Twitch and YouTube for the accounts e2e test
 cargo build -p streampai --bin streampai  # `streampai sync-server` for the sync e2e test
 mkdir -p "$target/e2e"
 cp "$target/debug/streampai-desktop" "$target/e2e/streampai-desktop"
@@ -53,7 +53,7 @@ echo "== end-to-end tests: the local relay (ffmpeg → the app's ingest → ngin
 session python3 -m pytest -q -p no:cacheprovider e2e/test_relay.py
 echo "== end-to-end tests: OBS, connected (a real headless OBS on its own Xvfb → the app's ingest → two nginx-rtmp), own session"
 session python3 -m pytest -q -p no:cacheprovider e2e/test_obs.py
-echo "== end-to-end tests: platform accounts (sign in with the fake Twitch, its raid and follow on the Alerts page and the overlay in headless Chromium), own session"
+echo "== end-to-end tests: platform accounts (sign in with the fake Twitch and the fake YouTube, a raid, a follow and a Super Chat on the Alerts page and the overlay in headless Chromium, one title for both), own session"
 session python3 -m pytest -q -p no:cacheprovider e2e/test_accounts.py
 echo "== end-to-end tests: no keyring (plain session, no unlocked Secret Service): the secrets file"
 session --no-keyring python3 -m pytest -q -p no:cacheprovider e2e/test_no_keyring.py

@@ -39,6 +39,7 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             sync::get_sync_status,
             accounts::get_accounts,
             accounts::save_twitch_client_id,
+            accounts::save_youtube_client,
             accounts::account_sign_in,
             accounts::open_sign_in_page,
             accounts::account_sign_out,

@@ -4,6 +4,10 @@
 //! device code and opening Twitch's page (a recorder program instead of a browser), "open the
 //! page again" only while a sign-in waits, the code entered → signed in, sign-out. The tokens
 //! stay in the secret store: never in the settings store, never in an answer to the UI.
+//! YouTube against the in-process fake YouTube: the Google OAuth client's id and secret checked
+//! by the engine's rules (field errors), saved and applied at once (not set up → signed out),
+//! the secret never sent back to the window; the consent page opened, the loopback redirect
+//! completed → signed in as the fake channel.
 //! Unix only: the recorder standing in for the browser is a shell script.
 #![cfg(unix)]
 
@@ -12,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use fake_platforms::twitch::Route;
-use fake_platforms::{FakeTwitch, TwitchOptions};
+use fake_platforms::{FakeTwitch, FakeYouTube, TwitchOptions, YouTubeOptions};
 use streampai::accounts::{AccountErrorKind, AccountPlatform, AccountState};
 use streampai::config::IngestBackend;
 use streampai::secrets::{MemorySecrets, SecretName, SecretStore, SharedSecrets};
@@ -43,6 +47,7 @@ fn wait_until<T: std::fmt::Debug>(what: &str, mut cond: impl FnMut() -> bool, sh
 struct Rig {
     app: App<MockRuntime>,
     fake: FakeTwitch,
+    youtube: FakeYouTube,
     secrets: Arc<MemorySecrets>,
     opened: PathBuf,
     _dir: tempfile::TempDir,
@@ -54,6 +59,9 @@ impl Rig {
     }
     fn twitch(&self) -> streampai::accounts::AccountStatus {
         self.shell().engine.accounts_status().twitch
+    }
+    fn youtube(&self) -> streampai::accounts::AccountStatus {
+        self.shell().engine.accounts_status().youtube
     }
     fn opened(&self) -> Vec<String> {
         std::fs::read_to_string(&self.opened).unwrap_or_default().lines().map(str::to_string).collect()
@@ -76,6 +84,7 @@ fn rig() -> Rig {
         device_interval_secs: 1,
         ..TwitchOptions::default()
     }));
+    let youtube = block(FakeYouTube::start(YouTubeOptions::default()));
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config::for_user("desk");
     config.control.listen = "127.0.0.1:0".into();
@@ -86,6 +95,9 @@ fn rig() -> Rig {
     config.twitch.auth_url = fake.auth_url();
     config.twitch.api_url = fake.api_url();
     config.twitch.eventsub_url = fake.eventsub_url();
+    config.youtube.auth_url = youtube.auth_url();
+    config.youtube.token_url = youtube.token_url();
+    config.youtube.api_url = youtube.api_url();
     let secrets = Arc::new(MemorySecrets::new());
     let shared: SharedSecrets = secrets.clone();
     let boot = Boot { data_dir: dir.path().to_path_buf(), seed: None };
@@ -98,7 +110,7 @@ fn rig() -> Rig {
         .events(tauri_specta::collect_events![streampai_desktop::bridge::EngineEvent])
         .mount_events(app.handle());
     setup::install(app.handle(), shell, false);
-    Rig { app, fake, secrets, opened, _dir: dir }
+    Rig { app, fake, youtube, secrets, opened, _dir: dir }
 }
 
 fn field<T: std::fmt::Debug>(r: Result<T, UiError>) -> String {
@@ -108,16 +120,18 @@ fn field<T: std::fmt::Debug>(r: Result<T, UiError>) -> String {
     }
 }
 
+/// Signed out because the platform's client is not set up.
+fn not_configured(s: &streampai::accounts::AccountStatus) -> bool {
+    s.state == AccountState::SignedOut
+        && s.error.as_ref().map(|e| e.kind) == Some(AccountErrorKind::NotConfigured)
+}
+
 #[test]
 fn sign_in_with_twitch_from_settings_accounts() {
     let rig = rig();
     let twitch = AccountPlatform::Twitch;
 
     // No client id yet: the view says so, sign-in names the field to fill in.
-    let not_configured = |s: &streampai::accounts::AccountStatus| {
-        s.state == AccountState::SignedOut
-            && s.error.as_ref().map(|e| e.kind) == Some(AccountErrorKind::NotConfigured)
-    };
     // (The account publishes its first status once its actor runs.)
     wait_until("not configured", || not_configured(&rig.twitch()), || rig.twitch());
     let view = block(cmd::get_accounts(rig.shell())).unwrap();
@@ -180,6 +194,62 @@ fn sign_in_with_twitch_from_settings_accounts() {
     assert_eq!((view.status.twitch.state, view.status.twitch.login), (AccountState::SignedOut, None));
     assert!(rig.secrets.get(&SecretName::TwitchTokens).unwrap().is_none());
     assert!(rig.fake.requests().get(&Route::Revoke).is_some_and(|n| *n >= 1), "revoked at Twitch");
+}
+
+#[test]
+fn the_youtube_client_form_sets_up_youtube_sign_in() {
+    let rig = rig();
+    let (id, secret) = (rig.youtube.client_id(), rig.youtube.client_secret());
+    let youtube = AccountPlatform::Youtube;
+    wait_until("YouTube not set up", || not_configured(&rig.youtube()), || rig.youtube());
+    let view = block(cmd::get_accounts(rig.shell())).unwrap();
+    assert_eq!((view.youtube_client_id.as_str(), view.youtube_client_secret_set), ("", false));
+    assert_eq!(field(block(cmd::account_sign_in(rig.shell(), youtube))), "youtube_client_id");
+
+    // Refused by the engine's rules, each naming its field: nothing applied or stored.
+    let save =
+        |id: &str, secret: &str| block(cmd::save_youtube_client(rig.shell(), id.into(), secret.into()));
+    assert_eq!(field(save("my client id", &secret)), "youtube_client_id");
+    assert_eq!(field(save(&id, "")), "youtube_client_secret");
+    assert_eq!(field(save(&id, "GOCSPX with spaces")), "youtube_client_secret");
+    assert_eq!(rig.shell().engine.config().youtube.client_id, None);
+    assert!(rig.shell().stored().config.is_none());
+
+    // Saved: in force and in the settings store; the window gets the id back, not the secret.
+    let view = save(&format!(" {id} "), &format!("{secret} ")).unwrap();
+    assert_eq!((view.youtube_client_id.as_str(), view.youtube_client_secret_set), (id.as_str(), true));
+    assert!(!serde_json::to_string(&view).unwrap().contains(&secret), "the secret went back to the window");
+    let in_force = rig.shell().engine.config().youtube.clone();
+    assert_eq!((in_force.client_id(), in_force.client_secret()), (Some(id.as_str()), Some(secret.as_str())));
+    let stored = rig.shell().stored().config.unwrap().youtube;
+    assert_eq!((stored.client_id(), stored.client_secret()), (Some(id.as_str()), Some(secret.as_str())));
+    // The card goes from "not set up" to "not signed in" at once: it reads the saved client from
+    // the view (the engine's own status keeps its `not_configured` until the next attempt).
+    assert_eq!(view.status.youtube.state, AccountState::SignedOut);
+    // Saving the id alone keeps the saved secret.
+    save(&id, "").unwrap();
+    assert_eq!(rig.shell().engine.config().youtube.client_secret(), Some(secret.as_str()));
+
+    // Sign in: Google's consent page opened; the fake approves at once and redirects to the
+    // engine's loopback listener (here: followed by this test, as the browser would).
+    let answer = block(cmd::account_sign_in(rig.shell(), youtube)).unwrap();
+    assert_eq!((answer.prompt.as_ref(), answer.open_error.as_ref()), (None, None));
+    assert!(answer.page.starts_with(&rig.youtube.auth_url()), "{answer:?}");
+    wait_until("the page opened", || rig.opened() == vec![answer.page.clone()], || rig.opened());
+    assert_eq!(rig.youtube().state, AccountState::Pending);
+    let done = block(reqwest::get(&answer.page)).unwrap();
+    assert!(done.status().is_success(), "{:?}", done.status());
+    wait_until("signed in", || rig.youtube().state == AccountState::SignedIn, || rig.youtube());
+    assert_eq!(rig.youtube().login.as_deref(), Some("Streampai Tester"));
+    assert!(rig.secrets.get(&SecretName::YoutubeTokens).unwrap().is_some());
+
+    // Both empty: the client is removed (and with it YouTube sign-in).
+    block(cmd::account_sign_out(rig.shell(), youtube)).unwrap();
+    let view = save(" ", "").unwrap();
+    assert_eq!((view.youtube_client_id.as_str(), view.youtube_client_secret_set), ("", false));
+    assert_eq!(rig.shell().stored().config.unwrap().youtube.client_secret, None);
+    assert_eq!(field(block(cmd::account_sign_in(rig.shell(), youtube))), "youtube_client_id");
+    wait_until("not set up again", || not_configured(&rig.youtube()), || rig.youtube());
 }
 
 /// The dashboard's Stream info card's commands: field errors name the field, the category search

@@ -4,12 +4,15 @@ import {
   accountWords,
   alertSource,
   alertSourcesWords,
+  clientSaved,
   eventsWords,
   expiresWords,
   feedsAlerts,
   reduceAccounts,
+  youtubeClientSavedWords,
+  youtubeSecretPlaceholder,
 } from "./accounts";
-import type { AccountsStatus, AccountStatus, Event, EventsStatus } from "./bindings";
+import type { AccountsStatus, AccountStatus, AccountsView, Event, EventsStatus } from "./bindings";
 
 const events = (over: Partial<EventsStatus> = {}): EventsStatus => ({ state: "off", subscriptions: 0, error: null, ...over });
 const acct = (over: Partial<AccountStatus> = {}): AccountStatus => ({
@@ -57,12 +60,47 @@ describe("account state in words", () => {
     const s = acct({ error: { kind: "not_configured", message: "set [twitch] client_id" } });
     expect(accountWords("Twitch", s, false)).toMatchObject({
       text: "Not set up: Twitch sign-in needs the client id of your Twitch app",
-      detail: "set [twitch] client_id",
+      // The card's form says what to do; the engine's config keys are not repeated under it.
+      detail: null,
     });
     // The engine keeps reporting not_configured until the next attempt: saved means ready.
     expect(accountWords("Twitch", s, true).text).toBe("Not signed in");
     // Before the engine's first status: no error yet, still not set up.
     expect(accountWords("Twitch", acct(), false).text).toBe("Not set up: Twitch sign-in needs the client id of your Twitch app");
+  });
+
+  it("asks YouTube for its Google OAuth client, id and secret both", () => {
+    const s = acct({ error: { kind: "not_configured", message: "set [youtube] client_id and client_secret" } });
+    expect(accountWords("YouTube", s, false)).toMatchObject({
+      text: "Not set up: YouTube sign-in needs the client id and secret of your Google OAuth client",
+      tone: "off",
+      action: "sign_in",
+    });
+    expect(accountWords("YouTube", s, true).text).toBe("Not signed in");
+  });
+
+  it("counts a client as saved only when the form has all it needs", () => {
+    const view = (over: Partial<AccountsView> = {}): AccountsView => ({
+      twitch_client_id: "",
+      twitch_client_id_from_env: false,
+      youtube_client_id: "",
+      youtube_client_secret_set: false,
+      youtube_client_from_env: false,
+      status: { twitch: acct(), youtube: acct() },
+      ...over,
+    });
+    expect(clientSaved("twitch", null)).toBe(false);
+    expect(clientSaved("twitch", view({ twitch_client_id: "abc" }))).toBe(true);
+    expect(clientSaved("youtube", view({ twitch_client_id: "abc" }))).toBe(false);
+    // YouTube needs the secret too: an id alone is not enough (the engine would refuse).
+    expect(clientSaved("youtube", view({ youtube_client_id: "1-a.apps.googleusercontent.com" }))).toBe(false);
+    const yt = view({ youtube_client_id: "1-a.apps.googleusercontent.com", youtube_client_secret_set: true });
+    expect(clientSaved("youtube", yt)).toBe(true);
+    expect(youtubeClientSavedWords(yt)).toBe("Saved. You can sign in now.");
+    expect(youtubeClientSavedWords(view())).toBe("Client removed: no YouTube sign-in.");
+    // A saved secret is never shown: the empty box says it is kept.
+    expect(youtubeSecretPlaceholder(yt)).toBe("saved (leave empty to keep it)");
+    expect(youtubeSecretPlaceholder(view())).toMatch(/^e\.g\. GOCSPX-/);
   });
 
   it("keeps the login when signed in but needing attention", () => {
@@ -90,6 +128,14 @@ describe("the event feed in words", () => {
     expect(eventsWords("Twitch", events({ state: "connecting" }), true).tone).toBe("pending");
     expect(eventsWords("Twitch", events(), false).text).toContain("Sign in to get Twitch's follows");
     expect(eventsWords("YouTube", events(), false).text).toBe("Sign in to get YouTube's Super Chats, Super Stickers and memberships as alerts.");
+    // YouTube: one live chat, no event types to count; none live yet is a wait, not a fault.
+    expect(eventsWords("YouTube", events({ state: "connected", subscriptions: 1 }), true)).toEqual({
+      text: "Receiving YouTube events from the live chat as alerts",
+      tone: "ok",
+    });
+    expect(eventsWords("YouTube", events({ state: "connecting" }), true).text).toBe(
+      "Waiting for a live broadcast on YouTube: its live chat brings the alerts",
+    );
   });
 });
 

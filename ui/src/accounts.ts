@@ -1,7 +1,15 @@
 // Platform accounts in words: the sign-in state, the event feed, which platforms feed alerts, and
 // where an alert came from. The engine's status (`accounts` in the status, `account_status`
 // events) is the only source; nothing here keeps state.
-import type { AccountPlatform, AccountsStatus, AccountStatus, Alert, Event, EventsStatus } from "./bindings";
+import type {
+  AccountPlatform,
+  AccountsStatus,
+  AccountStatus,
+  AccountsView,
+  Alert,
+  Event,
+  EventsStatus,
+} from "./bindings";
 
 /** The platforms one can sign in to, in display order, with their names. A platform shows up
  * once the engine reports it in `accounts` (YouTube joins when the engine has it). */
@@ -32,6 +40,32 @@ export function reduceAccounts(status: AccountsStatus, event: Event): AccountsSt
 
 export type Tone = "ok" | "pending" | "warn" | "off";
 
+/** What a platform's sign-in needs set up first: Twitch an app's client id, YouTube a Google
+ * OAuth client (its id and secret). */
+const SETUP_NEEDS: Record<string, string> = {
+  Twitch: "the client id of your Twitch app",
+  YouTube: "the client id and secret of your Google OAuth client",
+};
+
+/** The platform's app (client) is saved in Settings: Twitch's client id; YouTube's client id
+ * and its secret. The view says so before the engine's status catches up. */
+export function clientSaved(id: string, view: AccountsView | null): boolean {
+  if (!view) return false;
+  if (id === "twitch") return view.twitch_client_id !== "";
+  if (id === "youtube") return view.youtube_client_id !== "" && view.youtube_client_secret_set;
+  return true;
+}
+
+/** The YouTube client form's answer to a Save: what was saved, in words. */
+export function youtubeClientSavedWords(view: AccountsView): string {
+  return clientSaved("youtube", view) ? "Saved. You can sign in now." : "Client removed: no YouTube sign-in.";
+}
+
+/** The secret box's placeholder: a saved secret is never shown, only that there is one. */
+export function youtubeSecretPlaceholder(view: AccountsView | null): string {
+  return view?.youtube_client_secret_set ? "saved (leave empty to keep it)" : "e.g. GOCSPX-…";
+}
+
 /** What the card offers: sign in, sign out, or (while a code waits) cancel by signing out. */
 export type AccountAction = "sign_in" | "sign_out" | "cancel";
 
@@ -45,7 +79,7 @@ export interface AccountWords {
 }
 
 /**
- * An account's state in words. `configured`: the client id is saved (the engine reports
+ * An account's state in words. `configured`: the client is saved (the engine reports
  * `not_configured` until the next sign-in attempt even after it was saved).
  */
 export function accountWords(label: string, s: AccountStatus, configured: boolean): AccountWords {
@@ -70,7 +104,9 @@ export function accountWords(label: string, s: AccountStatus, configured: boolea
   }
   const signIn = (text: string, tone: Tone = "warn"): AccountWords => ({ text, detail, tone, action: "sign_in" });
   if (!configured && (!s.error || s.error.kind === "not_configured")) {
-    return { text: `Not set up: ${label} sign-in needs the client id of your ${label} app`, detail, tone: "off", action: "sign_in" };
+    // The card's setup form says how; the engine's words (which config keys) are not repeated.
+    const needs = SETUP_NEEDS[label] ?? `the client id of your ${label} app`;
+    return { text: `Not set up: ${label} sign-in needs ${needs}`, detail: null, tone: "off", action: "sign_in" };
   }
   switch (s.error?.kind) {
     case undefined:
@@ -120,6 +156,14 @@ const EVENT_KINDS: Record<string, string> = {
 export function eventsWords(label: string, e: EventsStatus, signedIn: boolean): { text: string; tone: Tone } {
   if (!signedIn) return { text: `Sign in to get ${label}'s ${EVENT_KINDS[label] ?? "events"} as alerts.`, tone: "off" };
   const why = e.error ? `: ${e.error.message}` : "";
+  // YouTube has no event subscriptions: its events are the live broadcast's chat, read while
+  // one is live (none live yet: "connecting").
+  if (label === "YouTube" && e.state === "connected") {
+    return { text: `Receiving YouTube events from the live chat as alerts${why}`, tone: e.error ? "warn" : "ok" };
+  }
+  if (label === "YouTube" && e.state === "connecting") {
+    return { text: "Waiting for a live broadcast on YouTube: its live chat brings the alerts", tone: "pending" };
+  }
   switch (e.state) {
     case "connected":
       return {

@@ -259,6 +259,18 @@ async saveTwitchClientId(clientId: string) : Promise<Result<AccountsView, UiErro
 }
 },
 /**
+ * Saves `[youtube] client_id` and `client_secret` (applied at once, like Twitch's client id).
+ * Both empty removes the client; an empty secret keeps the saved one for the same client id.
+ */
+async saveYoutubeClient(clientId: string, clientSecret: string) : Promise<Result<AccountsView, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("save_youtube_client", { clientId, clientSecret }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
  * "Sign in with …": the engine asks the platform for a code (the same one again while a
  * sign-in is pending) and waits for it to be entered; the platform's page opens in the browser.
  */
@@ -660,6 +672,19 @@ twitch_client_id: string;
  */
 twitch_client_id_from_env: boolean; 
 /**
+ * `[youtube] client_id` as set (empty: none, no YouTube sign-in).
+ */
+youtube_client_id: string; 
+/**
+ * `[youtube] client_secret` is set (the secret itself never goes back to the window).
+ */
+youtube_client_secret_set: boolean; 
+/**
+ * `STREAMPAI_YOUTUBE_CLIENT_ID` or `_SECRET` is set: it replaces the saved value at every
+ * launch.
+ */
+youtube_client_from_env: boolean; 
+/**
  * Every account's sign-in state, login, last problem and event feed.
  */
 status: AccountsStatus }
@@ -1015,7 +1040,16 @@ export type FieldCheck = { field: "platform_name"; value: string } |
 /**
  * A Twitch app's client id (`[twitch] client_id`); empty is fine (no Twitch sign-in).
  */
-{ field: "twitch_client_id"; value: string }
+{ field: "twitch_client_id"; value: string } | 
+/**
+ * A Google OAuth client's id (`[youtube] client_id`); empty is fine (no YouTube sign-in).
+ */
+{ field: "youtube_client_id"; value: string } | 
+/**
+ * That client's secret as typed; empty is fine (keeps the saved one, or none). Its words
+ * never echo it.
+ */
+{ field: "youtube_client_secret"; value: string }
 /**
  * The Settings page's general section.
  */

@@ -48,6 +48,15 @@ pub enum FieldCheck {
     TwitchClientId {
         value: String,
     },
+    /// A Google OAuth client's id (`[youtube] client_id`); empty is fine (no YouTube sign-in).
+    YoutubeClientId {
+        value: String,
+    },
+    /// That client's secret as typed; empty is fine (keeps the saved one, or none). Its words
+    /// never echo it.
+    YoutubeClientSecret {
+        value: String,
+    },
 }
 
 /// What is wrong with the field, in words, or `null`.
@@ -66,6 +75,12 @@ pub fn check_field(check: FieldCheck) -> Option<String> {
         FieldCheck::ObsPassword { value } => fields::obs_password_problem(&value),
         FieldCheck::TwitchClientId { value } => (!value.trim().is_empty())
             .then(|| streampai::accounts::twitch_client_id_problem(&value))
+            .flatten(),
+        FieldCheck::YoutubeClientId { value } => (!value.trim().is_empty())
+            .then(|| streampai::accounts::youtube_client_id_problem(&value))
+            .flatten(),
+        FieldCheck::YoutubeClientSecret { value } => (!value.trim().is_empty())
+            .then(|| streampai::accounts::youtube_client_secret_problem(&value))
             .flatten(),
     }
 }
@@ -124,6 +139,15 @@ mod tests {
         assert_eq!(client_id(" wbmytr93xzw8zbg0p1izqyzzc5mbiz "), None);
         assert_eq!(client_id(""), None, "empty: no Twitch sign-in");
         assert!(client_id("abc/def").unwrap().contains("not a Twitch client id"));
+        let yt_id = |v: &str| check_field(FieldCheck::YoutubeClientId { value: v.into() });
+        assert_eq!(yt_id(" 1234-abc.apps.googleusercontent.com "), None);
+        assert_eq!(yt_id(""), None, "empty: no YouTube sign-in");
+        assert!(yt_id("my client").unwrap().contains("not a Google OAuth client id"));
+        let yt_secret = |v: &str| check_field(FieldCheck::YoutubeClientSecret { value: v.into() });
+        assert_eq!(yt_secret("GOCSPX-abc_DEF123"), None);
+        assert_eq!(yt_secret(""), None, "empty: the saved one stays");
+        let words = yt_secret("GOCSPX has spaces").unwrap();
+        assert!(!words.contains("GOCSPX"), "the secret is never echoed: {words}");
         assert_eq!(platform_presets().len(), 5);
         assert!(platform_presets().iter().all(|p| (p.url.is_none()) == (p.kind == PlatformKind::Custom)));
     }

@@ -1,14 +1,19 @@
-// Settings › Accounts: one card per platform account (Twitch now; YouTube joins once the engine
-// reports it). Twitch: its app's client id (checked by the engine's rule while typing), "Sign in
-// with Twitch" (the code shown big with Copy, Twitch's page opened in the browser), the state in
-// words live from the engine (`account_status` events), Sign out, and the event feed.
+// Settings › Accounts: one card per platform account the engine reports (Twitch, YouTube).
+// Twitch: its app's client id (checked by the engine's rule while typing), "Sign in with Twitch"
+// (the code shown big with Copy, Twitch's page opened in the browser). YouTube: its Google OAuth
+// client's id and secret (the engine's rules while typing; the saved secret is never shown), "Sign
+// in with YouTube" (Google's page opened in the browser, which comes back to the engine). Both:
+// the state in words live from the engine (`account_status` events), Sign out, the event feed.
 import { call, CommandError, commands, messageOf } from "../api";
 import {
   accountEntries,
   accountWords,
+  clientSaved,
   eventsWords,
   expiresWords,
   reduceAccounts,
+  youtubeClientSavedWords,
+  youtubeSecretPlaceholder,
 } from "../accounts";
 import type { AccountPlatform, AccountsStatus, AccountStatus, AccountsView, SignInView } from "../bindings";
 import { checkField, liveCheck } from "../checks";
@@ -18,6 +23,22 @@ import type { Ctx } from "../main";
 import { secretBackend, storeName } from "../secrets";
 
 const TWITCH_CONSOLE = "https://dev.twitch.tv/console/apps";
+const GOOGLE_CONSOLE = "https://console.cloud.google.com/";
+
+type ClientField = "twitch_client_id" | "youtube_client_id" | "youtube_client_secret";
+
+/** A client form's field (kept across redraws, so typing is never interrupted), its error line
+ * and the engine's rule for it, checked while typing. */
+function checkedInput(field: ClientField, testid: string, errorTestid: string, attrs: Record<string, string>) {
+  const input = h("input", { "data-testid": testid, spellcheck: "false", autocomplete: "off", ...attrs });
+  const error = h("div", { class: "field-error", "data-testid": errorTestid });
+  const check = liveCheck(
+    () => checkField({ field, value: input.value }),
+    (p) => (error.textContent = p ?? ""),
+  );
+  input.addEventListener("input", check.typed);
+  return { input, error, check };
+}
 
 export function accountsSection(ctx: Ctx): { el: HTMLElement; cleanup: () => void } {
   let view: AccountsView | null = null;
@@ -29,20 +50,15 @@ export function accountsSection(ctx: Ctx): { el: HTMLElement; cleanup: () => voi
   const cards = h("div", { class: "account-cards" });
   const intro = h("p", { class: "muted small" });
 
-  // Twitch's client id form (kept across redraws, so typing is never interrupted).
-  const clientId = h("input", {
-    "data-testid": "twitch-client-id",
+  // Twitch's client id form.
+  const {
+    input: clientId,
+    error: clientIdError,
+    check: clientIdCheck,
+  } = checkedInput("twitch_client_id", "twitch-client-id", "twitch-error-client-id", {
     placeholder: "e.g. wbmytr93xzw8zbg0p1izqyzzc5mbiz",
-    spellcheck: "false",
-    autocomplete: "off",
   });
-  const clientIdError = h("div", { class: "field-error", "data-testid": "twitch-error-client-id" });
   const clientIdResult = h("div", { class: "result", "data-testid": "twitch-client-id-result" });
-  const clientIdCheck = liveCheck(
-    () => checkField({ field: "twitch_client_id", value: clientId.value }),
-    (p) => (clientIdError.textContent = p ?? ""),
-  );
-  clientId.addEventListener("input", clientIdCheck.typed);
   const setup = h(
     "details",
     { class: "account-setup", "data-testid": "account-setup-twitch" },
@@ -66,6 +82,58 @@ export function accountsSection(ctx: Ctx): { el: HTMLElement; cleanup: () => voi
     clientIdResult,
   );
 
+  // YouTube's Google OAuth client form. The secret box starts empty: a saved secret never
+  // comes back to the window; empty keeps it.
+  const {
+    input: ytId,
+    error: ytIdError,
+    check: ytIdCheck,
+  } = checkedInput("youtube_client_id", "youtube-client-id", "youtube-error-client-id", {
+    placeholder: "e.g. 1234-abc.apps.googleusercontent.com",
+  });
+  const {
+    input: ytSecret,
+    error: ytSecretError,
+    check: ytSecretCheck,
+  } = checkedInput("youtube_client_secret", "youtube-client-secret", "youtube-error-client-secret", {
+    type: "password",
+    placeholder: youtubeSecretPlaceholder(null),
+  });
+  const ytResult = h("div", { class: "result", "data-testid": "youtube-client-result" });
+  const ytEnv = h("div", { class: "muted small", "data-testid": "youtube-client-env" });
+  const ytSetup = h(
+    "details",
+    { class: "account-setup", "data-testid": "account-setup-youtube" },
+    h("summary", {}, "Google OAuth client (client id and secret)"),
+    h(
+      "ol",
+      { class: "muted small" },
+      h("li", {}, "At ", h("code", {}, GOOGLE_CONSOLE), " pick a project and enable the YouTube Data API v3."),
+      h("li", {}, "Set up its OAuth consent screen (while in Testing, add your Google account as a test user)."),
+      h("li", {}, "Create an OAuth client ID of type ", h("strong", {}, "Desktop app"), " and paste its Client ID and Client secret here."),
+    ),
+    h("label", {}, "Client id"),
+    h("div", { class: "row" }, ytId),
+    ytIdError,
+    h("label", {}, "Client secret"),
+    h(
+      "div",
+      { class: "row" },
+      ytSecret,
+      h("button", { "data-testid": "youtube-client-save", onclick: () => void saveYouTubeClient() }, "Save"),
+    ),
+    ytSecretError,
+    h(
+      "div",
+      { class: "muted small", "data-testid": "youtube-secret-note" },
+      "Google treats a Desktop app client's secret as not confidential (it ships with every installed app): " +
+        "Streampai keeps it in its settings file, never in logs.",
+    ),
+    ytEnv,
+    ytResult,
+  );
+  const setups: Partial<Record<string, HTMLDetailsElement>> = { twitch: setup, youtube: ytSetup };
+
   const results: Partial<Record<string, HTMLElement>> = {};
   const resultFor = (id: string) =>
     (results[id] ??= h("div", { class: "result", "data-testid": `account-result-${id}` }));
@@ -74,12 +142,9 @@ export function accountsSection(ctx: Ctx): { el: HTMLElement; cleanup: () => voi
     el.textContent = text;
   };
 
-  // Twitch's client id is the form's; the other platforms' setup is the config's (the engine says
-  // `not_configured` until it is there).
-  const configured = (id: string) =>
-    id === "twitch"
-      ? (view?.twitch_client_id ?? "") !== ""
-      : (accounts as unknown as Partial<Record<string, AccountStatus>> | null)?.[id]?.error?.kind !== "not_configured";
+  // Set up when the form's client is saved (the engine's status says `not_configured` until
+  // the next attempt).
+  const configured = (id: string) => clientSaved(id, view);
 
   const act = async (id: AccountPlatform, label: string, f: () => Promise<void>) => {
     if (busy) return;
@@ -93,6 +158,9 @@ export function accountsSection(ctx: Ctx): { el: HTMLElement; cleanup: () => voi
       if (field === "twitch_client_id") {
         setup.open = true;
         clientIdError.textContent = messageOf(e);
+      } else if (field === "youtube_client_id" || field === "youtube_client_secret") {
+        ytSetup.open = true;
+        (field === "youtube_client_id" ? ytIdError : ytSecretError).textContent = messageOf(e);
       }
       outcome(resultFor(id), false, `${label}: ${messageOf(e)}`);
     } finally {
@@ -145,10 +213,36 @@ export function accountsSection(ctx: Ctx): { el: HTMLElement; cleanup: () => voi
     }
   };
 
+  const saveYouTubeClient = async () => {
+    ytIdError.textContent = "";
+    ytSecretError.textContent = "";
+    const [idProblem, secretProblem] = await Promise.all([ytIdCheck.now(), ytSecretCheck.now()]);
+    if (idProblem || secretProblem) {
+      outcome(ytResult, false, `Check the client ${idProblem ? "id" : "secret"} above.`);
+      return;
+    }
+    try {
+      setView(await call(commands.saveYoutubeClient(ytId.value.trim(), ytSecret.value.trim())));
+      ytSecret.value = "";
+      outcome(ytResult, true, youtubeClientSavedWords(view!));
+    } catch (e) {
+      // A field's problem is shown under the field (once); anything else here.
+      const field = e instanceof CommandError ? errorField(e.error) : null;
+      if (field === "youtube_client_id" || field === "youtube_client_secret") {
+        (field === "youtube_client_id" ? ytIdError : ytSecretError).textContent = messageOf(e);
+        outcome(ytResult, false, `Check the client ${field === "youtube_client_id" ? "id" : "secret"} above.`);
+      } else {
+        outcome(ytResult, false, messageOf(e));
+      }
+    }
+  };
+
   const setView = (v: AccountsView) => {
     view = v;
     accounts = v.status;
     clientId.value = v.twitch_client_id;
+    ytId.value = v.youtube_client_id;
+    ytSecret.placeholder = youtubeSecretPlaceholder(v);
     draw();
   };
 
@@ -224,7 +318,7 @@ export function accountsSection(ctx: Ctx): { el: HTMLElement; cleanup: () => voi
       pending,
       h("div", { class: "row" }, buttons),
       h("div", { class: `small account-events ${events.tone}`, "data-testid": `account-events-${id}` }, events.text),
-      id === "twitch" ? setup : null,
+      setups[id] ?? null,
       h("p", { class: "muted small", "data-testid": `account-replay-note-${id}` }, `Events sent while the app is not connected to ${label} are not replayed by ${label}.`),
       resultFor(id),
     );
@@ -232,7 +326,7 @@ export function accountsSection(ctx: Ctx): { el: HTMLElement; cleanup: () => voi
 
   const draw = () => {
     intro.textContent =
-      "Sign in to your platforms: their follows, subs, cheers and raids become alerts (the same queue, moderation and " +
+      "Sign in to your platforms: their follows, subs, cheers, raids and Super Chats become alerts (the same queue, moderation and " +
       `OBS overlay as every alert). Sign-ins are kept in ${store} only; Streampai never sees your password.`;
     if (!accounts) return fill(cards, h("p", { class: "muted" }, "Loading…"));
     const entries = accountEntries(accounts);
@@ -242,20 +336,12 @@ export function accountsSection(ctx: Ctx): { el: HTMLElement; cleanup: () => voi
         ? "STREAMPAI_TWITCH_CLIENT_ID is set: it replaces this client id at every launch."
         : "";
     }
-    if (!configured("twitch")) setup.open = true;
-    fill(
-      cards,
-      entries.map((e) => card(e.id, e.label, e.status)),
-      entries.some((e) => e.id === ("youtube" as AccountPlatform))
-        ? null
-        : h(
-            "div",
-            { class: "account-card tone-off later", "data-testid": "account-card-youtube" },
-            h("div", { class: "account-head" }, h("span", { class: "badge src-youtube" }, "YouTube"), h("span", { class: "dot" })),
-            h("div", { class: "account-state off" }, "Not available in this version yet"),
-            h("p", { class: "muted small" }, "YouTube sign-in (Super Chats, members) comes with a later update."),
-          ),
-    );
+    ytEnv.textContent = view?.youtube_client_from_env
+      ? "STREAMPAI_YOUTUBE_CLIENT_ID or _SECRET is set: it replaces what is saved here at every launch."
+      : "";
+    // Until the first view: nothing is known to be saved, the forms stay as they are.
+    if (view) for (const id of ["twitch", "youtube"]) if (!configured(id)) setups[id]!.open = true;
+    fill(cards, entries.map((e) => card(e.id, e.label, e.status)));
   };
 
   const el = h(
@@ -281,7 +367,8 @@ export function accountsSection(ctx: Ctx): { el: HTMLElement; cleanup: () => voi
     accounts = reduceAccounts(accounts, ev);
     if (ev.status.state !== "pending") delete prompts[ev.platform];
     // Signed in: the app's setup has done its job, fold it away.
-    if (ev.platform === "twitch" && ev.status.state === "signed_in" && was !== "signed_in") setup.open = false;
+    const form = setups[ev.platform];
+    if (form && ev.status.state === "signed_in" && was !== "signed_in") form.open = false;
     draw();
   });
   return { el, cleanup: off };
