@@ -26,8 +26,9 @@ impl Engine {
         }
     }
 
-    /// Apply a new config. While the stream is on air only platforms' `enabled` flags, `[sync]`
-    /// and `[obs]` may change (applied live: `[obs]` reconnects the OBS link); anything else needs the stream stopped. Otherwise the
+    /// Apply a new config. While the stream is on air only platforms' `enabled` flags, `[sync]`,
+    /// `[obs]`, `[twitch]` and `[youtube]` may change (applied live: `[obs]` reconnects the OBS
+    /// link, the accounts re-check their state); anything else needs the stream stopped. Otherwise the
     /// user's tree is rebuilt from the new config (queued alerts and known outputs are kept) and
     /// started again if someone is present. A changed `[sync]` restarts (or stops) the sync
     /// client without touching the tree. Sends [`Event::ConfigChanged`] when anything changed.
@@ -56,9 +57,12 @@ impl Engine {
             );
         let sync_changed = new.sync != old.sync;
         let obs_changed = new.obs != old.obs;
+        let accounts_changed = new.twitch != old.twitch || new.youtube != old.youtube;
         let mut same_but_enabled = new.clone();
         same_but_enabled.sync = old.sync.clone();
         same_but_enabled.obs = old.obs.clone();
+        same_but_enabled.twitch = old.twitch.clone();
+        same_but_enabled.youtube = old.youtube.clone();
         for p in same_but_enabled.platforms.iter_mut() {
             if let Some(o) = old.platforms.iter().find(|o| o.name == p.name) {
                 p.enabled = o.enabled;
@@ -69,11 +73,15 @@ impl Engine {
             for p in &new.platforms {
                 current.set_platform_enabled(&p.name, p.enabled).await?;
             }
-            if sync_changed || obs_changed {
-                // The tree reads `[sync]` not at all and `[obs]` at each use: change them in place.
+            if sync_changed || obs_changed || accounts_changed {
+                // The tree reads `[sync]`, `[twitch]` and `[youtube]` not at all (the accounts
+                // and their event readers are root children that read them at each use) and
+                // `[obs]` at each use: change them in place, live or not.
                 let mut cfg = (*current.config()).clone();
                 cfg.sync = new.sync.clone();
                 cfg.obs = new.obs.clone();
+                cfg.twitch = new.twitch.clone();
+                cfg.youtube = new.youtube.clone();
                 current.replace_config_outside_tree(Arc::new(cfg));
             }
             if sync_changed {
