@@ -152,3 +152,48 @@ async fn the_key_is_fetched_from_the_public_key_url_and_until_then_kick_gets_503
     assert_eq!(status, 200, "the key from the public-key endpoint verifies the fake's signatures");
     srv.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_rotated_key_is_fetched_again_and_forgeries_cannot_make_the_server_call_kick_over_and_over() {
+    let kick = FakeKick::start().await;
+    let srv =
+        start_with(ServerConfig { kick_public_key_url: Some(kick.public_key_url()), ..fast_config() }).await;
+    let to = url(srv.local_addr(), "alice");
+    let follow = example("channel.followed", CHANNEL, Some("Ann"), 0);
+    let mut status = 0;
+    for _ in 0..200 {
+        status = one(kick.deliver(&to, "channel.followed", &follow).await).status;
+        if status != 503 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(status, 200, "the first key loaded");
+    let fetches = kick.key_fetches();
+
+    // Kick rotates its key: the next genuine delivery fails with the old key, the server fetches
+    // the new one once and the delivery passes.
+    kick.rotate_key();
+    let d = one(kick
+        .deliver(&to, "channel.followed", &example("channel.followed", CHANNEL, Some("Bo"), 1))
+        .await);
+    assert_eq!(d.status, 200, "a delivery under Kick's new key: {:?}", d.body);
+    assert_eq!(kick.key_fetches(), fetches + 1, "one fetch for the rotation");
+
+    // Forgeries right after: refused, and no further call to Kick within the refetch interval.
+    for i in 0..5 {
+        kick.push_fault(KickFault::BadSignature);
+        let d = one(kick
+            .deliver(&to, "channel.followed", &example("channel.followed", CHANNEL, Some("X"), i))
+            .await);
+        assert_eq!(d.status, 401, "{:?}", d.body);
+    }
+    assert_eq!(kick.key_fetches(), fetches + 1, "forged signatures made no more fetches");
+    // Genuine deliveries go on with the new key.
+    let d = one(kick
+        .deliver(&to, "channel.followed", &example("channel.followed", CHANNEL, Some("Cy"), 9))
+        .await);
+    assert_eq!(d.status, 200, "{:?}", d.body);
+    srv.shutdown().await;
+    kick.shutdown().await;
+}

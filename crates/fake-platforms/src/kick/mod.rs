@@ -63,10 +63,12 @@ pub struct Delivery {
 }
 
 struct Inner {
-    key: SigningKey<rsa::sha2::Sha256>,
-    public_pem: String,
+    /// The signing key and its public half in PEM (Kick may rotate it: [`KickState::rotate_key`]).
+    key: Mutex<(SigningKey<rsa::sha2::Sha256>, String)>,
     faults: Mutex<VecDeque<KickFault>>,
     http: reqwest::Client,
+    /// `GET /public/v1/public-key` requests answered.
+    key_fetches: std::sync::atomic::AtomicU64,
 }
 
 /// The fake's state; cheap to clone.
@@ -84,6 +86,17 @@ fn process_key() -> RsaPrivateKey {
 fn other_key() -> SigningKey<rsa::sha2::Sha256> {
     static KEY: OnceLock<RsaPrivateKey> = OnceLock::new();
     SigningKey::new(KEY.get_or_init(generate).clone())
+}
+
+/// A third key, the one a rotation switches to.
+fn rotated_key() -> RsaPrivateKey {
+    static KEY: OnceLock<RsaPrivateKey> = OnceLock::new();
+    KEY.get_or_init(generate).clone()
+}
+
+fn signing_pair(key: RsaPrivateKey) -> (SigningKey<rsa::sha2::Sha256>, String) {
+    let public_pem = key.to_public_key().to_public_key_pem(LineEnding::LF).unwrap_or_default();
+    (SigningKey::new(key), public_pem)
 }
 
 fn generate() -> RsaPrivateKey {
@@ -114,19 +127,28 @@ impl Default for KickState {
 
 impl KickState {
     pub fn new() -> KickState {
-        let key = process_key();
-        let public_pem = key.to_public_key().to_public_key_pem(LineEnding::LF).unwrap_or_default();
         KickState(Arc::new(Inner {
-            key: SigningKey::new(key),
-            public_pem,
+            key: Mutex::new(signing_pair(process_key())),
             faults: Mutex::new(VecDeque::new()),
             http: reqwest::Client::new(),
+            key_fetches: Default::default(),
         }))
     }
 
     /// The public key, PEM (`PUBLIC KEY`, as Kick publishes it).
-    pub fn public_key_pem(&self) -> &str {
-        &self.0.public_pem
+    pub fn public_key_pem(&self) -> String {
+        self.0.key.lock().unwrap_or_else(|p| p.into_inner()).1.clone()
+    }
+
+    /// How many times the public key was fetched.
+    pub fn key_fetches(&self) -> u64 {
+        self.0.key_fetches.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Kick replaces its key: from now on deliveries are signed with another one, and the
+    /// public-key endpoint publishes that one.
+    pub fn rotate_key(&self) {
+        *self.0.key.lock().unwrap_or_else(|p| p.into_inner()) = signing_pair(rotated_key());
     }
 
     /// The next delivery goes wrong this way.
@@ -137,7 +159,8 @@ impl KickState {
     /// Kick's signature of `<id>.<timestamp>.<body>` (base64).
     pub fn sign(&self, message_id: &str, timestamp: &str, body: &str) -> String {
         let signed = format!("{message_id}.{timestamp}.{body}");
-        base64::engine::general_purpose::STANDARD.encode(self.0.key.sign(signed.as_bytes()).to_bytes())
+        let sig = self.0.key.lock().unwrap_or_else(|p| p.into_inner()).0.sign(signed.as_bytes());
+        base64::engine::general_purpose::STANDARD.encode(sig.to_bytes())
     }
 
     /// POST one event to `url` as Kick does (with the next fault, if any): one delivery, or two
@@ -237,6 +260,7 @@ pub fn example(event_type: &str, broadcaster_id: u64, from: Option<&str>, n: u64
 }
 
 async fn public_key(State(s): State<KickState>) -> Json<Value> {
+    s.0.key_fetches.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     Json(json!({"data": {"public_key": s.public_key_pem()}, "message": "OK"}))
 }
 

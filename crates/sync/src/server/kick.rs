@@ -9,7 +9,8 @@
 //! 1. the body arrives whole within the relay's limits (32 KiB, 10 s);
 //! 2. `Kick-Event-Signature` is Kick's RSA PKCS#1 v1.5 SHA-256 signature over
 //!    `<Kick-Event-Message-Id>.<Kick-Event-Message-Timestamp>.<raw body>` with Kick's public key
-//!    (401 `unauthorized` otherwise, also when a header is missing);
+//!    (401 `unauthorized` otherwise, also when a header is missing); a key fetched from Kick's
+//!    endpoint is fetched again when a signature fails (a rotation), at most every 10 minutes;
 //! 3. the timestamp is within the replay window (`kick_max_age`, default 10 minutes, either
 //!    way) of the server's clock (401 `stale`): a recorded delivery cannot be replayed later;
 //! 4. the user has a Kick channel set (`sync-server user kick NAME --broadcaster-id ID`) and the
@@ -127,6 +128,32 @@ pub(crate) fn spawn_key_fetch(sh: std::sync::Weak<Shared>, url: String) {
     });
 }
 
+/// A signature that did not verify may be Kick's under a new key: when the key comes from
+/// `kick_public_key_url`, fetch it again — at most once per `kick_key_refetch_after` (a forged
+/// delivery makes at most that many calls to Kick) — and keep it for every later delivery.
+async fn refetched_key(sh: &Shared) -> Option<Arc<KickKey>> {
+    let url = sh.cfg.kick_public_key_url.as_ref().filter(|_| sh.cfg.kick_public_key.is_none())?;
+    {
+        let mut last = sh.kick_refetched.lock().unwrap_or_else(|p| p.into_inner());
+        if last.is_some_and(|t| t.elapsed() < sh.cfg.kick_key_refetch_after) {
+            return None;
+        }
+        *last = Some(std::time::Instant::now());
+    }
+    match fetch_key(url).await {
+        Ok(key) => {
+            tracing::info!(url = %esc(url), "kick: public key fetched again after a signature that did not verify");
+            let key = Arc::new(key);
+            *sh.kick_key.write().unwrap_or_else(|p| p.into_inner()) = Some(key.clone());
+            Some(key)
+        }
+        Err(e) => {
+            tracing::warn!(url = %esc(url), cause = %e, "kick: cannot fetch Kick's public key again");
+            None
+        }
+    }
+}
+
 fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
     h.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty())
 }
@@ -205,7 +232,8 @@ pub(crate) async fn webhook(
             "the server cannot check Kick signatures yet (no Kick public key); retry later",
         );
     };
-    if !key.verify(message_id, timestamp, &bytes, signature) {
+    let verifies = |k: &KickKey| k.verify(message_id, timestamp, &bytes, signature);
+    if !verifies(&key) && !refetched_key(&sh).await.is_some_and(|k| verifies(&k)) {
         return unauthorized(
             &user,
             "Kick webhook with a wrong signature",

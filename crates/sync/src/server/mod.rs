@@ -67,6 +67,10 @@ pub struct ServerConfig {
     /// Kick deliveries whose `Kick-Event-Message-Timestamp` is further than this from the
     /// server's clock (either way) are refused (the replay window).
     pub kick_max_age: Duration,
+    /// A signature that does not verify with the key fetched from `kick_public_key_url` makes
+    /// the server fetch the key again (Kick may have rotated it) — at most once per this long,
+    /// so forged deliveries cannot make it call Kick over and over.
+    pub kick_key_refetch_after: Duration,
 }
 
 impl Default for ServerConfig {
@@ -96,6 +100,7 @@ impl Default for ServerConfig {
             kick_public_key: None,
             kick_public_key_url: None,
             kick_max_age: Duration::from_secs(600),
+            kick_key_refetch_after: Duration::from_secs(600),
         }
     }
 }
@@ -122,6 +127,8 @@ pub struct Shared {
     pub(crate) hooks: hooks::MemoryHooks,
     /// Kick's public key, once loaded (from the configuration or Kick's endpoint).
     pub(crate) kick_key: std::sync::RwLock<Option<Arc<kick::KickKey>>>,
+    /// When a failed signature last made the server fetch Kick's key again.
+    pub(crate) kick_refetched: std::sync::Mutex<Option<std::time::Instant>>,
     /// Unique per process: connection refs are `<instance>-<n>`.
     pub(crate) instance: String,
     next: AtomicU64,
@@ -288,6 +295,7 @@ pub async fn start(
         redis,
         hooks: Default::default(),
         kick_key: std::sync::RwLock::new(kick_key),
+        kick_refetched: Default::default(),
         instance,
         next: AtomicU64::new(1),
         shutdown: shutdown.clone(),
