@@ -387,3 +387,56 @@ async fn redis_two_hosts_on_two_instances_take_each_event_once_also_when_one_ins
     s1.shutdown().await;
     s3.shutdown().await;
 }
+
+fn phase_of(m: &ServerMsg) -> Option<&str> {
+    match m {
+        ServerMsg::StreamState { state: Some(s), .. } => Some(s.phase.as_str()),
+        _ => None,
+    }
+}
+
+/// The two-host rig of both modes: the studio PC connected first, then the laptop; the laptop
+/// goes live (its overlay is the one in the stream), then offline again.
+async fn the_live_host_takes_the_events(studio_addr: SocketAddr, laptop_addr: SocketAddr, post: SocketAddr) {
+    let mut studio = host(studio_addr, "studio-pc").await;
+    let mut laptop = host(laptop_addr, "laptop").await;
+    studio.until(|m| joined(m, "laptop")).await;
+
+    laptop.send(json!({"type": "stream_state", "state": {"phase": "live"}})).await;
+    // The studio PC's instance knows the laptop is live once it passed the state on.
+    studio.until(|m| phase_of(m) == Some("live")).await;
+    assert_eq!(donate(post, "live-1", "Ann").await.0, 200);
+    assert_eq!(next_hook(&mut laptop).await.id, "kofi:live-1", "the host on air takes it");
+    ack(&mut laptop, "kofi:live-1").await;
+    let seen = hooks(studio.drain(1).await);
+    assert!(seen.is_empty(), "the longest-connected host must not get it: {:?}", ids(&seen));
+
+    // Off air again: the longest-connected host takes them.
+    laptop.send(json!({"type": "stream_state", "state": {"phase": "offline"}})).await;
+    studio.until(|m| phase_of(m) == Some("offline")).await;
+    assert_eq!(donate(post, "live-2", "Bob").await.0, 200);
+    assert_eq!(next_hook(&mut studio).await.id, "kofi:live-2");
+    ack(&mut studio, "kofi:live-2").await;
+    let seen = hooks(laptop.drain(2).await);
+    assert!(seen.is_empty(), "the laptop is off air: {:?}", ids(&seen));
+}
+
+#[tokio::test]
+async fn the_host_on_air_takes_the_events_then_the_longest_connected_again() {
+    let srv = start_with(fast_config(), None).await;
+    let addr = srv.local_addr();
+    the_live_host_takes_the_events(addr, addr, addr).await;
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn redis_the_host_on_air_takes_the_events_across_instances() {
+    let redis = redis().await;
+    let s1 = start_with(fast_config(), Some(&redis.url)).await;
+    let s2 = start_with(fast_config(), Some(&redis.url)).await;
+    let s3 = start_with(fast_config(), Some(&redis.url)).await;
+    the_live_host_takes_the_events(s1.local_addr(), s2.local_addr(), s3.local_addr()).await;
+    s1.shutdown().await;
+    s2.shutdown().await;
+    s3.shutdown().await;
+}

@@ -278,7 +278,7 @@ pub(super) async fn run(mut socket: WebSocket, sh: Arc<Shared>, admission: Optio
 
 /// Queue the user's held webhook events for this host connection, as many as its window has
 /// room for (the connection's writer skips those in flight already, and those another live
-/// connection has). Only the user's hook taker (its longest-connected host of protocol 2+)
+/// connection has). Only the user's hook taker (its host of protocol 2+ on air, else the longest-connected one)
 /// takes them: with two hosts online, one shows each alert.
 async fn refill(sh: &Shared, user: &str, conn: &str, inflight: &mut InFlight, tx: &mpsc::Sender<Out>) {
     if !sh.hub.is_hook_taker(user, conn) {

@@ -100,9 +100,16 @@ struct Room {
 }
 
 impl Room {
-    /// The connection that takes the user's webhook events: the longest-connected host of
-    /// protocol 2+ (earliest `online_at`, then the smaller ref), as far as this hub knows.
+    /// The connection that takes the user's webhook events: the host of protocol 2+ whose
+    /// stream is starting or live (its overlay is the one in the stream), else the
+    /// longest-connected one (earliest `online_at`, then the smaller ref), as far as this hub
+    /// knows.
     fn hook_taker(&self) -> Option<&str> {
+        if let Some((host, s)) = &self.state {
+            if matches!(s.phase.as_str(), "starting" | "live") && self.hook_hosts.contains(host) {
+                return Some(host.as_str());
+            }
+        }
         self.presences
             .values()
             .flat_map(|e| e.metas.iter())
@@ -297,10 +304,15 @@ impl LocalHub {
                 }
             }
             HubEvent::State { host, state } => {
+                let taker = room.hook_taker().map(str::to_string);
                 room.state = match (&host, &state) {
                     (Some(h), Some(s)) => Some((h.clone(), s.clone())),
                     _ => None,
                 };
+                // A host going live takes the webhook events from now on (and what is held).
+                if room.hook_taker() != taker.as_deref() {
+                    room.refill_taker();
+                }
                 let f = frame(&ServerMsg::StreamState { host, state });
                 for c in room.conns.values() {
                     send(c, &f);
@@ -369,6 +381,10 @@ impl LocalHub {
         }
         room.hook_hosts = snap.hook_hosts;
         room.hook_hosts.extend(room.conns.values().filter(|c| takes_hooks(c)).map(|c| c.meta.conn.clone()));
+        let state_changed = room.state != snap.state;
+        if state_changed {
+            room.state = snap.state;
+        }
         if room.hook_taker() != taker.as_deref() {
             room.refill_taker();
         }
@@ -378,8 +394,7 @@ impl LocalHub {
                 send(c, &f);
             }
         }
-        if room.state != snap.state {
-            room.state = snap.state;
+        if state_changed {
             let (host, state) = match &room.state {
                 Some((h, s)) => (Some(h.clone()), Some(s.clone())),
                 None => (None, None),
