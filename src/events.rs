@@ -43,6 +43,9 @@ pub enum Event {
     PlatformStatus { user_id: String, platform: String, status: PlatformStatus },
     /// An alert is now on screen.
     AlertShown { user_id: String, alert: Alert },
+    /// An alert came in and waits for the streamer (moderation is on and it has a message, or a
+    /// donor's input was partly unreadable): approve or reject it.
+    AlertHeld { user_id: String, alert: Alert },
     /// An alert left the screen: `outcome` is `shown` (its time ran out or the overlay reported
     /// it done), `skipped`, or `cleared`.
     AlertFinished { user_id: String, id: String, outcome: AlertOutcome },

@@ -129,6 +129,12 @@ async fn moderation_holds_alerts_with_a_message_and_minimums_filter() {
     )
     .await;
     assert_eq!(held["state"], "held");
+    // The windows learn at once that it waits for review (no polling).
+    let ev =
+        next_event(&mut events, Duration::from_secs(5), |ev| matches!(ev, Event::AlertHeld { .. })).await;
+    assert!(
+        matches!(ev, Event::AlertHeld { ref alert, .. } if alert.from == "a" && Some(alert.id.as_str()) == held["id"].as_str())
+    );
     let (_, other) = post_json(
         &c,
         "/api/v1/alerts",

@@ -1,7 +1,8 @@
 //! Desktop notifications: while on air, a platform failing (its typed reason in words, see
 //! [`crate::words`]) or OBS stopping sends one; so does the engine ending a stream because OBS
 //! sent nothing for too long. OBS's own health turning `congested` or `reconnecting` while on
-//! air sends one per episode (until OBS's health is good again or the stream ends).
+//! air sends one per episode (until OBS's health is good again or the stream ends). An alert
+//! held for review (moderation) sends one at any time: it waits on the Alerts page.
 
 use streampai::Event;
 use streampai::{EndReason, InputStatus, ObsHealth, PlatformStatus, StreamPhase};
@@ -67,6 +68,24 @@ impl Watch {
                         body: "Your platforms get no video until OBS streams again.".into(),
                     })
             }
+            Event::AlertHeld { alert, .. } => {
+                let message = alert.message.as_deref().map(str::trim).filter(|m| !m.is_empty());
+                let excerpt = message.map(|m| {
+                    let mut short: String = m.chars().take(80).collect();
+                    if m.chars().count() > 80 {
+                        short.push('…');
+                    }
+                    format!(": “{short}”")
+                });
+                Some(Notice {
+                    title: "An alert waits for your review".into(),
+                    body: format!(
+                        "{}{} — approve or reject it on the Alerts page.",
+                        alert.from,
+                        excerpt.unwrap_or_default()
+                    ),
+                })
+            }
             // The engine ended the stream by itself ([local] source_timeout_ms without OBS).
             Event::StreamEnded { ended_by: EndReason::SourceLost, .. } => Some(Notice {
                 title: "Stream ended".into(),
@@ -123,6 +142,32 @@ mod tests {
                 ),
             },
         }
+    }
+
+    #[test]
+    fn a_held_alert_notifies_on_or_off_air_with_a_short_excerpt() {
+        let held = |message: Option<&str>| Event::AlertHeld {
+            user_id: "u".into(),
+            alert: streampai::alerts::Alert {
+                id: "a1".into(),
+                kind: streampai::alerts::AlertKind::Donation,
+                from: "Ann".into(),
+                amount: Some(5.0),
+                currency: Some("USD".into()),
+                message: message.map(str::to_string),
+                platform: None,
+                received_at: chrono::Utc::now(),
+            },
+        };
+        let mut w = Watch::default();
+        let n = w.observe(&held(Some("  hello there ")), &plain).expect("off air too");
+        assert_eq!(n.title, "An alert waits for your review");
+        assert_eq!(n.body, "Ann: “hello there” — approve or reject it on the Alerts page.");
+        let long = "x".repeat(200);
+        let n = w.observe(&held(Some(&long)), &plain).unwrap();
+        assert!(n.body.contains(&format!("“{}…”", "x".repeat(80))), "{}", n.body);
+        let n = w.observe(&held(None), &plain).unwrap();
+        assert_eq!(n.body, "Ann — approve or reject it on the Alerts page.");
     }
 
     #[test]

@@ -11,6 +11,7 @@ use super::input::{lenient, truncate_marked, validate, MAX_MESSAGE_CHARS};
 use super::state::QueueState;
 use super::{Alert, AlertInput, AlertQueueError, AlertQueueHandle};
 use crate::config::AlertsConfig;
+use crate::events::{Event, UserEvents};
 use crate::storage::{AlertState, AlertStore, Inserted};
 use crate::telemetry::esc;
 
@@ -45,6 +46,8 @@ pub struct AlertDesk {
     pub(crate) running: bool,
     /// Connected OBS overlays (they pace the queue).
     pub(crate) overlays: Arc<AtomicUsize>,
+    /// The user's events (`alert_held`).
+    pub(crate) events: UserEvents,
 }
 
 /// An OBS overlay counted as connected while this lives: the queue then advances on what the
@@ -117,8 +120,10 @@ impl AlertDesk {
             }
             Inserted::New(alert) => {
                 let id = alert.id.clone();
-                if state == AlertState::Queued {
-                    self.queue.ingest(alert);
+                match state {
+                    AlertState::Queued => self.queue.ingest(alert),
+                    AlertState::Held => self.announce_held(alert),
+                    _ => {}
                 }
                 tracing::info!(alert_id = %id, state = label, "alert accepted");
                 Ok(Accepted { id, duplicate: false, state: label })
@@ -155,9 +160,16 @@ impl AlertDesk {
             }
             Inserted::New(alert) => {
                 tracing::warn!(alert_id = %alert.id, reason = %esc(&reason), "alert held: part of it was unreadable");
-                Ok(Accepted { id: alert.id, duplicate: false, state: "held" })
+                let id = alert.id.clone();
+                self.announce_held(alert);
+                Ok(Accepted { id, duplicate: false, state: "held" })
             }
         }
+    }
+
+    /// Tell the windows (and API clients) that `alert` waits for review.
+    fn announce_held(&self, alert: Alert) {
+        self.events.emit(Event::AlertHeld { user_id: self.events.user_id().to_string(), alert });
     }
 
     pub async fn view(&self) -> Result<AlertsView, AlertQueueError> {

@@ -268,6 +268,7 @@ impl UserStream {
             config: self.config().alerts.clone(),
             running: self.running(),
             overlays: self.overlays.clone(),
+            events: self.bus.user(&self.user_id),
         }
     }
 

@@ -882,6 +882,11 @@ export type Event =
  */
 { type: "alert_shown"; user_id: string; alert: Alert } | 
 /**
+ * An alert came in and waits for the streamer (moderation is on and it has a message, or a
+ * donor's input was partly unreadable): approve or reject it.
+ */
+{ type: "alert_held"; user_id: string; alert: Alert } | 
+/**
  * An alert left the screen: `outcome` is `shown` (its time ran out or the overlay reported
  * it done), `skipped`, or `cleared`.
  */

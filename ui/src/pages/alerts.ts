@@ -175,17 +175,6 @@ export function alertsPage(root: HTMLElement, ctx: Ctx): () => void {
       drawSources();
     })
     .catch(() => {});
-  // Held alerts come in through other doors (control API, phone) without an event: look again.
-  const poll = window.setInterval(async () => {
-    try {
-      snap = await call(commands.alertsSnapshot());
-      draw();
-    } catch {
-      // The next action shows the problem.
-    }
-  }, 5000);
-  return () => {
-    off();
-    window.clearInterval(poll);
-  };
+  // Held alerts from any door (control API, phone, Ko-fi, platforms) come as `alert_held`.
+  return off;
 }
