@@ -83,16 +83,20 @@ async fn reconfigure_rebuilds_the_tree_when_offline_and_refuses_while_live() {
     cfg.cloudflare.poll_interval_ms = 999;
     let err = rig.engine.reconfigure(cfg.clone()).await.unwrap_err();
     assert!(matches!(err, EngineError::InvalidTransition { .. }), "{err:?}");
-    // The platform accounts' clients are not the tree's: a streamer can set them up while live.
+    // The platform accounts' addresses are read at each use: they change while live, in place.
     let mut accounts = (*rig.engine.config()).clone();
-    accounts.twitch.client_id = Some("abcdefghijklmnopqrstuvwxyz0123".into());
-    accounts.youtube.client_id = Some("1234-abc.apps.googleusercontent.com".into());
-    accounts.youtube.client_secret = Some("GOCSPX-not-really-a-secret-1234".into());
-    rig.engine.reconfigure(accounts.clone()).await.expect("account clients change while live");
+    accounts.twitch.api_url = "http://127.0.0.1:9/helix".into();
+    accounts.youtube.api_url = "http://127.0.0.1:9/youtube/v3".into();
+    rig.engine.reconfigure(accounts.clone()).await.expect("account addresses change while live");
     assert_eq!(rig.engine.config().twitch, accounts.twitch);
     assert_eq!(rig.engine.config().youtube, accounts.youtube);
     assert_eq!(rig.engine.status().await.stream.state, StreamPhase::Live, "the stream went on");
     assert_eq!(rig.fake.outputs(&input).len(), 2, "no output was touched");
+    // A platform newly set up adds its event reader to the tree: that waits for the stream's end.
+    accounts.twitch.client_id = Some("abcdefghijklmnopqrstuvwxyz0123".into());
+    let err = rig.engine.reconfigure(accounts.clone()).await.unwrap_err();
+    assert!(matches!(err, EngineError::InvalidTransition { .. }), "{err:?}");
+    assert_eq!(rig.engine.config().twitch.client_id, None);
     let mut bad = cfg.clone();
     bad.platforms[1].name = "Bad Name".into();
     let err = rig.engine.reconfigure(bad).await.unwrap_err();

@@ -27,8 +27,10 @@ impl Engine {
     }
 
     /// Apply a new config. While the stream is on air only platforms' `enabled` flags, `[sync]`,
-    /// `[obs]`, `[twitch]` and `[youtube]` may change (applied live: `[obs]` reconnects the OBS
-    /// link, the accounts re-check their state); anything else needs the stream stopped. Otherwise the
+    /// `[obs]`, and `[twitch]`/`[youtube]` as long as the same platforms stay set up, may change
+    /// (applied live: `[obs]` reconnects the OBS link, the accounts re-check their state);
+    /// anything else — a platform account newly set up or removed included, since its event
+    /// reader is a child of the tree — needs the stream stopped. Otherwise the
     /// user's tree is rebuilt from the new config (queued alerts and known outputs are kept) and
     /// started again if someone is present. A changed `[sync]` restarts (or stops) the sync
     /// client without touching the tree. Sends [`Event::ConfigChanged`] when anything changed.
@@ -61,8 +63,15 @@ impl Engine {
         let mut same_but_enabled = new.clone();
         same_but_enabled.sync = old.sync.clone();
         same_but_enabled.obs = old.obs.clone();
-        same_but_enabled.twitch = old.twitch.clone();
-        same_but_enabled.youtube = old.youtube.clone();
+        // The tree has a TwitchEvents / YouTubeEvents child only when that platform is set up
+        // (`platform_events::*::spec`); the rest of `[twitch]`/`[youtube]` is read at each use.
+        // So a platform becoming set up or not rebuilds the tree; any other change is in place.
+        if new.twitch.client_id().is_some() == old.twitch.client_id().is_some()
+            && new.youtube.configured() == old.youtube.configured()
+        {
+            same_but_enabled.twitch = old.twitch.clone();
+            same_but_enabled.youtube = old.youtube.clone();
+        }
         for p in same_but_enabled.platforms.iter_mut() {
             if let Some(o) = old.platforms.iter().find(|o| o.name == p.name) {
                 p.enabled = o.enabled;
@@ -74,9 +83,8 @@ impl Engine {
                 current.set_platform_enabled(&p.name, p.enabled).await?;
             }
             if sync_changed || obs_changed || accounts_changed {
-                // The tree reads `[sync]`, `[twitch]` and `[youtube]` not at all (the accounts
-                // and their event readers are root children that read them at each use) and
-                // `[obs]` at each use: change them in place, live or not.
+                // The tree reads `[sync]` not at all, and `[obs]` and (for the same platforms
+                // set up) `[twitch]`/`[youtube]` at each use: change them in place, live or not.
                 let mut cfg = (*current.config()).clone();
                 cfg.sync = new.sync.clone();
                 cfg.obs = new.obs.clone();
