@@ -123,6 +123,20 @@ async fn signed_kick_events_reach_the_host_once_and_forged_replayed_or_foreign_o
     srv.shutdown().await;
 }
 
+/// Deliver `body` until the server answers something else than 503 (its key fetched from the
+/// fake's endpoint in the background); that answer's status.
+async fn first_answer_with_a_key(kick: &FakeKick, to: &str, body: &serde_json::Value) -> u16 {
+    let mut status = 0;
+    for _ in 0..200 {
+        status = one(kick.deliver(to, "channel.followed", body).await).status;
+        if status != 503 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    status
+}
+
 #[tokio::test]
 async fn the_key_is_fetched_from_the_public_key_url_and_until_then_kick_gets_503() {
     let kick = FakeKick::start().await;
@@ -141,14 +155,7 @@ async fn the_key_is_fetched_from_the_public_key_url_and_until_then_kick_gets_503
     let srv =
         start_with(ServerConfig { kick_public_key_url: Some(kick.public_key_url()), ..fast_config() }).await;
     let to = url(srv.local_addr(), "alice");
-    let mut status = 0;
-    for _ in 0..200 {
-        status = one(kick.deliver(&to, "channel.followed", &follow).await).status;
-        if status != 503 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let status = first_answer_with_a_key(&kick, &to, &follow).await;
     assert_eq!(status, 200, "the key from the public-key endpoint verifies the fake's signatures");
     srv.shutdown().await;
 }
@@ -160,14 +167,7 @@ async fn a_rotated_key_is_fetched_again_and_forgeries_cannot_make_the_server_cal
         start_with(ServerConfig { kick_public_key_url: Some(kick.public_key_url()), ..fast_config() }).await;
     let to = url(srv.local_addr(), "alice");
     let follow = example("channel.followed", CHANNEL, Some("Ann"), 0);
-    let mut status = 0;
-    for _ in 0..200 {
-        status = one(kick.deliver(&to, "channel.followed", &follow).await).status;
-        if status != 503 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let status = first_answer_with_a_key(&kick, &to, &follow).await;
     assert_eq!(status, 200, "the first key loaded");
     let fetches = kick.key_fetches();
 
