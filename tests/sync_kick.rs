@@ -27,8 +27,7 @@ const WAIT: Duration = Duration::from_secs(15);
 async fn sync_server(addr: &str, kick: &FakeKick, redis: Option<&str>) -> RunningServer {
     let l = tokio::net::TcpListener::bind(addr).await.unwrap();
     let users = Users::from_tokens([("alice", ALICE)]).with_kick_broadcaster("alice", CHANNEL);
-    let cfg =
-        ServerConfig { kick_public_key: Some(kick.public_key_pem().into()), ..sync_common::fast_config() };
+    let cfg = ServerConfig { kick_public_key: Some(kick.public_key_pem()), ..sync_common::fast_config() };
     server::start(l, cfg, users, None, redis).await.unwrap()
 }
 

@@ -57,7 +57,7 @@ fn one(d: Vec<Delivery>) -> Delivery {
 #[tokio::test]
 async fn signed_kick_events_reach_the_host_once_and_forged_replayed_or_foreign_ones_never() {
     let kick = FakeKick::start().await;
-    let cfg = ServerConfig { kick_public_key: Some(kick.public_key_pem().to_string()), ..fast_config() };
+    let cfg = ServerConfig { kick_public_key: Some(kick.public_key_pem()), ..fast_config() };
     let srv = start_with(cfg).await;
     let addr = srv.local_addr();
     let to = url(addr, "alice");
