@@ -5,6 +5,7 @@
 
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
@@ -121,11 +122,26 @@ pub(crate) fn shown_state(
     }
 }
 
-/// The config changed: a problem that came from the old config (`not_configured`) no longer
-/// holds; whether the new one is configured is read afresh when the state is shown.
-pub(crate) fn forget_config_error(last_error: &mut Option<AccountError>) {
+/// The first wait before checking a sign-in again after a failure (doubling up to the
+/// platform's maximum).
+pub(crate) const RETRY_INITIAL: Duration = Duration::from_secs(30);
+
+/// The account's section of the config changed: a problem that came from the old config
+/// (`not_configured`) no longer holds (whether the new one is configured is read afresh when
+/// the state is shown), and a sign-in not yet checked (the old addresses failed?) is checked
+/// now: `next_check` due at once, the backoff from the start.
+pub(crate) fn config_changed(
+    last_error: &mut Option<AccountError>,
+    unchecked_sign_in: bool,
+    retry: &mut Duration,
+    next_check: &mut Option<Instant>,
+) {
     if last_error.as_ref().is_some_and(|e| e.kind == AccountErrorKind::NotConfigured) {
         *last_error = None;
+    }
+    if unchecked_sign_in {
+        *retry = RETRY_INITIAL;
+        *next_check = Some(Instant::now());
     }
 }
 

@@ -26,7 +26,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
-use super::account_actor::{self, AccountActor, HandleCore, PartsCore};
+use super::account_actor::{self, AccountActor, HandleCore, PartsCore, RETRY_INITIAL};
 use super::config::TwitchConfig;
 use super::tokens::TwitchTokens;
 use super::twitch_api::{TokenError, TwitchApi};
@@ -41,7 +41,6 @@ mod device_flow;
 
 /// How often a signed-in token is validated (Twitch asks apps to validate hourly).
 pub(crate) const VALIDATE_EVERY: Duration = Duration::from_secs(3600);
-const RETRY_INITIAL: Duration = Duration::from_secs(30);
 const RETRY_MAX: Duration = Duration::from_secs(3600);
 /// A token this close to its end is refreshed before use.
 const REFRESH_MARGIN_SECS: i64 = 120;
@@ -303,12 +302,13 @@ impl AccountActor for Actor {
                 }
             }
             Msg::ConfigChanged(reply) => {
-                account_actor::forget_config_error(&mut self.last_error);
-                // A sign-in not yet validated (the old addresses failed?): validate it now.
-                if self.tokens.is_some() && !self.verified {
-                    self.retry = RETRY_INITIAL;
-                    self.next_validate = Some(Instant::now());
-                }
+                let unchecked = self.tokens.is_some() && !self.verified;
+                account_actor::config_changed(
+                    &mut self.last_error,
+                    unchecked,
+                    &mut self.retry,
+                    &mut self.next_validate,
+                );
                 self.publish();
                 let _ = reply.send(());
             }

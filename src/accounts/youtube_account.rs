@@ -29,7 +29,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
-use super::account_actor::{self, AccountActor, HandleCore, PartsCore};
+use super::account_actor::{self, AccountActor, HandleCore, PartsCore, RETRY_INITIAL};
 use super::tokens::TwitchTokens as StoredTokens;
 use super::youtube_api::{self, Broadcast, BroadcastUpdateError, TokenError, YouTubeApi, YouTubeApiError};
 use super::youtube_config::YouTubeConfig;
@@ -44,7 +44,6 @@ mod loopback;
 
 /// How long a sign-in waits for the browser's redirect.
 pub(crate) const SIGN_IN_WINDOW: Duration = Duration::from_secs(300);
-const RETRY_INITIAL: Duration = Duration::from_secs(30);
 const RETRY_MAX: Duration = Duration::from_secs(3600);
 /// A token this close to its end is refreshed before use.
 const REFRESH_MARGIN_SECS: i64 = 120;
@@ -364,12 +363,13 @@ impl AccountActor for Actor {
                 let _ = reply.send(res);
             }
             Msg::ConfigChanged(reply) => {
-                account_actor::forget_config_error(&mut self.last_error);
-                // A sign-in not yet checked (the old addresses failed?): check it now.
-                if self.tokens.is_some() && !self.verified {
-                    self.retry = RETRY_INITIAL;
-                    self.next_check = Some(Instant::now());
-                }
+                let unchecked = self.tokens.is_some() && !self.verified;
+                account_actor::config_changed(
+                    &mut self.last_error,
+                    unchecked,
+                    &mut self.retry,
+                    &mut self.next_check,
+                );
                 self.publish();
                 let _ = reply.send(());
             }
